@@ -1,0 +1,84 @@
+"""create_app(settings) -> the Starlette application: GraphQL over HTTP and websockets, the
+offline GraphiQL explorer, and health probes. The lifespan opens the process's Resources."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from resolvers.graphiql import GRAPHIQL_STATIC_DIR
+from resolvers.http_view import GraphQLEndpoint
+from resources import Resources, open_resources
+from schema.build import build_schema
+from settings import Settings
+
+log = logging.getLogger("shutter.app")
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app. Connections open in the lifespan, so one app object serves one process."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            # Objects alive after start-up live for the whole process: keep them out of the
+            # collector's generations so full collections stay short under load (DESIGN.md §5).
+            gc.collect()
+            gc.freeze()
+            yield
+
+    graphql = GraphQLEndpoint(build_schema(), graphiql_enabled=settings.graphiql_enabled)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if settings.graphiql_enabled:
+        routes += [
+            Route("/", lambda _: RedirectResponse("/graphql")),
+            Route("/graphiql", lambda _: RedirectResponse("/graphql")),
+            Mount("/graphiql/static", StaticFiles(directory=GRAPHIQL_STATIC_DIR)),
+        ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def healthz(_: Request) -> Response:
+    """The process is up (liveness)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """PostgreSQL and Redis both answer (readiness); 503 naming what does not."""
+    resources: Resources = request.app.state.resources
+    checks = {
+        "postgres": _check(resources.db.fetchval("SELECT 1")),
+        "redis": _check(resources.redis.ping()),
+    }
+    results = dict(zip(checks, await asyncio.gather(*checks.values()), strict=True))
+    ready = all(results.values())
+    body = {"status": "ready" if ready else "not ready"} | {
+        name: "ok" if ok else "unavailable" for name, ok in results.items()
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _check(probe: object) -> bool:
+    try:
+        await asyncio.wait_for(probe, READINESS_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+    except Exception:  # any failure means "not ready"; the probe says which, not why
+        log.warning("readiness probe failed", exc_info=True)
+        return False
+    return True

@@ -1,0 +1,33 @@
+"""Per-request DataLoaders. Build a fresh `Loaders` for every request (and, on a long-lived
+websocket, for every event) so that nothing cached outlives the request that loaded it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from strawberry.dataloader import DataLoader
+
+from dataloaders.users import load_follows_viewer, load_users_by_id, load_viewer_follows
+from storage.pg import Db
+from storage.pg.users import UserRecord
+
+
+@dataclass(frozen=True)
+class Loaders:
+    user_by_id: DataLoader[int, UserRecord | None]
+    viewer_follows_by_user_id: DataLoader[int, bool]
+    follows_viewer_by_user_id: DataLoader[int, bool]
+
+    def prime_users(self, users: list[UserRecord]) -> None:
+        """Seed user_by_id with rows a list query already returned (saves a query per page)."""
+        for user in users:
+            self.user_by_id.prime(user.id, user)
+
+
+def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
+    return Loaders(
+        user_by_id=DataLoader(partial(load_users_by_id, db)),
+        viewer_follows_by_user_id=DataLoader(partial(load_viewer_follows, db, viewer_id)),
+        follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
+    )

@@ -1,0 +1,31 @@
+"""Batch loaders about users: one query for N keys, results in key order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from storage.pg import Db
+from storage.pg import follows as follow_store
+from storage.pg import users as user_store
+from storage.pg.users import UserRecord
+
+
+async def load_users_by_id(db: Db, ids: Sequence[int]) -> list[UserRecord | None]:
+    found = {user.id: user for user in await user_store.fetch_users_by_ids(db, ids)}
+    return [found.get(user_id) for user_id in ids]
+
+
+async def load_viewer_follows(db: Db, viewer_id: int | None, ids: Sequence[int]) -> list[bool]:
+    """For each id: does the viewer follow that user (always False when anonymous)."""
+    if viewer_id is None:
+        return [False] * len(ids)
+    followed = await follow_store.fetch_followees_among(db, viewer_id, ids)
+    return [user_id in followed for user_id in ids]
+
+
+async def load_follows_viewer(db: Db, viewer_id: int | None, ids: Sequence[int]) -> list[bool]:
+    """For each id: does that user follow the viewer (always False when anonymous)."""
+    if viewer_id is None:
+        return [False] * len(ids)
+    followers = await follow_store.fetch_followers_among(db, viewer_id, ids)
+    return [user_id in followers for user_id in ids]

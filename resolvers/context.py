@@ -1,0 +1,66 @@
+"""The per-request GraphQL context: resources, the viewer, and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError
+
+from dataloaders import Loaders, build_loaders
+from resources import Resources
+from services.auth import Viewer
+from storage.pg import Db
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+
+
+@dataclass
+class Context:
+    """What every resolver of one operation sees.
+
+    Over HTTP one Context serves one request; over a websocket one Context serves the whole
+    socket, so `start_operation()` (called for every operation by the FreshLoaders extension)
+    replaces the loaders and no cached row outlives its operation.
+    """
+
+    resources: Resources
+    viewer: Viewer | None = None
+    auth_error: str | None = None
+    """Why the presented credentials were refused (None when none or valid ones were sent)."""
+    connection_params: dict[str, Any] | None = None
+    """The graphql-transport-ws `connection_init` payload, set by Strawberry on websockets."""
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    @property
+    def db(self) -> Db:
+        return self.resources.db
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self.start_operation()
+        assert self._loaders is not None
+        return self._loaders
+
+    def start_operation(self) -> None:
+        self._loaders = build_loaders(self.resources.db, self.viewer_id)
+
+    @property
+    def viewer_id(self) -> int | None:
+        return self.viewer.user_id if self.viewer else None
+
+    def require_viewer(self) -> Viewer:
+        """The signed-in viewer; raises a GraphQL error with code UNAUTHENTICATED otherwise."""
+        if self.viewer is None:
+            raise unauthenticated_error(self.auth_error)
+        return self.viewer
+
+
+def unauthenticated_error(reason: str | None) -> GraphQLError:
+    message = (
+        f"Not signed in: {reason}."
+        if reason
+        else "Not signed in: send the header `Authorization: Bearer <accessToken>`."
+    )
+    return GraphQLError(message, extensions={"code": UNAUTHENTICATED})

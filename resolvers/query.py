@@ -1,0 +1,63 @@
+"""The root `Query` type."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.context import Context
+from schema.global_ids import decode_global_id
+from schema.node import Node
+from schema.users import User
+from services import accounts
+from services.pagination import InvalidArgumentError
+
+MAX_NODES_PER_REQUEST = 100
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in user; null when anonymous.")
+    async def viewer(self, info: Info[Context, None]) -> User | None:
+        context = info.context
+        if context.viewer is None:
+            if context.auth_error:
+                context.require_viewer()  # bad credentials are an error, not anonymity
+            return None
+        record = await context.loaders.user_by_id.load(context.viewer.user_id)
+        return User.from_record(record) if record else None
+
+    @strawberry.field(description="The user with this username (case-insensitive).")
+    async def user(self, info: Info[Context, None], username: str) -> User | None:
+        record = await accounts.fetch_user_by_username(info.context.db, username)
+        if record is None:
+            return None
+        info.context.loaders.prime_users([record])
+        return User.from_record(record)
+
+    @strawberry.field(description="The object with this global ID, or null.")
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+        (found,) = await _load_nodes(info.context, [id])
+        return found
+
+    @strawberry.field(description="The objects with these global IDs, null where none exists.")
+    async def nodes(
+        self, info: Info[Context, None], ids: list[strawberry.ID]
+    ) -> list[Node | None]:
+        if len(ids) > MAX_NODES_PER_REQUEST:
+            raise InvalidArgumentError(f"At most {MAX_NODES_PER_REQUEST} ids per request.")
+        return await _load_nodes(info.context, ids)
+
+
+async def _load_nodes(context: Context, ids: list[strawberry.ID]) -> list[Node | None]:
+    """Resolve global IDs through the type's batch loader (one query per type, not per id)."""
+    user_ids = [_user_id(global_id) for global_id in ids]
+    wanted = [user_id for user_id in user_ids if user_id is not None]
+    found = dict(zip(wanted, await context.loaders.user_by_id.load_many(wanted), strict=True))
+    records = [found.get(user_id) if user_id is not None else None for user_id in user_ids]
+    return [User.from_record(record) if record else None for record in records]
+
+
+def _user_id(global_id: str) -> int | None:
+    decoded = decode_global_id(global_id)
+    return decoded[1] if decoded and decoded[0] == "User" else None

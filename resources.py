@@ -1,0 +1,99 @@
+"""Resources: every long-lived connection and helper a process needs, opened in ONE place.
+
+`open_resources(settings)` is used by the app's lifespan and by the worker's start-up alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from services.accounts import AccountDeps
+from services.passwords import Passwords
+from services.tokens import AccessTokens
+from settings import Settings
+from storage.pg import create_pool as create_pg_pool
+
+
+class MissingServiceError(RuntimeError):
+    """A command that needs external services was started without their URLs."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Open connections and configured helpers, shared by every request or job of a process."""
+
+    settings: Settings
+    db: asyncpg.Pool
+    redis: ArqRedis
+    """Redis for keys, counters and pub/sub; also the arq queue (ArqRedis is a Redis client)."""
+    passwords: Passwords
+    access_tokens: AccessTokens
+
+    @property
+    def accounts(self) -> AccountDeps:
+        return AccountDeps(
+            db=self.db,
+            redis=self.redis,
+            passwords=self.passwords,
+            access_tokens=self.access_tokens,
+            refresh_token_ttl_seconds=self.settings.refresh_token_ttl_seconds,
+        )
+
+
+def load_or_create_secret_key(settings: Settings) -> str:
+    """The signing key: SECRET_KEY when set, else the key file, created on first use (mode 600).
+
+    Side effects: may create `data_dir` and write `data_dir/secret.key`.
+    """
+    if settings.secret_key:
+        return settings.secret_key
+    path: Path = settings.secret_key_path
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as key_file:
+            key_file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@contextlib.asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Open the PostgreSQL pool and the Redis client; close them when the block ends."""
+    if not settings.database_url or not settings.redis_url:
+        raise MissingServiceError(
+            "DATABASE_URL and REDIS_URL must be set (or use `shutter run`, which starts "
+            "embedded PostgreSQL and Valkey)."
+        )
+    db = await create_pg_pool(
+        settings.database_url,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+    )
+    try:
+        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        try:
+            yield Resources(
+                settings=settings,
+                db=db,
+                redis=redis,
+                passwords=Passwords(
+                    time_cost=settings.password_hash_time_cost,
+                    memory_kib=settings.password_hash_memory_kib,
+                ),
+                access_tokens=AccessTokens(
+                    load_or_create_secret_key(settings),
+                    ttl_seconds=settings.access_token_ttl_seconds,
+                ),
+            )
+        finally:
+            await redis.aclose()
+    finally:
+        await db.close()

@@ -1,0 +1,297 @@
+"""Accounts and sessions: sign up, log in, rotate refresh tokens, log out, edit the profile."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import email_validator
+from redis.asyncio import Redis
+
+from services.auth import Viewer
+from services.errors import DomainError, UserError, UserErrorCode
+from services.passwords import Passwords
+from services.tokens import AccessTokens, InvalidTokenError, RefreshToken
+from storage.pg import Db, transaction
+from storage.pg import sessions as session_store
+from storage.pg import users as user_store
+from storage.pg.users import UserRecord
+from storage.revocations import mark_session_revoked
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9._]{1,30}")
+PASSWORD_MIN_LENGTH = 8
+# Argon2 cost does not grow with length, but there is no reason to accept a megabyte.
+PASSWORD_MAX_LENGTH = 256
+FULL_NAME_MAX_LENGTH = 64
+BIO_MAX_LENGTH = 150
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDeps:
+    """What the account use cases touch."""
+
+    db: Db
+    redis: Redis
+    passwords: Passwords
+    access_tokens: AccessTokens
+    refresh_token_ttl_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A new or refreshed session: the user and the tokens to hand to the client."""
+
+    user: UserRecord
+    access_token: str
+    access_token_expires_at: datetime
+    refresh_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChanges:
+    """Fields to change; None leaves a field as it is, an empty string clears it."""
+
+    full_name: str | None = None
+    bio: str | None = None
+
+
+def normalize_username(raw: str) -> str:
+    """Fold to the canonical form: surrounding spaces dropped, lower case."""
+    return raw.strip().lower()
+
+
+def _check_username(username: str) -> UserError | None:
+    if USERNAME_PATTERN.fullmatch(username):
+        return None
+    return UserError(
+        UserErrorCode.INVALID_INPUT,
+        "Username must be 1 to 30 characters of letters, digits, '.' and '_'.",
+        ("username",),
+    )
+
+
+def _normalize_email(raw: str) -> str | UserError:
+    try:
+        checked = email_validator.validate_email(raw.strip(), check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        return UserError(UserErrorCode.INVALID_INPUT, f"Email is not valid: {error}", ("email",))
+    return checked.normalized.lower()
+
+
+def _check_password(password: str) -> UserError | None:
+    if PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        return None
+    return UserError(
+        UserErrorCode.INVALID_INPUT,
+        f"Password must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.",
+        ("password",),
+    )
+
+
+def _clean_text(value: str | None, *, field: str, max_length: int) -> str | None | UserError:
+    """Stripped text, None for blank; a UserError when longer than `max_length`."""
+    if value is None:
+        return None
+    cleaned = value.strip()
+    if len(cleaned) > max_length:
+        return UserError(
+            UserErrorCode.INVALID_INPUT, f"At most {max_length} characters.", (field,)
+        )
+    return cleaned or None
+
+
+async def sign_up(
+    deps: AccountDeps, *, username: str, email: str, password: str, full_name: str | None
+) -> SignedIn:
+    """Create an account and its first session.
+
+    Raises DomainError (INVALID_INPUT, USERNAME_TAKEN, EMAIL_TAKEN) with nothing written.
+    Side effects: inserts a user and a session in one transaction.
+    """
+    username = normalize_username(username)
+    normalized_email = _normalize_email(email)
+    cleaned_name = _clean_text(full_name, field="fullName", max_length=FULL_NAME_MAX_LENGTH)
+    problems = [
+        problem
+        for problem in (
+            _check_username(username),
+            normalized_email,
+            _check_password(password),
+            cleaned_name,
+        )
+        if isinstance(problem, UserError)
+    ]
+    if problems:
+        raise DomainError(*problems)
+    assert isinstance(normalized_email, str) and not isinstance(cleaned_name, UserError)
+    password_hash = await deps.passwords.hash(password)
+    async with transaction(deps.db) as conn:
+        user = await user_store.insert_user(
+            conn,
+            username=username,
+            email=normalized_email,
+            password_hash=password_hash,
+            full_name=cleaned_name,
+        )
+        if user is None:
+            raise await _identifier_taken(conn, username, normalized_email)
+        return await _open_session(deps, conn, user)
+
+
+async def _identifier_taken(db: Db, username: str, email: str) -> DomainError:
+    username_taken, email_taken = await user_store.fetch_taken_identifiers(
+        db, username=username, email=email
+    )
+    errors = []
+    if username_taken:
+        errors.append(
+            UserError(UserErrorCode.USERNAME_TAKEN, "This username is taken.", ("username",))
+        )
+    if email_taken or not errors:
+        errors.append(
+            UserError(
+                UserErrorCode.EMAIL_TAKEN, "An account with this email exists.", ("email",)
+            )
+        )
+    return DomainError(*errors)
+
+
+async def log_in(deps: AccountDeps, *, username_or_email: str, password: str) -> SignedIn:
+    """Open a new session for the account named by username or email.
+
+    Raises DomainError(INVALID_CREDENTIALS) without saying which part was wrong.
+    Side effects: inserts a session; may upgrade the stored password hash.
+    """
+    identifier = username_or_email.strip().lower()
+    credentials = None
+    if 0 < len(identifier) <= 254 and len(password) <= PASSWORD_MAX_LENGTH:
+        credentials = await user_store.fetch_credentials(
+            deps.db, username=identifier, email=identifier
+        )
+    stored_hash = credentials.password_hash if credentials else None
+    if not await deps.passwords.verify(stored_hash, password) or credentials is None:
+        raise DomainError.single(
+            UserErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password."
+        )
+    async with transaction(deps.db) as conn:
+        if deps.passwords.needs_rehash(credentials.password_hash):
+            new_hash = await deps.passwords.hash(password)
+            await user_store.update_password_hash(conn, credentials.user_id, new_hash)
+        (user,) = await user_store.fetch_users_by_ids(conn, [credentials.user_id])
+        return await _open_session(deps, conn, user)
+
+
+async def _open_session(deps: AccountDeps, db: Db, user: UserRecord) -> SignedIn:
+    session_id = uuid.uuid4()
+    refresh_token = RefreshToken.new(session_id)
+    await session_store.insert_session(
+        db,
+        session_id=session_id,
+        user_id=user.id,
+        token_hash=refresh_token.secret_hash,
+        expires_at=_refresh_expiry(deps),
+    )
+    return _signed_in(deps, user, refresh_token)
+
+
+def _signed_in(deps: AccountDeps, user: UserRecord, refresh_token: RefreshToken) -> SignedIn:
+    access_token, expires_at = deps.access_tokens.issue(user.id, refresh_token.session_id)
+    return SignedIn(
+        user=user,
+        access_token=access_token,
+        access_token_expires_at=expires_at,
+        refresh_token=str(refresh_token),
+    )
+
+
+def _refresh_expiry(deps: AccountDeps) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=deps.refresh_token_ttl_seconds)
+
+
+_INVALID_REFRESH = DomainError.single(
+    UserErrorCode.INVALID_CREDENTIALS, "This refresh token is not valid; log in again."
+)
+
+
+async def refresh_session(deps: AccountDeps, token: str) -> SignedIn:
+    """Exchange a refresh token for new tokens (the old refresh token stops working).
+
+    Presenting a refresh token that was already rotated away means it leaked or was replayed:
+    the whole session is revoked, and both the thief and the owner must log in again.
+    Raises DomainError(INVALID_CREDENTIALS). Side effects: rotates or revokes the session row;
+    on revocation also marks the session revoked in Redis.
+    """
+    try:
+        presented = RefreshToken.parse(token)
+    except InvalidTokenError:
+        raise _INVALID_REFRESH from None
+    rotated = RefreshToken.new(presented.session_id)
+    users: list[UserRecord] = []
+    async with transaction(deps.db) as conn:
+        session = await session_store.fetch_session_for_update(conn, presented.session_id)
+        if session is None or session.revoked_at is not None:
+            raise _INVALID_REFRESH
+        if session.expires_at <= datetime.now(UTC):
+            raise _INVALID_REFRESH
+        if session.refresh_token_hash != presented.secret_hash:
+            await session_store.revoke_session(conn, session.id, reason="refresh token reused")
+        else:
+            await session_store.rotate_session_token(
+                conn, session.id, token_hash=rotated.secret_hash, expires_at=_refresh_expiry(deps)
+            )
+            users = await user_store.fetch_users_by_ids(conn, [session.user_id])
+    if not users:  # the token was a replay (session now revoked), or the account is gone
+        await mark_session_revoked(
+            deps.redis, presented.session_id, ttl_seconds=deps.access_tokens.ttl_seconds
+        )
+        raise _INVALID_REFRESH
+    return _signed_in(deps, users[0], rotated)
+
+
+async def log_out(deps: AccountDeps, viewer: Viewer) -> None:
+    """End the viewer's session: its refresh token and its access tokens stop working.
+
+    Side effects: marks the session revoked in PostgreSQL and in the Redis denylist.
+    """
+    await session_store.revoke_session(deps.db, viewer.session_id, reason="logged out")
+    await mark_session_revoked(
+        deps.redis, viewer.session_id, ttl_seconds=deps.access_tokens.ttl_seconds
+    )
+
+
+async def update_profile(db: Db, viewer: Viewer, changes: ProfileChanges) -> UserRecord:
+    """Change the viewer's full name and/or bio. Raises DomainError(INVALID_INPUT, NOT_FOUND)."""
+    full_name = _clean_text(changes.full_name, field="fullName", max_length=FULL_NAME_MAX_LENGTH)
+    bio = _clean_text(changes.bio, field="bio", max_length=BIO_MAX_LENGTH)
+    problems = [problem for problem in (full_name, bio) if isinstance(problem, UserError)]
+    if problems:
+        raise DomainError(*problems)
+    assert not isinstance(full_name, UserError) and not isinstance(bio, UserError)
+    user = await user_store.update_profile(
+        db,
+        viewer.user_id,
+        set_full_name=changes.full_name is not None,
+        full_name=full_name,
+        set_bio=changes.bio is not None,
+        bio=bio,
+    )
+    if user is None:
+        raise DomainError.single(UserErrorCode.NOT_FOUND, "This account no longer exists.")
+    return user
+
+
+async def fetch_user_by_username(db: Db, username: str) -> UserRecord | None:
+    """The user with this username (any case), or None."""
+    candidate = normalize_username(username)
+    if not USERNAME_PATTERN.fullmatch(candidate):
+        return None
+    return await user_store.fetch_user_by_username(db, candidate)
+
+
+async def purge_ended_sessions(db: Db, *, retention: timedelta) -> int:
+    """Delete sessions that ended (expired or revoked) more than `retention` ago; returns how many."""
+    return await session_store.delete_ended_sessions(
+        db, ended_before=datetime.now(UTC) - retention
+    )

@@ -1,0 +1,44 @@
+"""Who is asking: turns an `Authorization` header (or a websocket `connection_init` payload value)
+into the signed-in viewer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from services.tokens import AccessTokens, InvalidTokenError
+from storage.revocations import is_session_revoked
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in user of a request, and the session its access token belongs to."""
+
+    user_id: int
+    session_id: uuid.UUID
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of `Bearer <token>`; None when the header is absent or empty."""
+    if not authorization or not authorization.strip():
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidTokenError("the Authorization header must be `Bearer <access token>`")
+    return token.strip()
+
+
+async def authenticate(
+    access_tokens: AccessTokens, redis: Redis, authorization: str | None
+) -> Viewer | None:
+    """The viewer of a valid token, None without a token; raises InvalidTokenError for a bad,
+    expired or revoked one. Side effects: one Redis read (the revocation denylist)."""
+    token = bearer_token(authorization)
+    if token is None:
+        return None
+    claims = access_tokens.verify(token)
+    if await is_session_revoked(redis, claims.session_id):
+        raise InvalidTokenError("the session of this access token has ended")
+    return Viewer(user_id=claims.user_id, session_id=claims.session_id)

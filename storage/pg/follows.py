@@ -1,0 +1,125 @@
+"""Queries on `follows` (the social graph) and the follow counters on `users`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.pg import Db
+from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
+
+FollowCursor = tuple[datetime, int]
+"""Keyset position in a follow list: (followed at, user id), both descending."""
+
+
+async def insert_follow(db: Db, follower_id: int, followee_id: int) -> bool:
+    """Record that follower follows followee; False (nothing written) when it already did or
+    the followee does not exist."""
+    status = await db.execute(
+        """
+        INSERT INTO follows (follower_id, followee_id)
+        SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
+        ON CONFLICT DO NOTHING
+        """,
+        follower_id,
+        followee_id,
+    )
+    return status == "INSERT 0 1"
+
+
+async def delete_follow(db: Db, follower_id: int, followee_id: int) -> bool:
+    """Remove the follow; False when there was none."""
+    status = await db.execute(
+        "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2",
+        follower_id,
+        followee_id,
+    )
+    return status == "DELETE 1"
+
+
+async def adjust_follow_counts(db: Db, follower_id: int, followee_id: int, delta: int) -> None:
+    """Add `delta` to the follower's following_count and the followee's follower_count.
+
+    Locks both rows in id order first, so that A following B while B follows A cannot deadlock.
+    """
+    await db.execute(
+        """
+        WITH locked AS (
+            SELECT id FROM users WHERE id IN ($1, $2) ORDER BY id FOR NO KEY UPDATE
+        )
+        UPDATE users u
+           SET following_count = following_count + CASE WHEN u.id = $1 THEN $3 ELSE 0 END,
+               follower_count = follower_count + CASE WHEN u.id = $2 THEN $3 ELSE 0 END
+          FROM locked
+         WHERE u.id = locked.id
+        """,
+        follower_id,
+        followee_id,
+        delta,
+    )
+
+
+async def fetch_followers_page(
+    db: Db, user_id: int, *, limit: int, after: FollowCursor | None
+) -> list[tuple[FollowCursor, UserRecord]]:
+    """Up to `limit` followers of `user_id`, most recent first, after the keyset `after`."""
+    rows = await db.fetch(
+        f"""
+        SELECT f.created_at AS followed_at, {_prefixed("u")}
+          FROM follows f JOIN users u ON u.id = f.follower_id
+         WHERE f.followee_id = $1
+           AND ($2::timestamptz IS NULL OR (f.created_at, f.follower_id) < ($2, $3))
+         ORDER BY f.created_at DESC, f.follower_id DESC
+         LIMIT $4
+        """,
+        user_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [((row["followed_at"], row["id"]), user_from_row(row)) for row in rows]
+
+
+async def fetch_following_page(
+    db: Db, user_id: int, *, limit: int, after: FollowCursor | None
+) -> list[tuple[FollowCursor, UserRecord]]:
+    """Up to `limit` accounts `user_id` follows, most recent first, after the keyset `after`."""
+    rows = await db.fetch(
+        f"""
+        SELECT f.created_at AS followed_at, {_prefixed("u")}
+          FROM follows f JOIN users u ON u.id = f.followee_id
+         WHERE f.follower_id = $1
+           AND ($2::timestamptz IS NULL OR (f.created_at, f.followee_id) < ($2, $3))
+         ORDER BY f.created_at DESC, f.followee_id DESC
+         LIMIT $4
+        """,
+        user_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [((row["followed_at"], row["id"]), user_from_row(row)) for row in rows]
+
+
+async def fetch_followees_among(db: Db, follower_id: int, candidates: Sequence[int]) -> set[int]:
+    """Which of `candidates` `follower_id` follows (one query for any number of candidates)."""
+    rows = await db.fetch(
+        "SELECT followee_id FROM follows WHERE follower_id = $1 AND followee_id = ANY($2::bigint[])",
+        follower_id,
+        candidates,
+    )
+    return {row["followee_id"] for row in rows}
+
+
+async def fetch_followers_among(db: Db, followee_id: int, candidates: Sequence[int]) -> set[int]:
+    """Which of `candidates` follow `followee_id` (one query for any number of candidates)."""
+    rows = await db.fetch(
+        "SELECT follower_id FROM follows WHERE followee_id = $1 AND follower_id = ANY($2::bigint[])",
+        followee_id,
+        candidates,
+    )
+    return {row["follower_id"] for row in rows}
+
+
+def _prefixed(alias: str) -> str:
+    return ", ".join(f"{alias}.{column.strip()}" for column in USER_COLUMNS.split(","))

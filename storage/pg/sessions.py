@@ -1,0 +1,85 @@
+"""Queries on `sessions`: one row per signed-in device, holding its rotating refresh token."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.pg import Db
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: uuid.UUID
+    user_id: int
+    refresh_token_hash: bytes
+    generation: int
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+async def insert_session(
+    db: Db, *, session_id: uuid.UUID, user_id: int, token_hash: bytes, expires_at: datetime
+) -> None:
+    await db.execute(
+        """
+        INSERT INTO sessions (id, user_id, refresh_token_hash, expires_at)
+        VALUES ($1, $2, $3, $4)
+        """,
+        session_id,
+        user_id,
+        token_hash,
+        expires_at,
+    )
+
+
+async def fetch_session_for_update(db: Db, session_id: uuid.UUID) -> SessionRecord | None:
+    """The session, row-locked until the transaction ends (serialises concurrent refreshes)."""
+    row = await db.fetchrow(
+        """
+        SELECT id, user_id, refresh_token_hash, generation, expires_at, revoked_at
+          FROM sessions WHERE id = $1 FOR UPDATE
+        """,
+        session_id,
+    )
+    return SessionRecord(**dict(row)) if row else None
+
+
+async def rotate_session_token(
+    db: Db, session_id: uuid.UUID, *, token_hash: bytes, expires_at: datetime
+) -> None:
+    """Replace the current refresh-token hash and bump the generation."""
+    await db.execute(
+        """
+        UPDATE sessions
+           SET refresh_token_hash = $2, generation = generation + 1,
+               refreshed_at = now(), expires_at = $3
+         WHERE id = $1
+        """,
+        session_id,
+        token_hash,
+        expires_at,
+    )
+
+
+async def revoke_session(db: Db, session_id: uuid.UUID, *, reason: str) -> bool:
+    """Mark the session revoked; False when it was already revoked or does not exist."""
+    status = await db.execute(
+        """
+        UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+         WHERE id = $1 AND revoked_at IS NULL
+        """,
+        session_id,
+        reason,
+    )
+    return status == "UPDATE 1"
+
+
+async def delete_ended_sessions(db: Db, *, ended_before: datetime) -> int:
+    """Delete sessions that expired or were revoked before `ended_before`; returns how many."""
+    status = await db.execute(
+        "DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1",
+        ended_before,
+    )
+    return int(status.split()[-1])

@@ -1,0 +1,136 @@
+"""Queries on `users`: accounts, profiles and their denormalised counters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from storage.pg import Db
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user's public profile and counters."""
+
+    id: int
+    username: str
+    full_name: str | None
+    bio: str | None
+    follower_count: int
+    following_count: int
+    post_count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    user_id: int
+    password_hash: str
+
+
+USER_COLUMNS = (
+    "id, username, full_name, bio, follower_count, following_count, post_count, created_at"
+)
+
+
+def user_from_row(row: asyncpg.Record) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        username=row["username"],
+        full_name=row["full_name"],
+        bio=row["bio"],
+        follower_count=row["follower_count"],
+        following_count=row["following_count"],
+        post_count=row["post_count"],
+        created_at=row["created_at"],
+    )
+
+
+async def insert_user(
+    db: Db, *, username: str, email: str, password_hash: str, full_name: str | None
+) -> UserRecord | None:
+    """Insert a user; None when the username or the email is already taken (nothing written)."""
+    row = await db.fetchrow(
+        f"""
+        INSERT INTO users (username, email, password_hash, full_name)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT DO NOTHING
+        RETURNING {USER_COLUMNS}
+        """,
+        username,
+        email,
+        password_hash,
+        full_name,
+    )
+    return user_from_row(row) if row else None
+
+
+async def fetch_taken_identifiers(db: Db, *, username: str, email: str) -> tuple[bool, bool]:
+    """(username taken, email taken), in one query."""
+    row = await db.fetchrow(
+        """
+        SELECT EXISTS (SELECT 1 FROM users WHERE username = $1) AS username_taken,
+               EXISTS (SELECT 1 FROM users WHERE email = $2) AS email_taken
+        """,
+        username,
+        email,
+    )
+    assert row is not None
+    return row["username_taken"], row["email_taken"]
+
+
+async def fetch_users_by_ids(db: Db, ids: Sequence[int]) -> list[UserRecord]:
+    """The users among `ids` that exist, in no particular order."""
+    rows = await db.fetch(f"SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1::bigint[])", ids)
+    return [user_from_row(row) for row in rows]
+
+
+async def fetch_user_by_username(db: Db, username: str) -> UserRecord | None:
+    row = await db.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE username = $1", username)
+    return user_from_row(row) if row else None
+
+
+async def fetch_credentials(db: Db, *, username: str, email: str) -> Credentials | None:
+    """The password hash of the account with this username or this email."""
+    row = await db.fetchrow(
+        "SELECT id, password_hash FROM users WHERE username = $1 OR email = $2 LIMIT 1",
+        username,
+        email,
+    )
+    return Credentials(user_id=row["id"], password_hash=row["password_hash"]) if row else None
+
+
+async def update_password_hash(db: Db, user_id: int, password_hash: str) -> None:
+    """Replace the stored hash (after a parameter upgrade); side effect: one UPDATE."""
+    await db.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
+
+
+async def update_profile(
+    db: Db,
+    user_id: int,
+    *,
+    set_full_name: bool,
+    full_name: str | None,
+    set_bio: bool,
+    bio: str | None,
+) -> UserRecord | None:
+    """Update the chosen profile fields (a `set_x` flag false keeps x); None if no such user."""
+    row = await db.fetchrow(
+        f"""
+        UPDATE users
+           SET full_name = CASE WHEN $2 THEN $3 ELSE full_name END,
+               bio = CASE WHEN $4 THEN $5 ELSE bio END,
+               updated_at = now()
+         WHERE id = $1
+        RETURNING {USER_COLUMNS}
+        """,
+        user_id,
+        set_full_name,
+        full_name,
+        set_bio,
+        bio,
+    )
+    return user_from_row(row) if row else None

@@ -1,0 +1,11 @@
+"""Every Redis key format, in one place. Keys that belong to one user hash by that user's id
+(`{...}` hash tags) so that they stay on one node under Redis Cluster."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def revoked_session(session_id: uuid.UUID) -> str:
+    """Marker (with a TTL as long as an access token lives) that a session was revoked."""
+    return f"session:revoked:{session_id}"

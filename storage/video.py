@@ -1,0 +1,159 @@
+"""Probe an uploaded MP4/QuickTime file with PyAV: duration, display size and a poster frame.
+
+:func:`probe_video` reads the file at the given path and nothing else. The poster frame is
+returned as a full-size, upright, metadata-free JPEG meant to go through
+:func:`storage.images.process_image` like any photo, so a video's thumbnails and blurhash are
+made exactly like a photo's.
+
+Untrusted input: the container must sniff as MP4 or QuickTime and is opened with FFmpeg's
+``mov`` demuxer only (never format probing, which would let playlists or concat files make
+FFmpeg open other files or URLs); size and duration limits are checked from the headers before
+anything is decoded, and at most :data:`_MAX_PACKETS_FOR_POSTER` packets are decoded while
+looking for the first picture.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Final
+
+import av
+import av.error
+import pyvips  # type: ignore[import-untyped]  # pyvips 3.2 ships .pyi files but no py.typed
+from av.container import InputContainer
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from storage import media_sniff
+from storage.images import RejectedMediaError, VipsImage
+
+DEFAULT_MAX_PIXELS: Final = 7680 * 4320
+"""8K UHD: anything larger is not a phone or camera video."""
+DEFAULT_MAX_DURATION_SECONDS: Final = 15 * 60.0
+POSTER_JPEG_QUALITY: Final = 90
+# The first picture normally arrives within a few packets; a file that decodes nothing in
+# this many is broken or hostile, and we stop instead of decoding it to the end.
+_MAX_PACKETS_FOR_POSTER: Final = 600
+# FFmpeg's demuxer for the ISO/QuickTime family (mp4, mov, m4v, 3gp, ...).
+_DEMUXER: Final = "mov"
+# Counter-clockwise display rotation -> libvips' clockwise rotation that makes the frame upright.
+_UPRIGHT: Final = {90: "d270", 180: "d180", 270: "d90"}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Duration, display size (rotation applied) and an upright poster JPEG (no metadata)."""
+
+    duration_seconds: float
+    width: int
+    height: int
+    poster_jpeg: bytes
+
+
+def probe_video(
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_duration_seconds: float = DEFAULT_MAX_DURATION_SECONDS,
+) -> VideoInfo:
+    """Read a video's duration, display size and first decodable frame.
+
+    Width and height are what a player shows: swapped when the display matrix rotates by
+    90 or 270 degrees. Raises :class:`RejectedMediaError` when the file is not MP4/QuickTime,
+    has no video stream, is corrupt, has no decodable frame, or exceeds a limit. Reads the
+    file; writes nothing.
+    """
+    _require_iso_container(path)
+    try:
+        with av.open(os.fspath(path), mode="r", format=_DEMUXER) as container:
+            return _probe_container(container, max_pixels, max_duration_seconds)
+    except av.error.FFmpegError as error:
+        raise RejectedMediaError(f"video is corrupt or unsupported: {error}") from error
+    except pyvips.Error as error:
+        raise RejectedMediaError("video poster frame could not be encoded") from error
+
+
+def _require_iso_container(path: str | os.PathLike[str]) -> None:
+    with open(path, "rb") as file:
+        head = file.read(media_sniff.SNIFF_BYTES)
+    if media_sniff.sniff_content_type(head) not in media_sniff.VIDEO_CONTENT_TYPES:
+        raise RejectedMediaError("not a supported video format (accepted: MP4, QuickTime)")
+
+
+def _probe_container(
+    container: InputContainer, max_pixels: int, max_duration_seconds: float
+) -> VideoInfo:
+    if not container.streams.video:
+        raise RejectedMediaError("file has no video stream")
+    stream = container.streams.video[0]
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if width <= 0 or height <= 0:
+        raise RejectedMediaError("video has no frame size")
+    if width * height > max_pixels:
+        raise RejectedMediaError(f"video is {width * height} pixels; the limit is {max_pixels}")
+    duration = _duration_seconds(container, stream)
+    if duration > max_duration_seconds:
+        raise RejectedMediaError(
+            f"video is {duration:.1f} seconds long; the limit is {max_duration_seconds:g}"
+        )
+    frame = _first_frame(container, stream)
+    rotation = _quarter_turns(frame.rotation)
+    poster = _upright_poster(frame, rotation)
+    display_width, display_height = (height, width) if rotation in (90, 270) else (width, height)
+    return VideoInfo(duration, display_width, display_height, poster)
+
+
+def _duration_seconds(container: InputContainer, stream: VideoStream) -> float:
+    """Stream duration when the header has one, else the container's; 0.0 if neither."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * Fraction(stream.time_base))
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame:
+    """Decode packets until the first picture; give up after a bounded number of packets."""
+    for count, packet in enumerate(container.demux(stream)):
+        if count >= _MAX_PACKETS_FOR_POSTER:
+            break
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            continue  # a damaged packet before the first good keyframe is survivable
+        for frame in frames:
+            if isinstance(frame, VideoFrame):
+                return frame
+    raise RejectedMediaError("video has no decodable frame")
+
+
+def _quarter_turns(rotation: float) -> int:
+    """Normalise FFmpeg's counter-clockwise display rotation to 0, 90, 180 or 270.
+
+    Odd angles (not a multiple of 90) are rounded to the nearest quarter turn; flips in the
+    display matrix are ignored (no phone writes them).
+    """
+    return (round(rotation / 90) * 90) % 360
+
+
+def _upright_poster(frame: VideoFrame, rotation: int) -> bytes:
+    """Convert a decoded frame to an upright, metadata-free JPEG."""
+    rgb = frame.reformat(format="rgb24")
+    plane = rgb.planes[0]
+    row_bytes = rgb.width * 3
+    data = bytes(plane)
+    if plane.line_size != row_bytes:
+        # Drop the row padding FFmpeg adds for SIMD alignment.
+        data = b"".join(
+            data[row * plane.line_size : row * plane.line_size + row_bytes]
+            for row in range(rgb.height)
+        )
+    image: VipsImage = pyvips.Image.new_from_memory(data, rgb.width, rgb.height, 3, "uchar")
+    image = image.copy(interpretation="srgb")
+    if rotation in _UPRIGHT:
+        image = image.rot(_UPRIGHT[rotation])
+    return image.jpegsave_buffer(
+        Q=POSTER_JPEG_QUALITY, interlace=False, optimize_coding=True, keep=pyvips.ForeignKeep.NONE
+    )
