@@ -135,7 +135,7 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
 
 
 async def _announce_when_started(server: uvicorn.Server, host: str, port: int) -> None:
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)
         await asyncio.sleep(0.05)
     shown_host = f"[{host}]" if ":" in host else host
     print(f"\n  Shutter is up. GraphiQL: http://{shown_host}:{port}/graphql\n", flush=True)

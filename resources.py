@@ -19,6 +19,7 @@ from services.accounts import AccountDeps
 from services.passwords import Passwords
 from services.tokens import AccessTokens
 from settings import Settings
+from storage.pg import QueryCounter
 from storage.pg import create_pool as create_pg_pool
 
 
@@ -36,6 +37,8 @@ class Resources:
     """Redis for keys, counters and pub/sub; also the arq queue (ArqRedis is a Redis client)."""
     passwords: Passwords
     access_tokens: AccessTokens
+    sql_statements: QueryCounter
+    """How many SQL statements this process has sent (tests assert on it; metrics export it)."""
 
     @property
     def accounts(self) -> AccountDeps:
@@ -72,8 +75,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             "DATABASE_URL and REDIS_URL must be set (or use `shutter run`, which starts "
             "embedded PostgreSQL and Valkey)."
         )
+    sql_statements = QueryCounter()
     db = await create_pg_pool(
         settings.database_url,
+        counter=sql_statements,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
     )
@@ -92,6 +97,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                     load_or_create_secret_key(settings),
                     ttl_seconds=settings.access_token_ttl_seconds,
                 ),
+                sql_statements=sql_statements,
             )
         finally:
             await redis.aclose()

@@ -101,4 +101,6 @@ async def _change_follow(context: Context, user_id: str, *, follow: bool) -> Fol
         viewer_record, target_record = await change(context.db, viewer, target_id)
     except DomainError as error:
         return FollowPayload(user_errors=user_errors(error))
-    return FollowPayload(user=User.from_record(target_record), viewer=User.from_record(viewer_record))
+    return FollowPayload(
+        user=User.from_record(target_record), viewer=User.from_record(viewer_record)
+    )

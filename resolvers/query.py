@@ -41,9 +41,7 @@ class Query:
         return found
 
     @strawberry.field(description="The objects with these global IDs, null where none exists.")
-    async def nodes(
-        self, info: Info[Context, None], ids: list[strawberry.ID]
-    ) -> list[Node | None]:
+    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES_PER_REQUEST:
             raise InvalidArgumentError(f"At most {MAX_NODES_PER_REQUEST} ids per request.")
         return await _load_nodes(info.context, ids)

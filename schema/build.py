@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
 
 from resolvers.extensions import FreshLoaders, PresentErrors
 from resolvers.mutation import Mutation
@@ -16,8 +18,16 @@ from resolvers.query import Query
 DOCUMENT_CACHE_SIZE = 1024
 
 
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Strawberry logs every error with its traceback by default; expected ones (bad input,
+        no credentials) are not worth a traceback, and PresentErrors logs the unexpected ones."""
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         extensions=[

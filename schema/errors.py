@@ -6,12 +6,13 @@ import strawberry
 
 from services.errors import DomainError, UserErrorCode
 
-UserErrorCodeEnum = strawberry.enum(UserErrorCode, name="UserErrorCode")
+# Registers the domain enum as the GraphQL enum `UserErrorCode` (strawberry marks the class).
+strawberry.enum(UserErrorCode, name="UserErrorCode")
 
 
 @strawberry.type
 class UserError:
-    code: UserErrorCodeEnum
+    code: UserErrorCode
     field: list[str] | None = strawberry.field(
         description='Path to the input field at fault, e.g. ["input", "caption"]; '
         "null when not field-specific."

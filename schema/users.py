@@ -81,7 +81,9 @@ class UserConnection:
 
     @classmethod
     def from_page(cls, page: Page[UserRecord], *, after: str | None) -> UserConnection:
-        edges = [UserEdge(cursor=cursor, node=User.from_record(user)) for cursor, user in page.edges]
+        edges = [
+            UserEdge(cursor=cursor, node=User.from_record(user)) for cursor, user in page.edges
+        ]
         return cls(
             edges=edges,
             page_info=PageInfo.of(

@@ -90,15 +90,13 @@ def _check_password(password: str) -> UserError | None:
     )
 
 
-def _clean_text(value: str | None, *, field: str, max_length: int) -> str | None | UserError:
+def _clean_text(value: str | None, *, field: str, max_length: int) -> str | UserError | None:
     """Stripped text, None for blank; a UserError when longer than `max_length`."""
     if value is None:
         return None
     cleaned = value.strip()
     if len(cleaned) > max_length:
-        return UserError(
-            UserErrorCode.INVALID_INPUT, f"At most {max_length} characters.", (field,)
-        )
+        return UserError(UserErrorCode.INVALID_INPUT, f"At most {max_length} characters.", (field,))
     return cleaned or None
 
 
@@ -125,7 +123,8 @@ async def sign_up(
     ]
     if problems:
         raise DomainError(*problems)
-    assert isinstance(normalized_email, str) and not isinstance(cleaned_name, UserError)
+    assert isinstance(normalized_email, str)
+    assert not isinstance(cleaned_name, UserError)
     password_hash = await deps.passwords.hash(password)
     async with transaction(deps.db) as conn:
         user = await user_store.insert_user(
@@ -151,9 +150,7 @@ async def _identifier_taken(db: Db, username: str, email: str) -> DomainError:
         )
     if email_taken or not errors:
         errors.append(
-            UserError(
-                UserErrorCode.EMAIL_TAKEN, "An account with this email exists.", ("email",)
-            )
+            UserError(UserErrorCode.EMAIL_TAKEN, "An account with this email exists.", ("email",))
         )
     return DomainError(*errors)
 
@@ -268,7 +265,8 @@ async def update_profile(db: Db, viewer: Viewer, changes: ProfileChanges) -> Use
     problems = [problem for problem in (full_name, bio) if isinstance(problem, UserError)]
     if problems:
         raise DomainError(*problems)
-    assert not isinstance(full_name, UserError) and not isinstance(bio, UserError)
+    assert not isinstance(full_name, UserError)
+    assert not isinstance(bio, UserError)
     user = await user_store.update_profile(
         db,
         viewer.user_id,
@@ -291,7 +289,5 @@ async def fetch_user_by_username(db: Db, username: str) -> UserRecord | None:
 
 
 async def purge_ended_sessions(db: Db, *, retention: timedelta) -> int:
-    """Delete sessions that ended (expired or revoked) more than `retention` ago; returns how many."""
-    return await session_store.delete_ended_sessions(
-        db, ended_before=datetime.now(UTC) - retention
-    )
+    """Delete sessions that ended (expired or revoked) over `retention` ago; returns how many."""
+    return await session_store.delete_ended_sessions(db, ended_before=datetime.now(UTC) - retention)

@@ -42,9 +42,7 @@ class DomainError(Exception):
         self.errors = errors
 
     @classmethod
-    def single(
-        cls, code: UserErrorCode, message: str, field: str | None = None
-    ) -> DomainError:
+    def single(cls, code: UserErrorCode, message: str, field: str | None = None) -> DomainError:
         return cls(UserError(code, message, (field,) if field else None))
 
 

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from storage.pg import Db, transaction
-from storage.pg import follows as follow_store
-from storage.pg import users as user_store
-from storage.pg.users import UserRecord
-
 from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
 from services.pagination import (
@@ -15,6 +10,10 @@ from services.pagination import (
     decode_time_id_cursor,
     encode_time_id_cursor,
 )
+from storage.pg import Db, transaction
+from storage.pg import follows as follow_store
+from storage.pg import users as user_store
+from storage.pg.users import UserRecord
 
 
 async def follow_user(db: Db, viewer: Viewer, target_id: int) -> tuple[UserRecord, UserRecord]:
@@ -63,7 +62,9 @@ async def _change_follow(
     return users[viewer.user_id], users[target_id]
 
 
-async def list_followers(db: Db, user_id: int, *, first: int, after: str | None) -> Page[UserRecord]:
+async def list_followers(
+    db: Db, user_id: int, *, first: int, after: str | None
+) -> Page[UserRecord]:
     """The user's followers, most recent first, one keyset page (a single query)."""
     limit = check_page_size(first)
     rows = await follow_store.fetch_followers_page(
@@ -72,7 +73,9 @@ async def list_followers(db: Db, user_id: int, *, first: int, after: str | None)
     return _page(rows, limit)
 
 
-async def list_following(db: Db, user_id: int, *, first: int, after: str | None) -> Page[UserRecord]:
+async def list_following(
+    db: Db, user_id: int, *, first: int, after: str | None
+) -> Page[UserRecord]:
     """The accounts the user follows, most recent first, one keyset page (a single query)."""
     limit = check_page_size(first)
     rows = await follow_store.fetch_following_page(

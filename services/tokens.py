@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-ACCESS_TOKEN_TYPE = "access"
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
 ISSUER = "shutter"
 
 
@@ -64,7 +64,9 @@ class AccessTokens:
         self._key = secret_key
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: int, session_id: uuid.UUID, *, now: datetime | None = None) -> tuple[str, datetime]:
+    def issue(
+        self, user_id: int, session_id: uuid.UUID, *, now: datetime | None = None
+    ) -> tuple[str, datetime]:
         """A signed token for the user's session, and when it expires."""
         issued_at = now or datetime.now(UTC)
         expires_at = issued_at + timedelta(seconds=self.ttl_seconds)

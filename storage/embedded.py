@@ -49,14 +49,18 @@ def start_postgres(data_dir: Path, database: str = EMBEDDED_DATABASE_NAME) -> Em
     import pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data_dir.resolve()), cleanup_mode="stop")
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        str(data_dir.resolve()), cleanup_mode="stop"
+    )
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return EmbeddedPostgres(server=server, url=server.get_uri(database=database))
 
 
-def start_valkey(data_dir: Path, *, persist: bool = True, port: int | None = None) -> EmbeddedValkey:
+def start_valkey(
+    data_dir: Path, *, persist: bool = True, port: int | None = None
+) -> EmbeddedValkey:
     """Start Valkey with its data in `data_dir` (append-only file when `persist`).
 
     Side effects: creates `data_dir`, spawns a valkey-server process on a free loopback port.

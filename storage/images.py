@@ -37,6 +37,7 @@ pillow-heif decodes it at full size (3 bytes per pixel, up to ``max_pixels``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -44,14 +45,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-import blurhash  # type: ignore[import-untyped]  # blurhash-python ships no type information
 import pillow_heif
-import pyvips  # type: ignore[import-untyped]  # pyvips 3.2 ships .pyi files but no py.typed
+import pyvips
 from PIL import Image as PILImage
 
 from storage import media_sniff
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 pyvips.cache_set_max(0)
 pyvips.block_untrusted_set(True)
@@ -59,7 +62,7 @@ pyvips.block_untrusted_set(True)
 JPEG_QUALITY: Final = 82
 THUMBNAIL_SIZES: Final = (("thumb320", 320), ("thumb160", 160))
 WIDTH_VARIANTS: Final = (1080, 750, 640, 480)
-BLURHASH_COMPONENTS: Final = (4, 3)
+BLURHASH_COMPONENTS: Final = (4, 3)  # (x, y)
 # The blurhash is computed from a copy this wide; more pixels do not change a 4x3 hash.
 _BLURHASH_WIDTH: Final = 32
 # Upper bound for the decoded working image: extreme panoramas would otherwise keep their full
@@ -100,7 +103,7 @@ class VipsImage(Protocol):
     def resize(self, scale: float, *, vscale: float) -> VipsImage: ...
     def crop(self, left: int, top: int, width: int, height: int) -> VipsImage: ...
     def copy_memory(self) -> VipsImage: ...
-    def write_to_memory(self) -> bytes: ...
+    def write_to_memory(self) -> Buffer: ...
     def jpegsave_buffer(
         self, *, Q: int, interlace: bool, optimize_coding: bool, keep: int
     ) -> bytes: ...
@@ -197,7 +200,8 @@ def process_image(data: bytes, *, max_pixels: int = 100_000_000) -> ProcessedIma
         variants = tuple(_render_variants(working))
         hash_ = _blurhash(working)
     except pyvips.Error as error:
-        raise RejectedMediaError(f"image data is corrupt or truncated: {_summary(error)}") from error
+        reason = f"image data is corrupt or truncated: {_summary(error)}"
+        raise RejectedMediaError(reason) from error
     display_width, display_height = header.display_size
     return ProcessedImage(
         width=display_width,
@@ -362,10 +366,9 @@ def _packed_rows(buffer: bytes, stride: int, row_bytes: int, height: int) -> byt
 def _to_opaque_srgb(image: VipsImage) -> VipsImage:
     """Convert to 8-bit sRGB (via the embedded ICC profile if any) and flatten onto white."""
     if image.get_typeof("icc-profile-data"):
-        try:
+        # An unusable profile is ignored: the plain conversion below still gives sRGB.
+        with contextlib.suppress(pyvips.Error):
             image = image.icc_transform("srgb", embedded=True, intent="perceptual")
-        except pyvips.Error:
-            pass  # an unusable profile: fall back to the plain conversion below
     image = image.colourspace("srgb")
     if image.hasalpha():
         image = image.flatten(background=_WHITE)
@@ -417,15 +420,111 @@ def _encode(name: str, image: VipsImage) -> Variant:
 
 
 def _blurhash(image: VipsImage) -> str:
-    """4x3-component blurhash (blurhash-python's C encoder) of a 32 px wide copy."""
+    """4x3-component blurhash of a copy at most 32 px wide (more pixels change nothing)."""
     width = min(_BLURHASH_WIDTH, image.width)
     height = max(1, round(image.height * width / image.width))
     tiny = _resize_exact(image, width, height)
-    pixels = PILImage.frombytes("RGB", (width, height), tiny.write_to_memory())
-    x_components, y_components = BLURHASH_COMPONENTS
-    result = blurhash.encode(pixels, x_components, y_components)
-    assert isinstance(result, str)
-    return result
+    # write_to_memory gives a cffi buffer, whose items are 1-byte strings, not ints.
+    pixels = bytes(tiny.write_to_memory())
+    return encode_blurhash(pixels, width, height, *BLURHASH_COMPONENTS)
+
+
+# --- blurhash ----------------------------------------------------------------------------
+# Implemented from the specification (github.com/woltapp/blurhash, Algorithm.md) rather than
+# taken from blurhash-python, whose encoder wants a Pillow image and uses Image.getdata,
+# deprecated for removal in Pillow 14. A 32 px image makes the pure-Python cost a few ms.
+
+_BASE83: Final = (
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
+)
+_SRGB_TO_LINEAR: Final = tuple(
+    value / 255 / 12.92 if value / 255 <= 0.04045 else ((value / 255 + 0.055) / 1.055) ** 2.4
+    for value in range(256)
+)
+
+
+def encode_blurhash(
+    rgb: bytes, width: int, height: int, x_components: int, y_components: int
+) -> str:
+    """Blurhash of packed 8-bit sRGB pixels (``width * height * 3`` bytes). Pure function."""
+    if not (1 <= x_components <= 9 and 1 <= y_components <= 9):
+        raise ValueError("blurhash components must be between 1 and 9")
+    if len(rgb) != width * height * 3:
+        raise ValueError("pixel buffer does not match the given size")
+    factors = _blurhash_factors(rgb, width, height, x_components, y_components)
+    dc, ac = factors[0], factors[1:]
+    size_flag = (x_components - 1) + (y_components - 1) * 9
+    if ac:
+        largest = max(abs(channel) for factor in ac for channel in factor)
+        quantised_maximum = int(max(0, min(82, math.floor(largest * 166 - 0.5))))
+        maximum = (quantised_maximum + 1) / 166
+    else:
+        quantised_maximum, maximum = 0, 1.0
+    red, green, blue = (_linear_to_srgb(channel) for channel in dc)
+    parts = [
+        _base83(size_flag, 1),
+        _base83(quantised_maximum, 1),
+        _base83((red << 16) + (green << 8) + blue, 4),
+    ]
+    parts.extend(_base83(_encode_ac(factor, maximum), 2) for factor in ac)
+    return "".join(parts)
+
+
+def _blurhash_factors(
+    rgb: bytes, width: int, height: int, x_components: int, y_components: int
+) -> list[tuple[float, float, float]]:
+    """DCT-like factors, DC first then row by row, summed separably (rows, then columns)."""
+    linear = [_SRGB_TO_LINEAR[value] for value in rgb]
+    cos_x = [[math.cos(math.pi * i * x / width) for x in range(width)] for i in range(x_components)]
+    cos_y = [
+        [math.cos(math.pi * j * y / height) for y in range(height)] for j in range(y_components)
+    ]
+    # row_sums[y][i][c]: sum over x of cos_x[i][x] * channel c of pixel (x, y).
+    row_sums = []
+    for y in range(height):
+        row = linear[y * width * 3 : (y + 1) * width * 3]
+        row_sums.append(
+            [
+                [
+                    sum(c * p for c, p in zip(cos_x[i], row[channel::3], strict=True))
+                    for channel in range(3)
+                ]
+                for i in range(x_components)
+            ]
+        )
+    factors = []
+    for j in range(y_components):
+        for i in range(x_components):
+            scale = (1 if i == j == 0 else 2) / (width * height)
+            red, green, blue = (
+                scale * sum(cos_y[j][y] * row_sums[y][i][channel] for y in range(height))
+                for channel in range(3)
+            )
+            factors.append((red, green, blue))
+    return factors
+
+
+def _linear_to_srgb(value: float) -> int:
+    clamped = max(0.0, min(1.0, value))
+    if clamped <= 0.0031308:
+        return int(clamped * 12.92 * 255 + 0.5)
+    return int((1.055 * clamped ** (1 / 2.4) - 0.055) * 255 + 0.5)
+
+
+def _encode_ac(factor: tuple[float, float, float], maximum: float) -> int:
+    red, green, blue = (
+        int(max(0, min(18, math.floor(_sign_pow(channel / maximum, 0.5) * 9 + 9.5))))
+        for channel in factor
+    )
+    return red * 19 * 19 + green * 19 + blue
+
+
+def _sign_pow(value: float, exponent: float) -> float:
+    return math.copysign(abs(value) ** exponent, value)
+
+
+def _base83(value: int, length: int) -> str:
+    return "".join(_BASE83[(value // 83 ** (length - i)) % 83] for i in range(1, length + 1))
 
 
 # --- EXIF --------------------------------------------------------------------------------
@@ -453,7 +552,7 @@ def read_photo_metadata(exif: bytes | None) -> PhotoMetadata:
     try:
         parsed = PILImage.Exif()
         parsed.load(exif)
-    except Exception:  # noqa: BLE001 - PIL's TIFF parser raises many types on bad input
+    except Exception:  # PIL's TIFF parser raises many exception types on bad input
         return _NO_METADATA
     ifd0 = _safe_ifd(lambda: dict(parsed))
     exif_ifd = _safe_ifd(lambda: dict(parsed.get_ifd(_EXIF_IFD)))
@@ -475,7 +574,7 @@ def read_photo_metadata(exif: bytes | None) -> PhotoMetadata:
 def _safe_ifd(read: Callable[[], dict[int, object]]) -> dict[int, object]:
     try:
         return read()
-    except Exception:  # noqa: BLE001 - a broken sub-IFD must not hide the others
+    except Exception:  # a broken sub-IFD must not hide the others
         return {}
 
 
@@ -527,7 +626,10 @@ def _coordinate(value: object, ref: object, hemispheres: str, limit: float) -> f
         parts = [float(part) for part in value[:3]]
     except (TypeError, ValueError, ZeroDivisionError):
         return None
-    degrees = sum(part / 60**index for index, part in enumerate(parts))
-    if not parts or not math.isfinite(degrees) or not 0 <= degrees <= limit:
+    if not parts:
+        return None
+    whole, minutes, seconds = [*parts, 0.0, 0.0][:3]
+    degrees = whole + minutes / 60 + seconds / 3600
+    if not math.isfinite(degrees) or not 0 <= degrees <= limit:
         return None
     return -degrees if ref_text == hemispheres[1] else degrees

@@ -2,7 +2,7 @@
 
 Pure function, no I/O. The declared content type and the file extension of an upload are
 untrusted; only what these bytes say decides which decoder may ever see the file. Anything we
-do not explicitly accept (SVG, PDF, text, TIFF, BMP, audio-only MP4, empty input, ...) is
+do not explicitly accept (SVG, PDF, text, TIFF, BMP, M4A audio, empty input, ...) is
 reported as ``None`` so callers reject it before any decoder runs.
 
 ISO base media files (HEIC/HEIF/AVIF/MP4/QuickTime) are told apart by the ``ftyp`` box that
@@ -60,6 +60,8 @@ _BRAND_TYPES: dict[bytes, str] = {
     b"M4V ": MP4,
 }
 _GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
+# iTunes audio files list "isom"/"mp42" as compatible brands but carry no picture.
+_AUDIO_ONLY_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P "})
 # When the major brand is unknown or generic, the most specific compatible brand wins.
 _COMPATIBLE_PRIORITY = (AVIF, HEIC, HEIF, QUICKTIME, MP4)
 # An ftyp box lists a handful of brands; a huge declared size means this is not an ftyp box.
@@ -91,6 +93,8 @@ def _sniff_iso_bmff(head: bytes) -> str | None:
     if box_size < 16 or box_size > _MAX_FTYP_BOX_SIZE:
         return None
     major_brand = head[8:12]
+    if major_brand in _AUDIO_ONLY_BRANDS:
+        return None
     if major_brand in _BRAND_TYPES and major_brand not in _GENERIC_HEIF_BRANDS:
         return _BRAND_TYPES[major_brand]
     box = head[: min(box_size, len(head))]

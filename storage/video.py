@@ -17,11 +17,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Final
 
 import av
 import av.error
-import pyvips  # type: ignore[import-untyped]  # pyvips 3.2 ships .pyi files but no py.typed
+import pyvips
 from av.container import InputContainer
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
@@ -76,7 +77,7 @@ def probe_video(
 
 
 def _require_iso_container(path: str | os.PathLike[str]) -> None:
-    with open(path, "rb") as file:
+    with Path(path).open("rb") as file:
         head = file.read(media_sniff.SNIFF_BYTES)
     if media_sniff.sniff_content_type(head) not in media_sniff.VIDEO_CONTENT_TYPES:
         raise RejectedMediaError("not a supported video format (accepted: MP4, QuickTime)")

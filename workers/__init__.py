@@ -15,7 +15,7 @@ from settings import Settings
 from workers.jobs import purge_ended_sessions
 
 FUNCTIONS: list[Any] = []
-CRON_JOBS = [cron(purge_ended_sessions, hour={4}, minute={17}, unique=True)]  # type: ignore[arg-type]
+CRON_JOBS = [cron(purge_ended_sessions, hour={4}, minute={17}, unique=True)]
 
 
 def lifecycle_hooks(settings: Settings) -> dict[str, Any]:

@@ -22,8 +22,6 @@ def resources_of(ctx: dict[str, Any]) -> Resources:
 
 async def purge_ended_sessions(ctx: dict[str, Any]) -> int:
     """Cron: delete sessions that ended over a week ago. Side effect: DELETE on sessions."""
-    deleted = await accounts.purge_ended_sessions(
-        resources_of(ctx).db, retention=SESSION_RETENTION
-    )
+    deleted = await accounts.purge_ended_sessions(resources_of(ctx).db, retention=SESSION_RETENTION)
     log.info("purged %d ended sessions", deleted)
     return deleted

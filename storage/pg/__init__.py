@@ -8,21 +8,63 @@ from collections.abc import AsyncIterator
 from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
-Db: TypeAlias = "asyncpg.Pool[asyncpg.Record] | asyncpg.Connection[asyncpg.Record]"
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+"""One connection, direct or borrowed from the pool."""
+
+Db: TypeAlias = "asyncpg.Pool[asyncpg.Record] | Connection"
 """Where a query runs: the pool (one pooled connection per call) or a connection (for example one
 inside a transaction). Storage functions accept either; services choose."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    """Open a connection pool. Side effects: opens `min_size` connections to the server."""
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+class PooledConnection(asyncpg.Connection):
+    """A pool connection that skips asyncpg's reset query on release.
+
+    The reset (`RESET ALL; UNLISTEN *; CLOSE ALL; advisory unlock`) costs a round trip per
+    acquire, i.e. per query on the pool. Shutter keeps no session state on pooled connections
+    (no SET, LISTEN, cursors or advisory locks outside a transaction), so there is nothing to reset.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+class QueryCounter:
+    """Counts the SQL statements sent through a pool (for tests and metrics)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def record(self, _query: object) -> None:
+        self.count += 1
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 10, counter: QueryCounter | None = None
+) -> asyncpg.Pool:
+    """Open a connection pool. Side effects: opens `min_size` connections to the server.
+
+    With a `counter`, every statement run on any of the pool's connections is counted.
+    """
+
+    async def register_counter(conn: asyncpg.Connection) -> None:
+        if counter is not None:
+            conn.add_query_logger(counter.record)
+
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=register_counter,
+        connection_class=PooledConnection,
+    )
     assert pool is not None
     return pool
 
 
 @contextlib.asynccontextmanager
-async def transaction(db: Db) -> AsyncIterator[asyncpg.Connection]:
+async def transaction(db: Db) -> AsyncIterator[Connection]:
     """Run the block in one transaction and yield its connection.
 
     On a pool this acquires a connection for the block; on a connection already inside a

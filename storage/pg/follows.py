@@ -104,7 +104,10 @@ async def fetch_following_page(
 async def fetch_followees_among(db: Db, follower_id: int, candidates: Sequence[int]) -> set[int]:
     """Which of `candidates` `follower_id` follows (one query for any number of candidates)."""
     rows = await db.fetch(
-        "SELECT followee_id FROM follows WHERE follower_id = $1 AND followee_id = ANY($2::bigint[])",
+        """
+        SELECT followee_id FROM follows
+         WHERE follower_id = $1 AND followee_id = ANY($2::bigint[])
+        """,
         follower_id,
         candidates,
     )
@@ -114,7 +117,10 @@ async def fetch_followees_among(db: Db, follower_id: int, candidates: Sequence[i
 async def fetch_followers_among(db: Db, followee_id: int, candidates: Sequence[int]) -> set[int]:
     """Which of `candidates` follow `followee_id` (one query for any number of candidates)."""
     rows = await db.fetch(
-        "SELECT follower_id FROM follows WHERE followee_id = $1 AND follower_id = ANY($2::bigint[])",
+        """
+        SELECT follower_id FROM follows
+         WHERE followee_id = $1 AND follower_id = ANY($2::bigint[])
+        """,
         followee_id,
         candidates,
     )

@@ -1,0 +1,106 @@
+"""The HTTP surface: GET and POST, request errors as 4xx, masked errors, probes, GraphiQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.helpers import sign_up
+from tests.conftest import LiveApp
+
+
+async def test_get_query(live: LiveApp) -> None:
+    await sign_up(live, "erin")
+    response = await live.http.get(
+        "/graphql",
+        params={
+            "query": "query U($n: String!) { user(username: $n) { username } }",
+            "variables": '{"n": "ERIN"}',
+        },
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"user": {"username": "erin"}}}
+
+
+async def test_mutations_are_refused_over_get(live: LiveApp) -> None:
+    response = await live.http.get("/graphql", params={"query": "mutation { logOut { ok } }"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert await live.resources.db.fetchval("SELECT count(*) FROM sessions") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "Unable to parse request body as JSON"),
+        (b'{"variables": {}}', "No GraphQL query found in the request"),
+    ],
+)
+async def test_malformed_requests_get_a_400_with_a_clear_message(
+    live: LiveApp, body: bytes, message: str
+) -> None:
+    response = await live.http.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("{ viewer { ", "Syntax Error: Expected Name, found <EOF>."),
+        ("{ viewer { nope } }", "Cannot query field 'nope' on type 'User'."),
+        ("{ user(username: 3) { id } }", "String cannot represent a non string value: 3"),
+    ],
+)
+async def test_unparsable_or_invalid_documents_get_a_400(
+    live: LiveApp, query: str, message: str
+) -> None:
+    response = await live.http.post("/graphql", json={"query": query})
+    assert response.status_code == 400
+    body = response.json()
+    assert "data" not in body
+    assert [error["message"] for error in body["errors"]] == [message]
+
+
+async def test_unexpected_errors_are_masked(live: LiveApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services import accounts
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(accounts, "fetch_user_by_username", broken)
+    response = await live.http.post("/graphql", json={"query": '{ user(username: "x") { id } }'})
+    assert response.status_code == 200
+    assert response.json() == {
+        "data": {"user": None},
+        "errors": [
+            {
+                "message": "Internal server error.",
+                "locations": [{"line": 1, "column": 3}],
+                "path": ["user"],
+                "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+            }
+        ],
+    }
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_health_and_readiness(live: LiveApp) -> None:
+    assert (await live.http.get("/healthz")).json() == {"status": "ok"}
+    ready = await live.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "postgres": "ok", "redis": "ok"}
+
+
+async def test_graphiql_page_and_assets_are_served_by_the_app(live: LiveApp) -> None:
+    page = await live.http.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/graphiql/static/graphiql.min.js" in page.text
+    asset = await live.http.get("/graphiql/static/graphiql.min.js")
+    assert asset.status_code == 200
+    assert len(asset.content) > 100_000

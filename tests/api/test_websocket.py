@@ -1,0 +1,56 @@
+"""graphql-transport-ws on the real app: the token travels in `connection_init`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from tests.api.helpers import sign_up
+from tests.conftest import LiveApp
+
+PROTOCOL = websockets.Subprotocol("graphql-transport-ws")
+
+
+async def test_operation_over_websocket_with_token_in_connection_init(live: LiveApp) -> None:
+    token = (await sign_up(live, "wendy"))["accessToken"]
+    async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
+        await socket.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(await socket.recv()) == {"type": "connection_ack"}
+        await socket.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": "{ viewer { username } }"}}
+            )
+        )
+        assert json.loads(await socket.recv()) == {
+            "id": "1",
+            "type": "next",
+            "payload": {"data": {"viewer": {"username": "wendy"}}},
+        }
+        assert json.loads(await socket.recv()) == {"id": "1", "type": "complete"}
+
+
+async def test_anonymous_socket_is_accepted(live: LiveApp) -> None:
+    async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
+        await socket.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await socket.recv()) == {"type": "connection_ack"}
+        await socket.send(
+            json.dumps({"id": "a", "type": "subscribe", "payload": {"query": "{ viewer { id } }"}})
+        )
+        assert json.loads(await socket.recv())["payload"] == {"data": {"viewer": None}}
+
+
+@pytest.mark.parametrize("authorization", ["Bearer not-a-token", "Basic abc", 42])
+async def test_bad_token_closes_the_socket_with_4403(live: LiveApp, authorization: object) -> None:
+    async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
+        await socket.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": authorization}})
+        )
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403

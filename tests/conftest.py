@@ -1,0 +1,137 @@
+"""Session fixtures: real PostgreSQL and Valkey, migrated once; per-test isolation by rollback
+(service and storage tests) or by truncation (tests through the running app)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from app import create_app
+from resources import Resources, open_resources
+from settings import Settings
+from storage.pg.migrate import apply_migrations
+from tests.servers import throwaway_database_url, throwaway_redis_url
+
+
+@pytest.fixture(scope="session")
+def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    tmp = tmp_path_factory.mktemp("servers")
+    with throwaway_database_url(tmp) as database_url, throwaway_redis_url(tmp) as redis_url:
+        apply_migrations(database_url)
+        yield database_url, redis_url
+
+
+@pytest.fixture(scope="session")
+def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    database_url, redis_url = service_urls
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        secret_key="test-secret-key-of-at-least-32-bytes-length",
+        # Cheap hashing keeps the suite fast; the production cost is a setting like any other.
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+    )
+
+
+@pytest.fixture(scope="session")
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    async with open_resources(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def conn(resources: Resources) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with resources.db.acquire() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+async def reset_state(resources: Resources) -> None:
+    """Empty every table and the Redis database (for tests that commit)."""
+    tables = await resources.db.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        " AND tablename NOT LIKE '\\_yoyo%' AND tablename <> 'yoyo_lock'"
+    )
+    names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+    await resources.db.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    await resources.redis.flushdb()
+
+
+@pytest.fixture
+async def clean(resources: Resources) -> AsyncIterator[Resources]:
+    """Resources over empty tables and an empty Redis, for tests whose writes commit (emptied
+    again afterwards, so that rolled-back tests start from nothing too)."""
+    await reset_state(resources)
+    yield resources
+    await reset_state(resources)
+
+
+@dataclass
+class LiveApp:
+    """The real app served by uvicorn on a loopback port, with a client for it."""
+
+    base_url: str
+    http: httpx.AsyncClient
+    resources: Resources
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/graphql"
+
+    async def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """POST a GraphQL request; returns the decoded body (asserting a 200)."""
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture(scope="session")
+async def live_server(settings: Settings) -> AsyncIterator[tuple[str, Resources]]:
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+    )
+    # Signals belong to pytest, not to the server under test.
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", app.state.resources
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@pytest.fixture
+async def live(live_server: tuple[str, Resources]) -> AsyncIterator[LiveApp]:
+    base_url, resources = live_server
+    await reset_state(resources)
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        yield LiveApp(base_url=base_url, http=http, resources=resources)
+    await reset_state(resources)

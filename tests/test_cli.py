@@ -1,0 +1,126 @@
+"""`shutter run` from nothing: embedded servers, migrations, API and worker in one process; Ctrl-C
+stops everything; data survives a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+SHUTTER = [sys.executable, "-m", "cli"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def clean_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    return env | {"SHUTTER_DATA_DIR": str(data_dir)}
+
+
+def wait_until_up(process: subprocess.Popen[str], base_url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"shutter run exited early:\n{process.stdout.read() if process.stdout else ''}"
+            )
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("shutter run did not become ready")
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    return output
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    return tmp_path / "var"
+
+
+def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*SHUTTER, "run", "--port", str(port)],
+        cwd=ROOT,
+        env=clean_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def graphql(base_url: str, query: str) -> dict[str, object]:
+    response = httpx.post(f"{base_url}/graphql", json={"query": query}, timeout=10)
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_run_starts_everything_stops_cleanly_and_keeps_data(data_dir: Path) -> None:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = start(data_dir, port)
+    try:
+        wait_until_up(process, base_url)
+        created = graphql(
+            base_url,
+            'mutation { signUp(input: {username: "keeper", email: "k@example.com", '
+            'password: "long enough"}) { userErrors { code } } }',
+        )
+        assert created == {"data": {"signUp": {"userErrors": []}}}
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+    assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in output
+    assert "Traceback" not in output
+    assert (data_dir / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL still running"
+
+    process = start(data_dir, port)
+    try:
+        wait_until_up(process, base_url)
+        logged_in = graphql(
+            base_url,
+            'mutation { logIn(input: {usernameOrEmail: "keeper", password: "long enough"}) '
+            "{ viewer { username } userErrors { code } } }",
+        )
+        assert logged_in == {
+            "data": {"logIn": {"viewer": {"username": "keeper"}, "userErrors": []}}
+        }
+    finally:
+        stop(process)
+    assert process.returncode == 0
+
+
+def test_serve_without_urls_says_what_is_missing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*SHUTTER, "serve"],
+        cwd=ROOT,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "DATABASE_URL and REDIS_URL must be set" in result.stderr
