@@ -15,11 +15,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from resolvers.blob_routes import blob_routes
 from resolvers.graphiql import GRAPHIQL_STATIC_DIR
 from resolvers.http_view import GraphQLEndpoint
-from resources import Resources, open_resources
+from resources import Resources, load_or_create_secret_key, open_resources
 from schema.build import build_schema
 from settings import Settings
+from storage.blobs import local_blob_store
 
 log = logging.getLogger("shutter.app")
 
@@ -33,11 +35,15 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
             app.state.resources = resources
+            await resources.events.start()
             # Objects alive after start-up live for the whole process: keep them out of the
             # collector's generations so full collections stay short under load (DESIGN.md §5).
             gc.collect()
             gc.freeze()
-            yield
+            try:
+                yield
+            finally:
+                await resources.events.stop()
 
     graphql = GraphQLEndpoint(build_schema(), graphiql_enabled=settings.graphiql_enabled)
     routes = [
@@ -46,6 +52,11 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if settings.storage_backend == "local":
+        # The local backend is stateless: these routes check the same signatures as the store
+        # the resources open (same settings, same key).
+        store = local_blob_store(settings, signing_key=load_or_create_secret_key(settings).encode())
+        routes += blob_routes(store, max_upload_bytes=settings.max_video_bytes)
     if settings.graphiql_enabled:
         routes += [
             Route("/", lambda _: RedirectResponse("/graphql")),

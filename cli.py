@@ -112,6 +112,10 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     _require_urls(settings)
     from app import create_app
 
+    if "public_base_url" not in settings.model_fields_set:
+        shown_host = f"[{host}]" if ":" in host else host
+        settings = settings.model_copy(update={"public_base_url": f"http://{shown_host}:{port}"})
+
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host=host, port=port, lifespan="on", log_config=None)
     )

@@ -10,17 +10,21 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from services.accounts import AccountDeps
+from services.media import MediaDeps, UploadLimits
 from services.passwords import Passwords
 from services.tokens import AccessTokens
 from settings import Settings
+from storage.blobs import BlobStore, open_blob_store
 from storage.pg import QueryCounter
 from storage.pg import create_pool as create_pg_pool
+from storage.pubsub import EventHub
 
 
 class MissingServiceError(RuntimeError):
@@ -39,6 +43,9 @@ class Resources:
     access_tokens: AccessTokens
     sql_statements: QueryCounter
     """How many SQL statements this process has sent (tests assert on it; metrics export it)."""
+    blobs: BlobStore
+    events: EventHub
+    """The process's pub/sub connection; started by the API (only it has listeners)."""
 
     @property
     def accounts(self) -> AccountDeps:
@@ -48,6 +55,19 @@ class Resources:
             passwords=self.passwords,
             access_tokens=self.access_tokens,
             refresh_token_ttl_seconds=self.settings.refresh_token_ttl_seconds,
+        )
+
+    @property
+    def media(self) -> MediaDeps:
+        return MediaDeps(
+            db=self.db,
+            queue=self.redis,
+            blobs=self.blobs,
+            limits=UploadLimits(
+                max_image_bytes=self.settings.max_image_bytes,
+                max_video_bytes=self.settings.max_video_bytes,
+                url_ttl=timedelta(seconds=self.settings.upload_url_ttl_seconds),
+            ),
         )
 
 
@@ -82,23 +102,26 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
     )
+    secret_key = load_or_create_secret_key(settings)
     try:
         redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
         try:
-            yield Resources(
-                settings=settings,
-                db=db,
-                redis=redis,
-                passwords=Passwords(
-                    time_cost=settings.password_hash_time_cost,
-                    memory_kib=settings.password_hash_memory_kib,
-                ),
-                access_tokens=AccessTokens(
-                    load_or_create_secret_key(settings),
-                    ttl_seconds=settings.access_token_ttl_seconds,
-                ),
-                sql_statements=sql_statements,
-            )
+            async with open_blob_store(settings, signing_key=secret_key.encode()) as blobs:
+                yield Resources(
+                    settings=settings,
+                    db=db,
+                    redis=redis,
+                    passwords=Passwords(
+                        time_cost=settings.password_hash_time_cost,
+                        memory_kib=settings.password_hash_memory_kib,
+                    ),
+                    access_tokens=AccessTokens(
+                        secret_key, ttl_seconds=settings.access_token_ttl_seconds
+                    ),
+                    sql_statements=sql_statements,
+                    blobs=blobs,
+                    events=EventHub(redis),
+                )
         finally:
             await redis.aclose()
     finally:

@@ -8,6 +8,7 @@ with no settings at all, ``shutter run`` starts embedded PostgreSQL and Valkey u
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,34 @@ class Settings(BaseSettings):
 
     graphiql_enabled: bool = True
     """Serve the GraphiQL explorer at /graphql for browsers."""
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    """Where clients reach this API; the local media backend builds upload and media URLs on it.
+    `shutter run`/`serve` derive it from --host/--port unless it is set."""
+
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    """For S3-compatible stores (MinIO, R2, ...); unset for AWS."""
+    s3_region: str = "us-east-1"
+    media_base_url: str | None = None
+    """The CDN in front of the bucket's `media/` prefix; variant URLs are built on it."""
+
+    upload_url_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    max_image_bytes: int = Field(default=30 * 1024 * 1024, ge=1)
+    max_video_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_image_pixels: int = Field(default=100_000_000, ge=1)
+    """Decompression-bomb guard: larger images are rejected from their header, before decoding."""
+    max_video_seconds: float = Field(default=180.0, gt=0)
+
+    media_job_timeout_seconds: int = Field(default=120, ge=1)
+    media_job_max_tries: int = Field(default=4, ge=1)
+    media_processing_concurrency: int = Field(default=2, ge=1)
+    """CPU-bound image work at once per worker process (the machine's cores)."""
+    media_stale_after_seconds: int = Field(default=600, ge=10)
+    """The sweeper re-enqueues media left PROCESSING this long (a crashed worker)."""
+    media_max_sweeps: int = Field(default=3, ge=1)
+    """After this many re-enqueues a media item ends FAILED rather than PROCESSING forever."""
 
     @property
     def secret_key_path(self) -> Path:

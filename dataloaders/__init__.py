@@ -8,8 +8,10 @@ from functools import partial
 
 from strawberry.dataloader import DataLoader
 
+from dataloaders.media import load_media_by_id
 from dataloaders.users import load_follows_viewer, load_users_by_id, load_viewer_follows
 from storage.pg import Db
+from storage.pg.media import MediaRecord
 from storage.pg.users import UserRecord
 
 
@@ -18,6 +20,7 @@ class Loaders:
     user_by_id: DataLoader[int, UserRecord | None]
     viewer_follows_by_user_id: DataLoader[int, bool]
     follows_viewer_by_user_id: DataLoader[int, bool]
+    media_by_id: DataLoader[int, MediaRecord | None]
 
     def prime_users(self, users: list[UserRecord]) -> None:
         """Seed user_by_id with rows a list query already returned (saves a query per page)."""
@@ -30,4 +33,5 @@ def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
         user_by_id=DataLoader(partial(load_users_by_id, db)),
         viewer_follows_by_user_id=DataLoader(partial(load_viewer_follows, db, viewer_id)),
         follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
+        media_by_id=DataLoader(partial(load_media_by_id, db)),
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
 from schema.global_ids import decode_global_id
+from schema.media import Media
 from schema.node import Node
 from schema.users import User
 from services import accounts
@@ -37,25 +40,31 @@ class Query:
 
     @strawberry.field(description="The object with this global ID, or null.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
-        (found,) = await _load_nodes(info.context, [id])
+        (found,) = await _load_nodes(info, [id])
         return found
 
     @strawberry.field(description="The objects with these global IDs, null where none exists.")
     async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES_PER_REQUEST:
             raise InvalidArgumentError(f"At most {MAX_NODES_PER_REQUEST} ids per request.")
-        return await _load_nodes(info.context, ids)
+        return await _load_nodes(info, ids)
 
 
-async def _load_nodes(context: Context, ids: list[strawberry.ID]) -> list[Node | None]:
-    """Resolve global IDs through the type's batch loader (one query per type, not per id)."""
-    user_ids = [_user_id(global_id) for global_id in ids]
-    wanted = [user_id for user_id in user_ids if user_id is not None]
-    found = dict(zip(wanted, await context.loaders.user_by_id.load_many(wanted), strict=True))
-    records = [found.get(user_id) if user_id is not None else None for user_id in user_ids]
-    return [User.from_record(record) if record else None for record in records]
-
-
-def _user_id(global_id: str) -> int | None:
-    decoded = decode_global_id(global_id)
-    return decoded[1] if decoded and decoded[0] == "User" else None
+async def _load_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+    """Resolve global IDs through each type's batch loader (one query per type, not per id)."""
+    loaders = info.context.loaders
+    decoded = [decode_global_id(global_id) for global_id in ids]
+    user_ids = [key[1] for key in decoded if key and key[0] == "User"]
+    media_ids = [key[1] for key in decoded if key and key[0] == "Media"]
+    users, media = await asyncio.gather(
+        loaders.user_by_id.load_many(user_ids), loaders.media_by_id.load_many(media_ids)
+    )
+    nodes: dict[tuple[str, int], Node] = {}
+    for user in users:
+        if user is not None:
+            nodes["User", user.id] = User.from_record(user)
+    for item in media:
+        # Media in progress (or refused) is its owner's business; READY media is public.
+        if item is not None and (item.status == "READY" or item.owner_id == info.context.viewer_id):
+            nodes["Media", item.id] = Media.from_record(item, info)
+    return [nodes.get(key) if key else None for key in decoded]

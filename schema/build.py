@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from resolvers.extensions import FreshLoaders, PresentErrors
 from resolvers.mutation import Mutation
 from resolvers.query import Query
+from resolvers.subscription import Subscription
 
 # Parsing and validating a document costs more than executing a small one (DESIGN.md §5);
 # clients send the same few documents over and over, so both steps are cached (bounded LRU).
@@ -30,6 +31,7 @@ def build_schema() -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
             partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),

@@ -9,3 +9,8 @@ import uuid
 def revoked_session(session_id: uuid.UUID) -> str:
     """Marker (with a TTL as long as an access token lives) that a session was revoked."""
     return f"session:revoked:{session_id}"
+
+
+def user_events_channel(user_id: int) -> str:
+    """Pub/sub channel of everything that happens to one user (media status, notifications)."""
+    return f"events:user:{{{user_id}}}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +15,14 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from arq.worker import Worker
 
 from app import create_app
 from resources import Resources, open_resources
 from settings import Settings
 from storage.pg.migrate import apply_migrations
 from tests.servers import throwaway_database_url, throwaway_redis_url
+from workers import build_worker
 
 
 @pytest.fixture(scope="session")
@@ -29,12 +33,29 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         yield database_url, redis_url
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @pytest.fixture(scope="session")
-def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def live_port() -> int:
+    """The loopback port the live app will listen on (known early: media URLs are built on it)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory, live_port: int
+) -> Settings:
     database_url, redis_url = service_urls
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
+        public_base_url=f"http://127.0.0.1:{live_port}",
+        media_job_timeout_seconds=20,
         data_dir=tmp_path_factory.mktemp("data"),
         secret_key="test-secret-key-of-at-least-32-bytes-length",
         # Cheap hashing keeps the suite fast; the production cost is a setting like any other.
@@ -62,7 +83,7 @@ async def conn(resources: Resources) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def reset_state(resources: Resources) -> None:
-    """Empty every table and the Redis database (for tests that commit)."""
+    """Empty every table, the Redis database and the media folder (for tests that commit)."""
     tables = await resources.db.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         " AND tablename NOT LIKE '\\_yoyo%' AND tablename <> 'yoyo_lock'"
@@ -70,6 +91,7 @@ async def reset_state(resources: Resources) -> None:
     names = ", ".join(f'"{row["tablename"]}"' for row in tables)
     await resources.db.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     await resources.redis.flushdb()
+    shutil.rmtree(resources.settings.media_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -107,10 +129,10 @@ class LiveApp:
 
 
 @pytest.fixture(scope="session")
-async def live_server(settings: Settings) -> AsyncIterator[tuple[str, Resources]]:
+async def live_server(settings: Settings, live_port: int) -> AsyncIterator[tuple[str, Resources]]:
     app = create_app(settings)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+        uvicorn.Config(app, host="127.0.0.1", port=live_port, log_config=None, lifespan="on")
     )
     # Signals belong to pytest, not to the server under test.
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -119,9 +141,8 @@ async def live_server(settings: Settings) -> AsyncIterator[tuple[str, Resources]
         await asyncio.sleep(0.01)
         if task.done():
             task.result()
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}", app.state.resources
+        yield f"http://127.0.0.1:{live_port}", app.state.resources
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
@@ -135,3 +156,13 @@ async def live(live_server: tuple[str, Resources]) -> AsyncIterator[LiveApp]:
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
         yield LiveApp(base_url=base_url, http=http, resources=resources)
     await reset_state(resources)
+
+
+async def run_worker_until_idle(settings: Settings) -> Worker:
+    """Run a burst arq worker (real jobs, real Redis) until the queue is empty."""
+    worker = build_worker(settings, burst=True, handle_signals=False)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+    return worker

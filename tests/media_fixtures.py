@@ -142,6 +142,22 @@ def png_with_alpha(width: int = 400, height: int = 300) -> bytes:
     return buffer.getvalue()
 
 
+def png_16bit_half_transparent_red(width: int = 100, height: int = 80) -> bytes:
+    """16-bit RGBA PNG, every pixel pure red at 50 % opacity."""
+    pixels = pyvips.Image.black(width, height).cast("ushort").new_from_image([65535, 0, 0, 32768])
+    data = pixels.cast("ushort").copy(interpretation="rgb16").pngsave_buffer()
+    assert isinstance(data, bytes)
+    return data
+
+
+def cmyk_jpeg(width: int = 100, height: int = 80) -> bytes:
+    """CMYK JPEG without an ICC profile, every pixel magenta + yellow ink (red)."""
+    pixels = pyvips.Image.black(width, height).new_from_image([0, 255, 255, 0])
+    data = pixels.cast("uchar").copy(interpretation="cmyk").jpegsave_buffer(Q=90)
+    assert isinstance(data, bytes)
+    return data
+
+
 def _animation_frames(width: int, height: int) -> list[Image.Image]:
     return [Image.new("RGB", (width, height), colour) for colour in (RED, GREEN, BLUE)]
 

@@ -3,46 +3,85 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from resources import open_resources
+from services.media_processing import ProcessingDeps, ProcessingLimits
+from services.moderation import load_default_moderator
 from settings import Settings
-from workers.jobs import purge_ended_sessions
+from storage.jobs import PROCESS_MEDIA
+from workers.jobs import process_media, purge_ended_sessions, sweep_stale_media
 
-FUNCTIONS: list[Any] = []
-CRON_JOBS = [cron(purge_ended_sessions, hour={4}, minute={17}, unique=True)]
+# The job's own limit stops processing first and records why; arq's timeout is the backstop.
+ARQ_TIMEOUT_MARGIN_SECONDS = 5
+# arq holds a running job for (longest timeout + 10 s); after a worker dies, another worker takes
+# the job over once that lapses. Short cron timeouts keep the takeover quick.
+CRON_TIMEOUT_SECONDS = 10
 
 
-def lifecycle_hooks(settings: Settings) -> dict[str, Any]:
-    """on_startup / on_shutdown that open and close the process Resources in the job context."""
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """Everything arq needs but the Redis connection: jobs, crons and start-up hooks."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         stack = contextlib.AsyncExitStack()
-        ctx["resources"] = await stack.enter_async_context(open_resources(settings))
+        resources = await stack.enter_async_context(open_resources(settings))
         ctx["exit_stack"] = stack
+        ctx["resources"] = resources
+        ctx["processing"] = ProcessingDeps(
+            db=resources.db,
+            redis=resources.redis,
+            blobs=resources.blobs,
+            moderator=load_default_moderator(),
+            limits=ProcessingLimits(
+                max_pixels=settings.max_image_pixels,
+                max_video_seconds=settings.max_video_seconds,
+                time_limit_seconds=settings.media_job_timeout_seconds,
+            ),
+            cpu_slots=asyncio.Semaphore(settings.media_processing_concurrency),
+        )
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         stack: contextlib.AsyncExitStack = ctx.pop("exit_stack")
         await stack.aclose()
 
-    return {"on_startup": on_startup, "on_shutdown": on_shutdown}
+    return {
+        "functions": [
+            func(
+                process_media,
+                name=PROCESS_MEDIA,
+                timeout=settings.media_job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
+                max_tries=settings.media_job_max_tries,
+            )
+        ],
+        "cron_jobs": [
+            cron(
+                purge_ended_sessions,
+                hour={4},
+                minute={17},
+                unique=True,
+                timeout=CRON_TIMEOUT_SECONDS,
+            ),
+            cron(sweep_stale_media, second={30}, unique=True, timeout=CRON_TIMEOUT_SECONDS),
+        ],
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+    }
 
 
 def build_worker(settings: Settings, *, burst: bool = False, handle_signals: bool = True) -> Worker:
     """A worker for the queue on `settings.redis_url`; nothing connects until it runs."""
     assert settings.redis_url, "the worker needs REDIS_URL"
     return Worker(
-        functions=FUNCTIONS,
-        cron_jobs=CRON_JOBS,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         burst=burst,
         handle_signals=handle_signals,
-        **lifecycle_hooks(settings),
+        **worker_options(settings),
     )
 
 
@@ -55,8 +94,6 @@ def __getattr__(name: str) -> Any:
     if not settings.redis_url:
         raise RuntimeError("arq workers.WorkerSettings needs REDIS_URL (and DATABASE_URL)")
     return {
-        "functions": FUNCTIONS,
-        "cron_jobs": CRON_JOBS,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
-        **lifecycle_hooks(settings),
+        **worker_options(settings),
     }

@@ -177,6 +177,23 @@ def test_png_alpha_is_flattened_onto_white() -> None:
     assert Image.open(io.BytesIO(data)).mode == "RGB"
 
 
+def test_16_bit_alpha_is_blended_onto_white_in_8_bit() -> None:
+    result = process_image(fixtures.png_16bit_half_transparent_red(100, 80))
+
+    red, green, blue = pixel(variant(result, "480").data, 0.5, 0.5)
+    assert red >= 252
+    assert 124 <= green <= 131
+    assert 124 <= blue <= 131
+
+
+def test_cmyk_jpeg_becomes_rgb() -> None:
+    result = process_image(fixtures.cmyk_jpeg(100, 80))
+
+    data = variant(result, "480").data
+    assert Image.open(io.BytesIO(data)).mode == "RGB"
+    assert nearest(pixel(data, 0.5, 0.5)) == R
+
+
 @pytest.mark.parametrize("make", [fixtures.animated_gif, fixtures.animated_webp])
 def test_animations_use_the_first_frame(make: object) -> None:
     assert callable(make)

@@ -1,0 +1,186 @@
+"""`Media`, its rendered `Image` variants and owner-only photo metadata."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.context import Context
+from schema.errors import UserError
+from schema.global_ids import encode_global_id
+from schema.node import Node
+from storage.pg.media import MediaRecord
+
+TERMINAL_STATUSES = frozenset({"READY", "REJECTED", "FAILED"})
+
+
+@strawberry.enum
+class MediaKind(enum.Enum):
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+
+
+@strawberry.enum
+class MediaStatus(enum.Enum):
+    AWAITING_UPLOAD = "AWAITING_UPLOAD"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+
+
+@strawberry.type(description="One rendered file of a media item.")
+class Image:
+    name: str = strawberry.field(
+        description='Variant name: "1080", "750", "640", "480" (widths), "thumb320", '
+        '"thumb160" (square crops).'
+    )
+    url: str
+    width: int
+    height: int
+    content_type: str
+
+
+@strawberry.type
+class MediaMetadata:
+    camera_make: str | None
+    camera_model: str | None
+    taken_at: datetime | None
+    latitude: float | None
+    longitude: float | None
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> MediaMetadata:
+        taken_at = values.get("taken_at")
+        return cls(
+            camera_make=values.get("camera_make"),
+            camera_model=values.get("camera_model"),
+            taken_at=datetime.fromisoformat(taken_at) if taken_at else None,
+            latitude=values.get("latitude"),
+            longitude=values.get("longitude"),
+        )
+
+
+@strawberry.type
+class Media(Node):
+    kind: MediaKind
+    status: MediaStatus
+    width: int | None
+    height: int | None
+    blur_hash: str | None = strawberry.field(
+        description="BlurHash placeholder, available once READY."
+    )
+    alt_text: str | None
+    duration_seconds: float | None
+    variants: list[Image] = strawberry.field(
+        description="All rendered variants; empty until READY."
+    )
+    video_url: str | None = strawberry.field(
+        description="The playable file of a READY video (null for images)."
+    )
+    created_at: datetime
+    record: strawberry.Private[MediaRecord]
+
+    @classmethod
+    def from_record(cls, record: MediaRecord, info: Info[Context, None]) -> Media:
+        blobs = info.context.resources.blobs
+        ready = record.status == "READY"
+        return cls(
+            id=encode_global_id("Media", record.id),
+            kind=MediaKind(record.kind),
+            status=MediaStatus(record.status),
+            width=record.width,
+            height=record.height,
+            blur_hash=record.blurhash if ready else None,
+            alt_text=None,
+            duration_seconds=record.duration_seconds,
+            variants=[
+                Image(
+                    name=v.name,
+                    url=blobs.public_url(v.key),
+                    width=v.width,
+                    height=v.height,
+                    content_type=v.content_type,
+                )
+                for v in record.variants
+            ]
+            if ready
+            else [],
+            video_url=blobs.public_url(record.playback_key)
+            if ready and record.playback_key
+            else None,
+            created_at=record.created_at,
+            record=record,
+        )
+
+    @strawberry.field(
+        description="The smallest variant at least `minWidth` wide (or the largest there is)."
+    )
+    def image(self, min_width: int = 1080) -> Image | None:
+        widths = [v for v in self.variants if not v.name.startswith("thumb")]
+        if not widths:
+            return None
+        wide_enough = [v for v in widths if v.width >= min_width]
+        if wide_enough:
+            return min(wide_enough, key=lambda v: v.width)
+        return max(widths, key=lambda v: v.width)
+
+    @strawberry.field(
+        description="Photo metadata from EXIF (camera, takenAt, location). Visible to the owner "
+        "only; never in published files."
+    )
+    def metadata(self, info: Info[Context, None]) -> MediaMetadata | None:
+        if info.context.viewer_id != self.record.owner_id or not self.record.photo_metadata:
+            return None
+        return MediaMetadata.from_json(self.record.photo_metadata)
+
+    @strawberry.field(
+        description="Why the media was REJECTED or FAILED. Visible to the owner only."
+    )
+    def rejection_reason(self, info: Info[Context, None]) -> str | None:
+        if info.context.viewer_id != self.record.owner_id:
+            return None
+        return self.record.rejection_reason
+
+    @strawberry.field(description="The moderation verdict. Visible to the owner only.")
+    def moderation(self, info: Info[Context, None]) -> str | None:
+        if info.context.viewer_id != self.record.owner_id:
+            return None
+        return self.record.moderation
+
+
+@strawberry.input
+class CreateUploadInput:
+    filename: str
+    content_type: str
+    byte_size: int = strawberry.field(
+        description="Exact size in bytes of the file the client will PUT."
+    )
+
+
+@strawberry.type
+class HttpHeader:
+    name: str
+    value: str
+
+
+@strawberry.type(
+    description="Upload the file with an HTTP PUT of its bytes to `uploadUrl`, sending "
+    "`uploadHeaders`; then call completeUpload."
+)
+class CreateUploadPayload:
+    media: Media | None = None
+    upload_url: str | None = None
+    upload_headers: list[HttpHeader] = strawberry.field(default_factory=list)
+    expires_at: datetime | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CompleteUploadPayload:
+    media: Media | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)

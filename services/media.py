@@ -1,0 +1,160 @@
+"""Uploads: createUpload (a presigned PUT) and completeUpload (check the bytes, enqueue work)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from arq.connections import ArqRedis
+
+from services.auth import Viewer
+from services.errors import DomainError, UserError, UserErrorCode
+from services.media_types import media_kind
+from storage import jobs
+from storage.blobs import BlobStore, PresignedPut
+from storage.media_sniff import sniff_content_type
+from storage.pg import Db
+from storage.pg import media as media_store
+from storage.pg.media import MediaRecord
+
+SNIFF_BYTES = 64
+MAX_FILENAME_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    max_image_bytes: int
+    max_video_bytes: int
+    url_ttl: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class MediaDeps:
+    db: Db
+    queue: ArqRedis
+    blobs: BlobStore
+    limits: UploadLimits
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedUpload:
+    media: MediaRecord
+    upload: PresignedPut
+
+
+def upload_key(media_id: int) -> str:
+    """Where the original of a media item is uploaded (private: never served)."""
+    return f"uploads/{media_id}/original"
+
+
+async def create_upload(
+    deps: MediaDeps, viewer: Viewer, *, filename: str, content_type: str, byte_size: int
+) -> CreatedUpload:
+    """Record a media item awaiting its upload and presign the PUT for it.
+
+    Raises DomainError (UNSUPPORTED_MEDIA_TYPE, MEDIA_TOO_LARGE, INVALID_INPUT) with nothing
+    written. Side effects: inserts one media row.
+    """
+    declared = content_type.strip().lower()
+    kind = media_kind(declared)
+    name = os.path.basename(filename.strip())
+    problems = []
+    if kind is None:
+        problems.append(
+            UserError(
+                UserErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                f"{content_type!r} is not accepted: upload JPEG, PNG, WebP, GIF, HEIC, HEIF, "
+                "AVIF, MP4 or QuickTime.",
+                ("contentType",),
+            )
+        )
+    limit = deps.limits.max_video_bytes if kind == "VIDEO" else deps.limits.max_image_bytes
+    if byte_size <= 0:
+        problems.append(
+            UserError(UserErrorCode.INVALID_INPUT, "The size must be positive.", ("byteSize",))
+        )
+    elif kind is not None and byte_size > limit:
+        problems.append(
+            UserError(
+                UserErrorCode.MEDIA_TOO_LARGE,
+                f"This file is {byte_size} bytes; the limit is {limit}.",
+                ("byteSize",),
+            )
+        )
+    if not name or len(name) > MAX_FILENAME_LENGTH:
+        problems.append(
+            UserError(
+                UserErrorCode.INVALID_INPUT,
+                "Give a file name of 1 to 255 characters.",
+                ("filename",),
+            )
+        )
+    if problems:
+        raise DomainError(*problems)
+    assert kind is not None
+    media = await media_store.insert_media(
+        deps.db,
+        owner_id=viewer.user_id,
+        kind=kind,
+        declared_content_type=declared,
+        byte_size=byte_size,
+        original_filename=name,
+    )
+    upload = await deps.blobs.presign_put(
+        upload_key(media.id),
+        content_type=declared,
+        byte_size=byte_size,
+        expires_in=deps.limits.url_ttl,
+    )
+    return CreatedUpload(media=media, upload=upload)
+
+
+async def fetch_own_media(db: Db, viewer: Viewer, media_id: int) -> MediaRecord:
+    """The viewer's media item; DomainError NOT_FOUND / FORBIDDEN otherwise."""
+    found = await media_store.fetch_media_by_ids(db, [media_id])
+    if not found:
+        raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaId")
+    if found[0].owner_id != viewer.user_id:
+        raise DomainError.single(UserErrorCode.FORBIDDEN, "This media is not yours.", "mediaId")
+    return found[0]
+
+
+async def complete_upload(deps: MediaDeps, viewer: Viewer, media_id: int) -> MediaRecord:
+    """Check the uploaded object and start processing it.
+
+    The object must exist with exactly the declared size, and its type, sniffed from its first
+    bytes, must be one we accept, of the declared kind. Then the media goes PROCESSING and one
+    `process_media` job is enqueued after the commit. Calling it again once PROCESSING (or later)
+    returns the media unchanged and enqueues nothing.
+
+    Raises DomainError (NOT_FOUND, FORBIDDEN, UPLOAD_INCOMPLETE, UNSUPPORTED_MEDIA_TYPE); the
+    media then stays AWAITING_UPLOAD, so the client can upload again and retry.
+    """
+    media = await fetch_own_media(deps.db, viewer, media_id)
+    if media.status != "AWAITING_UPLOAD":
+        return media
+    key = upload_key(media.id)
+    stat = await deps.blobs.stat(key)
+    if stat is None or stat.size != media.byte_size:
+        found = "nothing" if stat is None else f"{stat.size} bytes"
+        raise DomainError.single(
+            UserErrorCode.UPLOAD_INCOMPLETE,
+            f"Expected {media.byte_size} bytes at the upload URL, found {found}.",
+            "mediaId",
+        )
+    sniffed = sniff_content_type(await deps.blobs.read_head(key, SNIFF_BYTES))
+    if sniffed is None or media_kind(sniffed) != media.kind:
+        raise DomainError.single(
+            UserErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            "The uploaded bytes are not an accepted "
+            + ("video" if media.kind == "VIDEO" else "image")
+            + " format.",
+            "mediaId",
+        )
+    if await media_store.mark_processing(deps.db, media.id, content_type=sniffed):
+        # After the commit: the job must find the row PROCESSING. Should Redis refuse the job,
+        # the sweeper re-enqueues media left PROCESSING, so nothing stays stuck.
+        await jobs.enqueue_process_media(deps.queue, media.id)
+    (current,) = await media_store.fetch_media_by_ids(deps.db, [media.id])
+    return current

@@ -1,0 +1,246 @@
+"""process_media: turn an uploaded original into published variants, or a clear refusal.
+
+Every run ends the media READY, REJECTED (the file is refused, with a reason the owner sees) or
+FAILED (we could not process it), or raises TransientProcessingError for the caller to retry.
+Output keys derive from the media id, so a rerun overwrites the same objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+
+from services.media import upload_key
+from services.moderation import Moderator
+from storage import jobs, redis_keys
+from storage.blobs import BlobStore, BlobStoreUnavailableError
+from storage.images import ProcessedImage, RejectedMediaError, Variant, process_image
+from storage.pg import Db
+from storage.pg import media as media_store
+from storage.pg.media import MediaRecord, ProcessedMedia, StoredVariant
+from storage.pubsub import publish
+from storage.video import probe_video
+
+log = logging.getLogger(__name__)
+
+PUBLISHED_CACHE_CONTROL = "public, max-age=31536000, immutable"
+VIDEO_EXTENSIONS = {"video/mp4": "mp4", "video/quicktime": "mov"}
+
+
+class TransientProcessingError(Exception):
+    """Storage was unavailable; the same run may succeed later."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingLimits:
+    max_pixels: int
+    max_video_seconds: float
+    time_limit_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingDeps:
+    db: Db
+    redis: Redis
+    blobs: BlobStore
+    moderator: Moderator
+    limits: ProcessingLimits
+    cpu_slots: asyncio.Semaphore
+    """Bounds concurrent decoding per process (CPU and memory)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    image: ProcessedImage
+    duration_seconds: float | None
+    width: int
+    height: int
+
+
+def variant_key(media_id: int, variant_name: str) -> str:
+    return f"media/{media_id}/{variant_name}.jpg"
+
+
+async def process_media(
+    deps: ProcessingDeps, media_id: int, *, last_try: bool
+) -> MediaRecord | None:
+    """Process one PROCESSING media item (others are left alone and returned as they are).
+
+    Side effects: downloads the original to a temporary folder, writes the variants (and a
+    video's playable copy) to the blob store, updates the media row, publishes the status
+    change to the owner's event channel. Raises TransientProcessingError when storage is down
+    and this is not the last try (on the last try the media ends FAILED instead).
+    """
+    found = await media_store.fetch_media_by_ids(deps.db, [media_id])
+    if not found or found[0].status != "PROCESSING":
+        return found[0] if found else None
+    media = found[0]
+    try:
+        async with asyncio.timeout(deps.limits.time_limit_seconds):
+            outcome = await _process(deps, media)
+    except RejectedMediaError as refusal:
+        outcome = await media_store.mark_failed(
+            deps.db, media.id, status="REJECTED", reason=refusal.reason
+        )
+    except TimeoutError:
+        outcome = await media_store.mark_failed(
+            deps.db,
+            media.id,
+            status="REJECTED",
+            reason=f"processing took longer than {deps.limits.time_limit_seconds:.0f} s",
+        )
+    except BlobStoreUnavailableError as error:
+        if not last_try:
+            raise TransientProcessingError(str(error)) from error
+        outcome = await media_store.mark_failed(
+            deps.db, media.id, status="FAILED", reason="storage unavailable; upload again"
+        )
+    if outcome is not None:
+        await _announce(deps.redis, outcome)
+    return outcome
+
+
+async def fail_media(deps: ProcessingDeps, media_id: int, reason: str) -> MediaRecord | None:
+    """End a PROCESSING media item FAILED (after an unexpected error) and announce it."""
+    outcome = await media_store.mark_failed(deps.db, media_id, status="FAILED", reason=reason)
+    if outcome is not None:
+        await _announce(deps.redis, outcome)
+    return outcome
+
+
+async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | None:
+    with tempfile.TemporaryDirectory(prefix=f"media-{media.id}-") as folder:
+        original = Path(folder) / "original"
+        await deps.blobs.download(upload_key(media.id), original)
+        async with deps.cpu_slots:
+            rendered = await asyncio.to_thread(_render, media, original, deps.limits)
+    verdict = await deps.moderator.check(_largest(rendered.image.variants).data)
+    if verdict.flagged:
+        return await media_store.mark_failed(
+            deps.db,
+            media.id,
+            status="REJECTED",
+            reason="flagged by moderation",
+            moderation=verdict.summary,
+        )
+    stored = await _store_variants(deps.blobs, media.id, rendered.image.variants)
+    playback_key = None
+    if media.kind == "VIDEO":
+        content_type = media.content_type or media.declared_content_type
+        playback_key = f"media/{media.id}/video.{VIDEO_EXTENSIONS.get(content_type, 'mp4')}"
+        await deps.blobs.copy(
+            upload_key(media.id),
+            playback_key,
+            content_type=content_type,
+            cache_control=PUBLISHED_CACHE_CONTROL,
+        )
+    return await media_store.mark_ready(
+        deps.db,
+        media.id,
+        ProcessedMedia(
+            width=rendered.width,
+            height=rendered.height,
+            duration_seconds=rendered.duration_seconds,
+            blurhash=rendered.image.blurhash,
+            variants=stored,
+            playback_key=playback_key,
+            photo_metadata=_metadata_json(rendered.image) if media.kind == "IMAGE" else None,
+            moderation=verdict.summary,
+        ),
+    )
+
+
+def _render(media: MediaRecord, original: Path, limits: ProcessingLimits) -> _Rendered:
+    """CPU-bound: decode and derive every variant (runs in a worker thread)."""
+    if media.kind == "VIDEO":
+        video = probe_video(
+            original, max_pixels=limits.max_pixels, max_duration_seconds=limits.max_video_seconds
+        )
+        poster = process_image(video.poster_jpeg, max_pixels=limits.max_pixels)
+        return _Rendered(poster, video.duration_seconds, video.width, video.height)
+    image = process_image(original.read_bytes(), max_pixels=limits.max_pixels)
+    return _Rendered(image, None, image.width, image.height)
+
+
+def _largest(variants: tuple[Variant, ...]) -> Variant:
+    return max(variants, key=lambda variant: variant.width * variant.height)
+
+
+async def _store_variants(
+    blobs: BlobStore, media_id: int, variants: tuple[Variant, ...]
+) -> list[StoredVariant]:
+    stored = [
+        StoredVariant(
+            name=variant.name,
+            key=variant_key(media_id, variant.name),
+            width=variant.width,
+            height=variant.height,
+            content_type=variant.content_type,
+        )
+        for variant in variants
+    ]
+    await asyncio.gather(
+        *(
+            blobs.put(
+                item.key,
+                variant.data,
+                content_type=variant.content_type,
+                cache_control=PUBLISHED_CACHE_CONTROL,
+            )
+            for item, variant in zip(stored, variants, strict=True)
+        )
+    )
+    return stored
+
+
+def _metadata_json(image: ProcessedImage) -> dict[str, Any] | None:
+    meta = image.metadata
+    values: dict[str, Any] = {
+        "camera_make": meta.camera_make,
+        "camera_model": meta.camera_model,
+        "taken_at": meta.taken_at.isoformat() if meta.taken_at else None,
+        "latitude": meta.latitude,
+        "longitude": meta.longitude,
+    }
+    return values if any(value is not None for value in values.values()) else None
+
+
+async def _announce(redis: Redis, media: MediaRecord) -> None:
+    """Best effort: a lost event is caught up by querying the media."""
+    try:
+        await publish(
+            redis,
+            redis_keys.user_events_channel(media.owner_id),
+            {"type": "media_status", "media_id": media.id, "status": media.status},
+        )
+    except Exception:  # the row is the truth; a failed push must not fail the job
+        log.warning("could not publish the status of media %s", media.id, exc_info=True)
+
+
+async def sweep_stale_media(
+    deps: ProcessingDeps, queue: ArqRedis, *, stale_after: timedelta, max_sweeps: int
+) -> int:
+    """Re-enqueue media PROCESSING for longer than `stale_after` (its worker died, or its job
+    was lost); after `max_sweeps` re-enqueues, end it FAILED. Returns how many were handled.
+
+    Side effects: bumps the rows' attempt counters, enqueues jobs, may mark media FAILED.
+    """
+    stale = await media_store.claim_stale_processing(
+        deps.db, stale_before=datetime.now(UTC) - stale_after
+    )
+    for media_id, sweeps in stale:
+        if sweeps > max_sweeps:
+            await fail_media(deps, media_id, "processing did not finish after several tries")
+        else:
+            await jobs.enqueue_process_media(queue, media_id, sweep=sweeps)
+    if stale:
+        log.warning("sweeper: re-enqueued or failed %d stale media", len(stale))
+    return len(stale)

@@ -1,0 +1,17 @@
+"""Enqueueing arq jobs. Job ids are deterministic, so enqueueing twice runs a job once."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis
+
+PROCESS_MEDIA = "process_media"
+
+
+async def enqueue_process_media(queue: ArqRedis, media_id: int, *, sweep: int = 0) -> bool:
+    """Queue processing of one media item; False when that job is already queued or done.
+
+    `sweep` > 0 (a re-enqueue by the sweeper after a crash) gives a new job id.
+    """
+    job_id = f"{PROCESS_MEDIA}:{media_id}" + (f":sweep{sweep}" if sweep else "")
+    job = await queue.enqueue_job(PROCESS_MEDIA, media_id, _job_id=job_id)
+    return job is not None

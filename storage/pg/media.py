@@ -1,0 +1,195 @@
+"""Queries on `media`: uploads and what processing made of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from storage.pg import Db
+
+MEDIA_COLUMNS = """id, owner_id, kind, status, declared_content_type, byte_size, original_filename,
+    content_type, width, height, duration_seconds, blurhash, variants, playback_key,
+    photo_metadata, moderation, rejection_reason, processing_attempts, created_at, updated_at"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVariant:
+    name: str
+    key: str
+    width: int
+    height: int
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    id: int
+    owner_id: int
+    kind: str
+    status: str
+    declared_content_type: str
+    byte_size: int
+    original_filename: str
+    content_type: str | None
+    width: int | None
+    height: int | None
+    duration_seconds: float | None
+    blurhash: str | None
+    variants: tuple[StoredVariant, ...]
+    playback_key: str | None
+    photo_metadata: dict[str, Any] | None
+    moderation: str | None
+    rejection_reason: str | None
+    processing_attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedMedia:
+    """What a successful processing run stores."""
+
+    width: int
+    height: int
+    duration_seconds: float | None
+    blurhash: str
+    variants: Sequence[StoredVariant]
+    playback_key: str | None
+    photo_metadata: dict[str, Any] | None
+    moderation: str
+
+
+def media_from_row(row: asyncpg.Record) -> MediaRecord:
+    fields = dict(row)
+    fields["variants"] = tuple(StoredVariant(**item) for item in orjson.loads(row["variants"]))
+    metadata = row["photo_metadata"]
+    fields["photo_metadata"] = orjson.loads(metadata) if metadata is not None else None
+    return MediaRecord(**fields)
+
+
+async def insert_media(
+    db: Db,
+    *,
+    owner_id: int,
+    kind: str,
+    declared_content_type: str,
+    byte_size: int,
+    original_filename: str,
+) -> MediaRecord:
+    row = await db.fetchrow(
+        f"""
+        INSERT INTO media (owner_id, kind, declared_content_type, byte_size, original_filename)
+        VALUES ($1, $2, $3, $4, $5)
+        RETURNING {MEDIA_COLUMNS}
+        """,
+        owner_id,
+        kind,
+        declared_content_type,
+        byte_size,
+        original_filename,
+    )
+    assert row is not None
+    return media_from_row(row)
+
+
+async def fetch_media_by_ids(db: Db, ids: Sequence[int]) -> list[MediaRecord]:
+    """The media among `ids` that exist, in no particular order."""
+    rows = await db.fetch(f"SELECT {MEDIA_COLUMNS} FROM media WHERE id = ANY($1::bigint[])", ids)
+    return [media_from_row(row) for row in rows]
+
+
+async def mark_processing(db: Db, media_id: int, *, content_type: str) -> bool:
+    """AWAITING_UPLOAD -> PROCESSING with the sniffed type; False when it was not awaiting."""
+    status = await db.execute(
+        """
+        UPDATE media SET status = 'PROCESSING', content_type = $2, updated_at = now()
+         WHERE id = $1 AND status = 'AWAITING_UPLOAD'
+        """,
+        media_id,
+        content_type,
+    )
+    return status == "UPDATE 1"
+
+
+async def mark_ready(db: Db, media_id: int, result: ProcessedMedia) -> MediaRecord | None:
+    """PROCESSING -> READY with the processing result; None when it was not processing."""
+    variants = [
+        {
+            "name": v.name,
+            "key": v.key,
+            "width": v.width,
+            "height": v.height,
+            "content_type": v.content_type,
+        }
+        for v in result.variants
+    ]
+    row = await db.fetchrow(
+        f"""
+        UPDATE media
+           SET status = 'READY', width = $2, height = $3, duration_seconds = $4, blurhash = $5,
+               variants = $6::jsonb, playback_key = $7, photo_metadata = $8::jsonb,
+               moderation = $9, rejection_reason = NULL, updated_at = now()
+         WHERE id = $1 AND status = 'PROCESSING'
+        RETURNING {MEDIA_COLUMNS}
+        """,
+        media_id,
+        result.width,
+        result.height,
+        result.duration_seconds,
+        result.blurhash,
+        orjson.dumps(variants).decode(),
+        result.playback_key,
+        orjson.dumps(result.photo_metadata).decode() if result.photo_metadata else None,
+        result.moderation,
+    )
+    return media_from_row(row) if row else None
+
+
+async def mark_failed(
+    db: Db, media_id: int, *, status: str, reason: str, moderation: str | None = None
+) -> MediaRecord | None:
+    """PROCESSING -> REJECTED or FAILED with the reason; None when it was not processing."""
+    assert status in ("REJECTED", "FAILED")
+    row = await db.fetchrow(
+        f"""
+        UPDATE media
+           SET status = $2, rejection_reason = $3, moderation = coalesce($4, moderation),
+               updated_at = now()
+         WHERE id = $1 AND status = 'PROCESSING'
+        RETURNING {MEDIA_COLUMNS}
+        """,
+        media_id,
+        status,
+        reason,
+        moderation,
+    )
+    return media_from_row(row) if row else None
+
+
+async def claim_stale_processing(
+    db: Db, *, stale_before: datetime, limit: int = 500
+) -> list[tuple[int, int]]:
+    """Media PROCESSING since before `stale_before`: bump their attempt count and touch them.
+
+    Returns (media id, attempts so far) pairs. Rows locked by another sweeper are skipped.
+    """
+    rows = await db.fetch(
+        """
+        UPDATE media SET processing_attempts = processing_attempts + 1, updated_at = now()
+         WHERE id IN (
+               SELECT id FROM media
+                WHERE status = 'PROCESSING' AND updated_at < $1
+                ORDER BY updated_at
+                LIMIT $2
+                  FOR UPDATE SKIP LOCKED)
+        RETURNING id, processing_attempts
+        """,
+        stale_before,
+        limit,
+    )
+    return [(row["id"], row["processing_attempts"]) for row in rows]

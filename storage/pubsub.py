@@ -1,0 +1,123 @@
+"""Redis pub/sub: publish events after commit, and fan them in to local listeners.
+
+Each process holds ONE pub/sub connection (the `EventHub`), subscribed to the channels its
+listeners want; every listener has a bounded queue, so a slow consumer cannot grow the process's
+memory: when its queue is full the oldest event is dropped (the stored rows stay the source of
+truth, and clients catch up by querying). The connection is re-established with backoff after a
+Redis restart, and its channels re-subscribed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+LISTENER_QUEUE_SIZE = 100
+RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+HEARTBEAT_CHANNEL = "events:heartbeat"
+
+
+async def publish(redis: Redis, channel: str, event: Event) -> int:
+    """Send `event` to every process listening on `channel`; returns how many received it.
+
+    Best effort: callers publish after their transaction committed, and a lost event is caught up
+    by the stored state."""
+    receivers: int = await redis.publish(channel, orjson.dumps(event))
+    return receivers
+
+
+class EventHub:
+    """One pub/sub connection per process, shared by every local listener."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._listeners: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+        self._pubsub: PubSub | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        """Side effect: starts the background task that owns the pub/sub connection."""
+        self._task = asyncio.create_task(self._run(), name="event-hub")
+        await self.connected.wait()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @contextlib.asynccontextmanager
+    async def listen(self, channel: str) -> AsyncIterator[asyncio.Queue[Event]]:
+        """A queue receiving the events of `channel` while the block runs.
+
+        When the block starts, the channel is subscribed (unless Redis is unreachable: then it is
+        subscribed as soon as the connection is back)."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=LISTENER_QUEUE_SIZE)
+        first = channel not in self._listeners
+        self._listeners[channel].add(queue)
+        if first and self._pubsub is not None and self.connected.is_set():
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                await self._pubsub.subscribe(channel)
+        try:
+            yield queue
+        finally:
+            self._listeners[channel].discard(queue)
+            if not self._listeners[channel]:
+                del self._listeners[channel]
+                if self._pubsub is not None and self.connected.is_set():
+                    with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                        await self._pubsub.unsubscribe(channel)
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._serve_connection()
+            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                self.connected.clear()
+                delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+                attempt += 1
+                log.warning("pub/sub connection lost (%s); reconnecting in %.1fs", error, delay)
+                await asyncio.sleep(delay)
+
+    async def _serve_connection(self) -> None:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            # A placeholder channel keeps the connection in subscribed mode even with no listeners.
+            await pubsub.subscribe(HEARTBEAT_CHANNEL, *self._listeners)
+            self._pubsub = pubsub
+            self.connected.set()
+            while True:
+                message = await pubsub.get_message(timeout=1.0)
+                if message is not None and message["type"] == "message":
+                    self._dispatch(message["channel"].decode(), message["data"])
+        finally:
+            self._pubsub = None
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _dispatch(self, channel: str, data: bytes) -> None:
+        try:
+            event = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            log.warning("dropping a malformed event on %s", channel)
+            return
+        for queue in list(self._listeners.get(channel, ())):
+            if queue.full():
+                queue.get_nowait()  # drop the oldest: a slow socket loses events, not memory
+            queue.put_nowait(event)

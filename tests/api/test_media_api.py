@@ -1,0 +1,154 @@
+"""The upload flow end to end on the real app: createUpload -> PUT -> completeUpload -> worker ->
+READY, watched live through mediaStatusChanged, variants fetched from their URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import websockets
+
+from settings import Settings
+from tests import media_fixtures
+from tests.api.helpers import sign_up
+from tests.conftest import LiveApp, run_worker_until_idle
+
+PROTOCOL = websockets.Subprotocol("graphql-transport-ws")
+
+CREATE_UPLOAD = """
+mutation Create($input: CreateUploadInput!) {
+  createUpload(input: $input) {
+    media { id status kind }
+    uploadUrl uploadHeaders { name value } expiresAt
+    userErrors { code field message }
+  }
+}
+"""
+COMPLETE_UPLOAD = """
+mutation Complete($id: ID!) {
+  completeUpload(mediaId: $id) { media { id status } userErrors { code field } }
+}
+"""
+MEDIA_FIELDS = """
+  id status width height blurHash
+  variants { name url width height contentType }
+  image(minWidth: 600) { name width }
+  metadata { cameraMake latitude }
+  rejectionReason
+"""
+
+
+async def create_upload(
+    live: LiveApp, token: str, data: bytes, content_type: str
+) -> dict[str, object]:
+    body = await live.graphql(
+        CREATE_UPLOAD,
+        {"input": {"filename": "photo.jpg", "contentType": content_type, "byteSize": len(data)}},
+        token=token,
+    )
+    payload: dict[str, object] = body["data"]["createUpload"]
+    return payload
+
+
+async def test_upload_process_and_watch_it_live(live: LiveApp, settings: Settings) -> None:
+    token = (await sign_up(live, "photographer"))["accessToken"]
+    photo = media_fixtures.jpeg_with_exif(1200, 900)
+    created = await create_upload(live, token, photo, "image/jpeg")
+    assert created["userErrors"] == []
+    media = created["media"]
+    assert isinstance(media, dict) and media["status"] == "AWAITING_UPLOAD"
+    headers = {h["name"]: h["value"] for h in created["uploadHeaders"]}  # type: ignore[attr-defined]
+
+    async with httpx.AsyncClient() as client:
+        put = await client.put(str(created["uploadUrl"]), content=photo, headers=headers)
+    assert put.status_code == 200, put.text
+
+    async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
+        await socket.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(await socket.recv()) == {"type": "connection_ack"}
+        await socket.send(
+            json.dumps(
+                {
+                    "id": "s",
+                    "type": "subscribe",
+                    "payload": {
+                        "query": "subscription S($id: ID!) { mediaStatusChanged(mediaId: $id) "
+                        "{ id status } }",
+                        "variables": {"id": media["id"]},
+                    },
+                }
+            )
+        )
+        await asyncio.sleep(0.2)  # let the subscription reach Redis before anything happens
+        completed = await live.graphql(COMPLETE_UPLOAD, {"id": media["id"]}, token=token)
+        assert completed["data"]["completeUpload"] == {
+            "media": {"id": media["id"], "status": "PROCESSING"},
+            "userErrors": [],
+        }
+        await run_worker_until_idle(settings)
+        pushed = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
+        assert pushed == {
+            "id": "s",
+            "type": "next",
+            "payload": {"data": {"mediaStatusChanged": {"id": media["id"], "status": "READY"}}},
+        }
+        assert json.loads(await asyncio.wait_for(socket.recv(), timeout=5)) == {
+            "id": "s",
+            "type": "complete",
+        }
+
+    query = f"query M($id: ID!) {{ node(id: $id) {{ ... on Media {{ {MEDIA_FIELDS} }} }} }}"
+    own = (await live.graphql(query, {"id": media["id"]}, token=token))["data"]["node"]
+    assert (own["status"], own["width"], own["height"]) == ("READY", 1200, 900)
+    assert own["image"] == {"name": "640", "width": 640}
+    assert own["metadata"]["cameraMake"] is not None and own["metadata"]["latitude"] is not None
+    assert [v["name"] for v in own["variants"]] == [
+        "thumb320",
+        "thumb160",
+        "1080",
+        "750",
+        "640",
+        "480",
+    ]
+    async with httpx.AsyncClient() as client:
+        for variant in own["variants"]:
+            fetched = await client.get(variant["url"])
+            assert fetched.status_code == 200
+            assert fetched.headers["content-type"] == "image/jpeg"
+            assert "immutable" in fetched.headers["cache-control"]
+            assert b"Exif" not in fetched.content[:4096]
+
+    # Someone else sees the READY media, but neither its metadata nor its moderation details.
+    other = (await sign_up(live, "stranger"))["accessToken"]
+    theirs = (await live.graphql(query, {"id": media["id"]}, token=other))["data"]["node"]
+    assert theirs["metadata"] is None and theirs["status"] == "READY"
+
+
+async def test_upload_refusals_through_the_api(live: LiveApp) -> None:
+    token = (await sign_up(live, "uploader"))["accessToken"]
+    refused = await create_upload(live, token, b"x" * 10, "image/svg+xml")
+    assert refused["media"] is None and refused["uploadUrl"] is None
+    assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [  # type: ignore[attr-defined]
+        ("UNSUPPORTED_MEDIA_TYPE", ["input", "contentType"])
+    ]
+    created = await create_upload(live, token, b"\xff\xd8\xff" + b"0" * 97, "image/jpeg")
+    media_id = created["media"]["id"]  # type: ignore[index]
+    incomplete = await live.graphql(COMPLETE_UPLOAD, {"id": media_id}, token=token)
+    assert incomplete["data"]["completeUpload"] == {
+        "media": None,
+        "userErrors": [{"code": "UPLOAD_INCOMPLETE", "field": ["mediaId"]}],
+    }
+    stranger = (await sign_up(live, "stranger"))["accessToken"]
+    forbidden = await live.graphql(COMPLETE_UPLOAD, {"id": media_id}, token=stranger)
+    assert forbidden["data"]["completeUpload"]["userErrors"] == [
+        {"code": "FORBIDDEN", "field": ["mediaId"]}
+    ]
+    # Media in progress is its owner's business.
+    hidden = await live.graphql(
+        "query M($id: ID!) { node(id: $id) { id } }", {"id": media_id}, token=stranger
+    )
+    assert hidden["data"] == {"node": None}
+    assert await live.resources.db.fetchval("SELECT status FROM media") == "AWAITING_UPLOAD"

@@ -1,0 +1,279 @@
+"""process_media through a real burst arq worker on the test Redis, and the processing service
+for what a worker cannot be made to do on demand (storage outages, a moderation hit)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pyvips
+
+from resources import Resources
+from services import media, media_processing
+from services.media import upload_key
+from services.media_processing import (
+    ProcessingDeps,
+    ProcessingLimits,
+    TransientProcessingError,
+    variant_key,
+)
+from services.moderation import NOT_MODERATED, NoModeration, Verdict
+from settings import Settings
+from storage.blobs import BlobStoreUnavailableError
+from storage.pg import media as media_store
+from storage.pg.media import MediaRecord
+from storage.pg.users import UserRecord
+from tests import media_fixtures
+from tests.conftest import run_worker_until_idle
+from tests.factories import make_user, viewer_of
+from workers import jobs
+
+
+@pytest.fixture
+async def owner(clean: Resources) -> UserRecord:
+    return await make_user(clean.db, "owner")
+
+
+async def start_processing(
+    resources: Resources, owner: UserRecord, data: bytes, content_type: str
+) -> int:
+    """createUpload, the client's PUT (straight into the store), completeUpload."""
+    created = await media.create_upload(
+        resources.media,
+        viewer_of(owner),
+        filename="f",
+        content_type=content_type,
+        byte_size=len(data),
+    )
+    await resources.blobs.put(
+        upload_key(created.media.id), data, content_type=content_type, cache_control="private"
+    )
+    completed = await media.complete_upload(resources.media, viewer_of(owner), created.media.id)
+    assert completed.status == "PROCESSING"
+    return created.media.id
+
+
+async def load(resources: Resources, media_id: int) -> MediaRecord:
+    (record,) = await media_store.fetch_media_by_ids(resources.db, [media_id])
+    return record
+
+
+async def read_variant(resources: Resources, key: str, tmp_path: Path) -> pyvips.Image:
+    path = tmp_path / key.replace("/", "_")
+    await resources.blobs.download(key, path)
+    return pyvips.Image.new_from_file(str(path))
+
+
+async def test_a_photo_becomes_ready_with_variants_metadata_and_no_exif(
+    clean: Resources, settings: Settings, owner: UserRecord, tmp_path: Path
+) -> None:
+    media_id = await start_processing(
+        clean, owner, media_fixtures.jpeg_with_exif(1600, 1200), "image/jpeg"
+    )
+    await run_worker_until_idle(settings)
+    record = await load(clean, media_id)
+    assert (record.status, record.width, record.height) == ("READY", 1600, 1200)
+    assert [(v.name, v.width, v.height) for v in record.variants] == [
+        ("thumb320", 320, 320),
+        ("thumb160", 160, 160),
+        ("1080", 1080, 810),
+        ("750", 750, 562),
+        ("640", 640, 480),
+        ("480", 480, 360),
+    ]
+    assert record.moderation == NOT_MODERATED
+    assert record.blurhash is not None and len(record.blurhash) == 28
+    assert record.photo_metadata is not None
+    assert record.photo_metadata["camera_make"] is not None
+    assert record.photo_metadata["latitude"] is not None
+    for variant in record.variants:
+        assert variant.key == variant_key(media_id, variant.name)
+        image = await read_variant(clean, variant.key, tmp_path)
+        assert (image.width, image.height) == (variant.width, variant.height)
+        fields = image.get_fields()
+        assert not [f for f in fields if f.startswith(("exif", "xmp", "iptc", "icc"))], fields
+
+
+async def test_processing_twice_overwrites_the_same_objects(
+    clean: Resources, settings: Settings, owner: UserRecord
+) -> None:
+    media_id = await start_processing(clean, owner, media_fixtures.png_with_alpha(), "image/png")
+    await run_worker_until_idle(settings)
+    first = await load(clean, media_id)
+    files_before = sorted(p.name for p in (settings.media_dir / "media" / str(media_id)).iterdir())
+    await clean.db.execute("UPDATE media SET status = 'PROCESSING' WHERE id = $1", media_id)
+    await clean.redis.enqueue_job("process_media", media_id, _job_id=f"rerun:{media_id}")
+    await run_worker_until_idle(settings)
+    second = await load(clean, media_id)
+    files_after = sorted(p.name for p in (settings.media_dir / "media" / str(media_id)).iterdir())
+    assert second.status == "READY"
+    assert second.variants == first.variants
+    assert files_after == files_before
+
+
+@pytest.mark.parametrize(
+    ("make", "content_type", "reason_part"),
+    [
+        (media_fixtures.bomb_png_header, "image/png", "pixels"),
+        (media_fixtures.truncated_jpeg, "image/jpeg", ""),
+    ],
+)
+async def test_hostile_images_end_rejected_with_a_reason(
+    clean: Resources,
+    settings: Settings,
+    owner: UserRecord,
+    make: Any,
+    content_type: str,
+    reason_part: str,
+) -> None:
+    media_id = await start_processing(clean, owner, make(), content_type)
+    started = time.monotonic()
+    await run_worker_until_idle(settings)
+    record = await load(clean, media_id)
+    assert record.status == "REJECTED"
+    assert record.rejection_reason and reason_part in record.rejection_reason
+    assert record.variants == ()
+    assert not (settings.media_dir / "media" / str(media_id)).exists()
+    if reason_part == "pixels":
+        assert time.monotonic() - started < 3  # worker start-up included; the check itself is ms
+
+
+async def test_a_video_gets_duration_dimensions_poster_and_a_playable_copy(
+    clean: Resources, settings: Settings, owner: UserRecord
+) -> None:
+    clip = media_fixtures.mp4(320, 240, frames=24, rate=12, rotation=90)
+    media_id = await start_processing(clean, owner, clip, "video/mp4")
+    await run_worker_until_idle(settings)
+    record = await load(clean, media_id)
+    assert record.status == "READY", record.rejection_reason
+    assert (record.width, record.height) == (240, 320)
+    assert record.duration_seconds == pytest.approx(2.0, abs=0.1)
+    assert record.playback_key == f"media/{media_id}/video.mp4"
+    stat = await clean.blobs.stat(record.playback_key)
+    assert stat is not None and stat.size == len(clip)
+    # The poster is 240 wide: no width variant is upscaled; the smallest width slot holds it as is.
+    assert [(v.name, v.width, v.height) for v in record.variants] == [
+        ("thumb320", 240, 240),
+        ("thumb160", 160, 160),
+        ("480", 240, 320),
+    ]
+    assert record.photo_metadata is None
+
+
+class FlagEverything:
+    async def check(self, jpeg: bytes) -> Verdict:
+        assert jpeg.startswith(b"\xff\xd8")
+        return Verdict(flagged=True, summary="test detector: everything")
+
+
+class StorageDown:
+    """A blob store whose reads fail as during an outage."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def download(self, key: str, destination: Path) -> None:
+        raise BlobStoreUnavailableError("connection reset")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def processing_deps(resources: Resources, **changes: Any) -> ProcessingDeps:
+    deps = ProcessingDeps(
+        db=resources.db,
+        redis=resources.redis,
+        blobs=resources.blobs,
+        moderator=NoModeration(),
+        limits=ProcessingLimits(
+            max_pixels=100_000_000, max_video_seconds=60, time_limit_seconds=20
+        ),
+        cpu_slots=asyncio.Semaphore(1),
+    )
+    return dataclasses.replace(deps, **changes)
+
+
+async def test_flagged_media_is_rejected_with_the_verdict(
+    clean: Resources, owner: UserRecord
+) -> None:
+    media_id = await start_processing(clean, owner, media_fixtures.jpeg_with_exif(), "image/jpeg")
+    outcome = await media_processing.process_media(
+        processing_deps(clean, moderator=FlagEverything()), media_id, last_try=False
+    )
+    assert outcome is not None
+    assert (outcome.status, outcome.rejection_reason, outcome.moderation) == (
+        "REJECTED",
+        "flagged by moderation",
+        "test detector: everything",
+    )
+    assert outcome.variants == ()
+
+
+async def test_storage_outage_retries_then_fails_on_the_last_try(
+    clean: Resources, owner: UserRecord
+) -> None:
+    media_id = await start_processing(clean, owner, media_fixtures.jpeg_with_exif(), "image/jpeg")
+    deps = processing_deps(clean, blobs=StorageDown(clean.blobs))
+    with pytest.raises(TransientProcessingError):
+        await media_processing.process_media(deps, media_id, last_try=False)
+    assert (await load(clean, media_id)).status == "PROCESSING"
+    outcome = await media_processing.process_media(deps, media_id, last_try=True)
+    assert outcome is not None and outcome.status == "FAILED"
+    assert outcome.rejection_reason == "storage unavailable; upload again"
+
+
+async def test_the_job_turns_a_storage_outage_into_a_deferred_retry(
+    clean: Resources, owner: UserRecord
+) -> None:
+    from arq import Retry
+
+    media_id = await start_processing(clean, owner, media_fixtures.jpeg_with_exif(), "image/jpeg")
+    ctx = {
+        "processing": processing_deps(clean, blobs=StorageDown(clean.blobs)),
+        "resources": clean,
+        "job_try": 1,
+    }
+    with pytest.raises(Retry) as retry:
+        await jobs.process_media(ctx, media_id)
+    assert retry.value.defer_score == 2000
+    assert (await load(clean, media_id)).status == "PROCESSING"
+
+
+async def test_the_sweeper_requeues_stale_media_then_gives_up(
+    clean: Resources, owner: UserRecord
+) -> None:
+    media_id = await start_processing(clean, owner, media_fixtures.jpeg_with_exif(), "image/jpeg")
+    await clean.redis.delete("arq:queue")  # the job was lost (say, Redis restarted without AOF)
+    deps = processing_deps(clean)
+    stale = "UPDATE media SET updated_at = now() - interval '1 hour' WHERE id = $1"
+    from datetime import timedelta
+
+    for sweep in (1, 2):
+        await clean.db.execute(stale, media_id)
+        handled = await media_processing.sweep_stale_media(
+            deps, clean.redis, stale_after=timedelta(minutes=10), max_sweeps=2
+        )
+        assert handled == 1
+        assert [job.job_id for job in await clean.redis.queued_jobs()][-1] == (
+            f"process_media:{media_id}:sweep{sweep}"
+        )
+    # Fresh rows are left alone.
+    assert (
+        await media_processing.sweep_stale_media(
+            deps, clean.redis, stale_after=timedelta(minutes=10), max_sweeps=2
+        )
+        == 0
+    )
+    await clean.db.execute(stale, media_id)
+    await media_processing.sweep_stale_media(
+        deps, clean.redis, stale_after=timedelta(minutes=10), max_sweeps=2
+    )
+    record = await load(clean, media_id)
+    assert (record.status, record.rejection_reason) == (
+        "FAILED",
+        "processing did not finish after several tries",
+    )
