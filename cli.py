@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +22,26 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
+def _limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at 2 (like MALLOC_ARENA_MAX=2) unless the environment says.
+
+    The image decoders' threads otherwise spread allocations over many arenas and the RSS of a
+    worker creeps from ~130 MB to ~270 MB on repeated HEIC jobs (measured by bench.media).
+    """
+    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        m_arena_max = -8
+        ctypes.CDLL("libc.so.6").mallopt(m_arena_max, 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
+    if args.command in ("run", "worker"):
+        _limit_malloc_arenas()
     try:
         _dispatch(args, settings)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly

@@ -4,7 +4,8 @@
   blob key, e.g. ``uploads/<media id>/original``). Refusals carry a JSON body
   ``{"error": "..."}``: 403 for a malformed, tampered or expired URL, 400 for a Content-Type
   other than the signed one or a body shorter than the signed size, 413 for a body longer than
-  the signed size (or a signed size above ``max_upload_bytes``). Nothing is stored on refusal.
+  the signed size (or a signed size above ``max_upload_bytes``), 503 when the disk fails.
+  Nothing is stored on refusal.
 - ``GET /media/{path}``: serves the published object ``media/{path}`` (HEAD and byte ranges too)
   with its cache control, an ETag and a Content-Type from the extension; 404 for anything
   absent or outside ``media/``.
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from storage.blobs import BlobStoreUnavailableError, InvalidBlobKeyError
 from storage.blobs.local import (
     LocalBlobStore,
     UploadIncompleteError,
@@ -61,6 +63,10 @@ def blob_routes(store: LocalBlobStore, *, max_upload_bytes: int) -> list[BaseRou
             return _refusal(400, error.reason)
         except UploadRefusedError as error:
             return _refusal(400, error.reason)
+        except InvalidBlobKeyError:
+            return _refusal(400, "invalid upload key")
+        except BlobStoreUnavailableError:
+            return _refusal(503, "storage is unavailable, retry later")
         return Response(status_code=200, headers={"ETag": etag})
 
     async def get_media(request: Request) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -58,7 +57,8 @@ async def create_upload(
     """
     declared = content_type.strip().lower()
     kind = media_kind(declared)
-    name = os.path.basename(filename.strip())
+    # Keep the last path segment only, whichever separator the client's system uses.
+    name = filename.strip().replace("\\", "/").rsplit("/", 1)[-1]
     problems = []
     if kind is None:
         problems.append(

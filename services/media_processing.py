@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from services.media import upload_key
 from services.moderation import Moderator
 from storage import jobs, redis_keys
-from storage.blobs import BlobStore, BlobStoreUnavailableError
+from storage.blobs import BlobNotFoundError, BlobStore, BlobStoreUnavailableError
 from storage.images import ProcessedImage, RejectedMediaError, Variant, process_image
 from storage.pg import Db
 from storage.pg import media as media_store
@@ -96,6 +96,10 @@ async def process_media(
             media.id,
             status="REJECTED",
             reason=f"processing took longer than {deps.limits.time_limit_seconds:.0f} s",
+        )
+    except BlobNotFoundError:
+        outcome = await media_store.mark_failed(
+            deps.db, media.id, status="FAILED", reason="the uploaded file is gone; upload again"
         )
     except BlobStoreUnavailableError as error:
         if not last_try:

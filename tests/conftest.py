@@ -135,7 +135,7 @@ async def live_server(settings: Settings, live_port: int) -> AsyncIterator[tuple
         uvicorn.Config(app, host="127.0.0.1", port=live_port, log_config=None, lifespan="on")
     )
     # Signals belong to pytest, not to the server under test.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)

@@ -47,7 +47,13 @@ from storage.blobs import (
     validate_presign_request,
     validate_public_key,
 )
-from storage.blobs.signing import UploadGrant, grant_from_query, upload_query, verify_upload
+from storage.blobs.signing import (
+    MALFORMED,
+    UploadGrant,
+    grant_from_query,
+    upload_query,
+    verify_upload,
+)
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -186,7 +192,7 @@ class LocalBlobStore:
         reason = verify_upload(self._signing_key, key, query, now=self._clock())
         grant = grant_from_query(key, query)
         if reason is not None or grant is None:
-            raise UploadSignatureError(reason or "malformed upload URL")
+            raise UploadSignatureError(reason or MALFORMED)
         return grant
 
     async def receive_upload(self, grant: UploadGrant, chunks: AsyncIterable[bytes]) -> str:

@@ -57,7 +57,8 @@ async def test_upload_process_and_watch_it_live(live: LiveApp, settings: Setting
     created = await create_upload(live, token, photo, "image/jpeg")
     assert created["userErrors"] == []
     media = created["media"]
-    assert isinstance(media, dict) and media["status"] == "AWAITING_UPLOAD"
+    assert isinstance(media, dict)
+    assert media["status"] == "AWAITING_UPLOAD"
     headers = {h["name"]: h["value"] for h in created["uploadHeaders"]}  # type: ignore[attr-defined]
 
     async with httpx.AsyncClient() as client:
@@ -104,7 +105,8 @@ async def test_upload_process_and_watch_it_live(live: LiveApp, settings: Setting
     own = (await live.graphql(query, {"id": media["id"]}, token=token))["data"]["node"]
     assert (own["status"], own["width"], own["height"]) == ("READY", 1200, 900)
     assert own["image"] == {"name": "640", "width": 640}
-    assert own["metadata"]["cameraMake"] is not None and own["metadata"]["latitude"] is not None
+    assert own["metadata"]["cameraMake"] is not None
+    assert own["metadata"]["latitude"] is not None
     assert [v["name"] for v in own["variants"]] == [
         "thumb320",
         "thumb160",
@@ -124,13 +126,15 @@ async def test_upload_process_and_watch_it_live(live: LiveApp, settings: Setting
     # Someone else sees the READY media, but neither its metadata nor its moderation details.
     other = (await sign_up(live, "stranger"))["accessToken"]
     theirs = (await live.graphql(query, {"id": media["id"]}, token=other))["data"]["node"]
-    assert theirs["metadata"] is None and theirs["status"] == "READY"
+    assert theirs["metadata"] is None
+    assert theirs["status"] == "READY"
 
 
 async def test_upload_refusals_through_the_api(live: LiveApp) -> None:
     token = (await sign_up(live, "uploader"))["accessToken"]
     refused = await create_upload(live, token, b"x" * 10, "image/svg+xml")
-    assert refused["media"] is None and refused["uploadUrl"] is None
+    assert refused["media"] is None
+    assert refused["uploadUrl"] is None
     assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [  # type: ignore[attr-defined]
         ("UNSUPPORTED_MEDIA_TYPE", ["input", "contentType"])
     ]

@@ -86,7 +86,8 @@ async def test_a_photo_becomes_ready_with_variants_metadata_and_no_exif(
         ("480", 480, 360),
     ]
     assert record.moderation == NOT_MODERATED
-    assert record.blurhash is not None and len(record.blurhash) == 28
+    assert record.blurhash is not None
+    assert len(record.blurhash) == 28
     assert record.photo_metadata is not None
     assert record.photo_metadata["camera_make"] is not None
     assert record.photo_metadata["latitude"] is not None
@@ -135,7 +136,8 @@ async def test_hostile_images_end_rejected_with_a_reason(
     await run_worker_until_idle(settings)
     record = await load(clean, media_id)
     assert record.status == "REJECTED"
-    assert record.rejection_reason and reason_part in record.rejection_reason
+    assert record.rejection_reason
+    assert reason_part in record.rejection_reason
     assert record.variants == ()
     assert not (settings.media_dir / "media" / str(media_id)).exists()
     if reason_part == "pixels":
@@ -154,7 +156,8 @@ async def test_a_video_gets_duration_dimensions_poster_and_a_playable_copy(
     assert record.duration_seconds == pytest.approx(2.0, abs=0.1)
     assert record.playback_key == f"media/{media_id}/video.mp4"
     stat = await clean.blobs.stat(record.playback_key)
-    assert stat is not None and stat.size == len(clip)
+    assert stat is not None
+    assert stat.size == len(clip)
     # The poster is 240 wide: no width variant is upscaled; the smallest width slot holds it as is.
     assert [(v.name, v.width, v.height) for v in record.variants] == [
         ("thumb320", 240, 240),
@@ -222,8 +225,20 @@ async def test_storage_outage_retries_then_fails_on_the_last_try(
         await media_processing.process_media(deps, media_id, last_try=False)
     assert (await load(clean, media_id)).status == "PROCESSING"
     outcome = await media_processing.process_media(deps, media_id, last_try=True)
-    assert outcome is not None and outcome.status == "FAILED"
+    assert outcome is not None
+    assert outcome.status == "FAILED"
     assert outcome.rejection_reason == "storage unavailable; upload again"
+
+
+async def test_a_vanished_original_fails_at_once(clean: Resources, owner: UserRecord) -> None:
+    media_id = await start_processing(clean, owner, media_fixtures.jpeg_with_exif(), "image/jpeg")
+    await clean.blobs.delete([upload_key(media_id)])
+    outcome = await media_processing.process_media(processing_deps(clean), media_id, last_try=False)
+    assert outcome is not None
+    assert (outcome.status, outcome.rejection_reason) == (
+        "FAILED",
+        "the uploaded file is gone; upload again",
+    )
 
 
 async def test_the_job_turns_a_storage_outage_into_a_deferred_retry(
