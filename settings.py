@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     media_max_sweeps: int = Field(default=3, ge=1)
     """After this many re-enqueues a media item ends FAILED rather than PROCESSING forever."""
 
+    celebrity_follower_threshold: int = Field(default=10_000, ge=1)
+    """Authors with at least this many followers are not fanned out: their posts are pulled."""
+    feed_max_entries: int = Field(default=800, ge=20)
+    feed_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    """A feed unread this long expires; its owner counts as inactive and is skipped by fan-out."""
+    fan_out_batch_size: int = Field(default=1000, ge=1)
+    like_flush_interval_seconds: int = Field(default=30, ge=1)
+
     @property
     def secret_key_path(self) -> Path:
         return self.data_dir / "secret.key"

@@ -15,3 +15,12 @@ async def enqueue_process_media(queue: ArqRedis, media_id: int, *, sweep: int = 
     job_id = f"{PROCESS_MEDIA}:{media_id}" + (f":sweep{sweep}" if sweep else "")
     job = await queue.enqueue_job(PROCESS_MEDIA, media_id, _job_id=job_id)
     return job is not None
+
+
+FAN_OUT_POST = "fan_out_post"
+
+
+async def enqueue_fan_out_post(queue: ArqRedis, post_id: int) -> bool:
+    """Queue the fan-out of a newly published post; False when already queued or done."""
+    job = await queue.enqueue_job(FAN_OUT_POST, post_id, _job_id=f"{FAN_OUT_POST}:{post_id}")
+    return job is not None
