@@ -19,6 +19,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from services.accounts import AccountDeps
 from services.media import MediaDeps, UploadLimits
 from services.passwords import Passwords
+from services.posts import PostDeps
 from services.tokens import AccessTokens
 from settings import Settings
 from storage.blobs import BlobStore, open_blob_store
@@ -56,6 +57,10 @@ class Resources:
             access_tokens=self.access_tokens,
             refresh_token_ttl_seconds=self.settings.refresh_token_ttl_seconds,
         )
+
+    @property
+    def posts(self) -> PostDeps:
+        return PostDeps(db=self.db, queue=self.redis)
 
     @property
     def media(self) -> MediaDeps:

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     feed_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     """A feed unread this long expires; its owner counts as inactive and is skipped by fan-out."""
     fan_out_batch_size: int = Field(default=1000, ge=1)
-    like_flush_interval_seconds: int = Field(default=30, ge=1)
+    like_flush_interval_seconds: int = Field(default=30, ge=1, le=60)
 
     @property
     def secret_key_path(self) -> Path:

@@ -6,12 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+from redis.asyncio import Redis
 from strawberry.dataloader import DataLoader
 
 from dataloaders.media import load_media_by_id
+from dataloaders.posts import (
+    load_like_counts,
+    load_post_media,
+    load_posts_by_id,
+    load_viewer_liked,
+)
 from dataloaders.users import load_follows_viewer, load_users_by_id, load_viewer_follows
 from storage.pg import Db
 from storage.pg.media import MediaRecord
+from storage.pg.posts import PostMediaItem, PostRecord
 from storage.pg.users import UserRecord
 
 
@@ -21,6 +29,14 @@ class Loaders:
     viewer_follows_by_user_id: DataLoader[int, bool]
     follows_viewer_by_user_id: DataLoader[int, bool]
     media_by_id: DataLoader[int, MediaRecord | None]
+    post_by_id: DataLoader[int, PostRecord | None]
+    media_items_by_post_id: DataLoader[int, list[PostMediaItem]]
+    like_count_by_post_id: DataLoader[int, int]
+    viewer_has_liked_by_post_id: DataLoader[int, bool]
+
+    def prime_posts(self, posts: list[PostRecord]) -> None:
+        for post in posts:
+            self.post_by_id.prime(post.id, post)
 
     def prime_users(self, users: list[UserRecord]) -> None:
         """Seed user_by_id with rows a list query already returned (saves a query per page)."""
@@ -28,10 +44,14 @@ class Loaders:
             self.user_by_id.prime(user.id, user)
 
 
-def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
+def build_loaders(db: Db, redis: Redis, viewer_id: int | None) -> Loaders:
     return Loaders(
         user_by_id=DataLoader(partial(load_users_by_id, db)),
         viewer_follows_by_user_id=DataLoader(partial(load_viewer_follows, db, viewer_id)),
         follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
         media_by_id=DataLoader(partial(load_media_by_id, db)),
+        post_by_id=DataLoader(partial(load_posts_by_id, db)),
+        media_items_by_post_id=DataLoader(partial(load_post_media, db)),
+        like_count_by_post_id=DataLoader(partial(load_like_counts, db, redis)),
+        viewer_has_liked_by_post_id=DataLoader(partial(load_viewer_liked, db, viewer_id)),
     )

@@ -8,11 +8,12 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from schema.global_ids import decode_global_id
+from schema.global_ids import decode_global_id, decode_id_of_type
 from schema.media import Media
 from schema.node import Node
+from schema.posts import Comment, Post
 from schema.users import User
-from services import accounts
+from services import accounts, comments, posts
 from services.pagination import InvalidArgumentError
 
 MAX_NODES_PER_REQUEST = 100
@@ -38,6 +39,14 @@ class Query:
         info.context.loaders.prime_users([record])
         return User.from_record(record)
 
+    @strawberry.field(description="A published post, or one of the viewer's own; else null.")
+    async def post(self, info: Info[Context, None], id: strawberry.ID) -> Post | None:
+        post_id = decode_id_of_type(id, "Post")
+        if post_id is None:
+            return None
+        record = await posts.fetch_visible_post(info.context.db, info.context.viewer_id, post_id)
+        return Post.from_record(record) if record else None
+
     @strawberry.field(description="The object with this global ID, or null.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         (found,) = await _load_nodes(info, [id])
@@ -56,15 +65,26 @@ async def _load_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> li
     decoded = [decode_global_id(global_id) for global_id in ids]
     user_ids = [key[1] for key in decoded if key and key[0] == "User"]
     media_ids = [key[1] for key in decoded if key and key[0] == "Media"]
-    users, media = await asyncio.gather(
-        loaders.user_by_id.load_many(user_ids), loaders.media_by_id.load_many(media_ids)
+    post_ids = [key[1] for key in decoded if key and key[0] == "Post"]
+    comment_ids = [key[1] for key in decoded if key and key[0] == "Comment"]
+    users, media, post_records, comment_records = await asyncio.gather(
+        loaders.user_by_id.load_many(user_ids),
+        loaders.media_by_id.load_many(media_ids),
+        loaders.post_by_id.load_many(post_ids),
+        comments.fetch_comments(info.context.db, comment_ids),
     )
+    viewer_id = info.context.viewer_id
     nodes: dict[tuple[str, int], Node] = {}
+    for post in post_records:
+        if post is not None and posts.is_visible(post, viewer_id):
+            nodes["Post", post.id] = Post.from_record(post)
+    for comment in comment_records:
+        nodes["Comment", comment.id] = Comment.from_record(comment)
     for user in users:
         if user is not None:
             nodes["User", user.id] = User.from_record(user)
     for item in media:
         # Media in progress (or refused) is its owner's business; READY media is public.
-        if item is not None and (item.status == "READY" or item.owner_id == info.context.viewer_id):
+        if item is not None and (item.status == "READY" or item.owner_id == viewer_id):
             nodes["Media", item.id] = Media.from_record(item, info)
     return [nodes.get(key) if key else None for key in decoded]

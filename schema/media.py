@@ -86,7 +86,9 @@ class Media(Node):
     record: strawberry.Private[MediaRecord]
 
     @classmethod
-    def from_record(cls, record: MediaRecord, info: Info[Context, None]) -> Media:
+    def from_record(
+        cls, record: MediaRecord, info: Info[Context, None], *, alt_text: str | None = None
+    ) -> Media:
         blobs = info.context.resources.blobs
         ready = record.status == "READY"
         return cls(
@@ -96,7 +98,7 @@ class Media(Node):
             width=record.width,
             height=record.height,
             blur_hash=record.blurhash if ready else None,
-            alt_text=None,
+            alt_text=alt_text,
             duration_seconds=record.duration_seconds,
             variants=[
                 Image(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from resolvers import posts as post_fields
 from resolvers import users as user_fields
 from resolvers.context import Context
 from schema.global_ids import encode_global_id
@@ -14,6 +16,9 @@ from schema.node import Node
 from schema.pagination import PageInfo
 from services.pagination import Page
 from storage.pg.users import UserRecord
+
+if TYPE_CHECKING:
+    from schema.posts import PostConnection
 
 
 @strawberry.type
@@ -48,6 +53,17 @@ class User(Node):
     @strawberry.field(description="Whether this user follows the signed-in viewer.")
     async def follows_viewer(self, info: Info[Context, None]) -> bool:
         return await user_fields.follows_viewer(info.context, self.record_id)
+
+    @strawberry.field(description="The user's published posts, newest first (profile grid).")
+    async def posts(
+        self, info: Info[Context, None], first: int = 12, after: str | None = None
+    ) -> Annotated[PostConnection, strawberry.lazy("schema.posts")]:
+        from schema.posts import PostConnection  # schema.posts imports this module
+
+        page = await post_fields.author_posts_page(
+            info.context, self.record_id, first=first, after=after
+        )
+        return PostConnection.from_page(page, after=after)
 
     @strawberry.field(description="Who follows this user, most recent first.")
     async def followers(

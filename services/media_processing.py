@@ -18,6 +18,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
+from services import posts
 from services.media import upload_key
 from services.moderation import Moderator
 from storage import jobs, redis_keys
@@ -49,7 +50,8 @@ class ProcessingLimits:
 @dataclass(frozen=True, slots=True)
 class ProcessingDeps:
     db: Db
-    redis: Redis
+    redis: ArqRedis
+    """Pub/sub for status events, and the queue for the posts this media completes."""
     blobs: BlobStore
     moderator: Moderator
     limits: ProcessingLimits
@@ -108,15 +110,21 @@ async def process_media(
             deps.db, media.id, status="FAILED", reason="storage unavailable; upload again"
         )
     if outcome is not None:
-        await _announce(deps.redis, outcome)
+        await _settle(deps, outcome)
     return outcome
+
+
+async def _settle(deps: ProcessingDeps, media: MediaRecord) -> None:
+    """Tell the owner, and publish (or refuse) the posts waiting for this media item."""
+    await _announce(deps.redis, media)
+    await posts.settle_posts_of_media(posts.PostDeps(db=deps.db, queue=deps.redis), media.id)
 
 
 async def fail_media(deps: ProcessingDeps, media_id: int, reason: str) -> MediaRecord | None:
     """End a PROCESSING media item FAILED (after an unexpected error) and announce it."""
     outcome = await media_store.mark_failed(deps.db, media_id, status="FAILED", reason=reason)
     if outcome is not None:
-        await _announce(deps.redis, outcome)
+        await _settle(deps, outcome)
     return outcome
 
 

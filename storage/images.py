@@ -36,6 +36,9 @@ HEIC costs more, as pillow-heif decodes it at full size (3 bytes per pixel, up t
 ``max_pixels``). Run workers with ``MALLOC_ARENA_MAX=2``: with glibc's default, the decoders'
 threads spread allocations over many arenas and RSS creeps up to ~270 MB over repeated HEIC
 calls instead of staying at ~130 MB (measured with ``python -m bench.media``).
+
+EXIF reading lives in :mod:`storage.exif` and the BlurHash encoder in :mod:`storage.blurhash`;
+``PhotoMetadata``, ``read_photo_metadata`` and ``encode_blurhash`` are re-exported here.
 """
 
 from __future__ import annotations
@@ -43,21 +46,35 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final, Protocol
 
 import pillow_heif
 import pyvips
-from PIL import Image as PILImage
 
 from storage import media_sniff
+from storage.blurhash import encode_blurhash
+from storage.exif import PhotoMetadata, read_photo_metadata
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
+
+__all__ = [
+    "BLURHASH_COMPONENTS",
+    "JPEG_QUALITY",
+    "THUMBNAIL_SIZES",
+    "WIDTH_VARIANTS",
+    "PhotoMetadata",
+    "ProcessedImage",
+    "RejectedMediaError",
+    "Variant",
+    "VipsImage",
+    "encode_blurhash",
+    "process_image",
+    "read_photo_metadata",
+]
 
 pyvips.cache_set_max(0)
 pyvips.block_untrusted_set(True)
@@ -71,9 +88,6 @@ _BLURHASH_WIDTH: Final = 32
 # Upper bound for the decoded working image: extreme panoramas would otherwise keep their full
 # length in memory to give their 320 px side to the thumbnails.
 _MAX_WORKING_PIXELS: Final = 10_000_000
-# EXIF in a JPEG is at most 64 KiB; other containers allow more, but nothing legitimate needs it.
-_MAX_EXIF_BYTES: Final = 1_000_000
-_MAX_CAMERA_NAME_LENGTH: Final = 100
 _WHITE: Final = [255.0, 255.0, 255.0]
 _HEIF_FAMILY: Final = frozenset({media_sniff.HEIC, media_sniff.HEIF, media_sniff.AVIF})
 _PILLOW_HEIF_BANDS: Final = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
@@ -124,23 +138,6 @@ class Variant:
 
 
 @dataclass(frozen=True)
-class PhotoMetadata:
-    """What we keep from EXIF; every field is ``None`` when absent or unreadable.
-
-    ``taken_at`` is timezone-aware: DateTimeOriginal with OffsetTimeOriginal's offset when the
-    camera wrote one, else the naive camera time labelled UTC (cameras record local time
-    without saying which zone, so UTC is a label, not a conversion). ``latitude`` and
-    ``longitude`` are signed decimal degrees (south and west negative).
-    """
-
-    camera_make: str | None
-    camera_model: str | None
-    taken_at: datetime | None
-    latitude: float | None
-    longitude: float | None
-
-
-@dataclass(frozen=True)
 class ProcessedImage:
     """Display size of the original (after orientation), its blurhash, metadata and variants."""
 
@@ -177,9 +174,6 @@ class _Header:
         if self.orientation >= 5:
             return self.height, self.width
         return self.width, self.height
-
-
-_NO_METADATA: Final = PhotoMetadata(None, None, None, None, None)
 
 
 def process_image(data: bytes, *, max_pixels: int = 100_000_000) -> ProcessedImage:
@@ -432,209 +426,3 @@ def _blurhash(image: VipsImage) -> str:
     # write_to_memory gives a cffi buffer, whose items are 1-byte strings, not ints.
     pixels = bytes(tiny.write_to_memory())
     return encode_blurhash(pixels, width, height, *BLURHASH_COMPONENTS)
-
-
-# --- blurhash ----------------------------------------------------------------------------
-# Implemented from the specification (github.com/woltapp/blurhash, Algorithm.md) rather than
-# taken from blurhash-python, whose encoder wants a Pillow image and uses Image.getdata,
-# deprecated for removal in Pillow 14. A 32 px image makes the pure-Python cost a few ms.
-
-_BASE83: Final = (
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
-)
-_SRGB_TO_LINEAR: Final = tuple(
-    value / 255 / 12.92 if value / 255 <= 0.04045 else ((value / 255 + 0.055) / 1.055) ** 2.4
-    for value in range(256)
-)
-
-
-def encode_blurhash(
-    rgb: bytes, width: int, height: int, x_components: int, y_components: int
-) -> str:
-    """Blurhash of packed 8-bit sRGB pixels (``width * height * 3`` bytes). Pure function."""
-    if not (1 <= x_components <= 9 and 1 <= y_components <= 9):
-        raise ValueError("blurhash components must be between 1 and 9")
-    if len(rgb) != width * height * 3:
-        raise ValueError("pixel buffer does not match the given size")
-    factors = _blurhash_factors(rgb, width, height, x_components, y_components)
-    dc, ac = factors[0], factors[1:]
-    size_flag = (x_components - 1) + (y_components - 1) * 9
-    if ac:
-        largest = max(abs(channel) for factor in ac for channel in factor)
-        quantised_maximum = int(max(0, min(82, math.floor(largest * 166 - 0.5))))
-        maximum = (quantised_maximum + 1) / 166
-    else:
-        quantised_maximum, maximum = 0, 1.0
-    red, green, blue = (_linear_to_srgb(channel) for channel in dc)
-    parts = [
-        _base83(size_flag, 1),
-        _base83(quantised_maximum, 1),
-        _base83((red << 16) + (green << 8) + blue, 4),
-    ]
-    parts.extend(_base83(_encode_ac(factor, maximum), 2) for factor in ac)
-    return "".join(parts)
-
-
-def _blurhash_factors(
-    rgb: bytes, width: int, height: int, x_components: int, y_components: int
-) -> list[tuple[float, float, float]]:
-    """DCT-like factors, DC first then row by row, summed separably (rows, then columns)."""
-    linear = [_SRGB_TO_LINEAR[value] for value in rgb]
-    cos_x = [[math.cos(math.pi * i * x / width) for x in range(width)] for i in range(x_components)]
-    cos_y = [
-        [math.cos(math.pi * j * y / height) for y in range(height)] for j in range(y_components)
-    ]
-    # row_sums[y][i][c]: sum over x of cos_x[i][x] * channel c of pixel (x, y).
-    row_sums = []
-    for y in range(height):
-        row = linear[y * width * 3 : (y + 1) * width * 3]
-        row_sums.append(
-            [
-                [
-                    sum(c * p for c, p in zip(cos_x[i], row[channel::3], strict=True))
-                    for channel in range(3)
-                ]
-                for i in range(x_components)
-            ]
-        )
-    factors = []
-    for j in range(y_components):
-        for i in range(x_components):
-            scale = (1 if i == j == 0 else 2) / (width * height)
-            red, green, blue = (
-                scale * sum(cos_y[j][y] * row_sums[y][i][channel] for y in range(height))
-                for channel in range(3)
-            )
-            factors.append((red, green, blue))
-    return factors
-
-
-def _linear_to_srgb(value: float) -> int:
-    clamped = max(0.0, min(1.0, value))
-    if clamped <= 0.0031308:
-        return int(clamped * 12.92 * 255 + 0.5)
-    return int((1.055 * clamped ** (1 / 2.4) - 0.055) * 255 + 0.5)
-
-
-def _encode_ac(factor: tuple[float, float, float], maximum: float) -> int:
-    red, green, blue = (
-        int(max(0, min(18, math.floor(_sign_pow(channel / maximum, 0.5) * 9 + 9.5))))
-        for channel in factor
-    )
-    return red * 19 * 19 + green * 19 + blue
-
-
-def _sign_pow(value: float, exponent: float) -> float:
-    return math.copysign(abs(value) ** exponent, value)
-
-
-def _base83(value: int, length: int) -> str:
-    return "".join(_BASE83[(value // 83 ** (length - i)) % 83] for i in range(1, length + 1))
-
-
-# --- EXIF --------------------------------------------------------------------------------
-
-_EXIF_IFD: Final = 0x8769
-_GPS_IFD: Final = 0x8825
-_MAKE: Final = 0x010F
-_MODEL: Final = 0x0110
-_DATE_TIME_ORIGINAL: Final = 0x9003
-_OFFSET_TIME_ORIGINAL: Final = 0x9011
-_GPS_LATITUDE_REF, _GPS_LATITUDE, _GPS_LONGITUDE_REF, _GPS_LONGITUDE = 1, 2, 3, 4
-_EXIF_DATE = re.compile(r"\s*(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
-_EXIF_OFFSET = re.compile(r"\s*([+-])(\d{2}):(\d{2})")
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def read_photo_metadata(exif: bytes | None) -> PhotoMetadata:
-    """Camera, capture time and position from a raw EXIF blob (with or without ``Exif\\0\\0``).
-
-    Never raises: EXIF is attacker-controlled and often damaged by editors, so every field is
-    read on its own and any failure just leaves that field ``None``.
-    """
-    if not exif or len(exif) > _MAX_EXIF_BYTES:
-        return _NO_METADATA
-    try:
-        parsed = PILImage.Exif()
-        parsed.load(exif)
-    except Exception:  # PIL's TIFF parser raises many exception types on bad input
-        return _NO_METADATA
-    ifd0 = _safe_ifd(lambda: dict(parsed))
-    exif_ifd = _safe_ifd(lambda: dict(parsed.get_ifd(_EXIF_IFD)))
-    gps_ifd = _safe_ifd(lambda: dict(parsed.get_ifd(_GPS_IFD)))
-    latitude = _coordinate(gps_ifd.get(_GPS_LATITUDE), gps_ifd.get(_GPS_LATITUDE_REF), "NS", 90)
-    longitude = _coordinate(gps_ifd.get(_GPS_LONGITUDE), gps_ifd.get(_GPS_LONGITUDE_REF), "EW", 180)
-    if latitude is None or longitude is None or (latitude, longitude) == (0.0, 0.0):
-        # Half a position is useless, and 0,0 is what receivers write when they had no fix.
-        latitude = longitude = None
-    return PhotoMetadata(
-        camera_make=_camera_text(ifd0.get(_MAKE)),
-        camera_model=_camera_text(ifd0.get(_MODEL)),
-        taken_at=_taken_at(exif_ifd.get(_DATE_TIME_ORIGINAL), exif_ifd.get(_OFFSET_TIME_ORIGINAL)),
-        latitude=latitude,
-        longitude=longitude,
-    )
-
-
-def _safe_ifd(read: Callable[[], dict[int, object]]) -> dict[int, object]:
-    try:
-        return read()
-    except Exception:  # a broken sub-IFD must not hide the others
-        return {}
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    return value if isinstance(value, str) else None
-
-
-def _camera_text(value: object) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    cleaned = " ".join(_CONTROL_CHARACTERS.sub(" ", text).split())
-    return cleaned[:_MAX_CAMERA_NAME_LENGTH] or None
-
-
-def _taken_at(value: object, offset: object) -> datetime | None:
-    text = _text(value)
-    match = _EXIF_DATE.match(text) if text else None
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = (int(part) for part in match.groups())
-    try:
-        naive = datetime(year, month, day, hour, minute, second)
-    except ValueError:  # e.g. the "0000:00:00 00:00:00" placeholder
-        return None
-    return naive.replace(tzinfo=_exif_timezone(offset))
-
-
-def _exif_timezone(offset: object) -> timezone:
-    text = _text(offset)
-    match = _EXIF_OFFSET.match(text) if text else None
-    if match is None:
-        return UTC
-    sign, hours, minutes = match.groups()
-    delta = timedelta(hours=int(hours), minutes=int(minutes))
-    if delta >= timedelta(hours=24):
-        return UTC
-    return timezone(-delta if sign == "-" else delta)
-
-
-def _coordinate(value: object, ref: object, hemispheres: str, limit: float) -> float | None:
-    """Degrees/minutes/seconds rationals plus an N/S or E/W reference -> signed degrees."""
-    ref_text = (_text(ref) or "").strip().upper()[:1]
-    if not ref_text or ref_text not in hemispheres or not isinstance(value, tuple):
-        return None
-    try:
-        parts = [float(part) for part in value[:3]]
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    if not parts:
-        return None
-    whole, minutes, seconds = [*parts, 0.0, 0.0][:3]
-    degrees = whole + minutes / 60 + seconds / 3600
-    if not math.isfinite(degrees) or not 0 <= degrees <= limit:
-        return None
-    return -degrees if ref_text == hemispheres[1] else degrees

@@ -14,3 +14,12 @@ def revoked_session(session_id: uuid.UUID) -> str:
 def user_events_channel(user_id: int) -> str:
     """Pub/sub channel of everything that happens to one user (media status, notifications)."""
     return f"events:user:{{{user_id}}}"
+
+
+def post_like_count(post_id: int) -> str:
+    """The live like counter of a post (absent: unknown, recount from PostgreSQL)."""
+    return f"post:{{{post_id}}}:likes"
+
+
+LIKE_COUNTS_DIRTY = "likes:dirty"
+"""Set of post ids whose like counter changed since the last flush to PostgreSQL."""

@@ -24,3 +24,22 @@ async def make_user(db: Db, username: str, *, full_name: str | None = None) -> U
 
 def viewer_of(user: UserRecord) -> Viewer:
     return Viewer(user_id=user.id, session_id=uuid.uuid4())
+
+
+async def make_media(db: Db, owner: UserRecord, *, status: str = "READY") -> int:
+    """A media row in the given status, as if uploaded and processed (no files)."""
+    media_id = await db.fetchval(
+        """
+        INSERT INTO media (owner_id, kind, status, declared_content_type, byte_size,
+                           original_filename, content_type, width, height, blurhash, variants)
+        VALUES ($1, 'IMAGE', $2, 'image/jpeg', 1000, 'f.jpg', 'image/jpeg', 1080, 1080,
+                'LKO2?U%2Tw=w',
+                '[{"name": "1080", "key": "media/x/1080.jpg", "width": 1080, "height": 1080,
+                   "content_type": "image/jpeg"}]')
+        RETURNING id
+        """,
+        owner.id,
+        status,
+    )
+    assert isinstance(media_id, int)
+    return media_id

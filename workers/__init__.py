@@ -16,7 +16,12 @@ from services.media_processing import ProcessingDeps, ProcessingLimits
 from services.moderation import load_default_moderator
 from settings import Settings
 from storage.jobs import PROCESS_MEDIA
-from workers.jobs import process_media, purge_ended_sessions, sweep_stale_media
+from workers.jobs import (
+    flush_like_counts,
+    process_media,
+    purge_ended_sessions,
+    sweep_stale_media,
+)
 
 # The job's own limit stops processing first and records why; arq's timeout is the backstop.
 ARQ_TIMEOUT_MARGIN_SECONDS = 5
@@ -68,6 +73,12 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 timeout=CRON_TIMEOUT_SECONDS,
             ),
             cron(sweep_stale_media, second={30}, unique=True, timeout=CRON_TIMEOUT_SECONDS),
+            cron(
+                flush_like_counts,
+                second=set(range(0, 60, settings.like_flush_interval_seconds)),
+                unique=True,
+                timeout=CRON_TIMEOUT_SECONDS,
+            ),
         ],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,

@@ -10,7 +10,7 @@ from typing import Any
 from arq import Retry
 
 from resources import Resources
-from services import accounts, media_processing
+from services import accounts, likes, media_processing
 from services.media_processing import ProcessingDeps, TransientProcessingError
 
 log = logging.getLogger("shutter.jobs")
@@ -29,6 +29,12 @@ async def purge_ended_sessions(ctx: dict[str, Any]) -> int:
     deleted = await accounts.purge_ended_sessions(resources_of(ctx).db, retention=SESSION_RETENTION)
     log.info("purged %d ended sessions", deleted)
     return deleted
+
+
+async def flush_like_counts(ctx: dict[str, Any]) -> int:
+    """Cron: write changed Redis like counters into posts.like_count."""
+    resources = resources_of(ctx)
+    return await likes.flush_like_counts(resources.db, resources.redis)
 
 
 async def process_media(ctx: dict[str, Any], media_id: int) -> str:

@@ -193,3 +193,15 @@ async def claim_stale_processing(
         limit,
     )
     return [(row["id"], row["processing_attempts"]) for row in rows]
+
+
+async def lock_media_statuses(db: Db, media_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """{media id: (owner id, status)} of these media, share-locked until the transaction ends."""
+    rows = await db.fetch(
+        """
+        SELECT id, owner_id, status FROM media
+         WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
+        """,
+        media_ids,
+    )
+    return {row["id"]: (row["owner_id"], row["status"]) for row in rows}

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import pyvips
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from PIL import Image
 
 from storage.images import (
@@ -17,9 +15,7 @@ from storage.images import (
     ProcessedImage,
     RejectedMediaError,
     Variant,
-    encode_blurhash,
     process_image,
-    read_photo_metadata,
 )
 from tests import media_fixtures as fixtures
 
@@ -317,58 +313,7 @@ def test_corrupt_exif_does_not_break_processing() -> None:
     assert sizes(result)[-1] == ("480", 64, 48)
 
 
-def test_unusable_fields_are_dropped_one_by_one() -> None:
-    blob = fixtures.exif_bytes(
-        make="  Canon\x00  ", model="", taken_at=None, gps=(0.0, 0.0), orientation=None
-    )
-    assert read_photo_metadata(blob) == PhotoMetadata("Canon", None, None, None, None)
-
-
-def test_placeholder_dates_are_ignored() -> None:
-    exif = Image.Exif()
-    exif.get_ifd(0x8769)[0x9003] = "0000:00:00 00:00:00"
-    exif.get_ifd(0x8825).update({1: "N", 2: (91.0, 0.0, 0.0), 3: "E", 4: (10.0, 0.0, 0.0)})
-
-    # Latitude 91 is impossible, so the whole position is dropped.
-    assert read_photo_metadata(exif.tobytes()) == PhotoMetadata(None, None, None, None, None)
-
-
-@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
-@settings(max_examples=300, deadline=None)
-@given(noise=st.binary(max_size=400), prefix=st.sampled_from([b"", b"Exif\x00\x00MM\x00*"]))
-def test_metadata_parser_never_raises(noise: bytes, prefix: bytes) -> None:
-    metadata = read_photo_metadata(prefix + noise)
-
-    assert isinstance(metadata, PhotoMetadata)
-
-
 # --- blurhash ----------------------------------------------------------------------------
-
-
-def _pattern(width: int, height: int) -> bytes:
-    return bytes((i * 37 + (i // 3) * 11) % 256 for i in range(width * height * 3))
-
-
-# Expected values computed with blurhash-python 1.2.2 (the reference C encoder).
-@pytest.mark.parametrize(
-    ("width", "height", "components", "expected"),
-    [
-        (32, 24, (4, 3), "L5HVC*}1N4}J^+ayr=nBfQfQfQfQ"),
-        (7, 5, (1, 1), "00Hed,"),
-        (1, 1, (4, 3), "LM01W1glglglglglglglglglglgl"),
-        (
-            16,
-            16,
-            (9, 9),
-            "|BHVC*.7S~?aSw^$Q-pKS]=}nBR:k8bHjdNHbcWUfQfQfQfQfQfQfQfQfQ-qm[R.jEflnVIqj^jJNYOsTGS}"
-            "TFNZOYP8XL^kRYOZc7W-Xkn%S|O*fQfQfQfQfQfQfQfQfQ}HDxGZb.o0pHRoO:O+%A_RDxKhxcF5RBW0N[",
-        ),
-    ],
-)
-def test_blurhash_encoder_matches_the_reference(
-    width: int, height: int, components: tuple[int, int], expected: str
-) -> None:
-    assert encode_blurhash(_pattern(width, height), width, height, *components) == expected
 
 
 def _base83_decode(text: str) -> int:

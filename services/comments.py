@@ -1,0 +1,82 @@
+"""Comments: add on a published post, delete (its author or the post's author), list oldest
+first. The post's comment count is kept exact in the same transaction."""
+
+from __future__ import annotations
+
+from services.auth import Viewer
+from services.errors import DomainError, UserErrorCode
+from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from storage.pg import Db, transaction
+from storage.pg import comments as comment_store
+from storage.pg import posts as post_store
+from storage.pg.comments import CommentRecord
+
+MAX_COMMENT_LENGTH = 2200
+
+
+async def add_comment(db: Db, viewer: Viewer, *, post_id: int, text: str) -> CommentRecord:
+    """Comment on a published post. Raises DomainError INVALID_INPUT / NOT_FOUND.
+
+    Side effects: a comments row and the post's comment_count + 1, in one transaction.
+    """
+    cleaned = text.strip()
+    if not 1 <= len(cleaned) <= MAX_COMMENT_LENGTH:
+        raise DomainError.single(
+            UserErrorCode.INVALID_INPUT,
+            f"A comment has 1 to {MAX_COMMENT_LENGTH} characters.",
+            "text",
+        )
+    async with transaction(db) as conn:
+        found = await post_store.fetch_posts_by_ids(conn, [post_id])
+        if not found or found[0].status != "PUBLISHED":
+            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
+        return await comment_store.insert_comment(
+            conn, post_id=post_id, author_id=viewer.user_id, text=cleaned
+        )
+
+
+async def delete_comment(db: Db, viewer: Viewer, comment_id: int) -> int:
+    """Delete a comment: allowed to its author and to the post's author.
+
+    Raises DomainError NOT_FOUND / FORBIDDEN. Side effects: the row goes, the count - 1.
+    """
+    async with transaction(db) as conn:
+        found = await comment_store.fetch_comments_by_ids(conn, [comment_id])
+        if not found:
+            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such comment.", "commentId")
+        comment = found[0]
+        (post,) = await post_store.fetch_posts_by_ids(conn, [comment.post_id])
+        if viewer.user_id not in (comment.author_id, post.author_id):
+            raise DomainError.single(
+                UserErrorCode.FORBIDDEN,
+                "Only the comment's author or the post's author can delete it.",
+                "commentId",
+            )
+        await comment_store.delete_comment(conn, comment_id)
+    return comment_id
+
+
+async def fetch_comments(db: Db, comment_ids: list[int]) -> list[CommentRecord]:
+    """The comments among these ids that exist (comments of deleted posts are not shown)."""
+    if not comment_ids:
+        return []
+    found = await comment_store.fetch_comments_by_ids(db, comment_ids)
+    post_ids = list({comment.post_id for comment in found})
+    visible = {
+        p.id for p in await post_store.fetch_posts_by_ids(db, post_ids) if p.status == "PUBLISHED"
+    }
+    return [comment for comment in found if comment.post_id in visible]
+
+
+async def list_comments(
+    db: Db, post_id: int, *, first: int, after: str | None
+) -> Page[CommentRecord]:
+    """The post's comments, oldest first, one keyset page."""
+    limit = check_page_size(first)
+    rows = await comment_store.fetch_comments_page(
+        db, post_id, limit=limit + 1, after=decode_time_id_cursor(after)
+    )
+    return Page(
+        edges=[(encode_time_id_cursor(c.created_at, c.id), c) for c in rows[:limit]],
+        has_next_page=len(rows) > limit,
+    )

@@ -1,0 +1,95 @@
+"""Likes: idempotent like/unlike, live counts from Redis with a PostgreSQL fallback, the
+periodic flush of counters into `posts.like_count`, and the likers list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+
+from services.auth import Viewer
+from services.errors import DomainError, UserErrorCode
+from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from storage import counters
+from storage.pg import Db
+from storage.pg import likes as like_store
+from storage.pg import posts as post_store
+from storage.pg.users import UserRecord
+
+FLUSH_BATCH = 1000
+
+
+async def _published_post_id(db: Db, post_id: int) -> int:
+    found = await post_store.fetch_posts_by_ids(db, [post_id])
+    if not found or found[0].status != "PUBLISHED":
+        raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
+    return post_id
+
+
+async def like_post(db: Db, redis: Redis, viewer: Viewer, post_id: int) -> bool:
+    """Like a published post; liking again changes nothing. Returns whether a like was added.
+
+    Raises DomainError NOT_FOUND. Side effects: a likes row; the Redis counter moves only when
+    the row was really inserted.
+    """
+    await _published_post_id(db, post_id)
+    added = await like_store.insert_like(db, post_id, viewer.user_id)
+    if added:
+        await counters.add_to_like_count(redis, post_id, 1)
+    return added
+
+
+async def unlike_post(db: Db, redis: Redis, viewer: Viewer, post_id: int) -> bool:
+    """Take a like back; unliking again changes nothing. Returns whether a like was removed."""
+    await _published_post_id(db, post_id)
+    removed = await like_store.delete_like(db, post_id, viewer.user_id)
+    if removed:
+        await counters.add_to_like_count(redis, post_id, -1)
+    return removed
+
+
+async def like_counts(db: Db, redis: Redis, post_ids: Sequence[int]) -> list[int]:
+    """Live like counts: Redis in one round trip; posts without a counter are recounted from
+    the likes table (one query for all of them) and their counters filled."""
+    cached = await counters.read_like_counts(redis, post_ids)
+    missing = [post_id for post_id, count in zip(post_ids, cached, strict=True) if count is None]
+    recounted: dict[int, int] = {}
+    if missing:
+        recounted = await like_store.count_likes(db, missing)
+        await counters.fill_like_counts(redis, recounted)
+    return [
+        count if count is not None else recounted[post_id]
+        for post_id, count in zip(post_ids, cached, strict=True)
+    ]
+
+
+async def flush_like_counts(db: Db, redis: Redis) -> int:
+    """Write changed counters into `posts.like_count`; returns how many posts were written.
+
+    A dirty post whose counter vanished is recounted from the likes table instead.
+    """
+    flushed = 0
+    while True:
+        dirty = await counters.take_dirty_like_counts(redis, FLUSH_BATCH)
+        if not dirty:
+            return flushed
+        unknown = [post_id for post_id, count in dirty.items() if count is None]
+        exact = await like_store.count_likes(db, unknown) if unknown else {}
+        values = {
+            post_id: count if count is not None else exact[post_id]
+            for post_id, count in dirty.items()
+        }
+        await post_store.update_like_counts(db, values)
+        flushed += len(values)
+
+
+async def list_likers(db: Db, post_id: int, *, first: int, after: str | None) -> Page[UserRecord]:
+    """Who liked the post, most recent first, one keyset page."""
+    limit = check_page_size(first)
+    rows = await like_store.fetch_likers_page(
+        db, post_id, limit=limit + 1, after=decode_time_id_cursor(after)
+    )
+    return Page(
+        edges=[(encode_time_id_cursor(*key), user) for key, user in rows[:limit]],
+        has_next_page=len(rows) > limit,
+    )

@@ -1,0 +1,195 @@
+"""Posts: create (1 to 10 of the viewer's media), publish when every media item is READY,
+delete, and the profile grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+
+from services.auth import Viewer
+from services.errors import DomainError, UserError, UserErrorCode
+from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from storage import counters, jobs
+from storage.pg import Db, transaction
+from storage.pg import media as media_store
+from storage.pg import posts as post_store
+from storage.pg.posts import PostRecord
+
+MAX_MEDIA_PER_POST = 10
+MAX_CAPTION_LENGTH = 2200
+MAX_ALT_TEXT_LENGTH = 1000
+_SETTLED_FAILURES = {"REJECTED": "REJECTED", "FAILED": "FAILED"}
+
+
+@dataclass(frozen=True, slots=True)
+class PostDeps:
+    db: Db
+    queue: ArqRedis
+    """Redis: the arq queue and the like counters."""
+
+
+def _check_post_input(
+    media_ids: list[int], caption: str | None, alt_texts: list[str | None]
+) -> list[UserError]:
+    problems = []
+    if not 1 <= len(media_ids) <= MAX_MEDIA_PER_POST:
+        problems.append(
+            UserError(
+                UserErrorCode.INVALID_INPUT,
+                f"A post has 1 to {MAX_MEDIA_PER_POST} media items.",
+                ("mediaIds",),
+            )
+        )
+    elif len(set(media_ids)) != len(media_ids):
+        problems.append(
+            UserError(UserErrorCode.INVALID_INPUT, "A media item appears twice.", ("mediaIds",))
+        )
+    if caption is not None and len(caption) > MAX_CAPTION_LENGTH:
+        problems.append(
+            UserError(
+                UserErrorCode.INVALID_INPUT,
+                f"A caption has at most {MAX_CAPTION_LENGTH} characters.",
+                ("caption",),
+            )
+        )
+    if len(alt_texts) > len(media_ids) or any(
+        text is not None and len(text) > MAX_ALT_TEXT_LENGTH for text in alt_texts
+    ):
+        problems.append(
+            UserError(
+                UserErrorCode.INVALID_INPUT,
+                "At most one alt text per media item, each up to "
+                f"{MAX_ALT_TEXT_LENGTH} characters.",
+                ("altTexts",),
+            )
+        )
+    return problems
+
+
+async def create_post(
+    deps: PostDeps,
+    viewer: Viewer,
+    *,
+    media_ids: list[int],
+    caption: str | None,
+    alt_texts: list[str | None],
+) -> PostRecord:
+    """Create a post of the viewer's own uploaded media; PUBLISHED at once when every item is
+    READY, else PROCESSING until they are (see `settle_posts_of_media`).
+
+    Raises DomainError: INVALID_INPUT, NOT_FOUND / FORBIDDEN (not the viewer's media),
+    MEDIA_NOT_READY (not uploaded yet, or refused), ALREADY_EXISTS (already in a post); nothing
+    is written then. Side effects: a post and its media rows; on publish, the author's post
+    count, a like counter and a fan-out job (after the commit).
+    """
+    cleaned_caption = caption.strip() or None if caption is not None else None
+    problems = _check_post_input(media_ids, cleaned_caption, alt_texts)
+    if problems:
+        raise DomainError(*problems)
+    texts = [(text.strip() or None) if text else None for text in alt_texts]
+    texts += [None] * (len(media_ids) - len(texts))
+    async with transaction(deps.db) as conn:
+        # FOR SHARE: a worker marking one of these READY waits for this commit, so its
+        # settle_posts_of_media sees the post (and this read sees its READY otherwise).
+        statuses = await media_store.lock_media_statuses(conn, media_ids)
+        _check_media_usable(viewer, media_ids, statuses)
+        post = await post_store.insert_post(conn, author_id=viewer.user_id, caption=cleaned_caption)
+        if not await post_store.insert_post_media(conn, post.id, media_ids, texts):
+            raise DomainError.single(
+                UserErrorCode.ALREADY_EXISTS, "A media item is already in a post.", "mediaIds"
+            )
+        if all(status == "READY" for _, status in statuses.values()):
+            published = await post_store.publish_post(conn, post.id)
+            assert published is not None
+            post = published
+    if post.status == "PUBLISHED":
+        await _announce_published(deps, post.id)
+    return post
+
+
+def _check_media_usable(
+    viewer: Viewer, media_ids: list[int], statuses: dict[int, tuple[int, str]]
+) -> None:
+    for media_id in media_ids:
+        if media_id not in statuses:
+            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaIds")
+        owner_id, status = statuses[media_id]
+        if owner_id != viewer.user_id:
+            raise DomainError.single(
+                UserErrorCode.FORBIDDEN, "You can only post your own media.", "mediaIds"
+            )
+        if status not in ("PROCESSING", "READY"):
+            raise DomainError.single(
+                UserErrorCode.MEDIA_NOT_READY,
+                "Complete the upload of every media item first; refused media cannot be posted.",
+                "mediaIds",
+            )
+
+
+async def settle_posts_of_media(deps: PostDeps, media_id: int) -> list[PostRecord]:
+    """After a media item reached a final status: publish each PROCESSING post containing it
+    whose media are all READY, or end it REJECTED / FAILED when one of them was.
+
+    Returns the posts that were published. Side effects as for a publish in create_post.
+    """
+    published = []
+    for post_id in await post_store.fetch_processing_posts_of_media(deps.db, media_id):
+        statuses = await post_store.fetch_media_statuses_of_post(deps.db, post_id)
+        refused = next((_SETTLED_FAILURES[s] for s in statuses if s in _SETTLED_FAILURES), None)
+        if refused:
+            await post_store.end_post_unpublished(deps.db, post_id, refused)
+        elif all(status == "READY" for status in statuses):
+            post = await post_store.publish_post(deps.db, post_id)
+            if post is not None:
+                await _announce_published(deps, post.id)
+                published.append(post)
+    return published
+
+
+async def _announce_published(deps: PostDeps, post_id: int) -> None:
+    await counters.start_like_count(deps.queue, post_id)
+    await jobs.enqueue_fan_out_post(deps.queue, post_id)
+
+
+async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
+    """Delete the viewer's post: it leaves profiles, counts and (filtered at read) every feed.
+
+    Raises DomainError NOT_FOUND / FORBIDDEN. Returns the id of the deleted post.
+    """
+    found = await post_store.fetch_posts_by_ids(deps.db, [post_id])
+    if not found or found[0].status == "DELETED":
+        raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
+    if found[0].author_id != viewer.user_id:
+        raise DomainError.single(UserErrorCode.FORBIDDEN, "This post is not yours.", "postId")
+    await post_store.mark_post_deleted(deps.db, post_id)
+    return post_id
+
+
+def is_visible(post: PostRecord, viewer_id: int | None) -> bool:
+    """Published posts are public; unpublished ones (not deleted) are their author's."""
+    return post.status == "PUBLISHED" or (post.status != "DELETED" and post.author_id == viewer_id)
+
+
+async def fetch_visible_post(db: Db, viewer_id: int | None, post_id: int) -> PostRecord | None:
+    """The post if this viewer may see it (see is_visible), else None."""
+    found = await post_store.fetch_posts_by_ids(db, [post_id])
+    return found[0] if found and is_visible(found[0], viewer_id) else None
+
+
+async def list_author_posts(
+    db: Db, author_id: int, *, first: int, after: str | None
+) -> Page[PostRecord]:
+    """The author's published posts, newest first (profile grid), one keyset page."""
+    limit = check_page_size(first)
+    rows = await post_store.fetch_author_posts_page(
+        db, author_id, limit=limit + 1, after=decode_time_id_cursor(after)
+    )
+    return Page(
+        edges=[
+            (encode_time_id_cursor(post.published_at, post.id), post)
+            for post in rows[:limit]
+            if post.published_at is not None
+        ],
+        has_next_page=len(rows) > limit,
+    )

@@ -1,0 +1,90 @@
+"""Queries on `comments`, keeping `posts.comment_count` exact in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from storage.pg import Db
+
+COMMENT_COLUMNS = "id, post_id, author_id, text, created_at"
+
+CommentCursor = tuple[datetime, int]
+"""Keyset position in a post's comments: (created at, comment id), both ascending."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRecord:
+    id: int
+    post_id: int
+    author_id: int
+    text: str
+    created_at: datetime
+
+
+def comment_from_row(row: asyncpg.Record) -> CommentRecord:
+    return CommentRecord(
+        id=row["id"],
+        post_id=row["post_id"],
+        author_id=row["author_id"],
+        text=row["text"],
+        created_at=row["created_at"],
+    )
+
+
+async def insert_comment(db: Db, *, post_id: int, author_id: int, text: str) -> CommentRecord:
+    """Insert the comment and count it on its post (run inside a transaction)."""
+    row = await db.fetchrow(
+        f"""
+        INSERT INTO comments (post_id, author_id, text) VALUES ($1, $2, $3)
+        RETURNING {COMMENT_COLUMNS}
+        """,
+        post_id,
+        author_id,
+        text,
+    )
+    assert row is not None
+    await db.execute("UPDATE posts SET comment_count = comment_count + 1 WHERE id = $1", post_id)
+    return comment_from_row(row)
+
+
+async def delete_comment(db: Db, comment_id: int) -> CommentRecord | None:
+    """Delete the comment and uncount it (run inside a transaction); None if absent."""
+    row = await db.fetchrow(
+        f"DELETE FROM comments WHERE id = $1 RETURNING {COMMENT_COLUMNS}", comment_id
+    )
+    if row is None:
+        return None
+    await db.execute(
+        "UPDATE posts SET comment_count = comment_count - 1 WHERE id = $1", row["post_id"]
+    )
+    return comment_from_row(row)
+
+
+async def fetch_comments_by_ids(db: Db, ids: Sequence[int]) -> list[CommentRecord]:
+    rows = await db.fetch(
+        f"SELECT {COMMENT_COLUMNS} FROM comments WHERE id = ANY($1::bigint[])", ids
+    )
+    return [comment_from_row(row) for row in rows]
+
+
+async def fetch_comments_page(
+    db: Db, post_id: int, *, limit: int, after: CommentCursor | None
+) -> list[CommentRecord]:
+    """The post's comments, oldest first, after the keyset `after`."""
+    rows = await db.fetch(
+        f"""
+        SELECT {COMMENT_COLUMNS} FROM comments
+         WHERE post_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))
+         ORDER BY created_at, id
+         LIMIT $4
+        """,
+        post_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [comment_from_row(row) for row in rows]

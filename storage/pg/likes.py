@@ -1,0 +1,76 @@
+"""Queries on `likes`. The primary key (post, user) makes a like idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.pg import Db
+from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
+
+LikeCursor = tuple[datetime, int]
+"""Keyset position in a likers list: (liked at, user id), both descending."""
+
+
+async def insert_like(db: Db, post_id: int, user_id: int) -> bool:
+    """Record the like; False when it existed already (nothing written)."""
+    status = await db.execute(
+        "INSERT INTO likes (post_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        post_id,
+        user_id,
+    )
+    return status == "INSERT 0 1"
+
+
+async def delete_like(db: Db, post_id: int, user_id: int) -> bool:
+    """Remove the like; False when there was none."""
+    status = await db.execute(
+        "DELETE FROM likes WHERE post_id = $1 AND user_id = $2", post_id, user_id
+    )
+    return status == "DELETE 1"
+
+
+async def count_likes(db: Db, post_ids: Sequence[int]) -> dict[int, int]:
+    """Exact like counts of these posts (0 for posts nobody liked)."""
+    rows = await db.fetch(
+        """
+        SELECT post_id, count(*) AS likes FROM likes
+         WHERE post_id = ANY($1::bigint[]) GROUP BY post_id
+        """,
+        post_ids,
+    )
+    counts = dict.fromkeys(post_ids, 0)
+    counts.update({row["post_id"]: row["likes"] for row in rows})
+    return counts
+
+
+async def fetch_liked_among(db: Db, user_id: int, post_ids: Sequence[int]) -> set[int]:
+    """Which of `post_ids` the user has liked (one query)."""
+    rows = await db.fetch(
+        "SELECT post_id FROM likes WHERE user_id = $1 AND post_id = ANY($2::bigint[])",
+        user_id,
+        post_ids,
+    )
+    return {row["post_id"] for row in rows}
+
+
+async def fetch_likers_page(
+    db: Db, post_id: int, *, limit: int, after: LikeCursor | None
+) -> list[tuple[LikeCursor, UserRecord]]:
+    """Who liked the post, most recent first, after the keyset `after`."""
+    columns = ", ".join(f"u.{column.strip()}" for column in USER_COLUMNS.split(","))
+    rows = await db.fetch(
+        f"""
+        SELECT l.created_at AS liked_at, {columns}
+          FROM likes l JOIN users u ON u.id = l.user_id
+         WHERE l.post_id = $1
+           AND ($2::timestamptz IS NULL OR (l.created_at, l.user_id) < ($2, $3))
+         ORDER BY l.created_at DESC, l.user_id DESC
+         LIMIT $4
+        """,
+        post_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [((row["liked_at"], row["id"]), user_from_row(row)) for row in rows]

@@ -1,0 +1,205 @@
+"""Queries on `posts` and `post_media`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from storage.pg import Db
+
+POST_COLUMNS = "id, author_id, caption, status, like_count, comment_count, created_at, published_at"
+
+PostCursor = tuple[datetime, int]
+"""Keyset position in a profile grid: (published at, post id), both descending."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    id: int
+    author_id: int
+    caption: str | None
+    status: str
+    like_count: int
+    """The last flushed snapshot; live counts come from Redis (see storage.counters)."""
+    comment_count: int
+    created_at: datetime
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostMediaItem:
+    post_id: int
+    position: int
+    media_id: int
+    alt_text: str | None
+
+
+def post_from_row(row: asyncpg.Record) -> PostRecord:
+    return PostRecord(
+        id=row["id"],
+        author_id=row["author_id"],
+        caption=row["caption"],
+        status=row["status"],
+        like_count=row["like_count"],
+        comment_count=row["comment_count"],
+        created_at=row["created_at"],
+        published_at=row["published_at"],
+    )
+
+
+async def insert_post(db: Db, *, author_id: int, caption: str | None) -> PostRecord:
+    row = await db.fetchrow(
+        f"INSERT INTO posts (author_id, caption) VALUES ($1, $2) RETURNING {POST_COLUMNS}",
+        author_id,
+        caption,
+    )
+    assert row is not None
+    return post_from_row(row)
+
+
+async def insert_post_media(
+    db: Db, post_id: int, media_ids: Sequence[int], alt_texts: Sequence[str | None]
+) -> bool:
+    """Attach the media in order; False (nothing written) when one is already in a post."""
+    status = await db.execute(
+        """
+        INSERT INTO post_media (post_id, position, media_id, alt_text)
+        SELECT $1, item.position - 1, item.media_id, item.alt_text
+          FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY
+               AS item(media_id, alt_text, position)
+        ON CONFLICT (media_id) DO NOTHING
+        """,
+        post_id,
+        media_ids,
+        alt_texts,
+    )
+    return status == f"INSERT 0 {len(media_ids)}"
+
+
+async def fetch_posts_by_ids(db: Db, ids: Sequence[int]) -> list[PostRecord]:
+    """The posts among `ids` that exist (any status), in no particular order."""
+    rows = await db.fetch(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ANY($1::bigint[])", ids)
+    return [post_from_row(row) for row in rows]
+
+
+async def fetch_post_media(db: Db, post_ids: Sequence[int]) -> list[PostMediaItem]:
+    """The media items of these posts, in post order then position."""
+    rows = await db.fetch(
+        """
+        SELECT post_id, position, media_id, alt_text FROM post_media
+         WHERE post_id = ANY($1::bigint[]) ORDER BY post_id, position
+        """,
+        post_ids,
+    )
+    return [PostMediaItem(**dict(row)) for row in rows]
+
+
+async def fetch_processing_posts_of_media(db: Db, media_id: int) -> list[int]:
+    """Ids of PROCESSING posts that contain this media item."""
+    rows = await db.fetch(
+        """
+        SELECT p.id FROM post_media pm JOIN posts p ON p.id = pm.post_id
+         WHERE pm.media_id = $1 AND p.status = 'PROCESSING'
+        """,
+        media_id,
+    )
+    return [row["id"] for row in rows]
+
+
+async def fetch_media_statuses_of_post(db: Db, post_id: int) -> list[str]:
+    rows = await db.fetch(
+        """
+        SELECT m.status FROM post_media pm JOIN media m ON m.id = pm.media_id
+         WHERE pm.post_id = $1
+        """,
+        post_id,
+    )
+    return [row["status"] for row in rows]
+
+
+async def publish_post(db: Db, post_id: int) -> PostRecord | None:
+    """PROCESSING -> PUBLISHED now, and the author's post_count + 1; None if not PROCESSING."""
+    row = await db.fetchrow(
+        f"""
+        WITH published AS (
+            UPDATE posts SET status = 'PUBLISHED', published_at = now()
+             WHERE id = $1 AND status = 'PROCESSING'
+            RETURNING {POST_COLUMNS}
+        ), counted AS (
+            UPDATE users SET post_count = post_count + 1
+             WHERE id = (SELECT author_id FROM published)
+        )
+        SELECT * FROM published
+        """,
+        post_id,
+    )
+    return post_from_row(row) if row else None
+
+
+async def end_post_unpublished(db: Db, post_id: int, status: str) -> bool:
+    """PROCESSING -> REJECTED or FAILED (a media item was refused); False if not PROCESSING."""
+    assert status in ("REJECTED", "FAILED")
+    result = await db.execute(
+        "UPDATE posts SET status = $2 WHERE id = $1 AND status = 'PROCESSING'", post_id, status
+    )
+    return result == "UPDATE 1"
+
+
+async def mark_post_deleted(db: Db, post_id: int) -> str | None:
+    """Mark the post DELETED; returns its previous status (None if absent or already deleted).
+
+    A published post also leaves its author's post_count.
+    """
+    row = await db.fetchrow(
+        """
+        WITH previous AS (
+            SELECT id, author_id, status FROM posts WHERE id = $1 AND status <> 'DELETED'
+               FOR UPDATE
+        ), deleted AS (
+            UPDATE posts SET status = 'DELETED', deleted_at = now(), published_at = NULL
+             WHERE id = (SELECT id FROM previous)
+        ), counted AS (
+            UPDATE users SET post_count = post_count - 1
+             WHERE id = (SELECT author_id FROM previous WHERE status = 'PUBLISHED')
+        )
+        SELECT status FROM previous
+        """,
+        post_id,
+    )
+    return row["status"] if row else None
+
+
+async def fetch_author_posts_page(
+    db: Db, author_id: int, *, limit: int, after: PostCursor | None
+) -> list[PostRecord]:
+    """The author's published posts, newest first (profile grid), after the keyset `after`."""
+    rows = await db.fetch(
+        f"""
+        SELECT {POST_COLUMNS} FROM posts
+         WHERE author_id = $1 AND status = 'PUBLISHED'
+           AND ($2::timestamptz IS NULL OR (published_at, id) < ($2, $3))
+         ORDER BY published_at DESC, id DESC
+         LIMIT $4
+        """,
+        author_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [post_from_row(row) for row in rows]
+
+
+async def update_like_counts(db: Db, counts: dict[int, int]) -> None:
+    """Write flushed like counters into the posts' snapshots."""
+    await db.execute(
+        """
+        UPDATE posts p SET like_count = c.like_count
+          FROM unnest($1::bigint[], $2::integer[]) AS c(post_id, like_count)
+         WHERE p.id = c.post_id AND p.like_count <> c.like_count
+        """,
+        list(counts),
+        list(counts.values()),
+    )

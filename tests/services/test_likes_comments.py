@@ -1,0 +1,145 @@
+"""Likes (idempotent, exact counters through Redis loss and storms) and comments."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from resources import Resources
+from services import comments, likes, posts
+from services.errors import DomainError, UserErrorCode
+from storage.pg.posts import PostRecord
+from storage.pg.users import UserRecord
+from tests.factories import make_media, make_user, viewer_of
+
+
+@pytest.fixture
+async def author(clean: Resources) -> UserRecord:
+    return await make_user(clean.db, "author")
+
+
+@pytest.fixture
+async def post(clean: Resources, author: UserRecord) -> PostRecord:
+    media_id = await make_media(clean.db, author)
+    return await posts.create_post(
+        clean.posts, viewer_of(author), media_ids=[media_id], caption=None, alt_texts=[]
+    )
+
+
+async def table_count(resources: Resources, post_id: int) -> int:
+    value = await resources.db.fetchval("SELECT count(*) FROM likes WHERE post_id = $1", post_id)
+    assert isinstance(value, int)
+    return value
+
+
+async def test_likes_are_idempotent_and_move_the_counter_once(
+    clean: Resources, post: PostRecord
+) -> None:
+    fan = viewer_of(await make_user(clean.db, "fan"))
+    assert await likes.like_post(clean.db, clean.redis, fan, post.id) is True
+    assert await likes.like_post(clean.db, clean.redis, fan, post.id) is False
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [1]
+    assert await likes.unlike_post(clean.db, clean.redis, fan, post.id) is True
+    assert await likes.unlike_post(clean.db, clean.redis, fan, post.id) is False
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [0]
+
+
+async def test_likes_on_missing_or_unpublished_posts_are_refused(
+    clean: Resources, author: UserRecord
+) -> None:
+    pending = await posts.create_post(
+        clean.posts,
+        viewer_of(author),
+        media_ids=[await make_media(clean.db, author, status="PROCESSING")],
+        caption=None,
+        alt_texts=[],
+    )
+    for post_id in (pending.id, pending.id + 100):
+        with pytest.raises(DomainError) as error:
+            await likes.like_post(clean.db, clean.redis, viewer_of(author), post_id)
+        assert [(e.code, e.field) for e in error.value.errors] == [
+            (UserErrorCode.NOT_FOUND, ("postId",))
+        ]
+    assert await clean.db.fetchval("SELECT count(*) FROM likes") == 0
+
+
+async def test_counts_survive_losing_redis_and_flush_into_postgres(
+    clean: Resources, post: PostRecord
+) -> None:
+    fans = [viewer_of(await make_user(clean.db, f"fan{i}")) for i in range(5)]
+    for fan in fans:
+        await likes.like_post(clean.db, clean.redis, fan, post.id)
+    assert await likes.flush_like_counts(clean.db, clean.redis) == 1
+    assert await clean.db.fetchval("SELECT like_count FROM posts WHERE id = $1", post.id) == 5
+
+    await clean.redis.flushdb()  # Redis restarted empty
+    await likes.unlike_post(clean.db, clean.redis, fans[0], post.id)  # no counter: nothing moves
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [4]  # recounted
+    await likes.like_post(clean.db, clean.redis, fans[0], post.id)
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [5]
+    await likes.flush_like_counts(clean.db, clean.redis)
+    assert await clean.db.fetchval("SELECT like_count FROM posts WHERE id = $1", post.id) == 5
+
+
+async def test_like_counts_stay_exact_under_a_like_unlike_storm(
+    clean: Resources, post: PostRecord
+) -> None:
+    fans = [viewer_of(await make_user(clean.db, f"fan{i}")) for i in range(40)]
+    rng = random.Random(11)
+    operations = [
+        (likes.like_post if rng.random() < 0.6 else likes.unlike_post)(
+            clean.db, clean.redis, rng.choice(fans), post.id
+        )
+        for _ in range(400)
+    ]
+    await asyncio.gather(*operations)
+    exact = await table_count(clean, post.id)
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [exact]
+    await likes.flush_like_counts(clean.db, clean.redis)
+    assert await clean.db.fetchval("SELECT like_count FROM posts WHERE id = $1", post.id) == exact
+
+
+async def test_likers_newest_first(clean: Resources, post: PostRecord) -> None:
+    fans = [await make_user(clean.db, f"fan{i}") for i in range(3)]
+    for fan in fans:
+        await likes.like_post(clean.db, clean.redis, viewer_of(fan), post.id)
+    page = await likes.list_likers(clean.db, post.id, first=2, after=None)
+    assert [user.username for _, user in page.edges] == ["fan2", "fan1"]
+    rest = await likes.list_likers(clean.db, post.id, first=2, after=page.edges[-1][0])
+    assert [user.username for _, user in rest.edges] == ["fan0"]
+    assert rest.has_next_page is False
+
+
+async def test_comments_count_exactly_and_delete_by_the_right_people(
+    clean: Resources, post: PostRecord, author: UserRecord
+) -> None:
+    talker = viewer_of(await make_user(clean.db, "talker"))
+    stranger = viewer_of(await make_user(clean.db, "stranger"))
+    first = await comments.add_comment(clean.db, talker, post_id=post.id, text="  nice  ")
+    second = await comments.add_comment(clean.db, stranger, post_id=post.id, text="wow")
+    assert first.text == "nice"
+    for text in ("", "   ", "x" * 2201):
+        with pytest.raises(DomainError):
+            await comments.add_comment(clean.db, talker, post_id=post.id, text=text)
+    assert await clean.db.fetchval("SELECT comment_count FROM posts WHERE id = $1", post.id) == 2
+    with pytest.raises(DomainError) as error:
+        await comments.delete_comment(clean.db, stranger, first.id)
+    assert [e.code for e in error.value.errors] == [UserErrorCode.FORBIDDEN]
+    await comments.delete_comment(clean.db, viewer_of(author), first.id)  # the post's author
+    await comments.delete_comment(clean.db, stranger, second.id)  # the comment's author
+    assert await clean.db.fetchval("SELECT comment_count FROM posts WHERE id = $1", post.id) == 0
+    page = await comments.list_comments(clean.db, post.id, first=10, after=None)
+    assert page.edges == []
+
+
+async def test_comments_page_oldest_first(clean: Resources, post: PostRecord) -> None:
+    talker = viewer_of(await make_user(clean.db, "talker"))
+    made = [
+        await comments.add_comment(clean.db, talker, post_id=post.id, text=str(i)) for i in range(5)
+    ]
+    page = await comments.list_comments(clean.db, post.id, first=3, after=None)
+    rest = await comments.list_comments(clean.db, post.id, first=3, after=page.edges[-1][0])
+    assert [c.id for _, c in page.edges + rest.edges] == [c.id for c in made]
+    assert (page.has_next_page, rest.has_next_page) == (True, False)
