@@ -26,7 +26,7 @@ def viewer_of(user: UserRecord) -> Viewer:
     return Viewer(user_id=user.id, session_id=uuid.uuid4())
 
 
-async def make_media(db: Db, owner: UserRecord, *, status: str = "READY") -> int:
+async def make_media(db: Db, owner_id: int, *, status: str = "READY") -> int:
     """A media row in the given status, as if uploaded and processed (no files)."""
     media_id = await db.fetchval(
         """
@@ -38,7 +38,7 @@ async def make_media(db: Db, owner: UserRecord, *, status: str = "READY") -> int
                    "content_type": "image/jpeg"}]')
         RETURNING id
         """,
-        owner.id,
+        owner_id,
         status,
     )
     assert isinstance(media_id, int)

@@ -22,7 +22,7 @@ async def author(clean: Resources) -> UserRecord:
 
 @pytest.fixture
 async def post(clean: Resources, author: UserRecord) -> PostRecord:
-    media_id = await make_media(clean.db, author)
+    media_id = await make_media(clean.db, author.id)
     return await posts.create_post(
         clean.posts, viewer_of(author), media_ids=[media_id], caption=None, alt_texts=[]
     )
@@ -52,7 +52,7 @@ async def test_likes_on_missing_or_unpublished_posts_are_refused(
     pending = await posts.create_post(
         clean.posts,
         viewer_of(author),
-        media_ids=[await make_media(clean.db, author, status="PROCESSING")],
+        media_ids=[await make_media(clean.db, author.id, status="PROCESSING")],
         caption=None,
         alt_texts=[],
     )

@@ -33,7 +33,7 @@ async def post_count(resources: Resources, user: UserRecord) -> int:
 async def test_a_post_of_ready_media_is_published_at_once(
     clean: Resources, author: UserRecord
 ) -> None:
-    media_ids = [await make_media(clean.db, author) for _ in range(3)]
+    media_ids = [await make_media(clean.db, author.id) for _ in range(3)]
     post = await posts.create_post(
         clean.posts,
         viewer_of(author),
@@ -60,8 +60,8 @@ async def test_a_post_waits_for_its_media_and_follows_their_fate(
     clean: Resources, author: UserRecord
 ) -> None:
     ready, pending = (
-        await make_media(clean.db, author),
-        await make_media(clean.db, author, status="PROCESSING"),
+        await make_media(clean.db, author.id),
+        await make_media(clean.db, author.id, status="PROCESSING"),
     )
     post = await posts.create_post(
         clean.posts, viewer_of(author), media_ids=[ready, pending], caption=None, alt_texts=[]
@@ -74,7 +74,7 @@ async def test_a_post_waits_for_its_media_and_follows_their_fate(
     assert (published.id, published.status) == (post.id, "PUBLISHED")
     assert await post_count(clean, author) == 1
 
-    other = await make_media(clean.db, author, status="PROCESSING")
+    other = await make_media(clean.db, author.id, status="PROCESSING")
     waiting = await posts.create_post(
         clean.posts, viewer_of(author), media_ids=[other], caption=None, alt_texts=[]
     )
@@ -87,10 +87,10 @@ async def test_a_post_waits_for_its_media_and_follows_their_fate(
 
 async def test_create_post_refusals_write_nothing(clean: Resources, author: UserRecord) -> None:
     stranger = await make_user(clean.db, "stranger")
-    mine = await make_media(clean.db, author)
-    theirs = await make_media(clean.db, stranger)
-    awaiting = await make_media(clean.db, author, status="AWAITING_UPLOAD")
-    rejected = await make_media(clean.db, author, status="REJECTED")
+    mine = await make_media(clean.db, author.id)
+    theirs = await make_media(clean.db, stranger.id)
+    awaiting = await make_media(clean.db, author.id, status="AWAITING_UPLOAD")
+    rejected = await make_media(clean.db, author.id, status="REJECTED")
     cases = [
         ([], None, [], [(UserErrorCode.INVALID_INPUT, ("mediaIds",))]),
         ([mine] * 2, None, [], [(UserErrorCode.INVALID_INPUT, ("mediaIds",))]),
@@ -129,7 +129,7 @@ async def test_delete_post_by_its_author_only(clean: Resources, author: UserReco
     post = await posts.create_post(
         clean.posts,
         viewer_of(author),
-        media_ids=[await make_media(clean.db, author)],
+        media_ids=[await make_media(clean.db, author.id)],
         caption=None,
         alt_texts=[],
     )
@@ -152,7 +152,7 @@ async def test_profile_grid_pages_newest_first(clean: Resources, author: UserRec
         await posts.create_post(
             clean.posts,
             viewer_of(author),
-            media_ids=[await make_media(clean.db, author)],
+            media_ids=[await make_media(clean.db, author.id)],
             caption=str(i),
             alt_texts=[],
         )

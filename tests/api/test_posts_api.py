@@ -1,0 +1,99 @@
+"""Posts, likes and comments over HTTP."""
+
+from __future__ import annotations
+
+from schema.global_ids import encode_global_id
+from tests.api.helpers import sign_up
+from tests.conftest import LiveApp
+from tests.factories import make_media
+
+CREATE_POST = """
+mutation Create($input: CreatePostInput!) {
+  createPost(input: $input) {
+    post { id status caption hashtags author { username postCount } media { id altText } }
+    userErrors { code field }
+  }
+}
+"""
+POST_VIEW = """
+query P($id: ID!) {
+  post(id: $id) {
+    id likeCount viewerHasLiked commentCount
+    comments { edges { node { text author { username } } } }
+    likers { edges { node { username } } }
+  }
+}
+"""
+
+
+async def test_post_like_comment_and_delete(live: LiveApp) -> None:
+    author = await sign_up(live, "author")
+    fan = await sign_up(live, "fan")
+    author_id = await live.resources.db.fetchval("SELECT id FROM users WHERE username = 'author'")
+    media_ids = [
+        encode_global_id("Media", await make_media(live.resources.db, author_id)) for _ in range(2)
+    ]
+    created = await live.graphql(
+        CREATE_POST,
+        {"input": {"mediaIds": media_ids, "caption": "Hello #World #world", "altTexts": ["a cat"]}},
+        token=author["accessToken"],
+    )
+    post = created["data"]["createPost"]["post"]
+    assert created["data"]["createPost"]["userErrors"] == []
+    assert post["status"] == "PUBLISHED"
+    assert post["hashtags"] == ["world"]
+    assert post["author"] == {"username": "author", "postCount": 1}
+    assert post["media"] == [
+        {"id": media_ids[0], "altText": "a cat"},
+        {"id": media_ids[1], "altText": None},
+    ]
+
+    liked = await live.graphql(
+        "mutation L($id: ID!) { likePost(postId: $id) "
+        "{ post { likeCount viewerHasLiked } userErrors { code } } }",
+        {"id": post["id"]},
+        token=fan["accessToken"],
+    )
+    assert liked["data"]["likePost"] == {
+        "post": {"likeCount": 1, "viewerHasLiked": True},
+        "userErrors": [],
+    }
+    commented = await live.graphql(
+        "mutation C($input: AddCommentInput!) { addComment(input: $input) "
+        "{ comment { text } userErrors { code } } }",
+        {"input": {"postId": post["id"], "text": "purr"}},
+        token=fan["accessToken"],
+    )
+    assert commented["data"]["addComment"] == {"comment": {"text": "purr"}, "userErrors": []}
+
+    view = await live.graphql(POST_VIEW, {"id": post["id"]}, token=author["accessToken"])
+    assert view["data"]["post"] == {
+        "id": post["id"],
+        "likeCount": 1,
+        "viewerHasLiked": False,
+        "commentCount": 1,
+        "comments": {"edges": [{"node": {"text": "purr", "author": {"username": "fan"}}}]},
+        "likers": {"edges": [{"node": {"username": "fan"}}]},
+    }
+
+    refused = await live.graphql(
+        "mutation D($id: ID!) { deletePost(postId: $id) { deletedPostId userErrors { code } } }",
+        {"id": post["id"]},
+        token=fan["accessToken"],
+    )
+    assert refused["data"]["deletePost"] == {
+        "deletedPostId": None,
+        "userErrors": [{"code": "FORBIDDEN"}],
+    }
+    deleted = await live.graphql(
+        "mutation D($id: ID!) { deletePost(postId: $id) { deletedPostId userErrors { code } } }",
+        {"id": post["id"]},
+        token=author["accessToken"],
+    )
+    assert deleted["data"]["deletePost"] == {"deletedPostId": post["id"], "userErrors": []}
+    gone = await live.graphql(POST_VIEW, {"id": post["id"]}, token=author["accessToken"])
+    assert gone["data"] == {"post": None}
+    profile = await live.graphql(
+        '{ user(username: "author") { postCount posts { edges { node { id } } } } }'
+    )
+    assert profile["data"]["user"] == {"postCount": 0, "posts": {"edges": []}}
