@@ -32,19 +32,22 @@ async def like_post(db: Db, redis: Redis, viewer: Viewer, post_id: int) -> bool:
     Raises DomainError NOT_FOUND. Side effects: a likes row; the Redis counter moves only when
     the row was really inserted.
     """
-    await _published_post_id(db, post_id)
+    # The happy path is one statement; only a like that changed nothing checks why.
     added = await like_store.insert_like(db, post_id, viewer.user_id)
     if added:
         await counters.add_to_like_count(redis, post_id, 1)
+    else:
+        await _published_post_id(db, post_id)
     return added
 
 
 async def unlike_post(db: Db, redis: Redis, viewer: Viewer, post_id: int) -> bool:
     """Take a like back; unliking again changes nothing. Returns whether a like was removed."""
-    await _published_post_id(db, post_id)
     removed = await like_store.delete_like(db, post_id, viewer.user_id)
     if removed:
         await counters.add_to_like_count(redis, post_id, -1)
+    else:
+        await _published_post_id(db, post_id)
     return removed
 
 

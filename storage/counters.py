@@ -26,17 +26,10 @@ return 1
 
 async def add_to_like_count(redis: Redis, post_id: int, delta: int) -> None:
     """Side effects: INCRBY on the post's counter if present; marks the post dirty."""
-    # redis-py types its async commands as "value or awaitable"; they are awaitables here.
-    await cast(
-        Awaitable[object],
-        redis.eval(
-            _ADD_IF_PRESENT,
-            2,
-            redis_keys.post_like_count(post_id),
-            redis_keys.LIKE_COUNTS_DIRTY,
-            str(delta),
-            str(post_id),
-        ),
+    script = redis.register_script(_ADD_IF_PRESENT)  # EVALSHA, loading the script once
+    await script(
+        keys=[redis_keys.post_like_count(post_id), redis_keys.LIKE_COUNTS_DIRTY],
+        args=[delta, post_id],
     )
 
 
@@ -63,6 +56,7 @@ async def fill_like_counts(redis: Redis, counts: dict[int, int]) -> None:
 
 async def take_dirty_like_counts(redis: Redis, limit: int) -> dict[int, int | None]:
     """Pop up to `limit` dirty post ids with their current counters (None: no counter)."""
+    # redis-py types its async commands as "value or awaitable"; they are awaitables here.
     popped = await cast(
         Awaitable[list[bytes] | None], redis.spop(redis_keys.LIKE_COUNTS_DIRTY, limit)
     )

@@ -23,3 +23,14 @@ def post_like_count(post_id: int) -> str:
 
 LIKE_COUNTS_DIRTY = "likes:dirty"
 """Set of post ids whose like counter changed since the last flush to PostgreSQL."""
+
+
+def feed(user_id: int) -> str:
+    """A user's home feed: sorted set of post ids scored by publish time (ms, with microsecond
+    fractions), plus bookkeeping members (see storage.feeds). Absent: the user is inactive."""
+    return f"feed:{{{user_id}}}"
+
+
+def feed_ranked_snapshot(user_id: int, snapshot_id: str) -> str:
+    """The ranked order of one RANKED paging session of a user's feed (packed ids, with a TTL)."""
+    return f"feed:{{{user_id}}}:ranked:{snapshot_id}"

@@ -13,9 +13,14 @@ LikeCursor = tuple[datetime, int]
 
 
 async def insert_like(db: Db, post_id: int, user_id: int) -> bool:
-    """Record the like; False when it existed already (nothing written)."""
+    """Record the like of a PUBLISHED post; False (nothing written) when it existed already or
+    the post is not published."""
     status = await db.execute(
-        "INSERT INTO likes (post_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        """
+        INSERT INTO likes (post_id, user_id)
+        SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM posts WHERE id = $1 AND status = 'PUBLISHED')
+        ON CONFLICT DO NOTHING
+        """,
         post_id,
         user_id,
     )

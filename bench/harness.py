@@ -1,0 +1,125 @@
+"""Shared benchmark plumbing: throwaway servers, a `shutter serve` process, an HTTP load loop
+and percentiles. Everything talks to loopback only and stops by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from storage.embedded import start_postgres, start_valkey
+from storage.pg.migrate import apply_migrations
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def services() -> Iterator[tuple[str, str, Path]]:
+    """(database URL, Redis URL, scratch folder): DATABASE_URL/REDIS_URL when set, else
+    throwaway embedded servers; migrations applied."""
+    with tempfile.TemporaryDirectory(prefix="shutter-bench-") as folder:
+        scratch = Path(folder)
+        postgres = None if os.environ.get("DATABASE_URL") else start_postgres(scratch / "pg")
+        valkey = (
+            None if os.environ.get("REDIS_URL") else start_valkey(scratch / "vk", persist=False)
+        )
+        try:
+            database_url = os.environ.get("DATABASE_URL") or (postgres.url if postgres else "")
+            redis_url = os.environ.get("REDIS_URL") or (valkey.url if valkey else "")
+            apply_migrations(database_url)
+            yield database_url, redis_url, scratch
+        finally:
+            if valkey:
+                valkey.stop()
+            if postgres:
+                postgres.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def api_server(env: dict[str, str]) -> AsyncIterator[str]:
+    """`shutter serve` in its own process (one process, as in production); yields its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=os.environ | env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get(f"{base_url}/readyz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the API server did not start")
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        return percentile(self.latencies_ms, p)
+
+
+def percentile(values: list[float], p: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(p * 10) - 1]
+
+
+async def run_load(
+    send: Callable[[int], Awaitable[None]], *, requests: int, concurrency: int
+) -> LoadResult:
+    """Call send(i) for i in range(requests) with `concurrency` in flight; time each call."""
+    latencies: list[float] = []
+    counter = iter(range(requests))
+
+    async def lane() -> None:
+        for index in counter:
+            started = time.perf_counter()
+            await send(index)
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return LoadResult(requests, time.perf_counter() - started, latencies)
+
+
+def row(name: str, result: LoadResult) -> str:
+    return (
+        f"{name:<34} {result.throughput:>9.0f}/s  p50 {result.percentile(50):6.1f} ms  "
+        f"p95 {result.percentile(95):6.1f} ms  p99 {result.percentile(99):6.1f} ms"
+    )

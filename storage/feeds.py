@@ -1,0 +1,340 @@
+"""Home feeds in Redis: one sorted set per user, `feed:{user_id}` (storage.redis_keys.feed).
+
+Members are post ids scored by publish time in milliseconds since the epoch, with the microseconds
+as the fraction (`micros / 1000`: exact in a double until the year 2255, so the cache orders posts
+exactly as PostgreSQL does). Two bookkeeping members share the set:
+
+- `h` (the horizon), in a *live* feed: the cache holds every entry it should hold with a score
+  strictly above the horizon's score, and no post at or below it. Readers trust the cache above
+  the horizon only and ask PostgreSQL for anything older. Trimming to the newest `max_entries`
+  raises the horizon; a score of 0 means "complete since the epoch".
+- `b` (building), in a feed being rebuilt from PostgreSQL: it makes the key exist, so that
+  fan-out writes landing during the rebuild are kept, while readers do not trust it yet.
+
+A missing key means an inactive user: fan-out skips them and the next read rebuilds the feed.
+Writes never extend the TTL (reads do). Every write is one server-side Lua script call.
+
+Redis Cluster: a script may only touch keys of one hash slot (each feed key is tagged by its
+user id, so a user's keys share a slot, but a fan-out batch spans many users). Under Cluster,
+split a batch with `group_by_slot` and call once per group, or, cheaper, group by node and
+prefix the scripts with `#!lua flags=allow-cross-slot-keys` (Redis/Valkey 7+), which permits
+keys of different slots on the same node.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import cast
+
+from redis.asyncio import Redis
+from redis.crc import key_slot
+
+from storage import redis_keys
+from storage.feed_keys import FeedKey
+
+HORIZON = "h"
+BUILDING = "b"
+BUILDING_TTL_SECONDS = 60
+"""A rebuild that crashed leaves its placeholder for at most this long."""
+
+# Shared by every writing script. merge(key, above, first_pair, max) adds the (score, member)
+# pairs from ARGV[first_pair] on to a live feed, first raising the horizon to `above` when that
+# is higher; to a building feed it adds them all. Returns the number of members added.
+_LUA_MERGE = """
+local function trim(key, max)
+  local n = redis.call('ZCARD', key) - 1
+  if n > max then
+    local cut = redis.call('ZRANGE', key, n - max, n - max, 'WITHSCORES')
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', cut[2])
+    redis.call('ZADD', key, cut[2], 'h')
+  end
+end
+
+local function merge(key, above, first, max)
+  local added = 0
+  local h = redis.call('ZSCORE', key, 'h')
+  if h then
+    local floor = tonumber(h)
+    if tonumber(above) > floor then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', above)
+      redis.call('ZADD', key, above, 'h')
+      floor = tonumber(above)
+    end
+    for j = first, #ARGV, 2 do
+      if tonumber(ARGV[j]) > floor then
+        added = added + redis.call('ZADD', key, ARGV[j], ARGV[j + 1])
+      end
+    end
+    if added > 0 then trim(key, max) end
+  elseif redis.call('EXISTS', key) == 1 then
+    for j = first, #ARGV, 2 do
+      added = added + redis.call('ZADD', key, ARGV[j], ARGV[j + 1])
+    end
+  end
+  return added
+end
+"""
+
+# KEYS: feeds. ARGV: max entries, complete-above score, then score, member pairs.
+_MERGE_SCRIPT = (
+    _LUA_MERGE
+    + """
+local max = tonumber(ARGV[1])
+local written = 0
+for i = 1, #KEYS do
+  written = written + merge(KEYS[i], ARGV[2], 3, max)
+end
+return written
+"""
+)
+
+# KEYS[1]: feed. ARGV: max entries, horizon score, ttl, then score, member pairs.
+_FINISH_REBUILD_SCRIPT = (
+    _LUA_MERGE
+    + """
+local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then return -1 end
+if not redis.call('ZSCORE', key, 'h') then
+  redis.call('ZREM', key, 'b')
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
+  redis.call('ZADD', key, ARGV[2], 'h')
+end
+local added = merge(key, ARGV[2], 4, tonumber(ARGV[1]))
+redis.call('EXPIRE', key, ARGV[3])
+return added
+"""
+)
+
+_START_REBUILD_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('ZADD', KEYS[1], 0, 'b')
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+# KEYS[1]: feed. ARGV: max score (inclusive), count, ttl. {0}: missing, {1}: building,
+# {2, horizon, {member, score, ...}}: live (and its TTL refreshed).
+_READ_SCRIPT = """
+local h = redis.call('ZSCORE', KEYS[1], 'h')
+if not h then return {redis.call('EXISTS', KEYS[1])} end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {2, h, redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '(' .. h,
+                        'WITHSCORES', 'LIMIT', 0, ARGV[2])}
+"""
+
+
+class FeedState(Enum):
+    MISSING = "MISSING"
+    """No feed: an inactive user, or expired, evicted or flushed."""
+    BUILDING = "BUILDING"
+    """A rebuild is under way; not to be trusted yet."""
+    LIVE = "LIVE"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedWindow:
+    """What one read of a feed returned."""
+
+    state: FeedState
+    horizon_micros: int
+    """LIVE only: the cache is exact strictly above this time (0: since the epoch)."""
+    entries: list[FeedKey]
+    """LIVE only: entries at or below the requested bound and above the horizon, newest first
+    (entries with the same score come in an arbitrary order: sort by FeedKey)."""
+
+
+def score_of(micros: int) -> str:
+    """The sorted-set score of a publish time: milliseconds, microseconds as the fraction."""
+    return repr(micros / 1000)
+
+
+def micros_of_score(score: bytes | str | float) -> int:
+    """Inverse of score_of (exact: a double near 2e12 resolves far below a microsecond)."""
+    return round(float(score) * 1000)
+
+
+async def read_window(
+    redis: Redis, user_id: int, *, at_most: FeedKey | None, count: int, ttl_seconds: int
+) -> FeedWindow:
+    """Up to `count` entries of the user's feed with a score at or below `at_most`'s (all when
+    None), newest first. Side effect: a live feed's TTL is reset to `ttl_seconds`."""
+    script = redis.register_script(_READ_SCRIPT)
+    max_score = "+inf" if at_most is None else score_of(at_most[0])
+    reply = cast(
+        list[object],
+        await script(keys=[redis_keys.feed(user_id)], args=[max_score, count, ttl_seconds]),
+    )
+    if reply[0] == 0:
+        return FeedWindow(FeedState.MISSING, 0, [])
+    if reply[0] == 1:
+        return FeedWindow(FeedState.BUILDING, 0, [])
+    horizon = cast(bytes, reply[1])
+    flat = cast(list[bytes], reply[2])
+    entries = [(micros_of_score(flat[i + 1]), int(flat[i])) for i in range(0, len(flat), 2)]
+    return FeedWindow(FeedState.LIVE, micros_of_score(horizon), entries)
+
+
+def _pairs(entries: Iterable[FeedKey]) -> list[str]:
+    args = []
+    for micros, post_id in entries:
+        args += [score_of(micros), str(post_id)]
+    return args
+
+
+async def merge_entries(
+    redis: Redis,
+    user_ids: Sequence[int],
+    entries: Sequence[FeedKey],
+    *,
+    max_entries: int,
+    complete_above: int = 0,
+) -> int:
+    """Add `entries` to the feeds of `user_ids` that exist, in ONE script call; missing feeds
+    (inactive users) are skipped. Returns how many (feed, post) members were added (0 for a
+    repeat: a retried call changes nothing).
+
+    In a live feed, entries at or below the horizon are not added (the cache does not claim
+    them). `complete_above` (a time in microseconds): the entries are every post the feeds
+    should get above that time, but possibly not below it: the horizon is raised to it. Each
+    feed is then trimmed to its newest `max_entries`. TTLs are left as they are.
+    Under Redis Cluster every user id must map to one slot (see `group_by_slot`).
+    """
+    if not user_ids or not entries:
+        return 0
+    script = redis.register_script(_MERGE_SCRIPT)
+    keys = [redis_keys.feed(user_id) for user_id in user_ids]
+    args = [str(max_entries), score_of(complete_above), *_pairs(entries)]
+    return cast(int, await script(keys=keys, args=args))
+
+
+async def start_rebuild(redis: Redis, user_id: int) -> bool:
+    """Mark a missing feed as being rebuilt (so that fan-out writes it from now on); False when
+    the feed exists already (live, or another rebuild under way)."""
+    script = redis.register_script(_START_REBUILD_SCRIPT)
+    started = await script(keys=[redis_keys.feed(user_id)], args=[BUILDING_TTL_SECONDS])
+    return cast(int, started) == 1
+
+
+async def finish_rebuild(
+    redis: Redis,
+    user_id: int,
+    entries: Sequence[FeedKey],
+    *,
+    horizon_micros: int,
+    max_entries: int,
+    ttl_seconds: int,
+) -> bool:
+    """Write a feed rebuilt from PostgreSQL: `entries` are every post of the feed newer than
+    `horizon_micros` (0: all of them). Entries fanned out while it was building are kept. Makes
+    the feed live with a TTL of `ttl_seconds`. False (nothing written) when the placeholder of
+    `start_rebuild` has vanished meanwhile (expired or flushed): the next read rebuilds again."""
+    script = redis.register_script(_FINISH_REBUILD_SCRIPT)
+    args = [str(max_entries), score_of(horizon_micros), str(ttl_seconds), *_pairs(entries)]
+    result = await script(keys=[redis_keys.feed(user_id)], args=args)
+    return cast(int, result) >= 0
+
+
+async def create_live_feeds(
+    redis: Redis,
+    user_ids: Sequence[int],
+    entries: Sequence[FeedKey],
+    *,
+    horizon_micros: int,
+    max_entries: int,
+    ttl_seconds: int,
+) -> None:
+    """Make each user's feed live with the same `entries` (pipelined; for benchmarks and
+    tests that need many active users). Existing feeds are merged into, not replaced."""
+    start = redis.register_script(_START_REBUILD_SCRIPT)
+    finish = redis.register_script(_FINISH_REBUILD_SCRIPT)
+    args = [str(max_entries), score_of(horizon_micros), str(ttl_seconds), *_pairs(entries)]
+    async with redis.pipeline(transaction=False) as pipe:
+        for user_id in user_ids:
+            key = redis_keys.feed(user_id)
+            await start(keys=[key], args=[BUILDING_TTL_SECONDS], client=pipe)
+            await finish(keys=[key], args=args, client=pipe)
+        await pipe.execute()
+
+
+async def remove_posts(redis: Redis, user_id: int, post_ids: Sequence[int]) -> int:
+    """Remove these posts from one feed (an unfollow, a deletion); returns how many were there.
+    The horizon stays: the cache still holds everything it should above it."""
+    if not post_ids:
+        return 0
+    removed = redis.zrem(redis_keys.feed(user_id), *[str(post_id) for post_id in post_ids])
+    return await cast(Awaitable[int], removed)
+
+
+async def remove_post(redis: Redis, user_id: int, post_id: int) -> bool:
+    """Remove one post from one feed; False when it was not there."""
+    return await remove_posts(redis, user_id, [post_id]) == 1
+
+
+async def refresh_ttl(redis: Redis, user_id: int, ttl_seconds: int) -> bool:
+    """Keep a feed alive `ttl_seconds` more (read_window does this itself); False if missing."""
+    return bool(await redis.expire(redis_keys.feed(user_id), ttl_seconds))
+
+
+def group_by_slot(user_ids: Iterable[int]) -> dict[int, list[int]]:
+    """User ids grouped by the Redis Cluster hash slot of their feed key, order kept within a
+    group: under Cluster, call merge_entries once per group (or per node, see the module doc)."""
+    groups: dict[int, list[int]] = {}
+    for user_id in user_ids:
+        slot = key_slot(redis_keys.feed(user_id).encode())
+        groups.setdefault(slot, []).append(user_id)
+    return groups
+
+
+# Ranked snapshots: a 16-byte header (the candidate window's oldest key, or zeros when the
+# window held the whole feed), then the ranked post ids, 8 bytes each, big-endian.
+_HEADER = struct.Struct(">qq")
+_ID = struct.Struct(">q")
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotSlice:
+    ids: list[int]
+    """The ids from the requested offset on (as many as asked, fewer at the end)."""
+    total: int
+    """How many ids the snapshot holds."""
+    window_tail: FeedKey | None
+    """The oldest key of the ranked window when older posts may exist below it."""
+
+
+async def save_ranked_snapshot(
+    redis: Redis,
+    user_id: int,
+    snapshot_id: str,
+    ids: Sequence[int],
+    *,
+    window_tail: FeedKey | None,
+    ttl_seconds: int,
+) -> None:
+    """Store the ranked order of one paging session. Side effect: one key with a TTL."""
+    header = _HEADER.pack(*(window_tail or (0, 0)))
+    body = b"".join(_ID.pack(post_id) for post_id in ids)
+    await redis.set(redis_keys.feed_ranked_snapshot(user_id, snapshot_id), header + body, ex=ttl_seconds)
+
+
+async def read_ranked_snapshot(
+    redis: Redis, user_id: int, snapshot_id: str, *, offset: int, count: int
+) -> SnapshotSlice | None:
+    """`count` ids of a snapshot from `offset` (one round trip); None when it has expired."""
+    key = redis_keys.feed_ranked_snapshot(user_id, snapshot_id)
+    start = _HEADER.size + offset * _ID.size
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.getrange(key, 0, _HEADER.size - 1)
+        pipe.getrange(key, start, start + count * _ID.size - 1)
+        pipe.strlen(key)
+        header, body, length = await pipe.execute()
+    if len(header) < _HEADER.size:
+        return None
+    tail = _HEADER.unpack(header)
+    return SnapshotSlice(
+        ids=[value for (value,) in _ID.iter_unpack(body)] if count > 0 else [],
+        total=(length - _HEADER.size) // _ID.size,
+        window_tail=None if tail == (0, 0) else (tail[0], tail[1]),
+    )

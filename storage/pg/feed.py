@@ -1,0 +1,323 @@
+"""Queries behind the home feed: followers for fan-out, the pull side (celebrities, the viewer's
+own posts, the pure pull-model feed), read-time checks, and the inputs of ranking.
+
+Feed order is (published_at, id), both descending; a keyset `before` is a FeedKey
+(published_at in microseconds since the epoch, post id) and selects strictly older entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from storage.feed_keys import FeedKey, datetime_of, micros_of
+from storage.pg import Db
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPost:
+    """A post as the feed sees it: who wrote it and when it was published."""
+
+    id: int
+    author_id: int
+    published_at: datetime
+
+    @property
+    def key(self) -> FeedKey:
+        return micros_of(self.published_at), self.id
+
+
+@dataclass(frozen=True, slots=True)
+class PostState:
+    id: int
+    author_id: int
+    status: str
+    published_at: datetime | None
+    author_follower_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostEngagement:
+    like_count: int
+    """The last flushed snapshot (at most one flush interval old)."""
+    comment_count: int
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorAffinity:
+    likes: int
+    """Likes the viewer gave the author's posts in the period."""
+    comments: int
+    """Comments the viewer wrote on the author's posts in the period."""
+
+
+def _feed_posts(rows: Sequence[asyncpg.Record]) -> list[FeedPost]:
+    return [FeedPost(row["id"], row["author_id"], row["published_at"]) for row in rows]
+
+
+def _keyset(before: FeedKey | None) -> tuple[datetime | None, int | None]:
+    return (datetime_of(before[0]), before[1]) if before else (None, None)
+
+
+async def fetch_post_state(db: Db, post_id: int) -> PostState | None:
+    """The post's author, status and publish time, with its author's follower count."""
+    row = await db.fetchrow(
+        """
+        SELECT p.id, p.author_id, p.status, p.published_at, u.follower_count
+          FROM posts p JOIN users u ON u.id = p.author_id
+         WHERE p.id = $1
+        """,
+        post_id,
+    )
+    if row is None:
+        return None
+    return PostState(
+        row["id"], row["author_id"], row["status"], row["published_at"], row["follower_count"]
+    )
+
+
+async def fetch_follower_count(db: Db, user_id: int) -> int | None:
+    """The user's follower count; None for a missing user."""
+    count: int | None = await db.fetchval(
+        "SELECT follower_count FROM users WHERE id = $1", user_id
+    )
+    return count
+
+
+async def fetch_follower_batch_bounds(db: Db, author_id: int, batch_size: int) -> list[int]:
+    """Follower ids that split the author's followers, in id order, into batches of
+    `batch_size`: with bounds b1 < b2 < ... the batches are (0, b1], (b1, b2], ..., (bk, end).
+    Empty when one batch holds them all. One index-only scan."""
+    rows = await db.fetch(
+        """
+        SELECT follower_id FROM (
+            SELECT follower_id, row_number() OVER (ORDER BY follower_id) AS n,
+                   count(*) OVER () AS total
+              FROM follows WHERE followee_id = $1
+        ) numbered
+         WHERE n % $2 = 0 AND n < total
+         ORDER BY follower_id
+        """,
+        author_id,
+        batch_size,
+    )
+    return [row["follower_id"] for row in rows]
+
+
+async def fetch_follower_ids(
+    db: Db, author_id: int, *, after: int, until: int | None, limit: int | None = None
+) -> list[int]:
+    """The author's follower ids in (after, until] (until None: no upper bound), ascending,
+    at most `limit` (None: all)."""
+    rows = await db.fetch(
+        """
+        SELECT follower_id FROM follows
+         WHERE followee_id = $1 AND follower_id > $2
+           AND ($3::bigint IS NULL OR follower_id <= $3)
+         ORDER BY follower_id
+         LIMIT $4
+        """,
+        author_id,
+        after,
+        until,
+        limit,
+    )
+    return [row["follower_id"] for row in rows]
+
+
+async def fetch_celebrity_followees(db: Db, viewer_id: int, threshold: int) -> list[int]:
+    """The accounts the viewer follows that have at least `threshold` followers.
+
+    Walks the (few) users above the threshold, not the viewer's follow list, so its cost does
+    not grow with how many accounts the viewer follows (index users_follower_count_idx).
+    """
+    rows = await db.fetch(
+        """
+        SELECT u.id FROM users u
+         WHERE u.follower_count >= $2
+           AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = u.id)
+         ORDER BY u.id
+        """,
+        viewer_id,
+        threshold,
+    )
+    return [row["id"] for row in rows]
+
+
+async def fetch_recent_posts_of_authors(
+    db: Db, author_ids: Sequence[int], *, before: FeedKey | None, limit: int
+) -> list[FeedPost]:
+    """The newest `limit` published posts of all these authors together, older than `before`.
+
+    One query: a short index range scan per author (LATERAL ... LIMIT), then one merge; an
+    `author_id = ANY(...) ORDER BY ... LIMIT` would read every post of every author first.
+    """
+    at, post_id = _keyset(before)
+    rows = await db.fetch(
+        """
+        SELECT p.id, p.author_id, p.published_at
+          FROM unnest($1::bigint[]) AS a(author_id)
+         CROSS JOIN LATERAL (
+               SELECT id, author_id, published_at FROM posts
+                WHERE author_id = a.author_id AND status = 'PUBLISHED'
+                  AND ($2::timestamptz IS NULL OR (published_at, id) < ($2, $3))
+                ORDER BY published_at DESC, id DESC
+                LIMIT $4
+         ) p
+         ORDER BY p.published_at DESC, p.id DESC
+         LIMIT $4
+        """,
+        author_ids,
+        at,
+        post_id,
+        limit,
+    )
+    return _feed_posts(rows)
+
+
+async def fetch_pulled_posts(
+    db: Db, viewer_id: int, threshold: int, *, before: FeedKey | None, limit: int
+) -> list[FeedPost]:
+    """The pull side of the hybrid feed in one query: the newest `limit` published posts older
+    than `before` by the viewer or by a followed account with at least `threshold` followers."""
+    at, post_id = _keyset(before)
+    rows = await db.fetch(
+        """
+        SELECT p.id, p.author_id, p.published_at
+          FROM (
+               SELECT $1::bigint AS author_id
+               UNION ALL
+               SELECT u.id FROM users u
+                WHERE u.follower_count >= $2
+                  AND EXISTS (SELECT 1 FROM follows f
+                               WHERE f.follower_id = $1 AND f.followee_id = u.id)
+          ) a
+         CROSS JOIN LATERAL (
+               SELECT id, author_id, published_at FROM posts
+                WHERE author_id = a.author_id AND status = 'PUBLISHED'
+                  AND ($3::timestamptz IS NULL OR (published_at, id) < ($3, $4))
+                ORDER BY published_at DESC, id DESC
+                LIMIT $5
+         ) p
+         ORDER BY p.published_at DESC, p.id DESC
+         LIMIT $5
+        """,
+        viewer_id,
+        threshold,
+        at,
+        post_id,
+        limit,
+    )
+    return _feed_posts(rows)
+
+
+async def fetch_pull_feed(
+    db: Db, viewer_id: int, *, before: FeedKey | None, limit: int
+) -> list[FeedPost]:
+    """The pure pull-model feed: the newest `limit` published posts older than `before` by the
+    viewer or anyone they follow, from PostgreSQL alone. The baseline of the benchmark, the
+    oracle of the tests, and the fallback below a cached feed's horizon."""
+    at, post_id = _keyset(before)
+    rows = await db.fetch(
+        """
+        SELECT p.id, p.author_id, p.published_at
+          FROM (
+               SELECT $1::bigint AS author_id
+               UNION ALL
+               SELECT followee_id FROM follows WHERE follower_id = $1
+          ) a
+         CROSS JOIN LATERAL (
+               SELECT id, author_id, published_at FROM posts
+                WHERE author_id = a.author_id AND status = 'PUBLISHED'
+                  AND ($2::timestamptz IS NULL OR (published_at, id) < ($2, $3))
+                ORDER BY published_at DESC, id DESC
+                LIMIT $4
+         ) p
+         ORDER BY p.published_at DESC, p.id DESC
+         LIMIT $4
+        """,
+        viewer_id,
+        at,
+        post_id,
+        limit,
+    )
+    return _feed_posts(rows)
+
+
+async def fetch_feed_visible_posts(db: Db, viewer_id: int, post_ids: Sequence[int]) -> list[FeedPost]:
+    """Those of `post_ids` that belong in the viewer's feed now: PUBLISHED, and by the viewer
+    or by an account the viewer follows (in no particular order)."""
+    rows = await db.fetch(
+        """
+        SELECT p.id, p.author_id, p.published_at FROM posts p
+         WHERE p.id = ANY($2::bigint[]) AND p.status = 'PUBLISHED'
+           AND (p.author_id = $1
+                OR EXISTS (SELECT 1 FROM follows f
+                            WHERE f.follower_id = $1 AND f.followee_id = p.author_id))
+        """,
+        viewer_id,
+        post_ids,
+    )
+    return _feed_posts(rows)
+
+
+async def fetch_post_states(db: Db, post_ids: Sequence[int]) -> list[PostState]:
+    """(id, author, status, published_at) of the posts among `post_ids` that exist."""
+    rows = await db.fetch(
+        """
+        SELECT p.id, p.author_id, p.status, p.published_at, u.follower_count
+          FROM posts p JOIN users u ON u.id = p.author_id
+         WHERE p.id = ANY($1::bigint[])
+        """,
+        post_ids,
+    )
+    return [
+        PostState(row["id"], row["author_id"], row["status"], row["published_at"],
+                  row["follower_count"])
+        for row in rows
+    ]
+
+
+async def fetch_post_engagement(db: Db, post_ids: Sequence[int]) -> dict[int, PostEngagement]:
+    """Like and comment counts and publish time of the published posts among `post_ids`."""
+    rows = await db.fetch(
+        """
+        SELECT id, like_count, comment_count, published_at FROM posts
+         WHERE id = ANY($1::bigint[]) AND status = 'PUBLISHED'
+        """,
+        post_ids,
+    )
+    return {
+        row["id"]: PostEngagement(row["like_count"], row["comment_count"], row["published_at"])
+        for row in rows
+    }
+
+
+async def fetch_author_affinity(
+    db: Db, viewer_id: int, author_ids: Sequence[int], *, since: datetime
+) -> dict[int, AuthorAffinity]:
+    """How many likes and comments the viewer gave each of `author_ids` since `since` (authors
+    without any are left out). Indexes likes_user_recent_idx and comments_author_recent_idx."""
+    rows = await db.fetch(
+        """
+        SELECT p.author_id, sum(e.likes)::int AS likes, sum(e.comments)::int AS comments
+          FROM (
+               SELECT post_id, 1 AS likes, 0 AS comments FROM likes
+                WHERE user_id = $1 AND created_at >= $3
+               UNION ALL
+               SELECT post_id, 0, 1 FROM comments
+                WHERE author_id = $1 AND created_at >= $3
+          ) e
+          JOIN posts p ON p.id = e.post_id
+         WHERE p.author_id = ANY($2::bigint[])
+         GROUP BY p.author_id
+        """,
+        viewer_id,
+        author_ids,
+        since,
+    )
+    return {row["author_id"]: AuthorAffinity(row["likes"], row["comments"]) for row in rows}
