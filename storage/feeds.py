@@ -91,17 +91,16 @@ return written
 """
 )
 
-# KEYS[1]: feed. ARGV: max entries, horizon score, ttl, then score, member pairs.
-_FINISH_REBUILD_SCRIPT = (
+# KEYS[1]: feed. ARGV: max entries, horizon score, ttl, then score, member pairs. Installs a
+# new horizon (higher or lower) with every entry above it, on a live or building feed.
+_INSTALL_SCRIPT = (
     _LUA_MERGE
     + """
 local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then return -1 end
-if not redis.call('ZSCORE', key, 'h') then
-  redis.call('ZREM', key, 'b')
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
-  redis.call('ZADD', key, ARGV[2], 'h')
-end
+redis.call('ZREM', key, 'b', 'h')
+redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
+redis.call('ZADD', key, ARGV[2], 'h')
 local added = merge(key, ARGV[2], 4, tonumber(ARGV[1]))
 redis.call('EXPIRE', key, ARGV[3])
 return added
@@ -218,7 +217,7 @@ async def start_rebuild(redis: Redis, user_id: int) -> bool:
     return cast(int, started) == 1
 
 
-async def finish_rebuild(
+async def install_feed(
     redis: Redis,
     user_id: int,
     entries: Sequence[FeedKey],
@@ -227,14 +226,20 @@ async def finish_rebuild(
     max_entries: int,
     ttl_seconds: int,
 ) -> bool:
-    """Write a feed rebuilt from PostgreSQL: `entries` are every post of the feed newer than
-    `horizon_micros` (0: all of them). Entries fanned out while it was building are kept. Makes
-    the feed live with a TTL of `ttl_seconds`. False (nothing written) when the placeholder of
-    `start_rebuild` has vanished meanwhile (expired or flushed): the next read rebuilds again."""
-    script = redis.register_script(_FINISH_REBUILD_SCRIPT)
+    """Write a feed (re)built from PostgreSQL: `entries` are every post the feed should hold
+    newer than `horizon_micros` (0: all of them). Works on a building feed (after
+    start_rebuild; entries fanned out meanwhile are kept) and on a live one (a refill that
+    moves its horizon). Makes it live with a TTL of `ttl_seconds`. False (nothing written) when
+    the key has vanished meanwhile (expired or flushed): the next read rebuilds again."""
+    script = redis.register_script(_INSTALL_SCRIPT)
     args = [str(max_entries), score_of(horizon_micros), str(ttl_seconds), *_pairs(entries)]
     result = await script(keys=[redis_keys.feed(user_id)], args=args)
     return cast(int, result) >= 0
+
+
+async def feed_exists(redis: Redis, user_id: int) -> bool:
+    """Whether the user has a feed (live or building), i.e. is active."""
+    return bool(await redis.exists(redis_keys.feed(user_id)))
 
 
 async def create_live_feeds(
@@ -249,13 +254,13 @@ async def create_live_feeds(
     """Make each user's feed live with the same `entries` (pipelined; for benchmarks and
     tests that need many active users). Existing feeds are merged into, not replaced."""
     start = redis.register_script(_START_REBUILD_SCRIPT)
-    finish = redis.register_script(_FINISH_REBUILD_SCRIPT)
+    install = redis.register_script(_INSTALL_SCRIPT)
     args = [str(max_entries), score_of(horizon_micros), str(ttl_seconds), *_pairs(entries)]
     async with redis.pipeline(transaction=False) as pipe:
         for user_id in user_ids:
             key = redis_keys.feed(user_id)
             await start(keys=[key], args=[BUILDING_TTL_SECONDS], client=pipe)
-            await finish(keys=[key], args=args, client=pipe)
+            await install(keys=[key], args=args, client=pipe)
         await pipe.execute()
 
 
@@ -316,7 +321,9 @@ async def save_ranked_snapshot(
     """Store the ranked order of one paging session. Side effect: one key with a TTL."""
     header = _HEADER.pack(*(window_tail or (0, 0)))
     body = b"".join(_ID.pack(post_id) for post_id in ids)
-    await redis.set(redis_keys.feed_ranked_snapshot(user_id, snapshot_id), header + body, ex=ttl_seconds)
+    await redis.set(
+        redis_keys.feed_ranked_snapshot(user_id, snapshot_id), header + body, ex=ttl_seconds
+    )
 
 
 async def read_ranked_snapshot(

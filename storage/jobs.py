@@ -24,3 +24,53 @@ async def enqueue_fan_out_post(queue: ArqRedis, post_id: int) -> bool:
     """Queue the fan-out of a newly published post; False when already queued or done."""
     job = await queue.enqueue_job(FAN_OUT_POST, post_id, _job_id=f"{FAN_OUT_POST}:{post_id}")
     return job is not None
+
+
+FAN_OUT_BATCH = "fan_out_batch"
+
+
+async def enqueue_fan_out_batch(
+    queue: ArqRedis, post_id: int, after_follower_id: int, until_follower_id: int | None
+) -> bool:
+    """Queue the fan-out of a post to its followers with ids in (after, until]; False when that
+    batch is already queued or done (a retried planner enqueues nothing twice)."""
+    job = await queue.enqueue_job(
+        FAN_OUT_BATCH,
+        post_id,
+        after_follower_id,
+        until_follower_id,
+        _job_id=f"{FAN_OUT_BATCH}:{post_id}:{after_follower_id}",
+    )
+    return job is not None
+
+
+FAN_OUT_AUTHOR = "fan_out_author"
+FAN_OUT_AUTHOR_BATCH = "fan_out_author_batch"
+
+
+async def enqueue_fan_out_author(queue: ArqRedis, author_id: int, round_id: int) -> bool:
+    """Queue the fan-out of an author's recent posts to all their active followers (after they
+    dropped below the celebrity threshold). `round_id` tells one such event from the next."""
+    job = await queue.enqueue_job(
+        FAN_OUT_AUTHOR, author_id, round_id, _job_id=f"{FAN_OUT_AUTHOR}:{author_id}:{round_id}"
+    )
+    return job is not None
+
+
+async def enqueue_fan_out_author_batch(
+    queue: ArqRedis,
+    author_id: int,
+    round_id: int,
+    after_follower_id: int,
+    until_follower_id: int | None,
+) -> bool:
+    """One batch of enqueue_fan_out_author: followers with ids in (after, until]."""
+    job = await queue.enqueue_job(
+        FAN_OUT_AUTHOR_BATCH,
+        author_id,
+        round_id,
+        after_follower_id,
+        until_follower_id,
+        _job_id=f"{FAN_OUT_AUTHOR_BATCH}:{author_id}:{round_id}:{after_follower_id}",
+    )
+    return job is not None

@@ -16,10 +16,17 @@ import time
 import uuid
 
 import asyncpg
-import httpx
 from redis.asyncio import Redis
 
-from bench.harness import api_server, percentile, row, run_load, services
+from bench.harness import (
+    api_server,
+    load_client,
+    percentile,
+    post_graphql,
+    row,
+    run_load,
+    services,
+)
 from schema.global_ids import encode_global_id
 from services import likes
 from services.tokens import AccessTokens
@@ -94,30 +101,20 @@ async def main(requests: int, concurrency: int) -> None:
             "SECRET_KEY": secret,
             "SHUTTER_DATA_DIR": str(scratch / "data"),
         }
-        async with (
-            api_server(env) as base_url,
-            httpx.AsyncClient(
-                base_url=base_url, limits=httpx.Limits(max_connections=concurrency)
-            ) as client,
-        ):
+        async with api_server(env) as base_url, load_client(base_url, concurrency) as client:
 
             def sender(document: str):  # type: ignore[no-untyped-def]
                 async def send(index: int) -> None:
                     user, post = pairs[index]
-                    response = await client.post(
-                        "/graphql",
-                        json={
-                            "query": document,
-                            "variables": {"id": encode_global_id("Post", post_ids[post])},
-                        },
-                        headers=headers[user],
-                    )
-                    assert response.status_code == 200 and "errors" not in response.json(), (
-                        response.text
-                    )
+                    variables = {"id": encode_global_id("Post", post_ids[post])}
+                    await post_graphql(client, document, variables, headers[user])
 
                 return send
 
+            async def warm_up(index: int) -> None:
+                await post_graphql(client, "{ viewer { id } }", {}, headers[index % len(headers)])
+
+            await run_load(warm_up, requests=1000, concurrency=concurrency)
             print(
                 f"likePost over HTTP, one server process, concurrency {concurrency}, {requests} requests"
             )

@@ -82,9 +82,7 @@ async def fetch_post_state(db: Db, post_id: int) -> PostState | None:
 
 async def fetch_follower_count(db: Db, user_id: int) -> int | None:
     """The user's follower count; None for a missing user."""
-    count: int | None = await db.fetchval(
-        "SELECT follower_count FROM users WHERE id = $1", user_id
-    )
+    count: int | None = await db.fetchval("SELECT follower_count FROM users WHERE id = $1", user_id)
     return count
 
 
@@ -248,7 +246,9 @@ async def fetch_pull_feed(
     return _feed_posts(rows)
 
 
-async def fetch_feed_visible_posts(db: Db, viewer_id: int, post_ids: Sequence[int]) -> list[FeedPost]:
+async def fetch_feed_visible_posts(
+    db: Db, viewer_id: int, post_ids: Sequence[int]
+) -> list[FeedPost]:
     """Those of `post_ids` that belong in the viewer's feed now: PUBLISHED, and by the viewer
     or by an account the viewer follows (in no particular order)."""
     rows = await db.fetch(
@@ -276,8 +276,9 @@ async def fetch_post_states(db: Db, post_ids: Sequence[int]) -> list[PostState]:
         post_ids,
     )
     return [
-        PostState(row["id"], row["author_id"], row["status"], row["published_at"],
-                  row["follower_count"])
+        PostState(
+            row["id"], row["author_id"], row["status"], row["published_at"], row["follower_count"]
+        )
         for row in rows
     ]
 

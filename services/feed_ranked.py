@@ -1,0 +1,141 @@
+"""RANKED home feed: the newest `ranked_window` candidates re-scored (services.ranking).
+
+Paging stays stable because the first page stores the ranked order in Redis (a snapshot with a
+TTL); later pages read positions from it, so new posts or changing like counts never move a
+post across a page boundary (no repeats, no skips). Past the end of the window, paging goes on
+in time order below the window's oldest candidate. Deleted posts and unfollowed authors are
+dropped from every page at read time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from services import ranking
+from services.feed_cursors import SnapshotCursor, TailCursor, encode_snapshot, encode_tail
+from services.feed_deps import FeedDeps
+from services.feed_read import collect_chronological
+from services.pagination import InvalidArgumentError, Page
+from storage import feeds
+from storage.pg import feed as feed_store
+from storage.pg.feed import FeedPost
+
+_SNAPSHOT_SLACK = 8
+
+
+async def read_ranked(
+    deps: FeedDeps,
+    viewer_id: int,
+    *,
+    limit: int,
+    cursor: SnapshotCursor | TailCursor | None,
+    now: datetime,
+) -> Page[int]:
+    """One page of the ranked feed. The first page (no cursor) ranks and stores a snapshot.
+
+    Raises InvalidArgumentError when the snapshot of `cursor` has expired. Side effects: as
+    collect_chronological; the first page writes the snapshot (TTL ranked_snapshot_ttl_seconds).
+    """
+    if isinstance(cursor, TailCursor):
+        return _page(await _tail_items(deps, viewer_id, cursor.key, limit + 1), limit)
+    if cursor is None:
+        return await _first_page(deps, viewer_id, limit, now)
+    return await _snapshot_page(deps, viewer_id, cursor, limit)
+
+
+async def rank_candidates(
+    deps: FeedDeps, viewer_id: int, candidates: Sequence[FeedPost], now: datetime
+) -> list[ranking.ScoredPost]:
+    """Score `candidates` for the viewer (two queries: engagement, affinity) and order them."""
+    if not candidates:
+        return []
+    engagement = await feed_store.fetch_post_engagement(deps.db, [post.id for post in candidates])
+    authors = sorted({post.author_id for post in candidates})
+    given = await feed_store.fetch_author_affinity(
+        deps.db, viewer_id, authors, since=now - timedelta(days=ranking.AFFINITY_DAYS)
+    )
+    scored = [
+        ranking.Candidate(
+            post.id, post.author_id, post.published_at, counts.like_count, counts.comment_count
+        )
+        for post in candidates
+        if (counts := engagement.get(post.id)) is not None
+    ]
+    interactions = {
+        author_id: ranking.Interactions(found.likes, found.comments)
+        for author_id, found in given.items()
+    }
+    return ranking.rank(scored, interactions, now)
+
+
+async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime) -> Page[int]:
+    window = deps.config.ranked_window
+    candidates = await collect_chronological(deps, viewer_id, before=None, limit=window)
+    tail = candidates[-1].key if len(candidates) == window else None
+    ranked = [post.post_id for post in await rank_candidates(deps, viewer_id, candidates, now)]
+    snapshot_id = secrets.token_urlsafe(9)
+    await feeds.save_ranked_snapshot(
+        deps.redis,
+        viewer_id,
+        snapshot_id,
+        ranked,
+        window_tail=tail,
+        ttl_seconds=deps.config.ranked_snapshot_ttl_seconds,
+    )
+    items = [
+        (encode_snapshot(snapshot_id, index + 1), post_id)
+        for index, post_id in enumerate(ranked[: limit + 1])
+    ]
+    if len(items) <= limit and tail is not None:
+        items += await _tail_items(deps, viewer_id, tail, limit + 1 - len(items))
+    return _page(items, limit)
+
+
+async def _snapshot_page(
+    deps: FeedDeps, viewer_id: int, cursor: SnapshotCursor, limit: int
+) -> Page[int]:
+    items: list[tuple[str, int]] = []
+    offset = cursor.offset
+    while True:
+        found = await feeds.read_ranked_snapshot(
+            deps.redis,
+            viewer_id,
+            cursor.snapshot_id,
+            offset=offset,
+            count=limit + 1 - len(items) + _SNAPSHOT_SLACK,
+        )
+        if found is None:
+            raise InvalidArgumentError(
+                "This feed cursor has expired: load the feed again from the first page."
+            )
+        if found.ids:
+            visible = {
+                post.id
+                for post in await feed_store.fetch_feed_visible_posts(deps.db, viewer_id, found.ids)
+            }
+            items += [
+                (encode_snapshot(cursor.snapshot_id, offset + index + 1), post_id)
+                for index, post_id in enumerate(found.ids)
+                if post_id in visible
+            ]
+            offset += len(found.ids)
+        if len(items) > limit:
+            return _page(items, limit)
+        if offset >= found.total:
+            break
+    if found.window_tail is not None:
+        items += await _tail_items(deps, viewer_id, found.window_tail, limit + 1 - len(items))
+    return _page(items, limit)
+
+
+async def _tail_items(
+    deps: FeedDeps, viewer_id: int, below: tuple[int, int], count: int
+) -> list[tuple[str, int]]:
+    posts = await collect_chronological(deps, viewer_id, before=below, limit=count)
+    return [(encode_tail(post.key), post.id) for post in posts]
+
+
+def _page(items: list[tuple[str, int]], limit: int) -> Page[int]:
+    return Page(edges=items[:limit], has_next_page=len(items) > limit)

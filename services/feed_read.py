@@ -1,0 +1,117 @@
+"""Assembling the home feed in time order: the cached entries (fanned out on write) merged with
+the pull side (followed celebrities and the viewer's own posts, one query), checked against
+PostgreSQL (still PUBLISHED, author still followed).
+
+The cache is trusted only above its horizon (see storage.feeds); below it, and when a feed is
+missing, the pure pull-model query answers, and a missing or thin feed is rebuilt and cached
+within the request, which also revives an inactive user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from services.feed_deps import FeedDeps
+from storage import feeds
+from storage.feed_keys import FeedKey
+from storage.feeds import FeedState
+from storage.pg import feed as feed_store
+from storage.pg.feed import FeedPost
+
+_WINDOW_SLACK = 16
+"""Extra cache entries read per page, for entries the read-time checks drop."""
+_MAX_ID = 2**63 - 1
+
+
+async def collect_chronological(
+    deps: FeedDeps, viewer_id: int, *, before: FeedKey | None, limit: int
+) -> list[FeedPost]:
+    """The newest `limit` posts of the viewer's feed strictly older than `before` (None: from
+    the newest), exactly as the pull-model feed would list them.
+
+    Side effects: refreshes the feed's TTL; rebuilds a missing feed; refills a feed whose
+    cached part is thinner than one page (both cached for later requests).
+    """
+    config = deps.config
+    count = limit + limit // 2 + _WINDOW_SLACK
+    window = await feeds.read_window(
+        deps.redis, viewer_id, at_most=before, count=count, ttl_seconds=config.ttl_seconds
+    )
+    if window.state is not FeedState.LIVE:
+        return await _without_cache(deps, viewer_id, window.state, before=before, limit=limit)
+    pulled = await feed_store.fetch_pulled_posts(
+        deps.db, viewer_id, config.celebrity_follower_threshold, before=before, limit=limit
+    )
+    while True:
+        ids = [key[1] for key in window.entries if before is None or key < before]
+        cached = await feed_store.fetch_feed_visible_posts(deps.db, viewer_id, ids) if ids else []
+        # Keys above `floor` are known exactly: the cache is complete above its horizon and
+        # down to the last entry read; the pull side down to its last row when it filled up.
+        horizon_floor = (window.horizon_micros, _MAX_ID)
+        window_full = len(window.entries) == count
+        floor = (
+            max(horizon_floor, (window.entries[-1][0], _MAX_ID)) if window_full else horizon_floor
+        )
+        if pulled and len(pulled) == limit:
+            last = pulled[-1].key
+            floor = max(floor, (last[0], last[1] - 1))
+        trusted = [post for post in _merge(cached, pulled) if post.key > floor]
+        if len(trusted) >= limit:
+            return trusted[:limit]
+        if window_full:
+            # Read-time checks dropped too much: read more of the cache and try again.
+            count *= 4
+            window = await feeds.read_window(
+                deps.redis, viewer_id, at_most=before, count=count, ttl_seconds=config.ttl_seconds
+            )
+            if window.state is not FeedState.LIVE:
+                return await _without_cache(
+                    deps, viewer_id, window.state, before=before, limit=limit
+                )
+            continue
+        if window.horizon_micros == 0:
+            return trusted  # the cache is complete: this is the end of the feed
+        if before is None:
+            # Fewer cached entries than a page: refill the cache from PostgreSQL.
+            return await _rebuild(deps, viewer_id, before=before, limit=limit)
+        return await feed_store.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
+
+
+def _merge(*sources: Iterable[FeedPost]) -> list[FeedPost]:
+    """The union of the sources without repeats, newest first."""
+    by_id = {post.id: post for source in sources for post in source}
+    return sorted(by_id.values(), key=lambda post: post.key, reverse=True)
+
+
+async def _without_cache(
+    deps: FeedDeps, viewer_id: int, state: FeedState, *, before: FeedKey | None, limit: int
+) -> list[FeedPost]:
+    if state is FeedState.MISSING:
+        await feeds.start_rebuild(deps.redis, viewer_id)
+        return await _rebuild(deps, viewer_id, before=before, limit=limit)
+    # Another request is rebuilding it: answer from PostgreSQL alone.
+    return await feed_store.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
+
+
+async def _rebuild(
+    deps: FeedDeps, viewer_id: int, *, before: FeedKey | None, limit: int
+) -> list[FeedPost]:
+    """Pull the newest `max_entries` posts (one more, to place the horizon below them), cache
+    them, and answer the page from them when it lies within them.
+
+    Side effects: one pull query of `max_entries + 1` rows; the feed installed in Redis."""
+    max_entries = deps.config.max_entries
+    rows = await feed_store.fetch_pull_feed(deps.db, viewer_id, before=None, limit=max_entries + 1)
+    complete = len(rows) <= max_entries
+    await feeds.install_feed(
+        deps.redis,
+        viewer_id,
+        [post.key for post in rows[:max_entries]],
+        horizon_micros=0 if complete else rows[-1].key[0],
+        max_entries=max_entries,
+        ttl_seconds=deps.config.ttl_seconds,
+    )
+    page = [post for post in rows if before is None or post.key < before][:limit]
+    if complete or len(page) == limit:
+        return page
+    return await feed_store.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)

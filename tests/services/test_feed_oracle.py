@@ -1,0 +1,121 @@
+"""Property: the hybrid feed (cache + pull + checks) lists exactly what the pull-model feed,
+computed from PostgreSQL alone, lists: for random follow graphs with celebrities, random posts
+(same times included), follows, unfollows, deletes, expired feeds and reads in between; and
+again after Redis is flushed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from resources import Resources
+from services import feed, follows
+from services.feed import FeedDeps, FeedOrder
+from storage import redis_keys
+from storage.pg import feed as feed_store
+from tests.conftest import reset_state
+from tests.factories import make_user, viewer_of
+from tests.feed_factories import at, delete_post, feed_deps, insert_follows, insert_post
+
+USERS = 6
+THRESHOLD = 3
+"""With six users, some end up with three followers or more (celebrities) and some cross it."""
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str
+    a: int
+    b: int = 0
+
+
+user_index = st.integers(0, USERS - 1)
+ops = st.one_of(
+    st.builds(Op, st.just("post"), user_index, st.integers(0, 40)),
+    st.builds(Op, st.just("follow"), user_index, user_index),
+    st.builds(Op, st.just("unfollow"), user_index, user_index),
+    st.builds(Op, st.just("delete"), st.integers(0, 1000)),
+    st.builds(Op, st.just("read"), user_index),
+    st.builds(Op, st.just("expire"), user_index),
+)
+edges = st.lists(st.tuples(user_index, user_index).filter(lambda e: e[0] != e[1]), max_size=14)
+
+
+async def pull_model(deps: FeedDeps, viewer_id: int) -> list[int]:
+    return [
+        post.id
+        for post in await feed_store.fetch_pull_feed(deps.db, viewer_id, before=None, limit=10_000)
+    ]
+
+
+async def hybrid(deps: FeedDeps, viewer_id: int, order: FeedOrder, first: int) -> list[int]:
+    ids: list[int] = []
+    after = None
+    while True:
+        page = await feed.read_feed(deps, viewer_id, first=first, after=after, order=order)
+        ids += [post_id for _, post_id in page.edges]
+        if not page.has_next_page:
+            return ids
+        after = page.edges[-1][0]
+
+
+async def check(deps: FeedDeps, viewer_id: int) -> None:
+    expected = await pull_model(deps, viewer_id)
+    assert await hybrid(deps, viewer_id, FeedOrder.CHRONOLOGICAL, 2) == expected
+    assert await hybrid(deps, viewer_id, FeedOrder.CHRONOLOGICAL, 7) == expected
+    ranked = await hybrid(deps, viewer_id, FeedOrder.RANKED, 2)
+    assert sorted(ranked) == sorted(expected)
+    assert len(ranked) == len(expected)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(initial=edges, steps=st.lists(ops, min_size=1, max_size=30))
+async def test_hybrid_feed_equals_the_pull_model_feed(
+    clean: Resources, initial: list[tuple[int, int]], steps: list[Op]
+) -> None:
+    await reset_state(clean)
+    deps = feed_deps(
+        clean,
+        celebrity_follower_threshold=THRESHOLD,
+        max_entries=4,
+        fan_out_batch_size=2,
+        ranked_window=3,
+    )
+    users = [await make_user(clean.db, f"u{i}") for i in range(USERS)]
+    ids = [user.id for user in users]
+    await insert_follows(clean.db, [(ids[a], ids[b]) for a, b in initial])
+    posts: list[int] = []
+
+    for step in steps:
+        if step.kind == "post":
+            post = await insert_post(clean.db, ids[step.a], at(step.b))
+            posts.append(post)
+            await feed.fan_out_post(deps, post)
+        elif step.kind in ("follow", "unfollow") and step.a != step.b:
+            viewer = viewer_of(users[step.a])
+            if step.kind == "follow":
+                await follows.follow_user(clean.db, viewer, ids[step.b])
+                await feed.backfill_followee(deps, ids[step.a], ids[step.b])
+            else:
+                _, target = await follows.unfollow_user(clean.db, viewer, ids[step.b])
+                await feed.remove_followee(
+                    deps, ids[step.a], ids[step.b], followee_follower_count=target.follower_count
+                )
+        elif step.kind == "delete" and posts:
+            await delete_post(clean.db, posts[step.a % len(posts)])
+        elif step.kind == "read":
+            await check(deps, ids[step.a])
+        elif step.kind == "expire":
+            await clean.redis.delete(redis_keys.feed(ids[step.a]))
+
+    for user_id in ids:
+        await check(deps, user_id)
+    await clean.redis.flushdb()
+    for user_id in ids:
+        await check(deps, user_id)

@@ -1,0 +1,110 @@
+"""arq jobs of the home feed. Each takes the resources from the worker context and calls
+services.feed; each can run twice without harm (feed writes are set additions). Transient
+outages of Redis or PostgreSQL retry with backoff."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import asyncpg
+from arq import Retry
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from resources import Resources
+from services import feed
+from services.feed import FeedConfig, FeedDeps
+
+log = logging.getLogger("shutter.jobs.feed")
+
+RETRY_BACKOFF_SECONDS = (1, 5, 30, 120)
+_TRANSIENT = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+)
+T = TypeVar("T")
+
+
+def feed_deps(resources: Resources) -> FeedDeps:
+    """The feed's dependencies from a process's resources and settings."""
+    settings = resources.settings
+    return FeedDeps(
+        db=resources.db,
+        redis=resources.redis,
+        config=FeedConfig(
+            celebrity_follower_threshold=settings.celebrity_follower_threshold,
+            max_entries=settings.feed_max_entries,
+            ttl_seconds=settings.feed_ttl_seconds,
+            fan_out_batch_size=settings.fan_out_batch_size,
+        ),
+    )
+
+
+def _deps(ctx: dict[str, Any]) -> FeedDeps:
+    deps: FeedDeps | None = ctx.get("feed")
+    if deps is None:
+        resources: Resources = ctx["resources"]
+        deps = ctx["feed"] = feed_deps(resources)
+    return deps
+
+
+async def _retrying(ctx: dict[str, Any], what: str, work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except _TRANSIENT as error:
+        job_try: int = ctx.get("job_try", 1)
+        delay = RETRY_BACKOFF_SECONDS[min(job_try, len(RETRY_BACKOFF_SECONDS)) - 1]
+        log.warning("%s: %s; retrying in %ss", what, error, delay)
+        raise Retry(defer=delay) from error
+
+
+async def fan_out_post(ctx: dict[str, Any], post_id: int) -> str:
+    """Enqueued on publish (storage.jobs.FAN_OUT_POST): plan and start the fan-out."""
+    result = await _retrying(
+        ctx, f"fan-out of post {post_id}", feed.fan_out_post(_deps(ctx), post_id)
+    )
+    if result.skipped:
+        return f"skipped: {result.skipped}"
+    return f"{result.batches} batches" + (
+        " enqueued" if result.enqueued else f", {result.inserted} inserted"
+    )
+
+
+async def fan_out_batch(
+    ctx: dict[str, Any], post_id: int, after_follower_id: int, until_follower_id: int | None
+) -> int:
+    """One batch of a post's fan-out (storage.jobs.FAN_OUT_BATCH)."""
+    return await _retrying(
+        ctx,
+        f"fan-out of post {post_id} after follower {after_follower_id}",
+        feed.fan_out_batch(_deps(ctx), post_id, after_follower_id, until_follower_id),
+    )
+
+
+async def fan_out_author(ctx: dict[str, Any], author_id: int, round_id: int) -> str:
+    """An author dropped below the celebrity threshold (storage.jobs.FAN_OUT_AUTHOR)."""
+    result = await _retrying(
+        ctx, f"fan-out of author {author_id}", feed.fan_out_author(_deps(ctx), author_id, round_id)
+    )
+    return f"skipped: {result.skipped}" if result.skipped else f"{result.batches} batches"
+
+
+async def fan_out_author_batch(
+    ctx: dict[str, Any],
+    author_id: int,
+    round_id: int,
+    after_follower_id: int,
+    until_follower_id: int | None,
+) -> int:
+    """One batch of fan_out_author (storage.jobs.FAN_OUT_AUTHOR_BATCH); `round_id` only keeps
+    the job ids of two such events apart."""
+    return await _retrying(
+        ctx,
+        f"fan-out of author {author_id} after follower {after_follower_id}",
+        feed.fan_out_author_batch(_deps(ctx), author_id, after_follower_id, until_follower_id),
+    )
