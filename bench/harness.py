@@ -58,7 +58,7 @@ def free_port() -> int:
 async def api_server(env: dict[str, str]) -> AsyncIterator[str]:
     """`shutter serve` in its own process (one process, as in production); yields its URL."""
     port = free_port()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: ASYNC220 (started once, before any load)
         [sys.executable, "-m", "cli", "serve", "--port", str(port)],
         cwd=ROOT,
         env=os.environ | env,

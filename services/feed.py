@@ -180,7 +180,7 @@ async def remove_followee(
     if await feeds.feed_exists(deps.redis, viewer_id):
         posts = await _recent_posts(deps, followee_id)
         removed = await feeds.remove_posts(deps.redis, viewer_id, [post.id for post in posts])
-    if False:
+    if followee_follower_count == deps.config.celebrity_follower_threshold - 1:
         round_id = time.time_ns() // 1000
         if deps.run_jobs_inline:
             await fan_out_author(deps, followee_id, round_id)

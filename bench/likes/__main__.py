@@ -116,7 +116,8 @@ async def main(requests: int, concurrency: int) -> None:
 
             await run_load(warm_up, requests=1000, concurrency=concurrency)
             print(
-                f"likePost over HTTP, one server process, concurrency {concurrency}, {requests} requests"
+                f"likePost over HTTP, one server process, concurrency {concurrency}, "
+                f"{requests} requests"
             )
             print(
                 row(
