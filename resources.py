@@ -17,15 +17,19 @@ import asyncpg
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from services.accounts import AccountDeps
+from services.feed_deps import FeedConfig, FeedDeps
 from services.media import MediaDeps, UploadLimits
 from services.passwords import Passwords
 from services.posts import PostDeps
+from services.rate_limits import ActionLimits, RateLimitPolicy
+from services.social import SocialDeps
 from services.tokens import AccessTokens
 from settings import Settings
 from storage.blobs import BlobStore, open_blob_store
 from storage.pg import QueryCounter
 from storage.pg import create_pool as create_pg_pool
 from storage.pubsub import EventHub
+from storage.rate_limits import RateLimiter, open_rate_limiter
 
 
 class MissingServiceError(RuntimeError):
@@ -45,6 +49,8 @@ class Resources:
     sql_statements: QueryCounter
     """How many SQL statements this process has sent (tests assert on it; metrics export it)."""
     blobs: BlobStore
+    rate_limiter: RateLimiter
+    """Abuse-limit counters (moving windows in Redis, on `redis`'s connection pool)."""
     events: EventHub
     """The process's pub/sub connection; started by the API (only it has listeners)."""
 
@@ -59,8 +65,42 @@ class Resources:
         )
 
     @property
+    def rate_limit_policy(self) -> RateLimitPolicy:
+        s = self.settings
+        return RateLimitPolicy(
+            likes=ActionLimits(s.rate_limit_likes_per_hour, s.rate_limit_likes_per_day),
+            comments=ActionLimits(s.rate_limit_comments_per_hour, s.rate_limit_comments_per_day),
+            follows=ActionLimits(s.rate_limit_follows_per_hour, s.rate_limit_follows_per_day),
+            posts=ActionLimits(s.rate_limit_posts_per_hour, s.rate_limit_posts_per_day),
+        )
+
+    @property
+    def feed(self) -> FeedDeps:
+        s = self.settings
+        return FeedDeps(
+            db=self.db,
+            redis=self.redis,
+            config=FeedConfig(
+                celebrity_follower_threshold=s.celebrity_follower_threshold,
+                max_entries=s.feed_max_entries,
+                ttl_seconds=s.feed_ttl_seconds,
+                fan_out_batch_size=s.fan_out_batch_size,
+            ),
+        )
+
+    @property
+    def social(self) -> SocialDeps:
+        return SocialDeps(
+            db=self.db,
+            redis=self.redis,
+            limiter=self.rate_limiter,
+            limits=self.rate_limit_policy,
+            feed=self.feed,
+        )
+
+    @property
     def posts(self) -> PostDeps:
-        return PostDeps(db=self.db, queue=self.redis)
+        return PostDeps(db=self.db, queue=self.redis, social=self.social)
 
     @property
     def media(self) -> MediaDeps:
@@ -125,6 +165,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                     ),
                     sql_statements=sql_statements,
                     blobs=blobs,
+                    rate_limiter=open_rate_limiter(redis),
                     events=EventHub(redis),
                 )
         finally:

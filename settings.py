@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     fan_out_batch_size: int = Field(default=1000, ge=1)
     like_flush_interval_seconds: int = Field(default=30, ge=1, le=60)
 
+    # Abuse limits per user (moving windows in Redis); beyond them: RATE_LIMITED, nothing done.
+    # Changing a number starts that window afresh (the number is part of the Redis key).
+    rate_limit_likes_per_hour: int = Field(default=350, ge=1)
+    rate_limit_likes_per_day: int = Field(default=1000, ge=1)
+    rate_limit_comments_per_hour: int = Field(default=60, ge=1)
+    rate_limit_comments_per_day: int = Field(default=500, ge=1)
+    rate_limit_follows_per_hour: int = Field(default=60, ge=1)
+    rate_limit_follows_per_day: int = Field(default=200, ge=1)
+    rate_limit_posts_per_hour: int = Field(default=25, ge=1)
+    rate_limit_posts_per_day: int = Field(default=100, ge=1)
+
     @property
     def secret_key_path(self) -> Path:
         return self.data_dir / "secret.key"

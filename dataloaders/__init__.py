@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from dataloaders.media import load_media_by_id
 from dataloaders.posts import (
+    load_comments_by_id,
     load_like_counts,
     load_post_media,
     load_posts_by_id,
@@ -18,6 +19,7 @@ from dataloaders.posts import (
 )
 from dataloaders.users import load_follows_viewer, load_users_by_id, load_viewer_follows
 from storage.pg import Db
+from storage.pg.comments import CommentRecord
 from storage.pg.media import MediaRecord
 from storage.pg.posts import PostMediaItem, PostRecord
 from storage.pg.users import UserRecord
@@ -33,6 +35,7 @@ class Loaders:
     media_items_by_post_id: DataLoader[int, list[PostMediaItem]]
     like_count_by_post_id: DataLoader[int, int]
     viewer_has_liked_by_post_id: DataLoader[int, bool]
+    comment_by_id: DataLoader[int, CommentRecord | None]
 
     def prime_posts(self, posts: list[PostRecord]) -> None:
         for post in posts:
@@ -54,4 +57,5 @@ def build_loaders(db: Db, redis: Redis, viewer_id: int | None) -> Loaders:
         media_items_by_post_id=DataLoader(partial(load_post_media, db)),
         like_count_by_post_id=DataLoader(partial(load_like_counts, db, redis)),
         viewer_has_liked_by_post_id=DataLoader(partial(load_viewer_liked, db, viewer_id)),
+        comment_by_id=DataLoader(partial(load_comments_by_id, db)),
     )

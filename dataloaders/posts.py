@@ -9,8 +9,10 @@ from redis.asyncio import Redis
 
 from services import likes
 from storage.pg import Db
+from storage.pg import comments as comment_store
 from storage.pg import likes as like_store
 from storage.pg import posts as post_store
+from storage.pg.comments import CommentRecord
 from storage.pg.posts import PostMediaItem, PostRecord
 
 
@@ -36,3 +38,8 @@ async def load_viewer_liked(db: Db, viewer_id: int | None, post_ids: Sequence[in
         return [False] * len(post_ids)
     liked = await like_store.fetch_liked_among(db, viewer_id, post_ids)
     return [post_id in liked for post_id in post_ids]
+
+
+async def load_comments_by_id(db: Db, ids: Sequence[int]) -> list[CommentRecord | None]:
+    found = {c.id: c for c in await comment_store.fetch_comments_by_ids(db, ids)}
+    return [found.get(comment_id) for comment_id in ids]

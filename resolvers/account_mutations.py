@@ -99,7 +99,7 @@ async def _change_follow(context: Context, user_id: str, *, follow: bool) -> Fol
         if target_id is None:
             raise DomainError.single(UserErrorCode.NOT_FOUND, "No such user.", "userId")
         change = follows.follow_user if follow else follows.unfollow_user
-        viewer_record, target_record = await change(context.db, viewer, target_id)
+        viewer_record, target_record = await change(context.resources.social, viewer, target_id)
     except DomainError as error:
         return FollowPayload(user_errors=user_errors(error))
     return FollowPayload(

@@ -6,6 +6,9 @@ from strawberry.tools import merge_types
 
 from resolvers.account_mutations import AccountMutations
 from resolvers.media_mutations import MediaMutations
+from resolvers.notifications import NotificationMutations
 from resolvers.post_mutations import PostMutations
 
-Mutation = merge_types("Mutation", (AccountMutations, MediaMutations, PostMutations))
+Mutation = merge_types(
+    "Mutation", (AccountMutations, MediaMutations, PostMutations, NotificationMutations)
+)

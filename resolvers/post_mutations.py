@@ -82,7 +82,7 @@ class PostMutations:
         viewer = info.context.require_viewer()
         try:
             record = await comments.add_comment(
-                info.context.db,
+                info.context.resources.social,
                 viewer,
                 post_id=_record_id(input.post_id, "Post", "postId"),
                 text=input.text,
@@ -98,7 +98,9 @@ class PostMutations:
         viewer = info.context.require_viewer()
         try:
             deleted = await comments.delete_comment(
-                info.context.db, viewer, _record_id(comment_id, "Comment", "commentId")
+                info.context.resources.social,
+                viewer,
+                _record_id(comment_id, "Comment", "commentId"),
             )
         except DomainError as error:
             return DeleteCommentPayload(user_errors=user_errors(error))
@@ -110,7 +112,7 @@ async def _change_like(context: Context, post_id: str, *, like: bool) -> LikePos
     try:
         record_id = _record_id(post_id, "Post", "postId")
         change = likes.like_post if like else likes.unlike_post
-        await change(context.db, context.resources.redis, viewer, record_id)
+        await change(context.resources.social, viewer, record_id)
     except DomainError as error:
         return LikePostPayload(user_errors=user_errors(error))
     record = await context.loaders.post_by_id.load(record_id)

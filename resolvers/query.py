@@ -1,13 +1,15 @@
-"""The root `Query` type."""
+"""The root `Query` type, merged from one class per domain."""
 
 from __future__ import annotations
 
 import asyncio
 
 import strawberry
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from resolvers.context import Context
+from resolvers.notifications import NotificationQueries
 from schema.global_ids import decode_global_id, decode_id_of_type
 from schema.media import Media
 from schema.node import Node
@@ -20,7 +22,7 @@ MAX_NODES_PER_REQUEST = 100
 
 
 @strawberry.type
-class Query:
+class CoreQueries:
     @strawberry.field(description="The signed-in user; null when anonymous.")
     async def viewer(self, info: Info[Context, None]) -> User | None:
         context = info.context
@@ -88,3 +90,6 @@ async def _load_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> li
         if item is not None and (item.status == "READY" or item.owner_id == viewer_id):
             nodes["Media", item.id] = Media.from_record(item, info)
     return [nodes.get(key) if key else None for key in decoded]
+
+
+Query = merge_types("Query", (CoreQueries, NotificationQueries))

@@ -6,9 +6,11 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from resolvers.context import Context
+from resolvers.notifications import NotificationSubscriptions
 from schema.global_ids import decode_id_of_type
 from schema.media import TERMINAL_STATUSES, Media
 from services import media as media_service
@@ -17,7 +19,7 @@ from storage import redis_keys
 
 
 @strawberry.type
-class Subscription:
+class MediaSubscriptions:
     @strawberry.subscription(
         description="Status changes of one of the viewer's own media items "
         "(PROCESSING -> READY | REJECTED | FAILED). Ends after a final status."
@@ -49,3 +51,6 @@ class Subscription:
                 yield Media.from_record(record, info)
                 if record.status in TERMINAL_STATUSES:
                     return
+
+
+Subscription = merge_types("Subscription", (MediaSubscriptions, NotificationSubscriptions))

@@ -3,9 +3,11 @@ first. The post's comment count is kept exact in the same transaction."""
 
 from __future__ import annotations
 
+from services import notifications
 from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
 from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from services.social import SocialDeps
 from storage.pg import Db, transaction
 from storage.pg import comments as comment_store
 from storage.pg import posts as post_store
@@ -14,10 +16,13 @@ from storage.pg.comments import CommentRecord
 MAX_COMMENT_LENGTH = 2200
 
 
-async def add_comment(db: Db, viewer: Viewer, *, post_id: int, text: str) -> CommentRecord:
-    """Comment on a published post. Raises DomainError INVALID_INPUT / NOT_FOUND.
+async def add_comment(
+    deps: SocialDeps, viewer: Viewer, *, post_id: int, text: str
+) -> CommentRecord:
+    """Comment on a published post. Raises DomainError INVALID_INPUT / NOT_FOUND / RATE_LIMITED.
 
-    Side effects: a comments row and the post's comment_count + 1, in one transaction.
+    Side effects: a comments row, the post's comment_count + 1, COMMENT and MENTION
+    notifications, in one transaction; then their pushes and the post's live counts.
     """
     cleaned = text.strip()
     if not 1 <= len(cleaned) <= MAX_COMMENT_LENGTH:
@@ -26,20 +31,31 @@ async def add_comment(db: Db, viewer: Viewer, *, post_id: int, text: str) -> Com
             f"A comment has 1 to {MAX_COMMENT_LENGTH} characters.",
             "text",
         )
+    db, redis = deps.db, deps.redis
+    await deps.ensure_allowed("comment", viewer.user_id)
     async with transaction(db) as conn:
         found = await post_store.fetch_posts_by_ids(conn, [post_id])
         if not found or found[0].status != "PUBLISHED":
             raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
-        return await comment_store.insert_comment(
+        comment = await comment_store.insert_comment(
             conn, post_id=post_id, author_id=viewer.user_id, text=cleaned
         )
+        deliveries = await notifications.record_comment(
+            conn, post_author_id=found[0].author_id, comment=comment
+        )
+    await deps.count("comment", viewer.user_id)
+    await notifications.announce(redis, deliveries)
+    await notifications.announce_post_counts(redis, post_id)
+    return comment
 
 
-async def delete_comment(db: Db, viewer: Viewer, comment_id: int) -> int:
+async def delete_comment(deps: SocialDeps, viewer: Viewer, comment_id: int) -> int:
     """Delete a comment: allowed to its author and to the post's author.
 
-    Raises DomainError NOT_FOUND / FORBIDDEN. Side effects: the row goes, the count - 1.
+    Raises DomainError NOT_FOUND / FORBIDDEN. Side effects: the row goes, the count - 1, its
+    notifications are retracted.
     """
+    db, redis = deps.db, deps.redis
     async with transaction(db) as conn:
         found = await comment_store.fetch_comments_by_ids(conn, [comment_id])
         if not found:
@@ -53,6 +69,11 @@ async def delete_comment(db: Db, viewer: Viewer, comment_id: int) -> int:
                 "commentId",
             )
         await comment_store.delete_comment(conn, comment_id)
+        deliveries = await notifications.retract_comment(
+            conn, post_author_id=post.author_id, comment=comment
+        )
+    await notifications.announce(redis, deliveries)
+    await notifications.announce_post_counts(redis, comment.post_id)
     return comment_id
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services import feed, notifications
 from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
 from services.pagination import (
@@ -10,46 +11,66 @@ from services.pagination import (
     decode_time_id_cursor,
     encode_time_id_cursor,
 )
+from services.social import SocialDeps
 from storage.pg import Db, transaction
 from storage.pg import follows as follow_store
 from storage.pg import users as user_store
 from storage.pg.users import UserRecord
 
 
-async def follow_user(db: Db, viewer: Viewer, target_id: int) -> tuple[UserRecord, UserRecord]:
+async def follow_user(
+    deps: SocialDeps, viewer: Viewer, target_id: int
+) -> tuple[UserRecord, UserRecord]:
     """Make the viewer follow the target; following again changes nothing and succeeds.
 
     Returns (viewer, target) with their counters after the change. Raises DomainError:
-    INVALID_INPUT for yourself, NOT_FOUND for a missing user. Side effects: one follows row and
-    both counters, in one transaction.
+    INVALID_INPUT for yourself, NOT_FOUND for a missing user, RATE_LIMITED. Side effects: one
+    follows row, both counters and the FOLLOW notification in one transaction; then its push,
+    the followee's recent posts into the viewer's cached feed, the viewer's follow allowance.
     """
-    return await _change_follow(db, viewer, target_id, follow=True)
+    await deps.ensure_allowed("follow", viewer.user_id)
+    me, them, changed = await _change_follow(deps, viewer, target_id, follow=True)
+    if changed:
+        await deps.count("follow", viewer.user_id)
+        await feed.backfill_followee(deps.feed, viewer.user_id, target_id)
+    return me, them
 
 
-async def unfollow_user(db: Db, viewer: Viewer, target_id: int) -> tuple[UserRecord, UserRecord]:
+async def unfollow_user(
+    deps: SocialDeps, viewer: Viewer, target_id: int
+) -> tuple[UserRecord, UserRecord]:
     """Make the viewer stop following the target; unfollowing again changes nothing.
 
-    Same returns, errors and side effects as follow_user.
+    Same returns and errors as follow_user (no allowance); the followee's posts leave the
+    viewer's cached feed.
     """
-    return await _change_follow(db, viewer, target_id, follow=False)
+    me, them, changed = await _change_follow(deps, viewer, target_id, follow=False)
+    if changed:
+        await feed.remove_followee(
+            deps.feed, viewer.user_id, target_id, followee_follower_count=them.follower_count
+        )
+    return me, them
 
 
 async def _change_follow(
-    db: Db, viewer: Viewer, target_id: int, *, follow: bool
-) -> tuple[UserRecord, UserRecord]:
+    deps: SocialDeps, viewer: Viewer, target_id: int, *, follow: bool
+) -> tuple[UserRecord, UserRecord, bool]:
     if target_id == viewer.user_id:
         raise DomainError.single(
             UserErrorCode.INVALID_INPUT, "You cannot follow yourself.", "userId"
         )
-    async with transaction(db) as conn:
+    async with transaction(deps.db) as conn:
         if follow:
             changed = await follow_store.insert_follow(conn, viewer.user_id, target_id)
         else:
             changed = await follow_store.delete_follow(conn, viewer.user_id, target_id)
+        deliveries: list[notifications.Delivery] = []
         if changed:
             await follow_store.adjust_follow_counts(
                 conn, viewer.user_id, target_id, 1 if follow else -1
             )
+            record = notifications.record_follow if follow else notifications.retract_follow
+            deliveries = await record(conn, followee_id=target_id, follower_id=viewer.user_id)
         users = {
             user.id: user
             for user in await user_store.fetch_users_by_ids(conn, [viewer.user_id, target_id])
@@ -59,7 +80,8 @@ async def _change_follow(
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such user.", "userId")
     if viewer.user_id not in users:
         raise DomainError.single(UserErrorCode.NOT_FOUND, "This account no longer exists.")
-    return users[viewer.user_id], users[target_id]
+    await notifications.announce(deps.redis, deliveries)
+    return users[viewer.user_id], users[target_id], changed
 
 
 async def list_followers(

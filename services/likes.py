@@ -7,11 +7,13 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
+from services import notifications
 from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
 from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from services.social import SocialDeps
 from storage import counters
-from storage.pg import Db
+from storage.pg import Db, transaction
 from storage.pg import likes as like_store
 from storage.pg import posts as post_store
 from storage.pg.users import UserRecord
@@ -26,29 +28,56 @@ async def _published_post_id(db: Db, post_id: int) -> int:
     return post_id
 
 
-async def like_post(db: Db, redis: Redis, viewer: Viewer, post_id: int) -> bool:
+async def like_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
     """Like a published post; liking again changes nothing. Returns whether a like was added.
 
-    Raises DomainError NOT_FOUND. Side effects: a likes row; the Redis counter moves only when
-    the row was really inserted.
+    Raises DomainError NOT_FOUND, RATE_LIMITED. Side effects, only when the like is new: a likes
+    row and the author's LIKE notification in one transaction; then the Redis counter, the
+    notification push, the post's live counts and the viewer's hourly/daily like allowance.
     """
-    # The happy path is one statement; only a like that changed nothing checks why.
-    added = await like_store.insert_like(db, post_id, viewer.user_id)
-    if added:
-        await counters.add_to_like_count(redis, post_id, 1)
-    else:
+    db, redis = deps.db, deps.redis
+    await deps.ensure_allowed("like", viewer.user_id)
+    async with transaction(db) as conn:
+        author_id = await like_store.insert_like(conn, post_id, viewer.user_id)
+        deliveries = (
+            await notifications.record_like(
+                conn, author_id=author_id, post_id=post_id, actor_id=viewer.user_id
+            )
+            if author_id is not None
+            else []
+        )
+    if author_id is None:  # nothing changed: say why when it is not "already liked"
         await _published_post_id(db, post_id)
-    return added
+        return False
+    await counters.add_to_like_count(redis, post_id, 1)
+    await deps.count("like", viewer.user_id)
+    await notifications.announce(redis, deliveries)
+    await notifications.announce_post_counts(redis, post_id)
+    return True
 
 
-async def unlike_post(db: Db, redis: Redis, viewer: Viewer, post_id: int) -> bool:
-    """Take a like back; unliking again changes nothing. Returns whether a like was removed."""
-    removed = await like_store.delete_like(db, post_id, viewer.user_id)
-    if removed:
-        await counters.add_to_like_count(redis, post_id, -1)
-    else:
+async def unlike_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
+    """Take a like back; unliking again changes nothing. Returns whether a like was removed.
+
+    Side effects mirror like_post: the like leaves the author's LIKE notification too.
+    """
+    db, redis = deps.db, deps.redis
+    async with transaction(db) as conn:
+        author_id = await like_store.delete_like(conn, post_id, viewer.user_id)
+        deliveries = (
+            await notifications.retract_like(
+                conn, author_id=author_id, post_id=post_id, actor_id=viewer.user_id
+            )
+            if author_id is not None
+            else []
+        )
+    if author_id is None:
         await _published_post_id(db, post_id)
-    return removed
+        return False
+    await counters.add_to_like_count(redis, post_id, -1)
+    await notifications.announce(redis, deliveries)
+    await notifications.announce_post_counts(redis, post_id)
+    return True
 
 
 async def like_counts(db: Db, redis: Redis, post_ids: Sequence[int]) -> list[int]:

@@ -57,6 +57,8 @@ class ProcessingDeps:
     limits: ProcessingLimits
     cpu_slots: asyncio.Semaphore
     """Bounds concurrent decoding per process (CPU and memory)."""
+    publishing: posts.PostDeps
+    """To publish the posts waiting for a media item."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +119,7 @@ async def process_media(
 async def _settle(deps: ProcessingDeps, media: MediaRecord) -> None:
     """Tell the owner, and publish (or refuse) the posts waiting for this media item."""
     await _announce(deps.redis, media)
-    await posts.settle_posts_of_media(posts.PostDeps(db=deps.db, queue=deps.redis), media.id)
+    await posts.settle_posts_of_media(deps.publishing, media.id)
 
 
 async def fail_media(deps: ProcessingDeps, media_id: int, reason: str) -> MediaRecord | None:

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
+from services import notifications
 from services.auth import Viewer
 from services.errors import DomainError, UserError, UserErrorCode
 from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from services.social import SocialDeps
 from storage import counters, jobs
 from storage.pg import Db, transaction
 from storage.pg import media as media_store
@@ -27,6 +29,8 @@ class PostDeps:
     db: Db
     queue: ArqRedis
     """Redis: the arq queue and the like counters."""
+    social: SocialDeps
+    """For the per-user posting allowance."""
 
 
 def _check_post_input(
@@ -79,9 +83,9 @@ async def create_post(
     READY, else PROCESSING until they are (see `settle_posts_of_media`).
 
     Raises DomainError: INVALID_INPUT, NOT_FOUND / FORBIDDEN (not the viewer's media),
-    MEDIA_NOT_READY (not uploaded yet, or refused), ALREADY_EXISTS (already in a post); nothing
-    is written then. Side effects: a post and its media rows; on publish, the author's post
-    count, a like counter and a fan-out job (after the commit).
+    MEDIA_NOT_READY (not uploaded yet, or refused), ALREADY_EXISTS (already in a post),
+    RATE_LIMITED; nothing is written then. Side effects: a post and its media rows; on publish,
+    the author's post count, a like counter and a fan-out job (after the commit).
     """
     cleaned_caption = caption.strip() or None if caption is not None else None
     problems = _check_post_input(media_ids, cleaned_caption, alt_texts)
@@ -89,6 +93,7 @@ async def create_post(
         raise DomainError(*problems)
     texts = [(text.strip() or None) if text else None for text in alt_texts]
     texts += [None] * (len(media_ids) - len(texts))
+    await deps.social.ensure_allowed("post", viewer.user_id)
     async with transaction(deps.db) as conn:
         # FOR SHARE: a worker marking one of these READY waits for this commit, so its
         # settle_posts_of_media sees the post (and this read sees its READY otherwise).
@@ -103,8 +108,9 @@ async def create_post(
             published = await post_store.publish_post(conn, post.id)
             assert published is not None
             post = published
+    await deps.social.count("post", viewer.user_id)
     if post.status == "PUBLISHED":
-        await _announce_published(deps, post.id)
+        await _announce_published(deps, post)
     return post
 
 
@@ -142,14 +148,19 @@ async def settle_posts_of_media(deps: PostDeps, media_id: int) -> list[PostRecor
         elif all(status == "READY" for status in statuses):
             post = await post_store.publish_post(deps.db, post_id)
             if post is not None:
-                await _announce_published(deps, post.id)
+                await _announce_published(deps, post)
                 published.append(post)
     return published
 
 
-async def _announce_published(deps: PostDeps, post_id: int) -> None:
-    await counters.start_like_count(deps.queue, post_id)
-    await jobs.enqueue_fan_out_post(deps.queue, post_id)
+async def _announce_published(deps: PostDeps, post: PostRecord) -> None:
+    """After a publish commits: the like counter, the fan-out job, caption @mentions."""
+    await counters.start_like_count(deps.queue, post.id)
+    await jobs.enqueue_fan_out_post(deps.queue, post.id)
+    deliveries = await notifications.record_caption_mentions(
+        deps.db, post_id=post.id, author_id=post.author_id, caption=post.caption
+    )
+    await notifications.announce(deps.queue, deliveries)
 
 
 async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:

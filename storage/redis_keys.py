@@ -34,3 +34,19 @@ def feed(user_id: int) -> str:
 def feed_ranked_snapshot(user_id: int, snapshot_id: str) -> str:
     """The ranked order of one RANKED paging session of a user's feed (packed ids, with a TTL)."""
     return f"feed:{{{user_id}}}:ranked:{snapshot_id}"
+
+
+RATE_LIMIT_PREFIX = "ratelimit"
+"""Prefix of every key the `limits` library writes for abuse limits (see storage.rate_limits).
+The library appends `:LIMITER/<subject>/<amount>/<multiples>/<granularity>`."""
+
+
+def rate_limit_subject(action: str, user_id: int) -> str:
+    """Whom and what one abuse limit counts; the `limits` library builds the key around it, e.g.
+    `ratelimit:LIMITER/like:{42}/350/1/hour` (a moving-window list of hit timestamps)."""
+    return f"{action}:{{{user_id}}}"
+
+
+def post_events_channel(post_id: int) -> str:
+    """Pub/sub channel of a post's live counts (likes, comments)."""
+    return f"events:post:{{{post_id}}}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
+from resources import Resources
 from services.auth import Viewer
+from services.social import SocialDeps
 from storage.pg import Db
 from storage.pg import users as user_store
 from storage.pg.users import UserRecord
@@ -43,3 +46,10 @@ async def make_media(db: Db, owner_id: int, *, status: str = "READY") -> int:
     )
     assert isinstance(media_id, int)
     return media_id
+
+
+def social_on(resources: Resources, db: Db) -> SocialDeps:
+    """The app's social dependencies, but on `db` (e.g. a connection rolled back after the test)."""
+    return dataclasses.replace(
+        resources.social, db=db, feed=dataclasses.replace(resources.feed, db=db)
+    )

@@ -49,6 +49,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 time_limit_seconds=settings.media_job_timeout_seconds,
             ),
             cpu_slots=asyncio.Semaphore(settings.media_processing_concurrency),
+            publishing=resources.posts,
         )
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:

@@ -12,27 +12,33 @@ LikeCursor = tuple[datetime, int]
 """Keyset position in a likers list: (liked at, user id), both descending."""
 
 
-async def insert_like(db: Db, post_id: int, user_id: int) -> bool:
-    """Record the like of a PUBLISHED post; False (nothing written) when it existed already or
-    the post is not published."""
-    status = await db.execute(
+async def insert_like(db: Db, post_id: int, user_id: int) -> int | None:
+    """Record the like of a PUBLISHED post and return the post's author; None (nothing written)
+    when it existed already or the post is not published."""
+    author_id = await db.fetchval(
         """
         INSERT INTO likes (post_id, user_id)
-        SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM posts WHERE id = $1 AND status = 'PUBLISHED')
+        SELECT $1, $2 FROM posts WHERE id = $1 AND status = 'PUBLISHED'
         ON CONFLICT DO NOTHING
+        RETURNING (SELECT author_id FROM posts WHERE id = $1)
         """,
         post_id,
         user_id,
     )
-    return status == "INSERT 0 1"
+    return author_id if isinstance(author_id, int) else None
 
 
-async def delete_like(db: Db, post_id: int, user_id: int) -> bool:
-    """Remove the like; False when there was none."""
-    status = await db.execute(
-        "DELETE FROM likes WHERE post_id = $1 AND user_id = $2", post_id, user_id
+async def delete_like(db: Db, post_id: int, user_id: int) -> int | None:
+    """Remove the like and return the post's author; None when there was no like."""
+    author_id = await db.fetchval(
+        """
+        DELETE FROM likes WHERE post_id = $1 AND user_id = $2
+        RETURNING (SELECT author_id FROM posts WHERE id = $1)
+        """,
+        post_id,
+        user_id,
     )
-    return status == "DELETE 1"
+    return author_id if isinstance(author_id, int) else None
 
 
 async def count_likes(db: Db, post_ids: Sequence[int]) -> dict[int, int]:

@@ -134,3 +134,11 @@ async def update_profile(
         bio,
     )
     return user_from_row(row) if row else None
+
+
+async def fetch_user_ids_by_usernames(db: Db, usernames: Sequence[str]) -> dict[str, int]:
+    """{username: id} for the usernames that exist (one query)."""
+    rows = await db.fetch(
+        "SELECT id, username FROM users WHERE username = ANY($1::text[])", usernames
+    )
+    return {row["username"]: row["id"] for row in rows}

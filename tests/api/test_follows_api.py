@@ -126,15 +126,17 @@ async def test_listing_50_followers_costs_the_same_statements_as_5(live: LiveApp
     db = live.resources.db
     star = await make_user(db, "star")
     fans = [await make_user(db, f"fan{i:02d}") for i in range(60)]
-    await asyncio.gather(*(follows.follow_user(db, viewer_of(fan), star.id) for fan in fans))
+    await asyncio.gather(
+        *(follows.follow_user(live.resources.social, viewer_of(fan), star.id) for fan in fans)
+    )
     viewer = await sign_up(live, "viewer")
     token = viewer["accessToken"]
     # The viewer follows a few fans, and a few fans follow the viewer.
     viewer_id = await db.fetchval("SELECT id FROM users WHERE username = 'viewer'")
     for fan in fans[::7]:
-        await follows.follow_user(db, viewer_of(fan), viewer_id)
+        await follows.follow_user(live.resources.social, viewer_of(fan), viewer_id)
     for fan in fans[::5]:
-        await follows.follow_user(db, Viewer(viewer_id, uuid.uuid4()), fan.id)
+        await follows.follow_user(live.resources.social, Viewer(viewer_id, uuid.uuid4()), fan.id)
 
     small, small_body = await _statements_for(live, token, 5)
     large, large_body = await _statements_for(live, token, 50)

@@ -207,17 +207,17 @@ async def test_follow_backfills_a_live_feed_and_unfollow_removes(clean: Resource
     await insert_follows(clean.db, [(me.id, b.id)])
     assert await read_all(deps, me.id) == [b_post]
 
-    await follows.follow_user(clean.db, viewer_of(me), a.id)
+    await follows.follow_user(clean.db, clean.redis, viewer_of(me), a.id)
     assert await feed.backfill_followee(deps, me.id, a.id) == 2
     assert await cached(clean, me.id) == ["h", str(a_posts[0]), str(b_post), str(a_posts[1])]
     assert await read_all(deps, me.id) == [a_posts[1], b_post, a_posts[0]]
 
     # Nothing for a user without a live feed: the next read rebuilds it anyway.
-    await follows.follow_user(clean.db, viewer_of(lazy), a.id)
+    await follows.follow_user(clean.db, clean.redis, viewer_of(lazy), a.id)
     assert await feed.backfill_followee(deps, lazy.id, a.id) == 0
     assert await cached(clean, lazy.id) is None
 
-    _, target = await follows.unfollow_user(clean.db, viewer_of(me), a.id)
+    _, target = await follows.unfollow_user(clean.db, clean.redis, viewer_of(me), a.id)
     assert (
         await feed.remove_followee(deps, me.id, a.id, followee_follower_count=target.follower_count)
         == 2
@@ -235,7 +235,9 @@ async def test_posts_of_an_unfollowed_author_left_in_the_cache_are_filtered(
     await read_all(deps, me.id)
     post = await insert_post(clean.db, a.id, at(1))
     await feed.fan_out_post(deps, post)
-    await follows.unfollow_user(clean.db, viewer_of(me), a.id)  # no remove_followee call
+    await follows.unfollow_user(
+        clean.db, clean.redis, viewer_of(me), a.id
+    )  # no remove_followee call
     assert await cached(clean, me.id) == ["h", str(post)]
     assert await read_all(deps, me.id) == []
 
@@ -265,7 +267,7 @@ async def test_an_author_dropping_below_the_threshold_is_fanned_out(clean: Resou
     assert (await feed.fan_out_post(deps, posts[1])).skipped == "celebrity"
     assert await cached(clean, me.id) == ["h"]
 
-    _, target = await follows.unfollow_user(clean.db, viewer_of(third), star.id)
+    _, target = await follows.unfollow_user(clean.db, clean.redis, viewer_of(third), star.id)
     assert target.follower_count == 2
     await feed.remove_followee(deps, third.id, star.id, followee_follower_count=2)
     assert await cached(clean, me.id) == ["h", *map(str, posts)]
@@ -279,7 +281,7 @@ async def test_an_enqueued_author_fan_out_runs_on_the_worker(clean: Resources) -
     await insert_follows(clean.db, [(me.id, star.id), (third.id, star.id)])
     await read_all(deps, me.id)
     post = await insert_post(clean.db, star.id, at(1))
-    _, target = await follows.unfollow_user(clean.db, viewer_of(third), star.id)
+    _, target = await follows.unfollow_user(clean.db, clean.redis, viewer_of(third), star.id)
     await feed.remove_followee(
         deps, third.id, star.id, followee_follower_count=target.follower_count
     )

@@ -13,7 +13,7 @@ from services import follows
 from services.errors import DomainError, UserErrorCode
 from services.pagination import InvalidArgumentError
 from storage.pg import users as user_store
-from tests.factories import make_user, viewer_of
+from tests.factories import make_user, social_on, viewer_of
 
 
 async def counters(db: asyncpg.Connection | asyncpg.Pool, user_id: int) -> tuple[int, int]:
@@ -21,37 +21,41 @@ async def counters(db: asyncpg.Connection | asyncpg.Pool, user_id: int) -> tuple
     return user.follower_count, user.following_count
 
 
-async def test_follow_is_idempotent_and_counts_once(conn: asyncpg.Connection) -> None:
+async def test_follow_is_idempotent_and_counts_once(
+    resources: Resources, conn: asyncpg.Connection
+) -> None:
     ann, ben = await make_user(conn, "ann"), await make_user(conn, "ben")
-    me, them = await follows.follow_user(conn, viewer_of(ann), ben.id)
+    me, them = await follows.follow_user(social_on(resources, conn), viewer_of(ann), ben.id)
     assert (me.following_count, them.follower_count) == (1, 1)
-    again_me, again_them = await follows.follow_user(conn, viewer_of(ann), ben.id)
+    again_me, again_them = await follows.follow_user(
+        social_on(resources, conn), viewer_of(ann), ben.id
+    )
     assert (again_me.following_count, again_them.follower_count) == (1, 1)
     assert await conn.fetchval("SELECT count(*) FROM follows") == 1
     assert await counters(conn, ann.id) == (0, 1)
     assert await counters(conn, ben.id) == (1, 0)
 
 
-async def test_unfollow_is_idempotent(conn: asyncpg.Connection) -> None:
+async def test_unfollow_is_idempotent(resources: Resources, conn: asyncpg.Connection) -> None:
     ann, ben = await make_user(conn, "ann"), await make_user(conn, "ben")
-    await follows.follow_user(conn, viewer_of(ann), ben.id)
-    await follows.unfollow_user(conn, viewer_of(ann), ben.id)
-    me, them = await follows.unfollow_user(conn, viewer_of(ann), ben.id)
+    await follows.follow_user(social_on(resources, conn), viewer_of(ann), ben.id)
+    await follows.unfollow_user(social_on(resources, conn), viewer_of(ann), ben.id)
+    me, them = await follows.unfollow_user(social_on(resources, conn), viewer_of(ann), ben.id)
     assert (me.following_count, them.follower_count) == (0, 0)
     assert await conn.fetchval("SELECT count(*) FROM follows") == 0
 
 
 async def test_following_yourself_or_a_missing_user_is_refused_and_changes_nothing(
-    conn: asyncpg.Connection,
+    resources: Resources, conn: asyncpg.Connection
 ) -> None:
     ann = await make_user(conn, "ann")
     with pytest.raises(DomainError) as error:
-        await follows.follow_user(conn, viewer_of(ann), ann.id)
+        await follows.follow_user(social_on(resources, conn), viewer_of(ann), ann.id)
     assert [(e.code, e.field) for e in error.value.errors] == [
         (UserErrorCode.INVALID_INPUT, ("userId",))
     ]
     with pytest.raises(DomainError) as error:
-        await follows.follow_user(conn, viewer_of(ann), ann.id + 1000)
+        await follows.follow_user(social_on(resources, conn), viewer_of(ann), ann.id + 1000)
     assert [(e.code, e.field) for e in error.value.errors] == [
         (UserErrorCode.NOT_FOUND, ("userId",))
     ]
@@ -66,14 +70,16 @@ async def test_counts_stay_exact_under_concurrent_follows_and_unfollows(clean: R
     # Everyone follows the star and the star follows everyone back, all at once; the reverse
     # edges make opposite lock orders likely (A->B while B->A), the classic deadlock.
     await asyncio.gather(
-        *(follows.follow_user(db, viewer_of(fan), star.id) for fan in fans),
-        *(follows.follow_user(db, viewer_of(star), fan.id) for fan in fans),
+        *(follows.follow_user(clean.social, viewer_of(fan), star.id) for fan in fans),
+        *(follows.follow_user(clean.social, viewer_of(star), fan.id) for fan in fans),
     )
     assert await counters(db, star.id) == (50, 50)
     # Then a storm of duplicate follows and unfollows by the first 25, in random order.
     leaving = fans[:25]
-    operations = [follows.unfollow_user(db, viewer_of(fan), star.id) for fan in leaving] * 2
-    operations += [follows.follow_user(db, viewer_of(fan), star.id) for fan in fans[25:]]
+    operations = [
+        follows.unfollow_user(clean.social, viewer_of(fan), star.id) for fan in leaving
+    ] * 2
+    operations += [follows.follow_user(clean.social, viewer_of(fan), star.id) for fan in fans[25:]]
     random.Random(7).shuffle(operations)
     await asyncio.gather(*operations)
     edges = await db.fetchval("SELECT count(*) FROM follows WHERE followee_id = $1", star.id)
@@ -84,12 +90,14 @@ async def test_counts_stay_exact_under_concurrent_follows_and_unfollows(clean: R
         assert await counters(db, fan.id) == (1, expected_following)
 
 
-async def test_follower_pages_visit_everyone_once_newest_first(conn: asyncpg.Connection) -> None:
+async def test_follower_pages_visit_everyone_once_newest_first(
+    resources: Resources, conn: asyncpg.Connection
+) -> None:
     star = await make_user(conn, "star")
     fans = [await make_user(conn, f"fan{i:02d}") for i in range(23)]
     for fan in fans:
         # Identical timestamps inside one transaction: the id breaks the tie.
-        await follows.follow_user(conn, viewer_of(fan), star.id)
+        await follows.follow_user(social_on(resources, conn), viewer_of(fan), star.id)
     seen: list[int] = []
     after = None
     pages = 0
@@ -111,7 +119,7 @@ async def test_follower_pages_visit_everyone_once_newest_first(conn: asyncpg.Con
     ("first", "after"), [(-1, None), (101, None), (5, "not a cursor"), (5, "dDE6eDox")]
 )
 async def test_bad_page_arguments_are_refused(
-    conn: asyncpg.Connection, first: int, after: str | None
+    resources: Resources, conn: asyncpg.Connection, first: int, after: str | None
 ) -> None:
     star = await make_user(conn, "star")
     with pytest.raises(InvalidArgumentError):

@@ -38,11 +38,11 @@ async def test_likes_are_idempotent_and_move_the_counter_once(
     clean: Resources, post: PostRecord
 ) -> None:
     fan = viewer_of(await make_user(clean.db, "fan"))
-    assert await likes.like_post(clean.db, clean.redis, fan, post.id) is True
-    assert await likes.like_post(clean.db, clean.redis, fan, post.id) is False
+    assert await likes.like_post(clean.social, fan, post.id) is True
+    assert await likes.like_post(clean.social, fan, post.id) is False
     assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [1]
-    assert await likes.unlike_post(clean.db, clean.redis, fan, post.id) is True
-    assert await likes.unlike_post(clean.db, clean.redis, fan, post.id) is False
+    assert await likes.unlike_post(clean.social, fan, post.id) is True
+    assert await likes.unlike_post(clean.social, fan, post.id) is False
     assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [0]
 
 
@@ -58,7 +58,7 @@ async def test_likes_on_missing_or_unpublished_posts_are_refused(
     )
     for post_id in (pending.id, pending.id + 100):
         with pytest.raises(DomainError) as error:
-            await likes.like_post(clean.db, clean.redis, viewer_of(author), post_id)
+            await likes.like_post(clean.social, viewer_of(author), post_id)
         assert [(e.code, e.field) for e in error.value.errors] == [
             (UserErrorCode.NOT_FOUND, ("postId",))
         ]
@@ -70,14 +70,14 @@ async def test_counts_survive_losing_redis_and_flush_into_postgres(
 ) -> None:
     fans = [viewer_of(await make_user(clean.db, f"fan{i}")) for i in range(5)]
     for fan in fans:
-        await likes.like_post(clean.db, clean.redis, fan, post.id)
+        await likes.like_post(clean.social, fan, post.id)
     assert await likes.flush_like_counts(clean.db, clean.redis) == 1
     assert await clean.db.fetchval("SELECT like_count FROM posts WHERE id = $1", post.id) == 5
 
     await clean.redis.flushdb()  # Redis restarted empty
-    await likes.unlike_post(clean.db, clean.redis, fans[0], post.id)  # no counter: nothing moves
+    await likes.unlike_post(clean.social, fans[0], post.id)  # no counter: nothing moves
     assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [4]  # recounted
-    await likes.like_post(clean.db, clean.redis, fans[0], post.id)
+    await likes.like_post(clean.social, fans[0], post.id)
     assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [5]
     await likes.flush_like_counts(clean.db, clean.redis)
     assert await clean.db.fetchval("SELECT like_count FROM posts WHERE id = $1", post.id) == 5
@@ -90,7 +90,7 @@ async def test_like_counts_stay_exact_under_a_like_unlike_storm(
     rng = random.Random(11)
     operations = [
         (likes.like_post if rng.random() < 0.6 else likes.unlike_post)(
-            clean.db, clean.redis, rng.choice(fans), post.id
+            clean.social, rng.choice(fans), post.id
         )
         for _ in range(400)
     ]
@@ -104,7 +104,7 @@ async def test_like_counts_stay_exact_under_a_like_unlike_storm(
 async def test_likers_newest_first(clean: Resources, post: PostRecord) -> None:
     fans = [await make_user(clean.db, f"fan{i}") for i in range(3)]
     for fan in fans:
-        await likes.like_post(clean.db, clean.redis, viewer_of(fan), post.id)
+        await likes.like_post(clean.social, viewer_of(fan), post.id)
     page = await likes.list_likers(clean.db, post.id, first=2, after=None)
     assert [user.username for _, user in page.edges] == ["fan2", "fan1"]
     rest = await likes.list_likers(clean.db, post.id, first=2, after=page.edges[-1][0])
@@ -117,18 +117,18 @@ async def test_comments_count_exactly_and_delete_by_the_right_people(
 ) -> None:
     talker = viewer_of(await make_user(clean.db, "talker"))
     stranger = viewer_of(await make_user(clean.db, "stranger"))
-    first = await comments.add_comment(clean.db, talker, post_id=post.id, text="  nice  ")
-    second = await comments.add_comment(clean.db, stranger, post_id=post.id, text="wow")
+    first = await comments.add_comment(clean.social, talker, post_id=post.id, text="  nice  ")
+    second = await comments.add_comment(clean.social, stranger, post_id=post.id, text="wow")
     assert first.text == "nice"
     for text in ("", "   ", "x" * 2201):
         with pytest.raises(DomainError):
-            await comments.add_comment(clean.db, talker, post_id=post.id, text=text)
+            await comments.add_comment(clean.social, talker, post_id=post.id, text=text)
     assert await clean.db.fetchval("SELECT comment_count FROM posts WHERE id = $1", post.id) == 2
     with pytest.raises(DomainError) as error:
-        await comments.delete_comment(clean.db, stranger, first.id)
+        await comments.delete_comment(clean.social, stranger, first.id)
     assert [e.code for e in error.value.errors] == [UserErrorCode.FORBIDDEN]
-    await comments.delete_comment(clean.db, viewer_of(author), first.id)  # the post's author
-    await comments.delete_comment(clean.db, stranger, second.id)  # the comment's author
+    await comments.delete_comment(clean.social, viewer_of(author), first.id)  # the post's author
+    await comments.delete_comment(clean.social, stranger, second.id)  # the comment's author
     assert await clean.db.fetchval("SELECT comment_count FROM posts WHERE id = $1", post.id) == 0
     page = await comments.list_comments(clean.db, post.id, first=10, after=None)
     assert page.edges == []
@@ -137,7 +137,8 @@ async def test_comments_count_exactly_and_delete_by_the_right_people(
 async def test_comments_page_oldest_first(clean: Resources, post: PostRecord) -> None:
     talker = viewer_of(await make_user(clean.db, "talker"))
     made = [
-        await comments.add_comment(clean.db, talker, post_id=post.id, text=str(i)) for i in range(5)
+        await comments.add_comment(clean.social, talker, post_id=post.id, text=str(i))
+        for i in range(5)
     ]
     page = await comments.list_comments(clean.db, post.id, first=3, after=None)
     rest = await comments.list_comments(clean.db, post.id, first=3, after=page.edges[-1][0])

@@ -196,6 +196,7 @@ def processing_deps(resources: Resources, **changes: Any) -> ProcessingDeps:
             max_pixels=100_000_000, max_video_seconds=60, time_limit_seconds=20
         ),
         cpu_slots=asyncio.Semaphore(1),
+        publishing=resources.posts,
     )
     return dataclasses.replace(deps, **changes)
 

@@ -1,0 +1,102 @@
+"""`Notification` and its connection."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import posts as post_fields
+from resolvers.context import Context
+from schema.errors import UserError
+from schema.global_ids import encode_global_id
+from schema.node import Node
+from schema.pagination import PageInfo
+from schema.posts import Comment, Post
+from schema.users import User
+from services.pagination import Page
+from storage.pg.notifications import NotificationRecord
+
+
+@strawberry.enum
+class NotificationKind(enum.Enum):
+    LIKE = "LIKE"
+    COMMENT = "COMMENT"
+    FOLLOW = "FOLLOW"
+    MENTION = "MENTION"
+
+
+@strawberry.type
+class Notification(Node):
+    kind: NotificationKind
+    actor_count: int = strawberry.field(
+        description="How many people in all ('alice and 4 others liked your post': 5)."
+    )
+    read: bool
+    created_at: datetime
+    record: strawberry.Private[NotificationRecord]
+
+    @classmethod
+    def from_record(cls, record: NotificationRecord) -> Notification:
+        return cls(
+            id=encode_global_id("Notification", record.id),
+            kind=NotificationKind(record.kind),
+            actor_count=record.actor_count,
+            read=record.read_at is not None,
+            created_at=record.created_at,
+            record=record,
+        )
+
+    @strawberry.field(description="The most recent actor.")
+    async def actor(self, info: Info[Context, None]) -> User:
+        return User.from_record(await post_fields.user(info.context, self.record.actor_id))
+
+    @strawberry.field
+    async def post(self, info: Info[Context, None]) -> Post | None:
+        if self.record.post_id is None:
+            return None
+        return Post.from_record(await post_fields.post(info.context, self.record.post_id))
+
+    @strawberry.field
+    async def comment(self, info: Info[Context, None]) -> Comment | None:
+        if self.record.comment_id is None:
+            return None
+        record = await post_fields.comment(info.context, self.record.comment_id)
+        return Comment.from_record(record) if record else None
+
+
+@strawberry.type
+class NotificationEdge:
+    cursor: str
+    node: Notification
+
+
+@strawberry.type
+class NotificationConnection:
+    edges: list[NotificationEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(
+        cls, page: Page[NotificationRecord], *, after: str | None
+    ) -> NotificationConnection:
+        edges = [
+            NotificationEdge(cursor=cursor, node=Notification.from_record(n))
+            for cursor, n in page.edges
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo.of(
+                [edge.cursor for edge in edges],
+                has_next_page=page.has_next_page,
+                has_previous_page=after is not None,
+            ),
+        )
+
+
+@strawberry.type
+class MarkNotificationsReadPayload:
+    unread_notification_count: int
+    user_errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,211 @@
+"""Notifications: LIKE, COMMENT, FOLLOW and MENTION events aggregated per recipient, kind and
+post within a window ("alice and 4 others liked your post"), the list, the unread count, and
+the live push.
+
+The stored row is the truth. Callers record events inside the transaction that causes them
+(one round trip each: the SQL functions do the aggregation), then `announce` them on Redis
+pub/sub after the commit: best effort, a reconnecting client catches up with the query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from redis.asyncio import Redis
+
+from services.hashtags import parse_mentions
+from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from storage import redis_keys
+from storage.pg import Db
+from storage.pg import notifications as notification_store
+from storage.pg import users as user_store
+from storage.pg.comments import CommentRecord
+from storage.pg.notifications import NotificationRecord
+from storage.pubsub import publish
+
+log = logging.getLogger(__name__)
+
+AGGREGATION_WINDOW = timedelta(hours=24)
+
+Delivery = tuple[int, int]
+"""(recipient id, notification id): one push to make after the commit."""
+
+
+async def record_like(db: Db, *, author_id: int, post_id: int, actor_id: int) -> list[Delivery]:
+    """A like of `author_id`'s post (nothing when people like their own posts)."""
+    if author_id == actor_id:
+        return []
+    changed = await notification_store.notify(
+        db,
+        recipient_id=author_id,
+        kind="LIKE",
+        post_id=post_id,
+        comment_id=None,
+        actor_id=actor_id,
+        window=AGGREGATION_WINDOW,
+    )
+    return [(author_id, changed)] if changed else []
+
+
+async def retract_like(db: Db, *, author_id: int, post_id: int, actor_id: int) -> list[Delivery]:
+    changed = await notification_store.retract(
+        db, recipient_id=author_id, kind="LIKE", post_id=post_id, actor_id=actor_id
+    )
+    return [(author_id, changed)] if changed else []
+
+
+async def record_follow(db: Db, *, followee_id: int, follower_id: int) -> list[Delivery]:
+    changed = await notification_store.notify(
+        db,
+        recipient_id=followee_id,
+        kind="FOLLOW",
+        post_id=None,
+        comment_id=None,
+        actor_id=follower_id,
+        window=AGGREGATION_WINDOW,
+    )
+    return [(followee_id, changed)] if changed else []
+
+
+async def retract_follow(db: Db, *, followee_id: int, follower_id: int) -> list[Delivery]:
+    changed = await notification_store.retract(
+        db, recipient_id=followee_id, kind="FOLLOW", post_id=None, actor_id=follower_id
+    )
+    return [(followee_id, changed)] if changed else []
+
+
+async def record_comment(db: Db, *, post_author_id: int, comment: CommentRecord) -> list[Delivery]:
+    """COMMENT to the post's author, MENTION to everyone @mentioned (never to the commenter)."""
+    deliveries = []
+    if post_author_id != comment.author_id:
+        changed = await notification_store.notify(
+            db,
+            recipient_id=post_author_id,
+            kind="COMMENT",
+            post_id=comment.post_id,
+            comment_id=comment.id,
+            actor_id=comment.author_id,
+            source_id=comment.id,
+            window=AGGREGATION_WINDOW,
+        )
+        deliveries += [(post_author_id, changed)] if changed else []
+    for recipient in await _mentioned(db, comment.text, exclude=comment.author_id):
+        changed = await notification_store.notify(
+            db,
+            recipient_id=recipient,
+            kind="MENTION",
+            post_id=comment.post_id,
+            comment_id=comment.id,
+            actor_id=comment.author_id,
+            source_id=comment.id,
+            window=AGGREGATION_WINDOW,
+        )
+        deliveries += [(recipient, changed)] if changed else []
+    return deliveries
+
+
+async def retract_comment(db: Db, *, post_author_id: int, comment: CommentRecord) -> list[Delivery]:
+    """Undo what record_comment did for this comment."""
+    deliveries = []
+    targets = [(post_author_id, "COMMENT")] + [
+        (recipient, "MENTION")
+        for recipient in await _mentioned(db, comment.text, exclude=comment.author_id)
+    ]
+    for recipient, kind in targets:
+        changed = await notification_store.retract(
+            db,
+            recipient_id=recipient,
+            kind=kind,
+            post_id=comment.post_id,
+            actor_id=comment.author_id,
+            source_id=comment.id,
+        )
+        deliveries += [(recipient, changed)] if changed else []
+    return deliveries
+
+
+async def record_caption_mentions(
+    db: Db, *, post_id: int, author_id: int, caption: str | None
+) -> list[Delivery]:
+    """MENTION to everyone @mentioned in a caption, when the post is published."""
+    deliveries = []
+    for recipient in await _mentioned(db, caption, exclude=author_id):
+        changed = await notification_store.notify(
+            db,
+            recipient_id=recipient,
+            kind="MENTION",
+            post_id=post_id,
+            comment_id=None,
+            actor_id=author_id,
+            window=AGGREGATION_WINDOW,
+        )
+        deliveries += [(recipient, changed)] if changed else []
+    return deliveries
+
+
+async def _mentioned(db: Db, text: str | None, *, exclude: int) -> list[int]:
+    names = parse_mentions(text)
+    if not names:
+        return []
+    found = await user_store.fetch_user_ids_by_usernames(db, names)
+    return [found[name] for name in names if name in found and found[name] != exclude]
+
+
+async def announce(redis: Redis, deliveries: Iterable[Delivery]) -> None:
+    """Push each changed notification to its recipient's channel (after the commit).
+
+    Best effort: a failed publish is logged; the rows are the truth.
+    """
+    for recipient_id, notification_id in deliveries:
+        try:
+            await publish(
+                redis,
+                redis_keys.user_events_channel(recipient_id),
+                {"type": "notification", "notification_id": notification_id},
+            )
+        except Exception:
+            log.warning("could not push notification %s", notification_id, exc_info=True)
+
+
+async def announce_post_counts(redis: Redis, post_id: int) -> None:
+    """Tell open views of the post that its counts changed (best effort)."""
+    try:
+        await publish(redis, redis_keys.post_events_channel(post_id), {"type": "counts"})
+    except Exception:
+        log.warning("could not push the counts of post %s", post_id, exc_info=True)
+
+
+async def list_notifications(
+    db: Db, recipient_id: int, *, first: int, after: str | None
+) -> Page[NotificationRecord]:
+    """The recipient's notifications, newest first, one keyset page."""
+    limit = check_page_size(first)
+    rows = await notification_store.fetch_notifications_page(
+        db, recipient_id, limit=limit + 1, after=decode_time_id_cursor(after)
+    )
+    return Page(
+        edges=[(encode_time_id_cursor(n.created_at, n.id), n) for n in rows[:limit]],
+        has_next_page=len(rows) > limit,
+    )
+
+
+async def fetch_notification(
+    db: Db, recipient_id: int, notification_id: int
+) -> NotificationRecord | None:
+    """The recipient's own notification, or None."""
+    found = await notification_store.fetch_notifications_by_ids(db, [notification_id])
+    if not found or found[0].recipient_id != recipient_id or found[0].actor_count == 0:
+        return None
+    return found[0]
+
+
+async def unread_count(db: Db, recipient_id: int) -> int:
+    return await notification_store.count_unread(db, recipient_id)
+
+
+async def mark_read(db: Db, recipient_id: int, *, up_to: int | None) -> int:
+    """Mark read up to and including `up_to` (all when None); returns the new unread count."""
+    await notification_store.mark_read(db, recipient_id, up_to=up_to)
+    return await notification_store.count_unread(db, recipient_id)

@@ -1,0 +1,132 @@
+"""Queries on `notifications`: aggregated events, written and retracted by the SQL functions
+`notify_event` / `retract_event` (migrations/0005_notifications.sql)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from storage.pg import Db
+
+NOTIFICATION_COLUMNS = (
+    "id, recipient_id, kind, post_id, comment_id, actor_id, actor_count, created_at, read_at"
+)
+
+NotificationCursor = tuple[datetime, int]
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    id: int
+    recipient_id: int
+    kind: str
+    post_id: int | None
+    comment_id: int | None
+    actor_id: int
+    actor_count: int
+    created_at: datetime
+    read_at: datetime | None
+
+
+def notification_from_row(row: asyncpg.Record) -> NotificationRecord:
+    return NotificationRecord(**{key: row[key] for key in NotificationRecord.__slots__})
+
+
+async def notify(
+    db: Db,
+    *,
+    recipient_id: int,
+    kind: str,
+    post_id: int | None,
+    comment_id: int | None,
+    actor_id: int,
+    source_id: int = 0,
+    window: timedelta,
+) -> int | None:
+    """Add the actor to the recipient's open group; the group's id when it changed."""
+    row = await db.fetchrow(
+        "SELECT notification_id, changed FROM notify_event($1, $2, $3, $4, $5, $6, $7)",
+        recipient_id,
+        kind,
+        post_id,
+        comment_id,
+        actor_id,
+        source_id,
+        window,
+    )
+    assert row is not None
+    return row["notification_id"] if row["changed"] else None
+
+
+async def retract(
+    db: Db, *, recipient_id: int, kind: str, post_id: int | None, actor_id: int, source_id: int = 0
+) -> int | None:
+    """Take the actor's event back out of its group; the group's id, or None if none held it."""
+    value = await db.fetchval(
+        "SELECT notification_id FROM retract_event($1, $2, $3, $4, $5)",
+        recipient_id,
+        kind,
+        post_id,
+        actor_id,
+        source_id,
+    )
+    return value if isinstance(value, int) else None
+
+
+async def fetch_notifications_by_ids(db: Db, ids: Sequence[int]) -> list[NotificationRecord]:
+    rows = await db.fetch(
+        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ANY($1::bigint[])", ids
+    )
+    return [notification_from_row(row) for row in rows]
+
+
+async def fetch_notifications_page(
+    db: Db, recipient_id: int, *, limit: int, after: NotificationCursor | None
+) -> list[NotificationRecord]:
+    """The recipient's notifications, newest first, after the keyset `after`."""
+    rows = await db.fetch(
+        f"""
+        SELECT {NOTIFICATION_COLUMNS} FROM notifications
+         WHERE recipient_id = $1 AND actor_count > 0
+           AND (post_id IS NULL OR post_id IN (SELECT id FROM posts WHERE status = 'PUBLISHED'))
+           AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $4
+        """,
+        recipient_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [notification_from_row(row) for row in rows]
+
+
+async def count_unread(db: Db, recipient_id: int) -> int:
+    value = await db.fetchval(
+        """
+        SELECT count(*) FROM notifications
+         WHERE recipient_id = $1 AND read_at IS NULL AND actor_count > 0
+        """,
+        recipient_id,
+    )
+    assert isinstance(value, int)
+    return value
+
+
+async def mark_read(db: Db, recipient_id: int, *, up_to: int | None) -> int:
+    """Mark read (and close for aggregation) the recipient's notifications up to and including
+    `up_to` in list order (all when None); returns how many changed."""
+    status = await db.execute(
+        """
+        UPDATE notifications n SET read_at = now(), open_key = NULL
+         WHERE n.recipient_id = $1 AND n.read_at IS NULL
+           AND ($2::bigint IS NULL OR (n.created_at, n.id) <= (
+                SELECT created_at, id FROM notifications WHERE id = $2 AND recipient_id = $1))
+        """,
+        recipient_id,
+        up_to,
+    )
+    return int(status.split()[-1])
