@@ -68,14 +68,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a websocket from its `connection_init` payload: `{"authorization":
-        "Bearer <token>"}`. No token: an anonymous socket. A bad token: closed with 4403."""
+        "Bearer <token>"}`. Sockets carry live, per-user events: a missing or bad token closes
+        the socket with 4403 (graphql-transport-ws "Forbidden")."""
         params = context.connection_params or {}
         authorization = params.get("authorization", params.get("Authorization"))
-        if authorization is not None and not isinstance(authorization, str):
-            raise ConnectionRejectionError({"message": "authorization must be a string"})
+        if not isinstance(authorization, str):
+            raise ConnectionRejectionError({"message": "send {authorization: 'Bearer <token>'}"})
         await _sign_in(context, authorization)
-        if context.auth_error:
-            raise ConnectionRejectionError({"message": context.auth_error})
+        if context.viewer is None:
+            raise ConnectionRejectionError({"message": context.auth_error or "not signed in"})
         return await super().on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> Response:
