@@ -54,9 +54,24 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class ApiProcess:
+    """A running `shutter serve`: its base URL and its process id (to read its memory)."""
+
+    url: str
+    pid: int
+
+
 @contextlib.asynccontextmanager
 async def api_server(env: dict[str, str]) -> AsyncIterator[str]:
     """`shutter serve` in its own process (one process, as in production); yields its URL."""
+    async with api_process(env) as server:
+        yield server.url
+
+
+@contextlib.asynccontextmanager
+async def api_process(env: dict[str, str]) -> AsyncIterator[ApiProcess]:
+    """`shutter serve` in its own process, ready; yields its URL and pid."""
     port = free_port()
     process = subprocess.Popen(  # noqa: ASYNC220 (started once, before any load)
         [sys.executable, "-m", "cli", "serve", "--port", str(port)],
@@ -75,7 +90,7 @@ async def api_server(env: dict[str, str]) -> AsyncIterator[str]:
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError("the API server did not start")
-        yield base_url
+        yield ApiProcess(base_url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -49,7 +49,7 @@ local function trim(key, max)
   if n > max then
     local cut = redis.call('ZRANGE', key, n - max, n - max, 'WITHSCORES')
     redis.call('ZREMRANGEBYSCORE', key, '-inf', cut[2])
-    redis.call('ZADD', key, 0, 'h')
+    redis.call('ZADD', key, cut[2], 'h')
   end
 end
 

@@ -50,3 +50,10 @@ def rate_limit_subject(action: str, user_id: int) -> str:
 def post_events_channel(post_id: int) -> str:
     """Pub/sub channel of a post's live counts (likes, comments)."""
     return f"events:post:{{{post_id}}}"
+
+
+def explore_snapshot(viewer_id: int | None, snapshot_id: str) -> str:
+    """The ranked order of one explore paging session (packed post ids, with a TTL); anonymous
+    viewers share the `anon` space but each session has its own random id."""
+    owner = "anon" if viewer_id is None else str(viewer_id)
+    return f"explore:{{{owner}}}:{snapshot_id}"

@@ -3,6 +3,7 @@ author, status and publish time), and feed dependencies over the test resources.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from arq.worker import Worker
 
 from resources import Resources
 from services.feed import FeedConfig, FeedDeps
+from services.social import SocialDeps
 from storage import jobs
 from storage.pg import Db
 from workers import feed_jobs
@@ -29,6 +31,11 @@ def feed_deps(resources: Resources, *, inline: bool = True, **config: Any) -> Fe
     return FeedDeps(
         db=resources.db, redis=resources.redis, config=FeedConfig(**config), run_jobs_inline=inline
     )
+
+
+def social_with(resources: Resources, deps: FeedDeps) -> SocialDeps:
+    """The app's social dependencies (follows call the feed hooks) with these feed deps."""
+    return dataclasses.replace(resources.social, feed=deps)
 
 
 async def insert_post(db: Db, author_id: int, published_at: datetime, *, likes: int = 0) -> int:
@@ -87,6 +94,24 @@ async def insert_follows(db: Db, pairs: Sequence[tuple[int, int]]) -> None:
         [pair[0] for pair in pairs],
         [pair[1] for pair in pairs],
     )
+
+
+async def delete_follows(db: Db, pairs: Sequence[tuple[int, int]]) -> None:
+    """Remove follow edges (follower, followee) with the users' counters kept exact, and
+    without the feed upkeep of services.follows."""
+    for follower_id, followee_id in pairs:
+        await db.execute(
+            """
+            WITH gone AS (
+                DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING 1
+            )
+            UPDATE users SET follower_count = follower_count - CASE WHEN id = $2 THEN 1 ELSE 0 END,
+                             following_count = following_count - CASE WHEN id = $1 THEN 1 ELSE 0 END
+             WHERE id IN ($1, $2) AND EXISTS (SELECT 1 FROM gone)
+            """,
+            follower_id,
+            followee_id,
+        )
 
 
 async def run_feed_worker_until_idle(resources: Resources, deps: FeedDeps | None = None) -> Worker:

@@ -15,7 +15,9 @@ from resources import open_resources
 from services.media_processing import ProcessingDeps, ProcessingLimits
 from services.moderation import load_default_moderator
 from settings import Settings
+from storage import jobs
 from storage.jobs import PROCESS_MEDIA
+from workers import feed_jobs
 from workers.jobs import (
     flush_like_counts,
     process_media,
@@ -28,6 +30,8 @@ ARQ_TIMEOUT_MARGIN_SECONDS = 5
 # arq holds a running job for (longest timeout + 10 s); after a worker dies, another worker takes
 # the job over once that lapses. Short cron timeouts keep the takeover quick.
 CRON_TIMEOUT_SECONDS = 10
+# A fan-out batch is one Redis script call for ~1,000 followers: seconds would be pathological.
+FEED_JOB_TIMEOUT_SECONDS = 10
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
@@ -63,7 +67,19 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 name=PROCESS_MEDIA,
                 timeout=settings.media_job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
                 max_tries=settings.media_job_max_tries,
-            )
+            ),
+            func(feed_jobs.fan_out_post, name=jobs.FAN_OUT_POST, timeout=FEED_JOB_TIMEOUT_SECONDS),
+            func(
+                feed_jobs.fan_out_batch, name=jobs.FAN_OUT_BATCH, timeout=FEED_JOB_TIMEOUT_SECONDS
+            ),
+            func(
+                feed_jobs.fan_out_author, name=jobs.FAN_OUT_AUTHOR, timeout=FEED_JOB_TIMEOUT_SECONDS
+            ),
+            func(
+                feed_jobs.fan_out_author_batch,
+                name=jobs.FAN_OUT_AUTHOR_BATCH,
+                timeout=FEED_JOB_TIMEOUT_SECONDS,
+            ),
         ],
         "cron_jobs": [
             cron(

@@ -17,12 +17,14 @@ from storage.pg.users import UserRecord
 from tests.factories import make_user, viewer_of
 from tests.feed_factories import (
     at,
+    delete_follows,
     delete_post,
     feed_deps,
     insert_follows,
     insert_like,
     insert_post,
     run_feed_worker_until_idle,
+    social_with,
 )
 
 CHRONO = FeedOrder.CHRONOLOGICAL
@@ -199,7 +201,7 @@ async def test_reading_refreshes_the_ttl_and_writing_does_not(clean: Resources) 
     assert await clean.redis.ttl(key) > 100
 
 
-async def test_follow_backfills_a_live_feed_and_unfollow_removes(clean: Resources) -> None:
+async def test_backfill_on_follow_and_removal_on_unfollow(clean: Resources) -> None:
     deps = feed_deps(clean)
     me, a, b, lazy = await users(clean, "me", "a", "b", "lazy")
     a_posts = [await insert_post(clean.db, a.id, at(m)) for m in (1, 3)]
@@ -207,23 +209,33 @@ async def test_follow_backfills_a_live_feed_and_unfollow_removes(clean: Resource
     await insert_follows(clean.db, [(me.id, b.id)])
     assert await read_all(deps, me.id) == [b_post]
 
-    await follows.follow_user(clean.db, clean.redis, viewer_of(me), a.id)
+    await insert_follows(clean.db, [(me.id, a.id), (lazy.id, a.id)])
     assert await feed.backfill_followee(deps, me.id, a.id) == 2
     assert await cached(clean, me.id) == ["h", str(a_posts[0]), str(b_post), str(a_posts[1])]
+    assert await feed.backfill_followee(deps, me.id, a.id) == 0
     assert await read_all(deps, me.id) == [a_posts[1], b_post, a_posts[0]]
-
     # Nothing for a user without a live feed: the next read rebuilds it anyway.
-    await follows.follow_user(clean.db, clean.redis, viewer_of(lazy), a.id)
     assert await feed.backfill_followee(deps, lazy.id, a.id) == 0
     assert await cached(clean, lazy.id) is None
 
-    _, target = await follows.unfollow_user(clean.db, clean.redis, viewer_of(me), a.id)
-    assert (
-        await feed.remove_followee(deps, me.id, a.id, followee_follower_count=target.follower_count)
-        == 2
-    )
+    await delete_follows(clean.db, [(me.id, a.id)])
+    assert await feed.remove_followee(deps, me.id, a.id, followee_follower_count=1) == 2
     assert await cached(clean, me.id) == ["h", str(b_post)]
     assert await read_all(deps, me.id) == [b_post]
+
+
+async def test_follow_and_unfollow_keep_the_feed_through_the_follow_service(
+    clean: Resources,
+) -> None:
+    deps = feed_deps(clean)
+    social = social_with(clean, deps)
+    me, a = await users(clean, "me", "a")
+    post = await insert_post(clean.db, a.id, at(1))
+    assert await read_all(deps, me.id) == []
+    await follows.follow_user(social, viewer_of(me), a.id)
+    assert await cached(clean, me.id) == ["h", str(post)]
+    await follows.unfollow_user(social, viewer_of(me), a.id)
+    assert await cached(clean, me.id) == ["h"]
 
 
 async def test_posts_of_an_unfollowed_author_left_in_the_cache_are_filtered(
@@ -235,9 +247,7 @@ async def test_posts_of_an_unfollowed_author_left_in_the_cache_are_filtered(
     await read_all(deps, me.id)
     post = await insert_post(clean.db, a.id, at(1))
     await feed.fan_out_post(deps, post)
-    await follows.unfollow_user(
-        clean.db, clean.redis, viewer_of(me), a.id
-    )  # no remove_followee call
+    await delete_follows(clean.db, [(me.id, a.id)])  # and no remove_followee
     assert await cached(clean, me.id) == ["h", str(post)]
     assert await read_all(deps, me.id) == []
 
@@ -257,6 +267,35 @@ async def test_deleted_posts_are_filtered_at_read(clean: Resources) -> None:
     assert await read_all(deps, me.id, first=1) == [posts[3]]
 
 
+async def test_a_cache_window_emptied_by_deletes_is_read_further(clean: Resources) -> None:
+    deps = feed_deps(clean)
+    me, a = await users(clean, "me", "a")
+    await insert_follows(clean.db, [(me.id, a.id)])
+    await read_all(deps, me.id)
+    posts = [await insert_post(clean.db, a.id, at(m)) for m in range(30)]
+    for post in posts:
+        await feed.fan_out_post(deps, post)
+    for post in posts[5:]:  # more than one cache window of the newest entries
+        await delete_post(clean.db, post)
+    assert await read_all(deps, me.id, first=2) == posts[4::-1]
+
+
+async def test_a_cache_thinner_than_a_page_is_refilled(clean: Resources) -> None:
+    deps = feed_deps(clean)
+    me, a = await users(clean, "me", "a")
+    await insert_follows(clean.db, [(me.id, a.id)])
+    posts = [await insert_post(clean.db, a.id, at(m)) for m in range(4)]
+    # A live feed that holds nothing below a recent horizon (e.g. after unfollows).
+    await feeds.create_live_feeds(
+        clean.redis, [me.id], [], horizon_micros=micros_of(at(10)), max_entries=800, ttl_seconds=60
+    )
+    assert await cached(clean, me.id) == ["h"]
+    assert await read_all(deps, me.id, first=10) == posts[::-1]
+    assert await cached(clean, me.id) == ["h", *map(str, posts)]
+    horizon = await clean.redis.zscore(redis_keys.feed(me.id), "h")
+    assert horizon == 0
+
+
 async def test_an_author_dropping_below_the_threshold_is_fanned_out(clean: Resources) -> None:
     deps = feed_deps(clean, celebrity_follower_threshold=3)
     star, me, fan, third = await users(clean, "star", "me", "fan", "third")
@@ -267,9 +306,8 @@ async def test_an_author_dropping_below_the_threshold_is_fanned_out(clean: Resou
     assert (await feed.fan_out_post(deps, posts[1])).skipped == "celebrity"
     assert await cached(clean, me.id) == ["h"]
 
-    _, target = await follows.unfollow_user(clean.db, clean.redis, viewer_of(third), star.id)
-    assert target.follower_count == 2
-    await feed.remove_followee(deps, third.id, star.id, followee_follower_count=2)
+    _, target = await follows.unfollow_user(social_with(clean, deps), viewer_of(third), star.id)
+    assert target.follower_count == 2  # and the follow service called remove_followee
     assert await cached(clean, me.id) == ["h", *map(str, posts)]
     assert await cached(clean, fan.id) == ["h", *map(str, posts)]
     assert await read_all(deps, me.id) == posts[::-1]
@@ -281,10 +319,7 @@ async def test_an_enqueued_author_fan_out_runs_on_the_worker(clean: Resources) -
     await insert_follows(clean.db, [(me.id, star.id), (third.id, star.id)])
     await read_all(deps, me.id)
     post = await insert_post(clean.db, star.id, at(1))
-    _, target = await follows.unfollow_user(clean.db, clean.redis, viewer_of(third), star.id)
-    await feed.remove_followee(
-        deps, third.id, star.id, followee_follower_count=target.follower_count
-    )
+    await follows.unfollow_user(social_with(clean, deps), viewer_of(third), star.id)
     assert await cached(clean, me.id) == ["h"]
     worker = await run_feed_worker_until_idle(clean, deps)
     assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)

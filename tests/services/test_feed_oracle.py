@@ -17,7 +17,14 @@ from storage import redis_keys
 from storage.pg import feed as feed_store
 from tests.conftest import reset_state
 from tests.factories import make_user, viewer_of
-from tests.feed_factories import at, delete_post, feed_deps, insert_follows, insert_post
+from tests.feed_factories import (
+    at,
+    delete_post,
+    feed_deps,
+    insert_follows,
+    insert_post,
+    social_with,
+)
 
 USERS = 5
 THRESHOLD = 3
@@ -110,6 +117,7 @@ async def test_hybrid_feed_equals_the_pull_model_feed(
         fan_out_batch_size=2,
         ranked_window=3,
     )
+    social = social_with(clean, deps)
     users = [await make_user(clean.db, f"u{i}") for i in range(USERS)]
     ids = [user.id for user in users]
     await insert_follows(clean.db, [(ids[a], ids[b]) for a, b in initial])
@@ -124,15 +132,9 @@ async def test_hybrid_feed_equals_the_pull_model_feed(
             posts.append(post)
             await feed.fan_out_post(deps, post)
         elif step.kind in ("follow", "unfollow") and step.a != step.b:
-            viewer = viewer_of(users[step.a])
-            if step.kind == "follow":
-                await follows.follow_user(clean.db, clean.redis, viewer, ids[step.b])
-                await feed.backfill_followee(deps, ids[step.a], ids[step.b])
-            else:
-                _, target = await follows.unfollow_user(clean.db, clean.redis, viewer, ids[step.b])
-                await feed.remove_followee(
-                    deps, ids[step.a], ids[step.b], followee_follower_count=target.follower_count
-                )
+            # The follow service keeps the feed (backfill_followee / remove_followee).
+            change = follows.follow_user if step.kind == "follow" else follows.unfollow_user
+            await change(social, viewer_of(users[step.a]), ids[step.b])
         elif step.kind == "delete" and posts:
             await delete_post(clean.db, posts[step.a % len(posts)])
         elif step.kind == "read":

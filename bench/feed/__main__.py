@@ -1,0 +1,238 @@
+"""`python -m bench.feed`: home-feed assembly and fan-out, each against its baseline, side by side.
+
+1. Feed assembly (services.feed.read_feed, no GraphQL) for viewers following 10, 200 and 2,000
+   accounts, first page of 20: the hybrid feed (cached entries + followed celebrities + own
+   posts, checked against PostgreSQL) against the pull-model query alone, interleaved.
+2. Fan-out of one post to 100k followers with live feeds: one server-side script call per
+   batch of 1,000 (services.feed.fan_out_post) against a client-side pipeline per batch.
+
+Uses DATABASE_URL / REDIS_URL when set (the data set is loaded into that database: give it an
+empty one), else throwaway embedded servers on loopback. Stops by itself in a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from bench import datagen
+from bench.harness import percentile, services
+from services import feed
+from services.feed import FeedConfig, FeedDeps, FeedOrder
+from storage import feeds, redis_keys
+from storage.feed_keys import micros_of
+from storage.pg import QueryCounter
+from storage.pg import create_pool as create_pg_pool
+from storage.pg import feed as feed_store
+
+PAGE = 20
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _stats(values: list[float]) -> str:
+    return " ".join(f"{percentile(values, p):6.2f}" for p in (50, 95, 99))
+
+
+async def _timed(call: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return _ms(started)
+
+
+async def bench_reads(deps: FeedDeps, data: datagen.Dataset, reads: int, sql: QueryCounter) -> None:
+    print(
+        f"\nfeed assembly, first page of {PAGE} (ms: p50 p95 p99), {reads} reads each, "
+        "hybrid and pull interleaved"
+    )
+    print(
+        f"{'follows':>7} {'celebs':>6} {'rebuild':>8} | {'hybrid p50    p95    p99':>24} | "
+        f"{'pull p50    p95    p99':>22} | {'pull/hybrid':>11} | {'SQL/read':>8}"
+    )
+    p50s: dict[int, float] = {}
+    pull_p50s: dict[int, float] = {}
+    for following, viewer in sorted(data.viewers.items()):
+        celebs = await feed_store.fetch_celebrity_followees(
+            deps.db, viewer, deps.config.celebrity_follower_threshold
+        )
+        await deps.redis.delete(redis_keys.feed(viewer))
+
+        async def hybrid(viewer: int = viewer) -> None:
+            await feed.read_feed(
+                deps, viewer, first=PAGE, after=None, order=FeedOrder.CHRONOLOGICAL
+            )
+
+        async def pull(viewer: int = viewer) -> None:
+            await feed_store.fetch_pull_feed(deps.db, viewer, before=None, limit=PAGE + 1)
+
+        rebuild = await _timed(hybrid)
+        for _ in range(20):  # warm-up: plans, buffers
+            await hybrid()
+            await pull()
+        hybrid_ms: list[float] = []
+        pull_ms: list[float] = []
+        statements = sql.count
+        for _ in range(reads):
+            hybrid_ms.append(await _timed(hybrid))
+            pull_ms.append(await _timed(pull))
+        per_read = (sql.count - statements - reads) / reads
+        p50s[following] = percentile(hybrid_ms, 50)
+        pull_p50s[following] = percentile(pull_ms, 50)
+        print(
+            f"{following:>7} {len(celebs):>6} {rebuild:>8.1f} | {_stats(hybrid_ms):>24} | "
+            f"{_stats(pull_ms):>22} | {pull_p50s[following] / p50s[following]:>10.1f}x | "
+            f"{per_read:>8.1f}"
+        )
+    low, high = min(p50s), max(p50s)
+    print(
+        f"hybrid p50 at {high:,} follows / at {low:,}: {p50s[high] / p50s[low]:.2f}x "
+        f"(target <= 1.5x); pull / hybrid at {high:,}: {pull_p50s[high] / p50s[high]:.1f}x "
+        "(target >= 10x)"
+    )
+    await bench_ranked(deps, data, max(10, reads // 5))
+
+
+async def bench_ranked(deps: FeedDeps, data: datagen.Dataset, reads: int) -> None:
+    print(
+        f"\nRANKED (window {deps.config.ranked_window}), ms p50 p95 p99, {reads} reads: "
+        "first page (rank + snapshot) | next page (from the snapshot)"
+    )
+    for following, viewer in sorted(data.viewers.items()):
+        first_ms: list[float] = []
+        next_ms: list[float] = []
+        for _ in range(reads):
+            started = time.perf_counter()
+            page = await feed.read_feed(
+                deps, viewer, first=PAGE, after=None, order=FeedOrder.RANKED
+            )
+            first_ms.append(_ms(started))
+            started = time.perf_counter()
+            await feed.read_feed(
+                deps, viewer, first=PAGE, after=page.edges[-1][0], order=FeedOrder.RANKED
+            )
+            next_ms.append(_ms(started))
+        print(f"{following:>7} follows: {_stats(first_ms)} | {_stats(next_ms)}")
+
+
+async def _new_post(db: asyncpg.Pool, author_id: int) -> int:
+    post_id: int = await db.fetchval(
+        "INSERT INTO posts (author_id, status, published_at) VALUES ($1, 'PUBLISHED', now()) "
+        "RETURNING id",
+        author_id,
+    )
+    return post_id
+
+
+async def _pipeline_fan_out(
+    deps: FeedDeps, author_id: int, post_id: int, published_at: datetime
+) -> int:
+    """Baseline: per batch, a client-side pipeline of ZADD + trim per follower (and no
+    existence check, which would cost another round trip)."""
+    score = feeds.score_of(micros_of(published_at))
+    inserted = 0
+    after = 0
+    while True:
+        ids = await feed_store.fetch_follower_ids(
+            deps.db, author_id, after=after, until=None, limit=deps.config.fan_out_batch_size
+        )
+        if not ids:
+            return inserted
+        async with deps.redis.pipeline(transaction=False) as pipe:
+            for user_id in ids:
+                key = redis_keys.feed(user_id)
+                pipe.zadd(key, {str(post_id): score})
+                pipe.zremrangebyrank(key, 0, -(deps.config.max_entries + 1))
+            results = await pipe.execute()
+        inserted += sum(results[0::2])
+        after = ids[-1]
+
+
+async def bench_fan_out(
+    db: asyncpg.Pool, redis: ArqRedis, data: datagen.Dataset, followers: int, rounds: int
+) -> None:
+    author = data.viewers[10]
+    print(f"\nfan-out of one post to {followers:,} followers with live feeds, {rounds} rounds")
+    started = time.perf_counter()
+    fans = await datagen.add_followers(db, author, followers, prefix="fan")
+    recent = await feed_store.fetch_pull_feed(db, data.viewers[200], before=None, limit=10)
+    for start in range(0, len(fans), 1000):
+        await feeds.create_live_feeds(
+            redis,
+            fans[start : start + 1000],
+            [post.key for post in recent],
+            horizon_micros=recent[-1].key[0] - 1,
+            max_entries=800,
+            ttl_seconds=3600,
+        )
+    print(f"setup ({followers:,} users, follows and live feeds): {_ms(started) / 1000:.1f} s")
+    # The author is far above any celebrity threshold here: lift it to measure fan-out.
+    deps = FeedDeps(db, redis, FeedConfig(celebrity_follower_threshold=10**9), run_jobs_inline=True)
+    script_runs: list[tuple[float, int]] = []
+    pipeline_runs: list[tuple[float, int]] = []
+    last_script_post = 0
+    for _ in range(rounds):
+        post = last_script_post = await _new_post(db, author)
+        started = time.perf_counter()
+        result = await feed.fan_out_post(deps, post)
+        script_runs.append((_ms(started), result.inserted))
+        post = await _new_post(db, author)
+        (state,) = await feed_store.fetch_post_states(db, [post])
+        assert state.published_at is not None
+        started = time.perf_counter()
+        inserted = await _pipeline_fan_out(deps, author, post, state.published_at)
+        pipeline_runs.append((_ms(started), inserted))
+    for name, runs in (("script per batch", script_runs), ("client pipeline", pipeline_runs)):
+        ms = statistics.median(run[0] for run in runs)
+        inserted = runs[0][1]
+        print(
+            f"{name:<17} median {ms:7.0f} ms for {inserted:,} inserts: "
+            f"{inserted / ms * 1000:>9,.0f} inserts/s"
+        )
+    sample = fans[:: max(1, len(fans) // 1000)]
+    async with redis.pipeline(transaction=False) as pipe:
+        for user_id in sample:
+            pipe.zscore(redis_keys.feed(user_id), str(last_script_post))
+        present = sum(score is not None for score in await pipe.execute())
+    print(f"check: the last script-fanned post is in {present}/{len(sample)} sampled feeds")
+
+
+async def main(reads: int, followers: int, rounds: int) -> None:
+    with services() as (database_url, redis_url, _scratch):
+        sql = QueryCounter()
+        db = await create_pg_pool(database_url, min_size=2, max_size=4, counter=sql)
+        redis = await create_pool(RedisSettings.from_dsn(redis_url))
+        try:
+            spec = datagen.DataSpec(now=datetime.now(UTC))
+            data = await datagen.generate(db, spec)
+            print(
+                f"data set: {spec.users:,} users, {sum(data.follower_counts.values()):,} follows, "
+                f"{data.post_count:,} posts, {spec.likes:,} likes, {spec.comments:,} comments, "
+                f"{len(data.celebrities)} celebrities (>= {spec.celebrity_threshold:,} "
+                f"followers), loaded in {data.seconds:.1f} s"
+            )
+            deps = FeedDeps(
+                db, redis, FeedConfig(celebrity_follower_threshold=spec.celebrity_threshold)
+            )
+            await bench_reads(deps, data, reads, sql)
+            await bench_fan_out(db, redis, data, followers, rounds)
+        finally:
+            await redis.aclose()
+            await db.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.feed", description=__doc__)
+    parser.add_argument("--reads", type=int, default=300, help="timed reads per viewer")
+    parser.add_argument("--followers", type=int, default=100_000, help="fan-out followers")
+    parser.add_argument("--rounds", type=int, default=3, help="fan-out rounds per method")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.reads, arguments.followers, arguments.rounds))

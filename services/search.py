@@ -1,0 +1,106 @@
+"""Search: people by username or full-name prefix, hashtags by prefix, posts by caption text.
+
+Queries are cut to MAX_QUERY_LENGTH characters and reduced to words; a query with no word
+characters (empty, only symbols) finds nothing, without an error. Results come back as rows
+loaded from PostgreSQL in the backend's order: anything the index still holds but PostgreSQL no
+longer shows (a deleted post, a tag no longer used) is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from services.cursor_codec import decode_fields, encode_fields
+from services.pagination import InvalidArgumentError, Page, check_page_size
+from storage.feed_keys import datetime_of, micros_of
+from storage.pg import Db
+from storage.pg import hashtags as hashtag_store
+from storage.pg import posts as post_store
+from storage.pg import users as user_store
+from storage.pg.hashtags import HashtagRecord
+from storage.pg.posts import PostRecord
+from storage.pg.users import UserRecord
+from storage.search import PostHit, PostSearchAfter, SearchBackend, SearchTerms
+
+MAX_QUERY_LENGTH = 100
+MAX_WORDS = 8
+MAX_WORD_LENGTH = 50
+_WORD = re.compile(r"\w+")
+_NOT_USERNAME = re.compile(r"[^a-z0-9._]")
+
+
+def parse_query(text: str) -> SearchTerms:
+    """Sanitize a search box's text into the terms each kind of result uses (pure)."""
+    folded = unicodedata.normalize("NFKC", text[:MAX_QUERY_LENGTH]).casefold()
+    words = tuple(word[:MAX_WORD_LENGTH] for word in _WORD.findall(folded))[:MAX_WORDS]
+    if not words:
+        return SearchTerms("", "", "", ())
+    first = folded.split()[0].lstrip("@#") if folded.split() else ""
+    username = first if first and not _NOT_USERNAME.search(first) else ""
+    name = " ".join(folded.split())
+    return SearchTerms(
+        username_prefix=username,
+        name_prefix=name if any(c.isalnum() for c in name) else "",
+        hashtag_prefix=words[0] if len(words) == 1 else "",
+        words=words,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    users: list[UserRecord]
+    hashtags: list[HashtagRecord]
+
+
+async def search_people_and_tags(
+    db: Db, backend: SearchBackend, query: str, *, first: int
+) -> SearchResults:
+    """Users and tags matching `query`, best first, at most `first` of each. No side effects."""
+    limit = check_page_size(first)
+    terms = parse_query(query)
+    user_ids = await backend.search_users(terms, limit=limit)
+    tag_ids = await backend.search_hashtags(terms, limit=limit)
+    users = {user.id: user for user in await user_store.fetch_users_by_ids(db, user_ids)}
+    tags = {
+        tag.id: tag
+        for tag in await hashtag_store.fetch_hashtags_by_ids(db, tag_ids)
+        if tag.post_count > 0
+    }
+    return SearchResults(
+        users=[users[i] for i in user_ids if i in users],
+        hashtags=[tags[i] for i in tag_ids if i in tags],
+    )
+
+
+async def search_posts(
+    db: Db, backend: SearchBackend, query: str, *, first: int, after: str | None
+) -> Page[PostRecord]:
+    """Published posts whose caption matches `query` (stemmed words, the last one as a prefix),
+    most relevant first, then newest; one keyset page. No side effects."""
+    limit = check_page_size(first)
+    position = _decode_cursor(after)
+    terms = parse_query(query)
+    hits = await backend.search_posts(terms, limit=limit + 1, after=position)
+    records = {
+        post.id: post
+        for post in await post_store.fetch_posts_by_ids(db, [hit.post_id for hit in hits])
+        if post.status == "PUBLISHED"
+    }
+    items = [(_encode_cursor(hit), records[hit.post_id]) for hit in hits if hit.post_id in records]
+    return Page(edges=items[:limit], has_next_page=len(hits) > limit)
+
+
+def _encode_cursor(hit: PostHit) -> str:
+    return encode_fields("s1", hit.score.hex(), micros_of(hit.published_at), hit.post_id)
+
+
+def _decode_cursor(after: str | None) -> PostSearchAfter | None:
+    if after is None:
+        return None
+    _, (score, published, post_id) = decode_fields(after, {"s1": 3})
+    try:
+        return float.fromhex(score), datetime_of(int(published)), int(post_id)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidArgumentError("`after` is not a cursor of this list.") from None

@@ -1,0 +1,77 @@
+"""The home feed over HTTP: what it holds, both orders, and SQL per request constant in size."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from schema.global_ids import encode_global_id
+from tests.api.helpers import sign_up
+from tests.conftest import LiveApp
+from tests.feed_factories import insert_post
+
+FEED = """
+query Feed($first: Int!, $order: FeedOrder!) {
+  feed(first: $first, order: $order) {
+    edges { node { id author { username } likeCount viewerHasLiked commentCount
+                   media { image(minWidth: 640) { url } } } }
+    pageInfo { hasNextPage }
+  }
+}
+"""
+
+
+async def user_id(live: LiveApp, username: str) -> int:
+    value = await live.resources.db.fetchval("SELECT id FROM users WHERE username = $1", username)
+    assert isinstance(value, int)
+    return value
+
+
+async def test_feed_holds_followed_and_own_posts_in_both_orders(live: LiveApp) -> None:
+    viewer = await sign_up(live, "viewer")
+    await sign_up(live, "friend")
+    await sign_up(live, "stranger")
+    token = viewer["accessToken"]
+    friend_id = await user_id(live, "friend")
+    follow = "mutation F($id: ID!) { follow(userId: $id) { userErrors { code } } }"
+    await live.graphql(follow, {"id": encode_global_id("User", friend_id)}, token=token)
+    now = datetime.now(UTC)
+    own = await insert_post(
+        live.resources.db, await user_id(live, "viewer"), now - timedelta(minutes=3)
+    )
+    friends = [
+        await insert_post(live.resources.db, friend_id, now - timedelta(minutes=m)) for m in (5, 1)
+    ]
+    await insert_post(live.resources.db, await user_id(live, "stranger"), now)
+
+    body = await live.graphql(FEED, {"first": 10, "order": "CHRONOLOGICAL"}, token=token)
+    edges = body["data"]["feed"]["edges"]
+    expected = [encode_global_id("Post", post_id) for post_id in (friends[1], own, friends[0])]
+    assert [edge["node"]["id"] for edge in edges] == expected
+    assert [edge["node"]["author"]["username"] for edge in edges] == ["friend", "viewer", "friend"]
+    assert body["data"]["feed"]["pageInfo"] == {"hasNextPage": False}
+    ranked = await live.graphql(FEED, {"first": 10, "order": "RANKED"}, token=token)
+    assert sorted(edge["node"]["id"] for edge in ranked["data"]["feed"]["edges"]) == sorted(
+        expected
+    )
+
+    anonymous = await live.graphql(FEED, {"first": 10, "order": "RANKED"})
+    assert anonymous["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+async def test_sql_statements_per_feed_request_do_not_grow_with_the_page(live: LiveApp) -> None:
+    viewer = await sign_up(live, "viewer")
+    token = viewer["accessToken"]
+    viewer_id = await user_id(live, "viewer")
+    now = datetime.now(UTC)
+    for minutes in range(30):
+        await insert_post(live.resources.db, viewer_id, now - timedelta(minutes=minutes))
+    counter = live.resources.sql_statements
+    # Warm: the first read rebuilds the cached feed and recounts likes into Redis.
+    await live.graphql(FEED, {"first": 20, "order": "CHRONOLOGICAL"}, token=token)
+    statements = []
+    for first in (5, 20):
+        before = counter.count
+        body = await live.graphql(FEED, {"first": first, "order": "CHRONOLOGICAL"}, token=token)
+        assert len(body["data"]["feed"]["edges"]) == first
+        statements.append(counter.count - before)
+    assert statements[0] == statements[1]
