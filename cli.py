@@ -67,6 +67,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     elif command == "migrate":
         with _services(settings) as ready:
             _migrate(ready)
+    elif command == "reindex":
+        from services.reindex import run_reindex
+
+        with _services(settings) as ready:
+            asyncio.run(run_reindex(ready))
     elif command == "export-schema":
         from schema.build import schema_sdl
 
@@ -92,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
     commands.add_parser("worker", help="the arq worker only (needs DATABASE_URL and REDIS_URL)")
     commands.add_parser("migrate", help="apply pending database migrations")
+    commands.add_parser("reindex", help="rebuild the search index from PostgreSQL")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
     return parser

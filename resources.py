@@ -30,6 +30,8 @@ from storage.pg import QueryCounter
 from storage.pg import create_pool as create_pg_pool
 from storage.pubsub import EventHub
 from storage.rate_limits import RateLimiter, open_rate_limiter
+from storage.search import SearchBackend
+from storage.search.factory import open_search_backend
 
 
 class MissingServiceError(RuntimeError):
@@ -49,6 +51,7 @@ class Resources:
     sql_statements: QueryCounter
     """How many SQL statements this process has sent (tests assert on it; metrics export it)."""
     blobs: BlobStore
+    search: SearchBackend
     rate_limiter: RateLimiter
     """Abuse-limit counters (moving windows in Redis, on `redis`'s connection pool)."""
     events: EventHub
@@ -151,7 +154,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     try:
         redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
         try:
-            async with open_blob_store(settings, signing_key=secret_key.encode()) as blobs:
+            async with (
+                open_blob_store(settings, signing_key=secret_key.encode()) as blobs,
+                _search_backend(db, settings) as search,
+            ):
                 yield Resources(
                     settings=settings,
                     db=db,
@@ -165,6 +171,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                     ),
                     sql_statements=sql_statements,
                     blobs=blobs,
+                    search=search,
                     rate_limiter=open_rate_limiter(redis),
                     events=EventHub(redis),
                 )
@@ -172,3 +179,14 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             await redis.aclose()
     finally:
         await db.close()
+
+
+@contextlib.asynccontextmanager
+async def _search_backend(db: asyncpg.Pool, settings: Settings) -> AsyncIterator[SearchBackend]:
+    search = await open_search_backend(
+        db, backend=settings.search_backend, elasticsearch_url=settings.elasticsearch_url
+    )
+    try:
+        yield search
+    finally:
+        await search.close()

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     media_max_sweeps: int = Field(default=3, ge=1)
     """After this many re-enqueues a media item ends FAILED rather than PROCESSING forever."""
 
+    search_backend: Literal["postgres", "elasticsearch"] = "postgres"
+    elasticsearch_url: str | None = None
+    """Used when SEARCH_BACKEND=elasticsearch (the official async client; an alias per index)."""
+
     celebrity_follower_threshold: int = Field(default=10_000, ge=1)
     """Authors with at least this many followers are not fanned out: their posts are pulled."""
     feed_max_entries: int = Field(default=800, ge=20)

@@ -78,7 +78,7 @@ class AccountMutations:
         viewer = info.context.require_viewer()
         changes = accounts.ProfileChanges(full_name=input.full_name, bio=input.bio)
         try:
-            record = await accounts.update_profile(info.context.db, viewer, changes)
+            record = await accounts.update_profile(info.context.resources.accounts, viewer, changes)
         except DomainError as error:
             return UpdateProfilePayload(user_errors=user_errors(error, input_argument="input"))
         return UpdateProfilePayload(user=User.from_record(record))

@@ -4,6 +4,7 @@ view: authentication into the Context, orjson encoding, JSON errors, offline Gra
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -12,10 +13,11 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -36,8 +38,21 @@ def error_response(status_code: int, message: str, code: str = "BAD_REQUEST") ->
     return Response(body, status_code=status_code, media_type="application/json")
 
 
+class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames; orjson gives bytes, which Strawberry would
+    send as binary frames that protocol-strict clients refuse."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI view, configured for Shutter."""
+
+    websocket_adapter_class = TextFrameWebSocketAdapter
 
     def __init__(self, schema: BaseSchema, *, graphiql_enabled: bool) -> None:
         super().__init__(

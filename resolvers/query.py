@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from resolvers.context import Context
+from resolvers.discover import DiscoverQueries
 from resolvers.feed import FeedQueries
 from resolvers.notifications import NotificationQueries
 from schema.global_ids import decode_global_id, decode_id_of_type
@@ -93,4 +94,4 @@ async def _load_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> li
     return [nodes.get(key) if key else None for key in decoded]
 
 
-Query = merge_types("Query", (CoreQueries, FeedQueries, NotificationQueries))
+Query = merge_types("Query", (CoreQueries, FeedQueries, DiscoverQueries, NotificationQueries))

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import email_validator
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 
+from services import discover
 from services.auth import Viewer
 from services.errors import DomainError, UserError, UserErrorCode
 from services.passwords import Passwords
@@ -33,7 +34,8 @@ class AccountDeps:
     """What the account use cases touch."""
 
     db: Db
-    redis: Redis
+    redis: ArqRedis
+    """The session denylist, and the queue for search indexing."""
     passwords: Passwords
     access_tokens: AccessTokens
     refresh_token_ttl_seconds: int
@@ -136,7 +138,9 @@ async def sign_up(
         )
         if user is None:
             raise await _identifier_taken(conn, username, normalized_email)
-        return await _open_session(deps, conn, user)
+        signed_in = await _open_session(deps, conn, user)
+    await discover.on_profile_changed(deps.redis, user.id, user.created_at)
+    return signed_in
 
 
 async def _identifier_taken(db: Db, username: str, email: str) -> DomainError:
@@ -258,8 +262,10 @@ async def log_out(deps: AccountDeps, viewer: Viewer) -> None:
     )
 
 
-async def update_profile(db: Db, viewer: Viewer, changes: ProfileChanges) -> UserRecord:
-    """Change the viewer's full name and/or bio. Raises DomainError(INVALID_INPUT, NOT_FOUND)."""
+async def update_profile(deps: AccountDeps, viewer: Viewer, changes: ProfileChanges) -> UserRecord:
+    """Change the viewer's full name and/or bio. Raises DomainError(INVALID_INPUT, NOT_FOUND).
+
+    Side effects: one UPDATE; re-indexing the user for search is queued."""
     full_name = _clean_text(changes.full_name, field="fullName", max_length=FULL_NAME_MAX_LENGTH)
     bio = _clean_text(changes.bio, field="bio", max_length=BIO_MAX_LENGTH)
     problems = [problem for problem in (full_name, bio) if isinstance(problem, UserError)]
@@ -268,7 +274,7 @@ async def update_profile(db: Db, viewer: Viewer, changes: ProfileChanges) -> Use
     assert not isinstance(full_name, UserError)
     assert not isinstance(bio, UserError)
     user = await user_store.update_profile(
-        db,
+        deps.db,
         viewer.user_id,
         set_full_name=changes.full_name is not None,
         full_name=full_name,
@@ -277,6 +283,7 @@ async def update_profile(db: Db, viewer: Viewer, changes: ProfileChanges) -> Use
     )
     if user is None:
         raise DomainError.single(UserErrorCode.NOT_FOUND, "This account no longer exists.")
+    await discover.on_profile_changed(deps.redis, user.id, datetime.now(UTC))
     return user
 
 

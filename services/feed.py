@@ -14,6 +14,7 @@ Every write here can run twice without harm: feed writes are set additions and r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,9 +106,7 @@ async def fan_out_post(deps: FeedDeps, post_id: int) -> FanOutResult:
         return FanOutResult("celebrity", 0, 0)
     ranges = await _follower_ranges(deps, state.author_id, state.author_follower_count)
     if deps.run_jobs_inline or len(ranges) == 1:
-        inserted = 0
-        for after, until in ranges:
-            inserted += await _fan_out_range(deps, state, after, until)
+        inserted = await _fan_out_ranges(deps, state, ranges)
         return FanOutResult(None, len(ranges), inserted)
     for after, until in ranges:
         await jobs.enqueue_fan_out_batch(deps.redis, post_id, after, until)
@@ -126,16 +125,32 @@ async def fan_out_batch(
 
 
 async def _fan_out_range(deps: FeedDeps, state: PostState, after: int, until: int | None) -> int:
+    return await _fan_out_ranges(deps, state, [(after, until)])
+
+
+async def _fan_out_ranges(deps: FeedDeps, state: PostState, ranges: list[FollowerRange]) -> int:
+    """One script call per range; the next range's followers are read from PostgreSQL while
+    Redis runs the script for the current one."""
     assert state.published_at is not None
-    followers = await feed_store.fetch_follower_ids(
-        deps.db, state.author_id, after=after, until=until
-    )
-    return await feeds.merge_entries(
-        deps.redis,
-        followers,
-        [(micros_of(state.published_at), state.id)],
-        max_entries=deps.config.max_entries,
-    )
+    entry = (micros_of(state.published_at), state.id)
+
+    async def followers(index: int) -> list[int]:
+        after, until = ranges[index]
+        return await feed_store.fetch_follower_ids(
+            deps.db, state.author_id, after=after, until=until
+        )
+
+    async def push(user_ids: list[int]) -> int:
+        return await feeds.merge_entries(
+            deps.redis, user_ids, [entry], max_entries=deps.config.max_entries
+        )
+
+    inserted = 0
+    current = await followers(0)
+    for index in range(1, len(ranges)):
+        added, current = await asyncio.gather(push(current), followers(index))
+        inserted += added
+    return inserted + await push(current)
 
 
 async def _follower_ranges(

@@ -37,25 +37,28 @@ async def collect_chronological(
     window = await feeds.read_window(
         deps.redis, viewer_id, at_most=before, count=count, ttl_seconds=config.ttl_seconds
     )
-    if window.state is not FeedState.LIVE:
-        return await _without_cache(deps, viewer_id, window.state, before=before, limit=limit)
-    pulled = await feed_store.fetch_pulled_posts(
-        deps.db, viewer_id, config.celebrity_follower_threshold, before=before, limit=limit
-    )
-    while True:
-        ids = [key[1] for key in window.entries if before is None or key < before]
-        cached = await feed_store.fetch_feed_visible_posts(deps.db, viewer_id, ids) if ids else []
-        # Keys above `floor` are known exactly: the cache is complete above its horizon and
-        # down to the last entry read; the pull side down to its last row when it filled up.
-        horizon_floor = (window.horizon_micros, _MAX_ID)
+    while window.state is FeedState.LIVE:
+        # The cache is exact above its horizon, and down to the last entry read when the
+        # window came back full: keys above `floor` are known exactly once the pull side (the
+        # same query) has filled in celebrities and own posts above it.
         window_full = len(window.entries) == count
-        floor = (
-            max(horizon_floor, (window.entries[-1][0], _MAX_ID)) if window_full else horizon_floor
+        floor_micros = window.horizon_micros
+        if window_full:
+            floor_micros = max(floor_micros, window.entries[-1][0])
+        floor = (floor_micros, _MAX_ID)
+        checked, pulled = await feed_store.fetch_feed_candidates(
+            deps.db,
+            viewer_id,
+            config.celebrity_follower_threshold,
+            cached_ids=[key[1] for key in window.entries if before is None or key < before],
+            before=before,
+            after_micros=floor_micros,
+            limit=limit,
         )
         if pulled and len(pulled) == limit:
             last = pulled[-1].key
             floor = max(floor, (last[0], last[1] - 1))
-        trusted = [post for post in _merge(cached, pulled) if post.key > floor]
+        trusted = [post for post in _merge(checked, pulled) if post.key > floor]
         if len(trusted) >= limit:
             return trusted[:limit]
         if window_full:
@@ -64,10 +67,6 @@ async def collect_chronological(
             window = await feeds.read_window(
                 deps.redis, viewer_id, at_most=before, count=count, ttl_seconds=config.ttl_seconds
             )
-            if window.state is not FeedState.LIVE:
-                return await _without_cache(
-                    deps, viewer_id, window.state, before=before, limit=limit
-                )
             continue
         if window.horizon_micros == 0:
             return trusted  # the cache is complete: this is the end of the feed
@@ -75,6 +74,7 @@ async def collect_chronological(
             # Fewer cached entries than a page: refill the cache from PostgreSQL.
             return await _rebuild(deps, viewer_id, before=before, limit=limit)
         return await feed_store.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
+    return await _without_cache(deps, viewer_id, window.state, before=before, limit=limit)
 
 
 def _merge(*sources: Iterable[FeedPost]) -> list[FeedPost]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
-from services import notifications
+from services import discover, notifications
 from services.auth import Viewer
 from services.errors import DomainError, UserError, UserErrorCode
 from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
@@ -161,6 +161,7 @@ async def _announce_published(deps: PostDeps, post: PostRecord) -> None:
         deps.db, post_id=post.id, author_id=post.author_id, caption=post.caption
     )
     await notifications.announce(deps.queue, deliveries)
+    await discover.on_post_published(deps.db, deps.queue, post)
 
 
 async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
@@ -174,6 +175,7 @@ async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
     if found[0].author_id != viewer.user_id:
         raise DomainError.single(UserErrorCode.FORBIDDEN, "This post is not yours.", "postId")
     await post_store.mark_post_deleted(deps.db, post_id)
+    await discover.on_post_deleted(deps.db, deps.queue, post_id)
     return post_id
 
 

@@ -14,11 +14,12 @@ exactly as PostgreSQL does). Two bookkeeping members share the set:
 A missing key means an inactive user: fan-out skips them and the next read rebuilds the feed.
 Writes never extend the TTL (reads do). Every write is one server-side Lua script call.
 
-Redis Cluster: a script may only touch keys of one hash slot (each feed key is tagged by its
-user id, so a user's keys share a slot, but a fan-out batch spans many users). Under Cluster,
-split a batch with `group_by_slot` and call once per group, or, cheaper, group by node and
-prefix the scripts with `#!lua flags=allow-cross-slot-keys` (Redis/Valkey 7+), which permits
-keys of different slots on the same node.
+Redis Cluster: a script may only touch keys it declares, of one hash slot (each feed key is
+tagged by its user id, so a user's keys share a slot, but a fan-out batch spans many users).
+`merge_entries` sends user ids rather than keys by default (fast, and fine on one Redis); under
+Cluster, call it with `declare_keys=True` once per group of `group_by_slot`, or, cheaper, group
+by node and prefix the scripts with `#!lua flags=allow-cross-slot-keys` (Redis/Valkey 7+),
+which permits declared keys of different slots on the same node.
 """
 
 from __future__ import annotations
@@ -40,52 +41,78 @@ BUILDING = "b"
 BUILDING_TTL_SECONDS = 60
 """A rebuild that crashed leaves its placeholder for at most this long."""
 
-# Shared by every writing script. merge(key, above, first_pair, max) adds the (score, member)
-# pairs from ARGV[first_pair] on to a live feed, first raising the horizon to `above` when that
-# is higher; to a building feed it adds them all. Returns the number of members added.
+# Shared by every writing script. merge(key, above, first, max) adds the (score, member) pairs
+# from ARGV[first] on to a live feed, first raising the horizon to `above` when that is higher;
+# to a building feed it adds them all. Returns the number of members added. trim() lets a feed
+# grow by an eighth over `max` before cutting it back to `max` (with the horizon raised to the
+# newest entry cut), so that full feeds pay the cut once per many inserts. Feeds of up to 64
+# entries (tests) are checked and cut exactly on every insert.
 _LUA_MERGE = """
 local function trim(key, max)
   local n = redis.call('ZCARD', key) - 1
-  if n > max then
+  if n > max + (max < 64 and 0 or math.floor(max / 8)) then
     local cut = redis.call('ZRANGE', key, n - max, n - max, 'WITHSCORES')
     redis.call('ZREMRANGEBYSCORE', key, '-inf', cut[2])
     redis.call('ZADD', key, cut[2], 'h')
   end
 end
 
-local function merge(key, above, first, max)
+-- The entries from ARGV[first] on, parsed once per call: {above (string), above (number),
+-- scores (strings), scores (numbers), members, whether to check the size after adding}.
+-- A single post (a fan-out) checks the size for one post id in eight only: one command less
+-- per feed; a full feed then overshoots by a few entries until the next check.
+local function parse(above, first, max)
+  local e = {above = above, above_n = tonumber(above), s = {}, n = {}, m = {}}
+  for j = first, #ARGV, 2 do
+    e.s[#e.s + 1] = ARGV[j]
+    e.n[#e.n + 1] = tonumber(ARGV[j])
+    e.m[#e.m + 1] = ARGV[j + 1]
+  end
+  e.check = #e.m > 1 or max < 64 or (#e.m == 1 and tonumber(e.m[1]) % 8 == 0)
+  return e
+end
+
+local function merge(key, e, max)
   local added = 0
   local h = redis.call('ZSCORE', key, 'h')
   if h then
     local floor = tonumber(h)
-    if tonumber(above) > floor then
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', above)
-      redis.call('ZADD', key, above, 'h')
-      floor = tonumber(above)
+    if e.above_n > floor then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', e.above)
+      redis.call('ZADD', key, e.above, 'h')
+      floor = e.above_n
     end
-    for j = first, #ARGV, 2 do
-      if tonumber(ARGV[j]) > floor then
-        added = added + redis.call('ZADD', key, ARGV[j], ARGV[j + 1])
+    for j = 1, #e.m do
+      if e.n[j] > floor then
+        added = added + redis.call('ZADD', key, e.s[j], e.m[j])
       end
     end
-    if added > 0 then trim(key, max) end
+    if added > 0 and e.check then trim(key, max) end
   elseif redis.call('EXISTS', key) == 1 then
-    for j = first, #ARGV, 2 do
-      added = added + redis.call('ZADD', key, ARGV[j], ARGV[j + 1])
+    for j = 1, #e.m do
+      added = added + redis.call('ZADD', key, e.s[j], e.m[j])
     end
   end
   return added
 end
 """
 
-# KEYS: feeds. ARGV: max entries, complete-above score, then score, member pairs.
+# The feeds: KEYS, then the user ids packed in ARGV[1] ("12,13,...") with the key format in
+# ARGV[2] and ARGV[3]. ARGV[4]: max entries, ARGV[5]: complete-above score, then score, member
+# pairs. Sending ids instead of keys spares the Python client most of the command encoding,
+# its bottleneck; undeclared keys are fine on a single Redis, not under Cluster (see above).
 _MERGE_SCRIPT = (
     _LUA_MERGE
     + """
-local max = tonumber(ARGV[1])
+local max = tonumber(ARGV[4])
+local entries = parse(ARGV[5], 6, max)
 local written = 0
 for i = 1, #KEYS do
-  written = written + merge(KEYS[i], ARGV[2], 3, max)
+  written = written + merge(KEYS[i], entries, max)
+end
+local prefix, suffix = ARGV[2], ARGV[3]
+for id in string.gmatch(ARGV[1], '%d+') do
+  written = written + merge(prefix .. id .. suffix, entries, max)
 end
 return written
 """
@@ -101,9 +128,30 @@ if redis.call('EXISTS', key) == 0 then return -1 end
 redis.call('ZREM', key, 'b', 'h')
 redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
 redis.call('ZADD', key, ARGV[2], 'h')
-local added = merge(key, ARGV[2], 4, tonumber(ARGV[1]))
+local max = tonumber(ARGV[1])
+local added = merge(key, parse(ARGV[2], 4, max), max)
 redis.call('EXPIRE', key, ARGV[3])
 return added
+"""
+)
+
+# ARGV: packed user ids, key prefix, key suffix, max entries, horizon score, ttl, then pairs.
+_CREATE_SCRIPT = (
+    _LUA_MERGE
+    + """
+local max = tonumber(ARGV[4])
+local entries = parse(ARGV[5], 7, max)
+local created = 0
+for id in string.gmatch(ARGV[1], '%d+') do
+  local key = ARGV[2] .. id .. ARGV[3]
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('ZADD', key, ARGV[5], 'h')
+    merge(key, entries, max)
+    redis.call('EXPIRE', key, ARGV[6])
+    created = created + 1
+  end
+end
+return created
 """
 )
 
@@ -190,6 +238,7 @@ async def merge_entries(
     *,
     max_entries: int,
     complete_above: int = 0,
+    declare_keys: bool = False,
 ) -> int:
     """Add `entries` to the feeds of `user_ids` that exist, in ONE script call; missing feeds
     (inactive users) are skipped. Returns how many (feed, post) members were added (0 for a
@@ -198,14 +247,17 @@ async def merge_entries(
     In a live feed, entries at or below the horizon are not added (the cache does not claim
     them). `complete_above` (a time in microseconds): the entries are every post the feeds
     should get above that time, but possibly not below it: the horizon is raised to it. Each
-    feed is then trimmed to its newest `max_entries`. TTLs are left as they are.
-    Under Redis Cluster every user id must map to one slot (see `group_by_slot`).
+    feed is then trimmed to its newest `max_entries` (once it has grown an eighth over). TTLs
+    are left as they are. `declare_keys`: pass the keys as KEYS (required under Redis Cluster,
+    with every user id in one slot, see `group_by_slot`); else the ids are sent packed.
     """
     if not user_ids or not entries:
         return 0
     script = redis.register_script(_MERGE_SCRIPT)
-    keys = [redis_keys.feed(user_id) for user_id in user_ids]
-    args = [str(max_entries), score_of(complete_above), *_pairs(entries)]
+    prefix, suffix = redis_keys.FEED_KEY_AFFIXES
+    keys = [redis_keys.feed(user_id) for user_id in user_ids] if declare_keys else []
+    packed = "" if declare_keys else ",".join(map(str, user_ids))
+    args = [packed, prefix, suffix, str(max_entries), score_of(complete_above), *_pairs(entries)]
     return cast(int, await script(keys=keys, args=args))
 
 
@@ -250,18 +302,22 @@ async def create_live_feeds(
     horizon_micros: int,
     max_entries: int,
     ttl_seconds: int,
-) -> None:
-    """Make each user's feed live with the same `entries` (pipelined; for benchmarks and
-    tests that need many active users). Existing feeds are merged into, not replaced."""
-    start = redis.register_script(_START_REBUILD_SCRIPT)
-    install = redis.register_script(_INSTALL_SCRIPT)
-    args = [str(max_entries), score_of(horizon_micros), str(ttl_seconds), *_pairs(entries)]
-    async with redis.pipeline(transaction=False) as pipe:
-        for user_id in user_ids:
-            key = redis_keys.feed(user_id)
-            await start(keys=[key], args=[BUILDING_TTL_SECONDS], client=pipe)
-            await install(keys=[key], args=args, client=pipe)
-        await pipe.execute()
+) -> int:
+    """Make the feeds of those `user_ids` that have none live, each with the same `entries`
+    (above `horizon_micros`), in one script call: for benchmarks and tests that need many
+    active users. Returns how many feeds were created."""
+    script = redis.register_script(_CREATE_SCRIPT)
+    prefix, suffix = redis_keys.FEED_KEY_AFFIXES
+    args = [
+        ",".join(map(str, user_ids)),
+        prefix,
+        suffix,
+        str(max_entries),
+        score_of(horizon_micros),
+        str(ttl_seconds),
+        *_pairs(entries),
+    ]
+    return cast(int, await script(keys=[], args=args))
 
 
 async def remove_posts(redis: Redis, user_id: int, post_ids: Sequence[int]) -> int:

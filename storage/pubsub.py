@@ -89,6 +89,8 @@ class EventHub:
             try:
                 await self._serve_connection()
             except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                if self.connected.is_set():  # a working connection was lost: backoff anew
+                    attempt = 0
                 self.connected.clear()
                 delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
                 attempt += 1
@@ -99,9 +101,16 @@ class EventHub:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             # A placeholder channel keeps the connection in subscribed mode even with no listeners.
-            await pubsub.subscribe(HEARTBEAT_CHANNEL, *self._listeners)
+            channels = set(self._listeners)
+            await pubsub.subscribe(HEARTBEAT_CHANNEL, *channels)
             self._pubsub = pubsub
             self.connected.set()
+            # listen() calls made while that SUBSCRIBE was in flight saw no connection and left
+            # their channels (or, on leaving, their unsubscription) to this one: catch up.
+            if joined := set(self._listeners) - channels:
+                await pubsub.subscribe(*joined)
+            if left := channels - set(self._listeners):
+                await pubsub.unsubscribe(*left)
             while True:
                 message = await pubsub.get_message(timeout=1.0)
                 if message is not None and message["type"] == "message":

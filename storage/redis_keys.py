@@ -25,10 +25,15 @@ LIKE_COUNTS_DIRTY = "likes:dirty"
 """Set of post ids whose like counter changed since the last flush to PostgreSQL."""
 
 
+FEED_KEY_AFFIXES = ("feed:{", "}")
+"""A feed key is prefix + user id + suffix: scripts that build feed keys from user ids (the
+fan-out sends ids, not keys, see storage.feeds) get the format from here."""
+
+
 def feed(user_id: int) -> str:
     """A user's home feed: sorted set of post ids scored by publish time (ms, with microsecond
     fractions), plus bookkeeping members (see storage.feeds). Absent: the user is inactive."""
-    return f"feed:{{{user_id}}}"
+    return f"{FEED_KEY_AFFIXES[0]}{user_id}{FEED_KEY_AFFIXES[1]}"
 
 
 def feed_ranked_snapshot(user_id: int, snapshot_id: str) -> str:

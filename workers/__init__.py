@@ -15,8 +15,14 @@ from resources import open_resources
 from services.media_processing import ProcessingDeps, ProcessingLimits
 from services.moderation import load_default_moderator
 from settings import Settings
-from storage import jobs
-from storage.jobs import PROCESS_MEDIA
+from storage.jobs import (
+    FAN_OUT_AUTHOR,
+    FAN_OUT_AUTHOR_BATCH,
+    FAN_OUT_BATCH,
+    FAN_OUT_POST,
+    PROCESS_MEDIA,
+)
+from storage.search.jobs import INDEX_POST, INDEX_USER
 from workers import feed_jobs
 from workers.jobs import (
     flush_like_counts,
@@ -24,6 +30,7 @@ from workers.jobs import (
     purge_ended_sessions,
     sweep_stale_media,
 )
+from workers.search_jobs import search_index_post, search_index_user
 
 # The job's own limit stops processing first and records why; arq's timeout is the backstop.
 ARQ_TIMEOUT_MARGIN_SECONDS = 5
@@ -68,16 +75,14 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 timeout=settings.media_job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
                 max_tries=settings.media_job_max_tries,
             ),
-            func(feed_jobs.fan_out_post, name=jobs.FAN_OUT_POST, timeout=FEED_JOB_TIMEOUT_SECONDS),
-            func(
-                feed_jobs.fan_out_batch, name=jobs.FAN_OUT_BATCH, timeout=FEED_JOB_TIMEOUT_SECONDS
-            ),
-            func(
-                feed_jobs.fan_out_author, name=jobs.FAN_OUT_AUTHOR, timeout=FEED_JOB_TIMEOUT_SECONDS
-            ),
+            func(feed_jobs.fan_out_post, name=FAN_OUT_POST, timeout=FEED_JOB_TIMEOUT_SECONDS),
+            func(feed_jobs.fan_out_batch, name=FAN_OUT_BATCH, timeout=FEED_JOB_TIMEOUT_SECONDS),
+            func(feed_jobs.fan_out_author, name=FAN_OUT_AUTHOR, timeout=FEED_JOB_TIMEOUT_SECONDS),
+            func(search_index_post, name=INDEX_POST, max_tries=5, timeout=FEED_JOB_TIMEOUT_SECONDS),
+            func(search_index_user, name=INDEX_USER, max_tries=5, timeout=FEED_JOB_TIMEOUT_SECONDS),
             func(
                 feed_jobs.fan_out_author_batch,
-                name=jobs.FAN_OUT_AUTHOR_BATCH,
+                name=FAN_OUT_AUTHOR_BATCH,
                 timeout=FEED_JOB_TIMEOUT_SECONDS,
             ),
         ],

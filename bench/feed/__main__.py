@@ -217,7 +217,9 @@ async def main(reads: int, followers: int, rounds: int) -> None:
                 f"data set: {spec.users:,} users, {sum(data.follower_counts.values()):,} follows, "
                 f"{data.post_count:,} posts, {spec.likes:,} likes, {spec.comments:,} comments, "
                 f"{len(data.celebrities)} celebrities (>= {spec.celebrity_threshold:,} "
-                f"followers), loaded in {data.seconds:.1f} s"
+                f"followers), loaded in {sum(data.seconds.values()):.1f} s ("
+                + ", ".join(f"{name} {seconds:.1f}" for name, seconds in data.seconds.items())
+                + ")"
             )
             deps = FeedDeps(
                 db, redis, FeedConfig(celebrity_follower_threshold=spec.celebrity_threshold)

@@ -85,24 +85,43 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-async def seed(db: asyncpg.Pool, redis: Redis, *, authors: int, likers: int) -> list[int]:
-    """Users 1..authors+likers (the first `authors` with one published post each); returns the
-    post ids in author order."""
-    total = authors + likers
+@dataclass(frozen=True)
+class Seeded:
+    authors: list[int]
+    """The subscribers: user ids, each the author of one published post."""
+    posts: list[int]
+    """posts[i] is the post of authors[i]."""
+    likers: list[int]
+
+
+async def seed(db: asyncpg.Pool, redis: Redis, *, authors: int, likers: int) -> Seeded:
+    """Users (rows only: no password to hash) and one published post for each author."""
     await db.copy_records_to_table(
         "users",
-        records=[(f"user{i}", f"user{i}@example.com", "bench") for i in range(total)],
+        records=[(f"user{i}", f"user{i}@example.com", "bench") for i in range(authors + likers)],
         columns=["username", "email", "password_hash"],
     )
+    user_ids = [
+        row["id"]
+        for row in await db.fetch(
+            "SELECT id FROM users WHERE username = ANY($1::text[]) ORDER BY id",
+            [f"user{i}" for i in range(authors + likers)],
+        )
+    ]
     rows = await db.fetch(
         "INSERT INTO posts (author_id, status, published_at) "
-        "SELECT id, 'PUBLISHED', now() FROM users WHERE id <= $1 ORDER BY id RETURNING id",
-        authors,
+        "SELECT author, 'PUBLISHED', now() FROM unnest($1::bigint[]) AS author "
+        "RETURNING author_id, id",
+        user_ids[:authors],
     )
-    post_ids = sorted(row["id"] for row in rows)
-    for post_id in post_ids:
+    post_of = {row["author_id"]: row["id"] for row in rows}
+    for post_id in post_of.values():
         await counters.start_like_count(redis, post_id)
-    return post_ids
+    return Seeded(
+        authors=user_ids[:authors],
+        posts=[post_of[author] for author in user_ids[:authors]],
+        likers=user_ids[authors:],
+    )
 
 
 async def open_socket(ws_url: str, user_id: int, token: str, *, deflate: bool) -> Socket:
@@ -290,18 +309,15 @@ async def main(subscribers: int, likers: int, events: int, rate: float, *, defla
         db = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
         assert db is not None
         redis = Redis.from_url(redis_url)
-        post_ids = await seed(db, redis, authors=subscribers, likers=likers)
+        seeded = await seed(db, redis, authors=subscribers, likers=likers)
         secret = secrets.token_urlsafe(32)
         tokens = AccessTokens(secret, ttl_seconds=3600)
 
         def token(user_id: int) -> str:
             return tokens.issue(user_id, uuid.uuid4())[0]
 
-        author_ids = list(range(1, subscribers + 1))
-        liker_headers = [
-            {"authorization": f"Bearer {token(user_id)}"}
-            for user_id in range(subscribers + 1, subscribers + likers + 1)
-        ]
+        author_ids = seeded.authors
+        liker_headers = [{"authorization": f"Bearer {token(user)}"} for user in seeded.likers]
         env = {
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
@@ -332,7 +348,7 @@ async def main(subscribers: int, likers: int, events: int, rate: float, *, defla
                     return [
                         (
                             sockets[i % subscribers],
-                            post_ids[i % subscribers],
+                            seeded.posts[i % subscribers],
                             liker_headers[(i // subscribers * 7 + i + offset) % likers],
                         )
                         for i in range(events)

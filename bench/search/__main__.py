@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import statistics
 import time
@@ -90,9 +91,15 @@ LAST = [
 ]
 
 
+_CUMULATIVE: dict[tuple[int, float], list[float]] = {}
+
+
 def zipf_pick(rng: random.Random, items: list[str], s: float = 1.1) -> str:
-    weights = [1 / (rank + 1) ** s for rank in range(len(items))]
-    return rng.choices(items, weights)[0]
+    cumulative = _CUMULATIVE.get((len(items), s))
+    if cumulative is None:
+        weights = [1 / (rank + 1) ** s for rank in range(len(items))]
+        cumulative = _CUMULATIVE[len(items), s] = list(itertools.accumulate(weights))
+    return rng.choices(items, cum_weights=cumulative)[0]
 
 
 def vocabulary(rng: random.Random, size: int) -> list[str]:

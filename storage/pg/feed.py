@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -59,8 +59,14 @@ def _feed_posts(rows: Sequence[asyncpg.Record]) -> list[FeedPost]:
     return [FeedPost(row["id"], row["author_id"], row["published_at"]) for row in rows]
 
 
-def _keyset(before: FeedKey | None) -> tuple[datetime | None, int | None]:
-    return (datetime_of(before[0]), before[1]) if before else (None, None)
+_NO_LATER = (datetime.max.replace(tzinfo=UTC), 2**63 - 1)
+
+
+def _below(before: FeedKey | None) -> tuple[datetime, int]:
+    """The keyset `(published_at, id) < (at, id)` selecting keys older than `before` (None:
+    all). A sentinel instead of `$n IS NULL OR ...` keeps the condition usable as an index
+    bound of posts_author_published_idx (an index-only scan that stops after LIMIT rows)."""
+    return (datetime_of(before[0]), before[1]) if before else _NO_LATER
 
 
 async def fetch_post_state(db: Db, post_id: int) -> PostState | None:
@@ -114,32 +120,41 @@ async def fetch_follower_ids(
     rows = await db.fetch(
         """
         SELECT follower_id FROM follows
-         WHERE followee_id = $1 AND follower_id > $2
-           AND ($3::bigint IS NULL OR follower_id <= $3)
+         WHERE followee_id = $1 AND follower_id > $2 AND follower_id <= $3
          ORDER BY follower_id
          LIMIT $4
         """,
         author_id,
         after,
-        until,
+        2**63 - 1 if until is None else until,
         limit,
     )
     return [row["follower_id"] for row in rows]
 
 
-async def fetch_celebrity_followees(db: Db, viewer_id: int, threshold: int) -> list[int]:
-    """The accounts the viewer follows that have at least `threshold` followers.
+# CTEs `celebrities` and `followed_celebrities` ($1: viewer, $2: threshold): the accounts the
+# viewer follows that have at least the threshold of followers. Shaped for prepared statements,
+# whose generic plan does not know the threshold: BETWEEN gets a small row estimate (an index
+# scan of users_follower_count_idx, where a bare `>=` is guessed at a third of all users and
+# read in full), MATERIALIZED keeps the planner from starting at the viewer's follow list, and
+# the LATERAL ... LIMIT 1 probes follows once per celebrity. So the cost grows with the number
+# of celebrities, never with how many accounts the viewer follows.
+_CELEBRITIES = """
+    celebrities AS MATERIALIZED (
+        SELECT id FROM users WHERE follower_count BETWEEN $2 AND 2147483647
+    ), followed_celebrities AS (
+        SELECT c.id FROM celebrities c
+         CROSS JOIN LATERAL (
+               SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = c.id LIMIT 1
+         ) followed
+    )"""
 
-    Walks the (few) users above the threshold, not the viewer's follow list, so its cost does
-    not grow with how many accounts the viewer follows (index users_follower_count_idx).
-    """
+
+async def fetch_celebrity_followees(db: Db, viewer_id: int, threshold: int) -> list[int]:
+    """The accounts the viewer follows that have at least `threshold` followers (one query;
+    see _CELEBRITIES for why its cost does not grow with the viewer's follow count)."""
     rows = await db.fetch(
-        """
-        SELECT u.id FROM users u
-         WHERE u.follower_count >= $2
-           AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = u.id)
-         ORDER BY u.id
-        """,
+        f"WITH {_CELEBRITIES} SELECT id FROM followed_celebrities ORDER BY id",
         viewer_id,
         threshold,
     )
@@ -154,7 +169,7 @@ async def fetch_recent_posts_of_authors(
     One query: a short index range scan per author (LATERAL ... LIMIT), then one merge; an
     `author_id = ANY(...) ORDER BY ... LIMIT` would read every post of every author first.
     """
-    at, post_id = _keyset(before)
+    at, post_id = _below(before)
     rows = await db.fetch(
         """
         SELECT p.id, p.author_id, p.published_at
@@ -162,7 +177,7 @@ async def fetch_recent_posts_of_authors(
          CROSS JOIN LATERAL (
                SELECT id, author_id, published_at FROM posts
                 WHERE author_id = a.author_id AND status = 'PUBLISHED'
-                  AND ($2::timestamptz IS NULL OR (published_at, id) < ($2, $3))
+                  AND (published_at, id) < ($2, $3)
                 ORDER BY published_at DESC, id DESC
                 LIMIT $4
          ) p
@@ -177,40 +192,67 @@ async def fetch_recent_posts_of_authors(
     return _feed_posts(rows)
 
 
-async def fetch_pulled_posts(
-    db: Db, viewer_id: int, threshold: int, *, before: FeedKey | None, limit: int
-) -> list[FeedPost]:
-    """The pull side of the hybrid feed in one query: the newest `limit` published posts older
-    than `before` by the viewer or by a followed account with at least `threshold` followers."""
-    at, post_id = _keyset(before)
+async def fetch_feed_candidates(
+    db: Db,
+    viewer_id: int,
+    threshold: int,
+    *,
+    cached_ids: Sequence[int],
+    before: FeedKey | None,
+    after_micros: int,
+    limit: int,
+) -> tuple[list[FeedPost], list[FeedPost]]:
+    """One round trip for a page of the hybrid feed: (checked, pulled).
+
+    checked: those of `cached_ids` that belong in the viewer's feed now (PUBLISHED, by the
+    viewer or an account they follow), in no particular order. pulled: the newest `limit`
+    published posts by the viewer or a followed account with at least `threshold` followers,
+    older than `before` and published after `after_micros`, newest first. Its cost grows with
+    the number of followed celebrities and of `cached_ids`, not with the viewer's follow count.
+    """
+    at, post_id = _below(before)
     rows = await db.fetch(
-        """
-        SELECT p.id, p.author_id, p.published_at
-          FROM (
-               SELECT $1::bigint AS author_id
-               UNION ALL
-               SELECT u.id FROM users u
-                WHERE u.follower_count >= $2
-                  AND EXISTS (SELECT 1 FROM follows f
-                               WHERE f.follower_id = $1 AND f.followee_id = u.id)
-          ) a
-         CROSS JOIN LATERAL (
-               SELECT id, author_id, published_at FROM posts
-                WHERE author_id = a.author_id AND status = 'PUBLISHED'
-                  AND ($3::timestamptz IS NULL OR (published_at, id) < ($3, $4))
-                ORDER BY published_at DESC, id DESC
-                LIMIT $5
-         ) p
-         ORDER BY p.published_at DESC, p.id DESC
-         LIMIT $5
+        f"""
+        WITH {_CELEBRITIES}, authors AS (
+            SELECT $1::bigint AS author_id
+            UNION ALL
+            SELECT id FROM followed_celebrities
+        ), pulled AS (
+            SELECT p.id, p.author_id, p.published_at
+              FROM authors a
+             CROSS JOIN LATERAL (
+                   SELECT id, author_id, published_at FROM posts
+                    WHERE author_id = a.author_id AND status = 'PUBLISHED'
+                      AND (published_at, id) < ($4, $5) AND published_at > $6
+                    ORDER BY published_at DESC, id DESC
+                    LIMIT $7
+             ) p
+             ORDER BY p.published_at DESC, p.id DESC
+             LIMIT $7
+        )
+        SELECT true AS pulled, id, author_id, published_at FROM pulled
+        UNION ALL
+        SELECT false, p.id, p.author_id, p.published_at
+          FROM unnest($3::bigint[]) AS cached(id)
+          JOIN posts p ON p.id = cached.id
+          LEFT JOIN LATERAL (
+               SELECT true AS yes FROM follows f
+                WHERE f.follower_id = $1 AND f.followee_id = p.author_id LIMIT 1
+          ) followed ON true
+         WHERE p.status = 'PUBLISHED' AND (p.author_id = $1 OR followed.yes)
         """,
         viewer_id,
         threshold,
+        cached_ids,
         at,
         post_id,
+        datetime_of(after_micros),
         limit,
     )
-    return _feed_posts(rows)
+    pulled = [row for row in rows if row["pulled"]]
+    checked = [row for row in rows if not row["pulled"]]
+    pulled.sort(key=lambda row: (row["published_at"], row["id"]), reverse=True)
+    return _feed_posts(checked), _feed_posts(pulled)
 
 
 async def fetch_pull_feed(
@@ -219,7 +261,7 @@ async def fetch_pull_feed(
     """The pure pull-model feed: the newest `limit` published posts older than `before` by the
     viewer or anyone they follow, from PostgreSQL alone. The baseline of the benchmark, the
     oracle of the tests, and the fallback below a cached feed's horizon."""
-    at, post_id = _keyset(before)
+    at, post_id = _below(before)
     rows = await db.fetch(
         """
         SELECT p.id, p.author_id, p.published_at
@@ -231,7 +273,7 @@ async def fetch_pull_feed(
          CROSS JOIN LATERAL (
                SELECT id, author_id, published_at FROM posts
                 WHERE author_id = a.author_id AND status = 'PUBLISHED'
-                  AND ($2::timestamptz IS NULL OR (published_at, id) < ($2, $3))
+                  AND (published_at, id) < ($2, $3)
                 ORDER BY published_at DESC, id DESC
                 LIMIT $4
          ) p
@@ -250,14 +292,21 @@ async def fetch_feed_visible_posts(
     db: Db, viewer_id: int, post_ids: Sequence[int]
 ) -> list[FeedPost]:
     """Those of `post_ids` that belong in the viewer's feed now: PUBLISHED, and by the viewer
-    or by an account the viewer follows (in no particular order)."""
+    or by an account the viewer follows (in no particular order). One follows probe per post
+    (LATERAL ... LIMIT 1): an EXISTS under OR would be planned as a hash of every account the
+    viewer follows, which grows with the follow count. (unnest rather than `= ANY`: its small
+    row estimate lets the prepared statement settle on its generic plan, saving a planning
+    per call.)"""
     rows = await db.fetch(
         """
-        SELECT p.id, p.author_id, p.published_at FROM posts p
-         WHERE p.id = ANY($2::bigint[]) AND p.status = 'PUBLISHED'
-           AND (p.author_id = $1
-                OR EXISTS (SELECT 1 FROM follows f
-                            WHERE f.follower_id = $1 AND f.followee_id = p.author_id))
+        SELECT p.id, p.author_id, p.published_at
+          FROM unnest($2::bigint[]) AS candidate(id)
+          JOIN posts p ON p.id = candidate.id
+          LEFT JOIN LATERAL (
+               SELECT true AS yes FROM follows f
+                WHERE f.follower_id = $1 AND f.followee_id = p.author_id LIMIT 1
+          ) followed ON true
+         WHERE p.status = 'PUBLISHED' AND (p.author_id = $1 OR followed.yes)
         """,
         viewer_id,
         post_ids,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from gql import Client, GraphQLRequest
 from gql.client import AsyncClientSession
 from gql.transport.exceptions import TransportError
@@ -31,7 +33,7 @@ from services.posts import create_post
 from services.tokens import AccessTokens
 from settings import Settings
 from storage import redis_keys
-from storage.embedded import EmbeddedValkey, start_valkey
+from storage.embedded import start_valkey
 from storage.pg import likes as like_store
 from storage.pg import transaction
 from storage.pg.users import UserRecord
@@ -40,6 +42,7 @@ from tests.conftest import LiveApp, free_port
 from tests.factories import make_media, make_user, viewer_of
 
 EVENT_SECONDS = 10.0
+PROTOCOL = websockets.Subprotocol("graphql-transport-ws")
 RECONNECT_SECONDS = 15.0
 """Longer than the EventHub's longest backoff step (5 s) plus a connection attempt."""
 
@@ -140,6 +143,12 @@ async def query_over_http(base_url: str, token: str, query: str) -> dict[str, An
     return body
 
 
+async def readiness(base_url: str) -> tuple[int, dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=EVENT_SECONDS) as http:
+        response = await http.get("/readyz")
+    return response.status_code, response.json()
+
+
 async def published_post(resources: Resources, author: UserRecord) -> int:
     media_id = await make_media(resources.db, author.id)
     post = await create_post(
@@ -202,10 +211,10 @@ async def test_the_server_resubscribes_after_a_redis_restart_and_nothing_is_lost
     post_id = await published_post(clean, author)
     channel = redis_keys.user_events_channel(author.id)
     port = free_port()  # the restarted Valkey takes the same port: the server's URL stays valid
-    valkey: EmbeddedValkey | None = start_valkey(tmp_path / "vk1", persist=False, port=port)
-    own_redis = Redis.from_url(valkey.url)
+    running = [start_valkey(tmp_path / "vk1", persist=False, port=port)]
+    own_redis = Redis.from_url(running[0].url)
     try:
-        env = server_env(settings, tmp_path / "data", redis_url=valkey.url)
+        env = server_env(settings, tmp_path / "data", redis_url=running[0].url)
         async with (
             running_servers(env, tmp_path, count=1) as [server],
             gql_session(server.ws_url, token_for(settings, author)) as session,
@@ -214,8 +223,11 @@ async def test_the_server_resubscribes_after_a_redis_restart_and_nothing_is_lost
             try:
                 await wait_subscribed(own_redis, channel)
 
-                valkey.stop()
-                valkey = None
+                running.pop().stop()
+                assert await readiness(server.base_url) == (
+                    503,
+                    {"status": "not ready", "postgres": "ok", "redis": "unavailable"},
+                )
                 # A like while Redis is down. Through the API it would be refused (the token's
                 # revocation check and the abuse limits read Redis), so this is what like_post
                 # does on PostgreSQL, then its best-effort push, which goes nowhere.
@@ -228,7 +240,7 @@ async def test_the_server_resubscribes_after_a_redis_restart_and_nothing_is_lost
                 assert len(deliveries) == 1
                 await notifications.announce(own_redis, deliveries)  # logs, does not raise
 
-                valkey = start_valkey(tmp_path / "vk2", persist=False, port=port)
+                running.append(start_valkey(tmp_path / "vk2", persist=False, port=port))
                 await wait_subscribed(own_redis, channel, seconds=RECONNECT_SECONDS)
 
                 liked = await like_over_http(server.base_url, token_for(settings, late), post_id)
@@ -253,7 +265,7 @@ async def test_the_server_resubscribes_after_a_redis_restart_and_nothing_is_lost
         }
     finally:
         await own_redis.aclose()
-        if valkey is not None:
+        for valkey in running:
             valkey.stop()
 
 
@@ -287,3 +299,18 @@ async def test_a_socket_without_a_valid_token_is_closed_with_4403(
         async with gql_client(live.ws_url, token):
             pass
     assert close_code(refused.value) == 4403
+
+
+async def test_frames_are_text(live: LiveApp, settings: Settings) -> None:
+    """graphql-transport-ws messages are JSON text: a binary frame is no message to gql or to
+    the graphql-ws browser client (and the server itself refuses binary frames from clients)."""
+    user = await make_user(live.resources.db, "tess")
+    async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
+        init = {
+            "type": "connection_init",
+            "payload": {"authorization": "Bearer " + token_for(settings, user)},
+        }
+        await socket.send(json.dumps(init))
+        ack = await socket.recv()
+    assert isinstance(ack, str)
+    assert json.loads(ack) == {"type": "connection_ack"}

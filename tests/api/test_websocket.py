@@ -20,7 +20,9 @@ async def test_operation_over_websocket_with_token_in_connection_init(live: Live
         await socket.send(
             json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
         )
-        assert json.loads(await socket.recv()) == {"type": "connection_ack"}
+        ack = await socket.recv()
+        assert isinstance(ack, str), "graphql-transport-ws messages are text frames"
+        assert json.loads(ack) == {"type": "connection_ack"}
         await socket.send(
             json.dumps(
                 {"id": "1", "type": "subscribe", "payload": {"query": "{ viewer { username } }"}}

@@ -267,12 +267,12 @@ async def test_update_profile_changes_only_given_fields(
         deps, username="hal", email="hal@example.com", password=PASSWORD, full_name="Hal"
     )
     viewer = Viewer(user_id=signed.user.id, session_id=uuid.uuid4())
-    updated = await accounts.update_profile(conn, viewer, ProfileChanges(bio=" Photographer "))
+    updated = await accounts.update_profile(deps, viewer, ProfileChanges(bio=" Photographer "))
     assert (updated.full_name, updated.bio) == ("Hal", "Photographer")
-    cleared = await accounts.update_profile(conn, viewer, ProfileChanges(full_name=""))
+    cleared = await accounts.update_profile(deps, viewer, ProfileChanges(full_name=""))
     assert (cleared.full_name, cleared.bio) == (None, "Photographer")
     with pytest.raises(DomainError) as error:
-        await accounts.update_profile(conn, viewer, ProfileChanges(full_name="ok", bio="x" * 151))
+        await accounts.update_profile(deps, viewer, ProfileChanges(full_name="ok", bio="x" * 151))
     assert codes(error) == [(UserErrorCode.INVALID_INPUT, ("bio",))]
     row = await conn.fetchrow("SELECT full_name, bio FROM users WHERE id = $1", viewer.user_id)
     assert row is not None

@@ -53,7 +53,10 @@ async def test_a_post_of_ready_media_is_published_at_once(
         (media_ids[2], 2, None),
     ]
     assert await clean.redis.get(redis_keys.post_like_count(post.id)) == b"0"
-    assert [job.job_id for job in await clean.redis.queued_jobs()] == [f"fan_out_post:{post.id}"]
+    assert sorted(job.job_id or "" for job in await clean.redis.queued_jobs()) == [
+        f"fan_out_post:{post.id}",
+        f"search_index_post:{post.id}:published",
+    ]
 
 
 async def test_a_post_waits_for_its_media_and_follows_their_fate(

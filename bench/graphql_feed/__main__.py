@@ -1,0 +1,173 @@
+"""`python -m bench.graphql_feed`: the GraphQL home-feed query over HTTP on one server process.
+
+On the shared data set (bench.datagen; every post gets one READY media item), a viewer following
+~200 accounts asks for 20 posts with author, a media variant, like count, comment count and
+viewerHasLiked. Printed side by side: the smallest authenticated query (`viewer { id }`, the
+floor of HTTP + auth + GraphQL), the feed at concurrency 16 (throughput), the feed paced at 60%
+of that throughput (latency percentiles), and SQL statements per request for pages of 5 and 20
+(measured in-process on the same database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import time
+import uuid
+from datetime import timedelta
+
+import asyncpg
+from redis.asyncio import Redis
+
+from bench import datagen
+from bench.harness import (
+    LoadResult,
+    api_server,
+    load_client,
+    post_graphql,
+    row,
+    run_load,
+    services,
+)
+from services.tokens import AccessTokens
+from settings import Settings
+
+FEED = """
+query Feed($first: Int!) {
+  feed(first: $first, order: CHRONOLOGICAL) {
+    edges { node { id author { username } likeCount commentCount viewerHasLiked
+                   media { image(minWidth: 640) { url width } } } }
+  }
+}
+"""
+
+_VARIANTS = (
+    '[{"name": "640", "key": "media/0/640.jpg", "width": 640, "height": 640,'
+    ' "content_type": "image/jpeg"}]'
+)
+
+
+async def attach_media(db: asyncpg.Pool) -> None:
+    """One READY media item per post (rows only; the variant URL points nowhere)."""
+    await db.execute(
+        f"""
+        INSERT INTO media (owner_id, kind, status, declared_content_type, byte_size,
+                           original_filename, width, height, blurhash, variants)
+        SELECT author_id, 'IMAGE', 'READY', 'image/jpeg', 1000, 'post-' || id, 640, 640,
+               'LKO2?U%2Tw=w', '{_VARIANTS}'
+          FROM posts
+        """
+    )
+    await db.execute(
+        """
+        INSERT INTO post_media (post_id, position, media_id)
+        SELECT substr(m.original_filename, 6)::bigint, 0, m.id FROM media m
+        """
+    )
+
+
+async def paced(send: object, *, rate: float, seconds: float, concurrency: int) -> LoadResult:
+    """Open-loop load: requests start at `rate` per second (not when the previous finished)."""
+    latencies: list[float] = []
+    slots = asyncio.Semaphore(concurrency)
+    total = int(rate * seconds)
+
+    async def one(index: int) -> None:
+        async with slots:
+            started = time.perf_counter()
+            await send(index)  # type: ignore[operator]
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    tasks = []
+    began = time.perf_counter()
+    for index in range(total):
+        delay = began + index / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(index)))
+    await asyncio.gather(*tasks)
+    return LoadResult(total, time.perf_counter() - began, latencies)
+
+
+async def statements_per_request(
+    settings: Settings, viewer_id: int, tokens: AccessTokens
+) -> dict[int, int]:
+    """SQL statements of one warm feed request, per page size (in-process app, same database)."""
+    import httpx
+
+    from app import create_app
+
+    app = create_app(settings)
+    counts: dict[int, int] = {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = {"authorization": f"Bearer {tokens.issue(viewer_id, uuid.uuid4())[0]}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for first in (20, 5, 20):
+                before = app.state.resources.sql_statements.count
+                await client.post(
+                    "/graphql", json={"query": FEED, "variables": {"first": first}}, headers=headers
+                )
+                counts[first] = app.state.resources.sql_statements.count - before
+    return counts
+
+
+async def main(requests: int, concurrency: int, seconds: float) -> None:
+    with services() as (database_url, redis_url, scratch):
+        db = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+        assert db is not None
+        print("generating the shared data set ...", flush=True)
+        data = await datagen.generate(db)
+        await attach_media(db)
+        viewer_id = data.viewers[200]
+        secret = secrets.token_urlsafe(32)
+        tokens = AccessTokens(secret, ttl_seconds=int(timedelta(hours=1).total_seconds()))
+        headers = {"authorization": f"Bearer {tokens.issue(viewer_id, uuid.uuid4())[0]}"}
+        env = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": secret,
+            "SHUTTER_DATA_DIR": str(scratch / "data"),
+            "CELEBRITY_FOLLOWER_THRESHOLD": str(data.spec.celebrity_threshold),
+        }
+        settings = Settings(
+            database_url=database_url,
+            redis_url=redis_url,
+            secret_key=secret,
+            data_dir=scratch / "data",
+            celebrity_follower_threshold=data.spec.celebrity_threshold,
+        )
+        async with api_server(env) as base_url, load_client(base_url, concurrency) as client:
+
+            async def viewer_query(_: int) -> None:
+                await post_graphql(client, "{ viewer { id } }", {}, headers)
+
+            async def feed_query(_: int) -> None:
+                body = await post_graphql(client, FEED, {"first": 20}, headers)
+                assert len(body["data"]["feed"]["edges"]) == 20  # type: ignore[index]
+
+            await run_load(feed_query, requests=300, concurrency=concurrency)  # warm up
+            floor = await run_load(viewer_query, requests=requests, concurrency=concurrency)
+            full = await run_load(feed_query, requests=requests, concurrency=concurrency)
+            rate = full.throughput * 0.6
+            steady = await paced(feed_query, rate=rate, seconds=seconds, concurrency=concurrency)
+        print(f"\nGraphQL over HTTP, one server process, concurrency {concurrency}")
+        print(row("viewer { id } (floor)", floor))
+        print(row("feed, 20 posts (throughput)", full))
+        print(row(f"feed at 60% ({rate:.0f}/s, paced)", steady))
+        statements = await statements_per_request(settings, viewer_id, tokens)
+        print(
+            f"SQL statements per feed request: page of 5: {statements[5]}, page of 20: {statements[20]}"
+        )
+        await db.close()
+        await Redis.from_url(redis_url).aclose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.requests, arguments.concurrency, arguments.seconds))

@@ -1,0 +1,179 @@
+"""The EventHub against a real Valkey of its own, which these tests stop and start again on the
+same port (never the session's shared Redis): fan-in to local listeners, the bounded queue, and
+what happens around a reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from storage import pubsub
+from storage.embedded import EmbeddedValkey, start_valkey
+from storage.pubsub import HEARTBEAT_CHANNEL, LISTENER_QUEUE_SIZE, EventHub, publish
+from tests.conftest import free_port
+
+SECONDS = 5.0
+
+
+@dataclass
+class RestartableValkey:
+    data_dir: Path
+    port: int
+    server: EmbeddedValkey | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.server = start_valkey(self.data_dir, persist=False, port=self.port)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+@pytest.fixture
+async def valkey(tmp_path: Path) -> AsyncIterator[RestartableValkey]:
+    server = RestartableValkey(tmp_path / "valkey", free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def client(valkey: RestartableValkey) -> AsyncIterator[Redis]:
+    redis = Redis.from_url(valkey.url)
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture
+async def hub(valkey: RestartableValkey) -> AsyncIterator[EventHub]:
+    redis = Redis.from_url(valkey.url)
+    events = EventHub(redis)
+    try:
+        async with asyncio.timeout(SECONDS):
+            await events.start()
+        yield events
+    finally:
+        await events.stop()
+        await redis.aclose()
+
+
+async def until_disconnected(hub: EventHub) -> None:
+    async with asyncio.timeout(SECONDS):
+        while True:
+            if not hub.connected.is_set():
+                return
+            await asyncio.sleep(0.01)
+
+
+async def until_subscribed(client: Redis, channel: str) -> None:
+    async with asyncio.timeout(SECONDS):
+        while True:
+            if (await client.pubsub_numsub(channel))[0][1] >= 1:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def next_event(queue: asyncio.Queue[dict[str, Any]]) -> dict[str, Any]:
+    async with asyncio.timeout(SECONDS):
+        return await queue.get()
+
+
+async def test_every_listener_of_a_channel_gets_each_event(hub: EventHub, client: Redis) -> None:
+    async with hub.listen("events:a") as first, hub.listen("events:a") as second:
+        assert await publish(client, "events:a", {"n": 1}) == 1  # one connection per process
+        assert await next_event(first) == {"n": 1}
+        assert await next_event(second) == {"n": 1}
+    assert (await client.pubsub_numsub("events:a"))[0][1] == 0  # unsubscribed with the last
+
+
+async def test_a_full_queue_drops_the_oldest_events(hub: EventHub, client: Redis) -> None:
+    async with hub.listen("events:slow") as slow, hub.listen("events:barrier") as barrier:
+        for n in range(LISTENER_QUEUE_SIZE + 5):
+            await publish(client, "events:slow", {"n": n})
+        # One connection delivers in order: once the barrier is through, so is everything else.
+        await publish(client, "events:barrier", {})
+        assert await next_event(barrier) == {}
+        assert slow.qsize() == LISTENER_QUEUE_SIZE
+        kept = [slow.get_nowait()["n"] for _ in range(LISTENER_QUEUE_SIZE)]
+    assert kept == list(range(5, LISTENER_QUEUE_SIZE + 5))
+
+
+async def test_listeners_get_events_again_after_a_restart(
+    hub: EventHub, client: Redis, valkey: RestartableValkey
+) -> None:
+    async with hub.listen("events:a") as queue:
+        valkey.stop()
+        await until_disconnected(hub)
+        valkey.start()
+        async with asyncio.timeout(SECONDS):
+            await hub.connected.wait()
+        await until_subscribed(client, "events:a")
+        await publish(client, "events:a", {"after": "restart"})
+        assert await next_event(queue) == {"after": "restart"}
+
+
+async def test_the_backoff_starts_over_once_a_connection_has_worked(
+    hub: EventHub, valkey: RestartableValkey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long outage climbs the backoff; a later blip must not inherit its longest delay."""
+    monkeypatch.setattr(pubsub, "RECONNECT_DELAYS", (0.05, 0.05, 0.05, 0.05, 3.0))
+    valkey.stop()
+    await until_disconnected(hub)
+    await asyncio.sleep(0.5)  # four quick attempts fail; the fifth delay (3 s) has begun
+    valkey.start()
+    async with asyncio.timeout(SECONDS):
+        await hub.connected.wait()
+
+    valkey.stop()
+    await until_disconnected(hub)
+    valkey.start()
+    started = time.monotonic()
+    async with asyncio.timeout(SECONDS):
+        await hub.connected.wait()
+    assert time.monotonic() - started < 1.0
+
+
+async def test_a_channel_first_listened_to_during_a_reconnect_is_subscribed(
+    hub: EventHub, client: Redis, valkey: RestartableValkey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """listen() while the hub's re-SUBSCRIBE is in flight: the hub has not published its new
+    connection yet, so listen() leaves the channel to the reconnect, whose channel list was
+    taken before. The channel must still end up subscribed."""
+    in_flight, release = asyncio.Event(), asyncio.Event()
+    subscribe = PubSub.subscribe
+
+    async def held_resubscribe(self: PubSub, *args: Any, **kwargs: Any) -> None:
+        if HEARTBEAT_CHANNEL in args:
+            in_flight.set()
+            await release.wait()
+        await subscribe(self, *args, **kwargs)
+
+    monkeypatch.setattr(PubSub, "subscribe", held_resubscribe)
+    valkey.stop()
+    await until_disconnected(hub)
+    valkey.start()
+    async with asyncio.timeout(SECONDS):
+        await in_flight.wait()
+    async with hub.listen("events:late") as queue:
+        release.set()
+        await until_subscribed(client, "events:late")
+        await client.publish("events:late", orjson.dumps({"late": True}))
+        assert await next_event(queue) == {"late": True}
