@@ -51,13 +51,14 @@ _VARIANTS = (
 async def attach_media(db: asyncpg.Pool) -> None:
     """One READY media item per post (rows only; the variant URL points nowhere)."""
     await db.execute(
-        f"""
+        """
         INSERT INTO media (owner_id, kind, status, declared_content_type, byte_size,
                            original_filename, width, height, blurhash, variants)
         SELECT author_id, 'IMAGE', 'READY', 'image/jpeg', 1000, 'post-' || id, 640, 640,
-               'LKO2?U%2Tw=w', '{_VARIANTS}'
+               'LKO2?U%2Tw=w', $1::jsonb
           FROM posts
-        """
+        """,
+        _VARIANTS,
     )
     await db.execute(
         """
@@ -158,7 +159,8 @@ async def main(requests: int, concurrency: int, seconds: float) -> None:
         print(row(f"feed at 60% ({rate:.0f}/s, paced)", steady))
         statements = await statements_per_request(settings, viewer_id, tokens)
         print(
-            f"SQL statements per feed request: page of 5: {statements[5]}, page of 20: {statements[20]}"
+            f"SQL statements per feed request: page of 5: {statements[5]}, "
+            f"page of 20: {statements[20]}"
         )
         await db.close()
         await Redis.from_url(redis_url).aclose()
