@@ -148,7 +148,16 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
         settings = settings.model_copy(update={"public_base_url": f"http://{shown_host}:{port}"})
 
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, lifespan="on", log_config=None)
+        uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=port,
+            lifespan="on",
+            log_config=None,
+            # Notification frames are ~200 bytes: per-socket compression state (~41 KiB per
+            # socket, measured by bench.notify) would cost more memory than it saves bandwidth.
+            ws_per_message_deflate=False,
+        )
     )
     worker_task = None
     worker = None

@@ -21,8 +21,8 @@ class DiscoverQueries:
     async def explore(
         self, info: Info[Context, None], first: int = 30, after: str | None = None
     ) -> PostConnection:
-        page = await discover_fields.explore_page(info.context, first=first, after=after)
-        return PostConnection.from_page(page, after=after)
+        loaded = await discover_fields.explore_page(info.context, first=first, after=after)
+        return PostConnection.from_loaded(loaded, info, after=after)
 
     @strawberry.field(description="The hashtag with this name (`#` optional, any case), or null.")
     async def hashtag(self, info: Info[Context, None], name: str) -> Hashtag | None:
@@ -33,7 +33,7 @@ class DiscoverQueries:
     async def search(self, info: Info[Context, None], query: str, first: int = 20) -> SearchResults:
         context = info.context
         found = await search.search_people_and_tags(
-            context.db, discover_fields.search_backend(context), query, first=first
+            context.db, context.resources.search, query, first=first
         )
         context.loaders.prime_users(found.users)
         return SearchResults(

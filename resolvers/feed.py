@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from resolvers.posts import prefetch_page
+from resolvers.posts import load_page
 from schema.posts import PostConnection
 from services import feed
 from services.feed_deps import FeedOrder as Order
@@ -53,5 +53,5 @@ class FeedQueries:
             ],
             has_next_page=ids.has_next_page,
         )
-        await prefetch_page(context, [record for _, record in page.edges])
-        return PostConnection.from_page(page, after=after)
+        loaded = await load_page(context, page)
+        return PostConnection.from_loaded(loaded, info, after=after)

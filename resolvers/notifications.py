@@ -107,4 +107,4 @@ class NotificationSubscriptions:
                 if record is None:
                     return
                 context.start_operation()
-                yield Post.from_record(record)
+                yield await Post.load(record, info)

@@ -50,7 +50,7 @@ class PostMutations:
             )
         except DomainError as error:
             return CreatePostPayload(user_errors=user_errors(error, input_argument="input"))
-        return CreatePostPayload(post=Post.from_record(record))
+        return CreatePostPayload(post=await Post.load(record, info))
 
     @strawberry.mutation(description="Delete one of the viewer's posts.")
     async def delete_post(
@@ -67,13 +67,13 @@ class PostMutations:
 
     @strawberry.mutation(description="Like a post. Liking again changes nothing.")
     async def like_post(self, info: Info[Context, None], post_id: strawberry.ID) -> LikePostPayload:
-        return await _change_like(info.context, post_id, like=True)
+        return await _change_like(info, post_id, like=True)
 
     @strawberry.mutation(description="Take a like back. Unliking again changes nothing.")
     async def unlike_post(
         self, info: Info[Context, None], post_id: strawberry.ID
     ) -> LikePostPayload:
-        return await _change_like(info.context, post_id, like=False)
+        return await _change_like(info, post_id, like=False)
 
     @strawberry.mutation(description="Comment on a published post.")
     async def add_comment(
@@ -107,7 +107,8 @@ class PostMutations:
         return DeleteCommentPayload(deleted_comment_id=encode_global_id("Comment", deleted))
 
 
-async def _change_like(context: Context, post_id: str, *, like: bool) -> LikePostPayload:
+async def _change_like(info: Info[Context, None], post_id: str, *, like: bool) -> LikePostPayload:
+    context = info.context
     viewer = context.require_viewer()
     try:
         record_id = _record_id(post_id, "Post", "postId")
@@ -116,4 +117,4 @@ async def _change_like(context: Context, post_id: str, *, like: bool) -> LikePos
     except DomainError as error:
         return LikePostPayload(user_errors=user_errors(error))
     record = await context.loaders.post_by_id.load(record_id)
-    return LikePostPayload(post=Post.from_record(record) if record else None)
+    return LikePostPayload(post=await Post.load(record, info) if record else None)

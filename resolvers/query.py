@@ -8,6 +8,7 @@ import strawberry
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from resolvers import posts as post_fields
 from resolvers.context import Context
 from resolvers.discover import DiscoverQueries
 from resolvers.feed import FeedQueries
@@ -49,7 +50,7 @@ class CoreQueries:
         if post_id is None:
             return None
         record = await posts.fetch_visible_post(info.context.db, info.context.viewer_id, post_id)
-        return Post.from_record(record) if record else None
+        return await Post.load(record, info) if record else None
 
     @strawberry.field(description="The object with this global ID, or null.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
@@ -79,9 +80,10 @@ async def _load_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> li
     )
     viewer_id = info.context.viewer_id
     nodes: dict[tuple[str, int], Node] = {}
-    for post in post_records:
-        if post is not None and posts.is_visible(post, viewer_id):
-            nodes["Post", post.id] = Post.from_record(post)
+    visible = [p for p in post_records if p is not None and posts.is_visible(p, viewer_id)]
+    views = await post_fields.prefetch_page(info.context, visible)
+    for post in visible:
+        nodes["Post", post.id] = Post.from_record(post, views[post.id], info)
     for comment in comment_records:
         nodes["Comment", comment.id] = Comment.from_record(comment)
     for user in users:

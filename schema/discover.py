@@ -49,10 +49,10 @@ class Hashtag(Node):
         after: str | None = None,
         order: HashtagPostOrder = HashtagPostOrder.TOP,
     ) -> PostConnection:
-        page = await discover_fields.hashtag_posts_page(
+        loaded = await discover_fields.hashtag_posts_page(
             info.context, self.record_id, order=HashtagOrder(order.value), first=first, after=after
         )
-        return PostConnection.from_page(page, after=after)
+        return PostConnection.from_loaded(loaded, info, after=after)
 
 
 @strawberry.type
@@ -65,7 +65,7 @@ class SearchResults:
     async def posts(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> PostConnection:
-        page = await discover_fields.search_posts_page(
+        loaded = await discover_fields.search_posts_page(
             info.context, self.query, first=first, after=after
         )
-        return PostConnection.from_page(page, after=after)
+        return PostConnection.from_loaded(loaded, info, after=after)

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers import posts as post_fields
 from resolvers.context import Context
+from resolvers.posts import LoadedPosts, PostView
 from schema.errors import UserError
 from schema.global_ids import encode_global_id
 from schema.media import Media
@@ -39,10 +40,16 @@ class Post(Node):
     comment_count: int
     created_at: datetime
     published_at: datetime | None
+    author: User
+    media: list[Media]
+    like_count: int
+    viewer_has_liked: bool
     record: strawberry.Private[PostRecord]
 
     @classmethod
-    def from_record(cls, record: PostRecord) -> Post:
+    def from_record(cls, record: PostRecord, view: PostView, info: Info[Context, None]) -> Post:
+        """Every field a plain value: the view was loaded for the whole page in a few batched
+        reads, so resolving a page creates no awaitable per post field (DESIGN.md §5)."""
         return cls(
             id=encode_global_id("Post", record.id),
             caption=record.caption,
@@ -51,25 +58,18 @@ class Post(Node):
             comment_count=record.comment_count,
             created_at=record.created_at,
             published_at=record.published_at,
+            author=User.from_record(view.author),
+            media=[Media.from_record(m, info, alt_text=alt) for m, alt in view.media],
+            like_count=view.like_count,
+            viewer_has_liked=view.viewer_has_liked,
             record=record,
         )
 
-    @strawberry.field
-    async def author(self, info: Info[Context, None]) -> User:
-        return User.from_record(await post_fields.user(info.context, self.record.author_id))
-
-    @strawberry.field
-    async def media(self, info: Info[Context, None]) -> list[Media]:
-        items = await post_fields.post_media(info.context, self.record.id)
-        return [Media.from_record(record, info, alt_text=alt) for record, alt in items]
-
-    @strawberry.field
-    async def like_count(self, info: Info[Context, None]) -> int:
-        return await post_fields.like_count(info.context, self.record.id)
-
-    @strawberry.field
-    async def viewer_has_liked(self, info: Info[Context, None]) -> bool:
-        return await post_fields.viewer_has_liked(info.context, self.record.id)
+    @classmethod
+    async def load(cls, record: PostRecord, info: Info[Context, None]) -> Post:
+        """A single post with its view (one batched round of reads)."""
+        views = await post_fields.prefetch_page(info.context, [record])
+        return cls.from_record(record, views[record.id], info)
 
     @strawberry.field(description="Comments, oldest first.")
     async def comments(
@@ -100,15 +100,18 @@ class PostConnection:
     page_info: PageInfo
 
     @classmethod
-    def from_page(cls, page: Page[PostRecord], *, after: str | None) -> PostConnection:
+    def from_loaded(
+        cls, loaded: LoadedPosts, info: Info[Context, None], *, after: str | None
+    ) -> PostConnection:
         edges = [
-            PostEdge(cursor=cursor, node=Post.from_record(post)) for cursor, post in page.edges
+            PostEdge(cursor=cursor, node=Post.from_record(post, loaded.views[post.id], info))
+            for cursor, post in loaded.page.edges
         ]
         return cls(
             edges=edges,
             page_info=PageInfo.of(
                 [edge.cursor for edge in edges],
-                has_next_page=page.has_next_page,
+                has_next_page=loaded.page.has_next_page,
                 has_previous_page=after is not None,
             ),
         )
@@ -135,7 +138,7 @@ class Comment(Node):
 
     @strawberry.field
     async def post(self, info: Info[Context, None]) -> Post:
-        return Post.from_record(await post_fields.post(info.context, self.record.post_id))
+        return await Post.load(await post_fields.post(info.context, self.record.post_id), info)
 
 
 @strawberry.type

@@ -63,7 +63,8 @@ class User(Node):
         page = await post_fields.author_posts_page(
             info.context, self.record_id, first=first, after=after
         )
-        return PostConnection.from_page(page, after=after)
+        loaded = await post_fields.load_page(info.context, page)
+        return PostConnection.from_loaded(loaded, info, after=after)
 
     @strawberry.field(description="Who follows this user, most recent first.")
     async def followers(

@@ -12,12 +12,8 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from services.pagination import (
-    InvalidArgumentError,
-    decode_time_id_cursor,
-    encode_time_id_cursor,
-)
-from storage.feed_keys import FeedKey, datetime_of, micros_of
+from services.pagination import InvalidArgumentError, decode_time_id_cursor
+from storage.feed_keys import FeedKey, micros_of
 
 _SNAPSHOT_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -34,7 +30,8 @@ class TailCursor:
 
 
 def encode_chronological(key: FeedKey) -> str:
-    return encode_time_id_cursor(datetime_of(key[0]), key[1])
+    """The same cursor as encode_time_id_cursor(published_at, id), without the datetime."""
+    return _encode(f"t1:{key[0]}:{key[1]}")
 
 
 def decode_chronological(cursor: str | None) -> FeedKey | None:

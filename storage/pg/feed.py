@@ -24,10 +24,8 @@ class FeedPost:
     id: int
     author_id: int
     published_at: datetime
-
-    @property
-    def key(self) -> FeedKey:
-        return micros_of(self.published_at), self.id
+    key: FeedKey
+    """(published_at in microseconds, id): the feed's sort key, computed once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,15 @@ class AuthorAffinity:
 
 
 def _feed_posts(rows: Sequence[asyncpg.Record]) -> list[FeedPost]:
-    return [FeedPost(row["id"], row["author_id"], row["published_at"]) for row in rows]
+    return [
+        FeedPost(
+            row["id"],
+            row["author_id"],
+            row["published_at"],
+            (micros_of(row["published_at"]), row["id"]),
+        )
+        for row in rows
+    ]
 
 
 _NO_LATER = (datetime.max.replace(tzinfo=UTC), 2**63 - 1)
@@ -132,18 +138,21 @@ async def fetch_follower_ids(
     return [row["follower_id"] for row in rows]
 
 
-# CTEs `celebrities` and `followed_celebrities` ($1: viewer, $2: threshold): the accounts the
-# viewer follows that have at least the threshold of followers. Shaped for prepared statements,
-# whose generic plan does not know the threshold: BETWEEN gets a small row estimate (an index
-# scan of users_follower_count_idx, where a bare `>=` is guessed at a third of all users and
-# read in full), MATERIALIZED keeps the planner from starting at the viewer's follow list, and
-# the LATERAL ... LIMIT 1 probes follows once per celebrity. So the cost grows with the number
-# of celebrities, never with how many accounts the viewer follows.
+# CTE `followed_celebrities` ($1: viewer, $2: threshold): the accounts the viewer follows that
+# have at least the threshold of followers. Shaped for prepared statements, whose generic plan
+# does not know the threshold: BETWEEN gets a small row estimate (an index scan of
+# users_follower_count_id_idx, where a bare `>=` is guessed at a third of all users and read in
+# full); the ARRAY(...) sub-select runs once, before anything else, so the planner cannot start
+# from the viewer's follow list; the LATERAL ... LIMIT 1 probes follows once per celebrity. So
+# the cost grows with the number of celebrities, never with how many accounts the viewer
+# follows. (With the same estimate in generic and custom plans, PostgreSQL keeps the generic
+# plan and skips planning on every call.)
 _CELEBRITIES = """
-    celebrities AS MATERIALIZED (
-        SELECT id FROM users WHERE follower_count BETWEEN $2 AND 2147483647
-    ), followed_celebrities AS (
-        SELECT c.id FROM celebrities c
+    followed_celebrities AS (
+        SELECT c.id
+          FROM unnest(ARRAY(
+               SELECT id FROM users WHERE follower_count BETWEEN $2 AND 2147483647
+          )) AS c(id)
          CROSS JOIN LATERAL (
                SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = c.id LIMIT 1
          ) followed
@@ -249,10 +258,10 @@ async def fetch_feed_candidates(
         datetime_of(after_micros),
         limit,
     )
-    pulled = [row for row in rows if row["pulled"]]
     checked = [row for row in rows if not row["pulled"]]
-    pulled.sort(key=lambda row: (row["published_at"], row["id"]), reverse=True)
-    return _feed_posts(checked), _feed_posts(pulled)
+    posts = _feed_posts([row for row in rows if row["pulled"]])
+    posts.sort(key=lambda post: post.key, reverse=True)
+    return _feed_posts(checked), posts
 
 
 async def fetch_pull_feed(
