@@ -128,29 +128,39 @@ async def _fan_out_range(deps: FeedDeps, state: PostState, after: int, until: in
     return await _fan_out_ranges(deps, state, [(after, until)])
 
 
+_PUSHES_IN_FLIGHT = 2
+"""Script calls under way at once: Redis runs one while the client sends the next."""
+
+
 async def _fan_out_ranges(deps: FeedDeps, state: PostState, ranges: list[FollowerRange]) -> int:
-    """One script call per range; the next range's followers are read from PostgreSQL while
-    Redis runs the script for the current one."""
+    """One script call per range. Followers are read from PostgreSQL range after range while
+    up to two script calls are under way, so that Redis does not wait for the client."""
     assert state.published_at is not None
     entry = (micros_of(state.published_at), state.id)
+    batches: asyncio.Queue[list[int] | None] = asyncio.Queue(maxsize=_PUSHES_IN_FLIGHT)
 
-    async def followers(index: int) -> list[int]:
-        after, until = ranges[index]
-        return await feed_store.fetch_follower_ids(
-            deps.db, state.author_id, after=after, until=until
-        )
+    async def read_followers() -> None:
+        for after, until in ranges:
+            await batches.put(
+                await feed_store.fetch_follower_ids(
+                    deps.db, state.author_id, after=after, until=until
+                )
+            )
+        for _ in range(_PUSHES_IN_FLIGHT):
+            await batches.put(None)
 
-    async def push(user_ids: list[int]) -> int:
-        return await feeds.merge_entries(
-            deps.redis, user_ids, [entry], max_entries=deps.config.max_entries
-        )
+    async def push() -> int:
+        inserted = 0
+        while (user_ids := await batches.get()) is not None:
+            inserted += await feeds.merge_entries(
+                deps.redis, user_ids, [entry], max_entries=deps.config.max_entries
+            )
+        return inserted
 
-    inserted = 0
-    current = await followers(0)
-    for index in range(1, len(ranges)):
-        added, current = await asyncio.gather(push(current), followers(index))
-        inserted += added
-    return inserted + await push(current)
+    async with asyncio.TaskGroup() as group:  # a failure cancels the others
+        group.create_task(read_followers())
+        pushes = [group.create_task(push()) for _ in range(_PUSHES_IN_FLIGHT)]
+    return sum(task.result() for task in pushes)
 
 
 async def _follower_ranges(

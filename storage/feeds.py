@@ -1,13 +1,14 @@
 """Home feeds in Redis: one sorted set per user, `feed:{user_id}` (storage.redis_keys.feed).
 
 Members are post ids scored by publish time in milliseconds since the epoch, with the microseconds
-as the fraction (`micros / 1000`: exact in a double until the year 2255, so the cache orders posts
-exactly as PostgreSQL does). Two bookkeeping members share the set:
+as the fraction (`micros / 1000`: a double keeps every microsecond, round trip included, until
+the year 2109, so the cache orders posts exactly as PostgreSQL does). Two bookkeeping members
+share the set:
 
 - `h` (the horizon), in a *live* feed: the cache holds every entry it should hold with a score
   strictly above the horizon's score, and no post at or below it. Readers trust the cache above
   the horizon only and ask PostgreSQL for anything older. Trimming to the newest `max_entries`
-  raises the horizon; a score of 0 means "complete since the epoch".
+  (once a feed has grown an eighth over) raises the horizon; 0 means "complete since the epoch".
 - `b` (building), in a feed being rebuilt from PostgreSQL: it makes the key exist, so that
   fan-out writes landing during the rebuild are kept, while readers do not trust it yet.
 
@@ -41,19 +42,21 @@ BUILDING = "b"
 BUILDING_TTL_SECONDS = 60
 """A rebuild that crashed leaves its placeholder for at most this long."""
 
-# Shared by every writing script. merge(key, above, first, max) adds the (score, member) pairs
-# from ARGV[first] on to a live feed, first raising the horizon to `above` when that is higher;
-# to a building feed it adds them all. Returns the number of members added. trim() lets a feed
+# Shared by every writing script. merge(key, entries, max) adds the parsed (score, member) pairs
+# to a live feed, first raising the horizon to `entries.above` when that is higher; to a
+# building feed it adds them all. Returns the number of members added. trim() lets a feed
 # grow by an eighth over `max` before cutting it back to `max` (with the horizon raised to the
 # newest entry cut), so that full feeds pay the cut once per many inserts. Feeds of up to 64
 # entries (tests) are checked and cut exactly on every insert.
 _LUA_MERGE = """
+local call, tonumber = redis.call, tonumber
+
 local function trim(key, max)
-  local n = redis.call('ZCARD', key) - 1
+  local n = call('ZCARD', key) - 1
   if n > max + (max < 64 and 0 or math.floor(max / 8)) then
-    local cut = redis.call('ZRANGE', key, n - max, n - max, 'WITHSCORES')
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', cut[2])
-    redis.call('ZADD', key, cut[2], 'h')
+    local cut = call('ZRANGE', key, n - max, n - max, 'WITHSCORES')
+    call('ZREMRANGEBYSCORE', key, '-inf', cut[2])
+    call('ZADD', key, cut[2], 'h')
   end
 end
 
@@ -74,23 +77,23 @@ end
 
 local function merge(key, e, max)
   local added = 0
-  local h = redis.call('ZSCORE', key, 'h')
+  local h = call('ZSCORE', key, 'h')
   if h then
     local floor = tonumber(h)
     if e.above_n > floor then
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', e.above)
-      redis.call('ZADD', key, e.above, 'h')
+      call('ZREMRANGEBYSCORE', key, '-inf', e.above)
+      call('ZADD', key, e.above, 'h')
       floor = e.above_n
     end
     for j = 1, #e.m do
       if e.n[j] > floor then
-        added = added + redis.call('ZADD', key, e.s[j], e.m[j])
+        added = added + call('ZADD', key, e.s[j], e.m[j])
       end
     end
     if added > 0 and e.check then trim(key, max) end
-  elseif redis.call('EXISTS', key) == 1 then
+  elseif call('EXISTS', key) == 1 then
     for j = 1, #e.m do
-      added = added + redis.call('ZADD', key, e.s[j], e.m[j])
+      added = added + call('ZADD', key, e.s[j], e.m[j])
     end
   end
   return added
@@ -199,7 +202,7 @@ def score_of(micros: int) -> str:
 
 
 def micros_of_score(score: bytes | str | float) -> int:
-    """Inverse of score_of (exact: a double near 2e12 resolves far below a microsecond)."""
+    """Inverse of score_of (exact until 2109, see the module docstring)."""
     return round(float(score) * 1000)
 
 

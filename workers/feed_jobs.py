@@ -15,7 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from resources import Resources
 from services import feed
-from services.feed import FeedConfig, FeedDeps
+from services.feed import FeedDeps
 
 log = logging.getLogger("shutter.jobs.feed")
 
@@ -30,26 +30,11 @@ _TRANSIENT = (
 T = TypeVar("T")
 
 
-def feed_deps(resources: Resources) -> FeedDeps:
-    """The feed's dependencies from a process's resources and settings."""
-    settings = resources.settings
-    return FeedDeps(
-        db=resources.db,
-        redis=resources.redis,
-        config=FeedConfig(
-            celebrity_follower_threshold=settings.celebrity_follower_threshold,
-            max_entries=settings.feed_max_entries,
-            ttl_seconds=settings.feed_ttl_seconds,
-            fan_out_batch_size=settings.fan_out_batch_size,
-        ),
-    )
-
-
 def _deps(ctx: dict[str, Any]) -> FeedDeps:
     deps: FeedDeps | None = ctx.get("feed")
     if deps is None:
         resources: Resources = ctx["resources"]
-        deps = ctx["feed"] = feed_deps(resources)
+        deps = ctx["feed"] = resources.feed
     return deps
 
 
