@@ -59,8 +59,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             schema,
             graphql_ide="graphiql" if graphiql_enabled else None,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
-            keep_alive=True,
-            keep_alive_interval=15,
+            # uvicorn already pings every socket at the WebSocket protocol level (cheap control
+            # frames); graphql-transport-ws pings on top cost a JSON message per socket, and
+            # sockets opened together ping together: 1,000 of them stalled the loop ~100 ms.
+            keep_alive=False,
             connection_init_wait_timeout=timedelta(seconds=10),
         )
 

@@ -88,11 +88,7 @@ class NotificationConnection:
         ]
         return cls(
             edges=edges,
-            page_info=PageInfo.of(
-                [edge.cursor for edge in edges],
-                has_next_page=page.has_next_page,
-                has_previous_page=after is not None,
-            ),
+            page_info=PageInfo.of(page, after=after),
         )
 
 

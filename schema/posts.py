@@ -109,11 +109,7 @@ class PostConnection:
         ]
         return cls(
             edges=edges,
-            page_info=PageInfo.of(
-                [edge.cursor for edge in edges],
-                has_next_page=loaded.page.has_next_page,
-                has_previous_page=after is not None,
-            ),
+            page_info=PageInfo.of(loaded.page, after=after),
         )
 
 
@@ -159,11 +155,7 @@ class CommentConnection:
         ]
         return cls(
             edges=edges,
-            page_info=PageInfo.of(
-                [edge.cursor for edge in edges],
-                has_next_page=page.has_next_page,
-                has_previous_page=after is not None,
-            ),
+            page_info=PageInfo.of(page, after=after),
         )
 
 
