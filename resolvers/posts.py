@@ -23,25 +23,6 @@ async def user(context: Context, user_id: int) -> UserRecord:
     return record
 
 
-async def post_media(context: Context, post_id: int) -> list[tuple[MediaRecord, str | None]]:
-    """The post's media with their alt texts, in order."""
-    items = await context.loaders.media_items_by_post_id.load(post_id)
-    records = await context.loaders.media_by_id.load_many([item.media_id for item in items])
-    return [
-        (record, item.alt_text)
-        for item, record in zip(items, records, strict=True)
-        if record is not None
-    ]
-
-
-async def like_count(context: Context, post_id: int) -> int:
-    return await context.loaders.like_count_by_post_id.load(post_id)
-
-
-async def viewer_has_liked(context: Context, post_id: int) -> bool:
-    return await context.loaders.viewer_has_liked_by_post_id.load(post_id)
-
-
 async def comments_page(
     context: Context, post_id: int, *, first: int, after: str | None
 ) -> Page[CommentRecord]:
