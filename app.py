@@ -21,6 +21,7 @@ from resolvers.http_view import GraphQLEndpoint
 from resources import Resources, load_or_create_secret_key, open_resources
 from schema.build import build_schema
 from settings import Settings
+from storage import pg
 from storage.blobs import local_blob_store
 
 log = logging.getLogger("shutter.app")
@@ -75,7 +76,7 @@ async def readyz(request: Request) -> Response:
     """PostgreSQL and Redis both answer (readiness); 503 naming what does not."""
     resources: Resources = request.app.state.resources
     checks = {
-        "postgres": _check(resources.db.fetchval("SELECT 1")),
+        "postgres": _check(pg.ping(resources.db)),
         "redis": _check(resources.redis.ping()),
     }
     results = dict(zip(checks, await asyncio.gather(*checks.values()), strict=True))

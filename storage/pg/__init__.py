@@ -77,3 +77,8 @@ async def transaction(db: Db) -> AsyncIterator[Connection]:
     else:
         async with db.transaction():
             yield db
+
+
+async def ping(db: Db) -> None:
+    """One round trip; raises when the server does not answer."""
+    await db.fetchval("SELECT 1")
