@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -87,9 +87,9 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-async def _check(probe: object) -> bool:
+async def _check(probe: Awaitable[object]) -> bool:
     try:
-        await asyncio.wait_for(probe, READINESS_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+        await asyncio.wait_for(probe, READINESS_TIMEOUT_SECONDS)
     except Exception:  # any failure means "not ready"; the probe says which, not why
         log.warning("readiness probe failed", exc_info=True)
         return False

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -40,7 +41,10 @@ class MissingServiceError(RuntimeError):
 
 @dataclass(frozen=True)
 class Resources:
-    """Open connections and configured helpers, shared by every request or job of a process."""
+    """Open connections and configured helpers, shared by every request or job of a process.
+
+    The use cases' dependency bundles (`accounts`, `social`, `posts`, ...) are derived from these
+    once per process (cached properties), not rebuilt on every request."""
 
     settings: Settings
     db: asyncpg.Pool
@@ -57,7 +61,7 @@ class Resources:
     events: EventHub
     """The process's pub/sub connection; started by the API (only it has listeners)."""
 
-    @property
+    @functools.cached_property
     def accounts(self) -> AccountDeps:
         return AccountDeps(
             db=self.db,
@@ -67,7 +71,7 @@ class Resources:
             refresh_token_ttl_seconds=self.settings.refresh_token_ttl_seconds,
         )
 
-    @property
+    @functools.cached_property
     def rate_limit_policy(self) -> RateLimitPolicy:
         s = self.settings
         return RateLimitPolicy(
@@ -77,7 +81,7 @@ class Resources:
             posts=ActionLimits(s.rate_limit_posts_per_hour, s.rate_limit_posts_per_day),
         )
 
-    @property
+    @functools.cached_property
     def feed(self) -> FeedDeps:
         s = self.settings
         return FeedDeps(
@@ -91,7 +95,7 @@ class Resources:
             ),
         )
 
-    @property
+    @functools.cached_property
     def social(self) -> SocialDeps:
         return SocialDeps(
             db=self.db,
@@ -101,11 +105,11 @@ class Resources:
             feed=self.feed,
         )
 
-    @property
+    @functools.cached_property
     def posts(self) -> PostDeps:
         return PostDeps(db=self.db, queue=self.redis, social=self.social)
 
-    @property
+    @functools.cached_property
     def media(self) -> MediaDeps:
         return MediaDeps(
             db=self.db,

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from resolvers.context import Context
 from resolvers.posts import load_page
 from schema.posts import PostConnection
-from services import feed
+from services import feed, posts
 from services.feed_deps import FeedOrder as Order
 from services.pagination import Page
 
@@ -49,7 +49,8 @@ class FeedQueries:
             edges=[
                 (cursor, record)
                 for (cursor, _), record in zip(ids.edges, records, strict=True)
-                if record is not None and record.status == "PUBLISHED"
+                # deleted since the feed was read: the same rule as everywhere else
+                if record is not None and posts.is_visible(record, viewer.user_id)
             ],
             has_next_page=ids.has_next_page,
         )

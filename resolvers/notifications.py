@@ -92,12 +92,12 @@ class NotificationSubscriptions:
     ) -> AsyncGenerator[Post, None]:
         context = info.context
         record_id = decode_id_of_type(post_id, "Post")
-        channel = redis_keys.post_events_channel(record_id or 0)
+        if record_id is None:
+            return
+        channel = redis_keys.post_events_channel(record_id)
         async with context.resources.events.listen(channel) as events:
-            if (
-                record_id is None
-                or await posts.fetch_visible_post(context.db, context.viewer_id, record_id) is None
-            ):
+            # Checked once subscribed, so that no change falls between the check and the listen.
+            if await posts.fetch_visible_post(context.db, context.viewer_id, record_id) is None:
                 return
             while True:
                 event = await events.get()

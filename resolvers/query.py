@@ -19,6 +19,7 @@ from schema.node import Node
 from schema.posts import Comment, Post
 from schema.users import User
 from services import accounts, comments, posts
+from services import media as media_service
 from services.pagination import InvalidArgumentError
 
 MAX_NODES_PER_REQUEST = 100
@@ -90,8 +91,7 @@ async def _load_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> li
         if user is not None:
             nodes["User", user.id] = User.from_record(user)
     for item in media:
-        # Media in progress (or refused) is its owner's business; READY media is public.
-        if item is not None and (item.status == "READY" or item.owner_id == viewer_id):
+        if item is not None and media_service.is_visible(item, viewer_id):
             nodes["Media", item.id] = Media.from_record(item, info)
     return [nodes.get(key) if key else None for key in decoded]
 

@@ -110,6 +110,11 @@ async def create_upload(
     return CreatedUpload(media=media, upload=upload)
 
 
+def is_visible(media: MediaRecord, viewer_id: int | None) -> bool:
+    """READY media is public; media in progress or refused is its owner's business."""
+    return media.status == "READY" or media.owner_id == viewer_id
+
+
 async def fetch_own_media(db: Db, viewer: Viewer, media_id: int) -> MediaRecord:
     """The viewer's media item; DomainError NOT_FOUND / FORBIDDEN otherwise."""
     found = await media_store.fetch_media_by_ids(db, [media_id])

@@ -228,15 +228,12 @@ def _metadata_json(image: ProcessedImage) -> dict[str, Any] | None:
 
 
 async def _announce(redis: Redis, media: MediaRecord) -> None:
-    """Best effort: a lost event is caught up by querying the media."""
-    try:
-        await publish(
-            redis,
-            redis_keys.user_events_channel(media.owner_id),
-            {"type": "media_status", "media_id": media.id, "status": media.status},
-        )
-    except Exception:  # the row is the truth; a failed push must not fail the job
-        log.warning("could not publish the status of media %s", media.id, exc_info=True)
+    """Best effort (see storage.pubsub.publish): a lost event is caught up by querying."""
+    await publish(
+        redis,
+        redis_keys.user_events_channel(media.owner_id),
+        {"type": "media_status", "media_id": media.id, "status": media.status},
+    )
 
 
 async def sweep_stale_media(

@@ -9,7 +9,6 @@ pub/sub after the commit: best effort, a reconnecting client catches up with the
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -24,8 +23,6 @@ from storage.pg import users as user_store
 from storage.pg.comments import CommentRecord
 from storage.pg.notifications import NotificationRecord
 from storage.pubsub import publish
-
-log = logging.getLogger(__name__)
 
 AGGREGATION_WINDOW = timedelta(hours=24)
 
@@ -79,23 +76,11 @@ async def retract_follow(db: Db, *, followee_id: int, follower_id: int) -> list[
 async def record_comment(db: Db, *, post_author_id: int, comment: CommentRecord) -> list[Delivery]:
     """COMMENT to the post's author, MENTION to everyone @mentioned (never to the commenter)."""
     deliveries = []
-    if post_author_id != comment.author_id:
-        changed = await notification_store.notify(
-            db,
-            recipient_id=post_author_id,
-            kind="COMMENT",
-            post_id=comment.post_id,
-            comment_id=comment.id,
-            actor_id=comment.author_id,
-            source_id=comment.id,
-            window=AGGREGATION_WINDOW,
-        )
-        deliveries += [(post_author_id, changed)] if changed else []
-    for recipient in await _mentioned(db, comment.text, exclude=comment.author_id):
+    for recipient, kind in await _comment_targets(db, post_author_id, comment):
         changed = await notification_store.notify(
             db,
             recipient_id=recipient,
-            kind="MENTION",
+            kind=kind,
             post_id=comment.post_id,
             comment_id=comment.id,
             actor_id=comment.author_id,
@@ -109,11 +94,7 @@ async def record_comment(db: Db, *, post_author_id: int, comment: CommentRecord)
 async def retract_comment(db: Db, *, post_author_id: int, comment: CommentRecord) -> list[Delivery]:
     """Undo what record_comment did for this comment."""
     deliveries = []
-    targets = [(post_author_id, "COMMENT")] + [
-        (recipient, "MENTION")
-        for recipient in await _mentioned(db, comment.text, exclude=comment.author_id)
-    ]
-    for recipient, kind in targets:
+    for recipient, kind in await _comment_targets(db, post_author_id, comment):
         changed = await notification_store.retract(
             db,
             recipient_id=recipient,
@@ -145,6 +126,15 @@ async def record_caption_mentions(
     return deliveries
 
 
+async def _comment_targets(
+    db: Db, post_author_id: int, comment: CommentRecord
+) -> list[tuple[int, str]]:
+    """Who a comment notifies, and how: its post's author (unless they wrote it), the mentioned."""
+    targets = [(post_author_id, "COMMENT")] if post_author_id != comment.author_id else []
+    mentioned = await _mentioned(db, comment.text, exclude=comment.author_id)
+    return targets + [(recipient, "MENTION") for recipient in mentioned]
+
+
 async def _mentioned(db: Db, text: str | None, *, exclude: int) -> list[int]:
     names = parse_mentions(text)
     if not names:
@@ -156,25 +146,19 @@ async def _mentioned(db: Db, text: str | None, *, exclude: int) -> list[int]:
 async def announce(redis: Redis, deliveries: Iterable[Delivery]) -> None:
     """Push each changed notification to its recipient's channel (after the commit).
 
-    Best effort: a failed publish is logged; the rows are the truth.
+    Best effort (see storage.pubsub.publish): the rows are the truth.
     """
     for recipient_id, notification_id in deliveries:
-        try:
-            await publish(
-                redis,
-                redis_keys.user_events_channel(recipient_id),
-                {"type": "notification", "notification_id": notification_id},
-            )
-        except Exception:
-            log.warning("could not push notification %s", notification_id, exc_info=True)
+        await publish(
+            redis,
+            redis_keys.user_events_channel(recipient_id),
+            {"type": "notification", "notification_id": notification_id},
+        )
 
 
 async def announce_post_counts(redis: Redis, post_id: int) -> None:
     """Tell open views of the post that its counts changed (best effort)."""
-    try:
-        await publish(redis, redis_keys.post_events_channel(post_id), {"type": "counts"})
-    except Exception:
-        log.warning("could not push the counts of post %s", post_id, exc_info=True)
+    await publish(redis, redis_keys.post_events_channel(post_id), {"type": "counts"})
 
 
 async def list_notifications(

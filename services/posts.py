@@ -21,7 +21,8 @@ from storage.pg.posts import PostRecord
 MAX_MEDIA_PER_POST = 10
 MAX_CAPTION_LENGTH = 2200
 MAX_ALT_TEXT_LENGTH = 1000
-_SETTLED_FAILURES = {"REJECTED": "REJECTED", "FAILED": "FAILED"}
+_REFUSED_MEDIA_STATUSES = ("REJECTED", "FAILED")
+"""A post containing media in one of these statuses ends in that status too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,7 @@ async def settle_posts_of_media(deps: PostDeps, media_id: int) -> list[PostRecor
     published = []
     for post_id in await post_store.fetch_processing_posts_of_media(deps.db, media_id):
         statuses = await post_store.fetch_media_statuses_of_post(deps.db, post_id)
-        refused = next((_SETTLED_FAILURES[s] for s in statuses if s in _SETTLED_FAILURES), None)
+        refused = next((s for s in statuses if s in _REFUSED_MEDIA_STATUSES), None)
         if refused:
             await post_store.end_post_unpublished(deps.db, post_id, refused)
         elif all(status == "READY" for status in statuses):

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from settings import Settings
 from storage.pg import create_pool
-from storage.search.factory import BackendName, open_search_backend
+from storage.search.factory import open_search_backend
 
 BAR_WIDTH = 30
 
@@ -46,13 +46,12 @@ async def run_reindex(settings: Settings, out: TextIO = sys.stderr) -> int:
     """
     if not settings.database_url:
         raise ValueError("reindex needs DATABASE_URL")
-    backend_name: BackendName = getattr(settings, "search_backend", "postgres")
     pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     try:
         backend = await open_search_backend(
             pool,
-            backend=backend_name,
-            elasticsearch_url=getattr(settings, "elasticsearch_url", None),
+            backend=settings.search_backend,
+            elasticsearch_url=settings.elasticsearch_url,
         )
         try:
             bar = ProgressBar(out)

@@ -34,9 +34,14 @@ HEARTBEAT_CHANNEL = "events:heartbeat"
 async def publish(redis: Redis, channel: str, event: Event) -> int:
     """Send `event` to every process listening on `channel`; returns how many received it.
 
-    Best effort: callers publish after their transaction committed, and a lost event is caught up
-    by the stored state."""
-    receivers: int = await redis.publish(channel, orjson.dumps(event))
+    Best effort: callers publish after their transaction committed and the stored rows are the
+    truth (clients catch up by querying), so a failed publish is logged and counts 0 receivers
+    rather than failing the request or job that caused it."""
+    try:
+        receivers: int = await redis.publish(channel, orjson.dumps(event))
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        log.warning("could not publish on %s", channel, exc_info=True)
+        return 0
     return receivers
 
 
