@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -18,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from resolvers.blob_routes import blob_routes
 from resolvers.graphiql import GRAPHIQL_STATIC_DIR
 from resolvers.http_view import GraphQLEndpoint
+from resolvers.request_ids import RequestIdMiddleware
 from resources import Resources, load_or_create_secret_key, open_resources
 from schema.build import build_schema
 from settings import Settings
@@ -64,7 +66,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphiql", lambda _: RedirectResponse("/graphql")),
             Mount("/graphiql/static", StaticFiles(directory=GRAPHIQL_STATIC_DIR)),
         ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
 
 
 async def healthz(_: Request) -> Response:

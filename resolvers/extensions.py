@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from logs import current_request_id
 from resolvers.context import UNAUTHENTICATED, Context
 from services.errors import NotAuthenticatedError
 from services.pagination import InvalidArgumentError
@@ -32,7 +33,8 @@ class PresentErrors(SchemaExtension):
     """Tag known errors with a code; replace anything unexpected by a generic message.
 
     No stack trace or exception text of an unexpected error ever reaches a client: it is logged
-    here with the operation name, and the client sees INTERNAL_SERVER_ERROR.
+    here with the operation name and request id, and the client sees INTERNAL_SERVER_ERROR with
+    that request id (`extensions.requestId`) to quote.
     """
 
     def on_operation(self) -> Iterator[None]:
@@ -50,21 +52,25 @@ class PresentErrors(SchemaExtension):
             return _with_code(error, original.message, UNAUTHENTICATED)
         if isinstance(original, InvalidArgumentError):
             return _with_code(error, original.message, "BAD_USER_INPUT")
+        request_id = current_request_id()
         log.error(
-            "unexpected error in operation %s at %s",
+            "unexpected error in operation %s at %s (request %s)",
             self.execution_context.operation_name,
             error.path,
+            request_id,
             exc_info=original,
         )
-        return _with_code(error, INTERNAL_ERROR_MESSAGE, "INTERNAL_SERVER_ERROR")
+        return _with_code(
+            error, INTERNAL_ERROR_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=request_id
+        )
 
 
-def _with_code(error: GraphQLError, message: str, code: str) -> GraphQLError:
+def _with_code(error: GraphQLError, message: str, code: str, **more: object) -> GraphQLError:
     return GraphQLError(
         message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={"code": code},
+        extensions={"code": code, **{k: v for k, v in more.items() if v is not None}},
     )

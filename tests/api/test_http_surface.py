@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.api.helpers import sign_up
@@ -65,15 +67,22 @@ async def test_unparsable_or_invalid_documents_get_a_400(
     assert [error["message"] for error in body["errors"]] == [message]
 
 
-async def test_unexpected_errors_are_masked(live: LiveApp, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
+    live: LiveApp, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from services import accounts
 
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internals: password=hunter2")
 
     monkeypatch.setattr(accounts, "fetch_user_by_username", broken)
-    response = await live.http.post("/graphql", json={"query": '{ user(username: "x") { id } }'})
+    with caplog.at_level(logging.ERROR, logger="shutter.graphql"):
+        response = await live.http.post(
+            "/graphql", json={"query": '{ user(username: "x") { id } }'}
+        )
     assert response.status_code == 200
+    request_id = response.headers["x-request-id"]
+    assert len(request_id) == 32
     assert response.json() == {
         "data": {"user": None},
         "errors": [
@@ -81,12 +90,25 @@ async def test_unexpected_errors_are_masked(live: LiveApp, monkeypatch: pytest.M
                 "message": "Internal server error.",
                 "locations": [{"line": 1, "column": 3}],
                 "path": ["user"],
-                "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
             }
         ],
     }
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
+    [record] = [r for r in caplog.records if r.name == "shutter.graphql"]
+    assert request_id in record.getMessage()
+    assert "hunter2" in str(record.exc_info[1] if record.exc_info else None)
+
+
+async def test_a_well_formed_incoming_request_id_is_kept_and_a_bad_one_replaced(
+    live: LiveApp,
+) -> None:
+    kept = await live.http.get("/healthz", headers={"x-request-id": "edge-1234abcd"})
+    assert kept.headers["x-request-id"] == "edge-1234abcd"
+    replaced = await live.http.get("/healthz", headers={"x-request-id": "bad id <script>"})
+    assert replaced.headers["x-request-id"] != "bad id <script>"
+    assert len(replaced.headers["x-request-id"]) == 32
 
 
 async def test_health_and_readiness(live: LiveApp) -> None:
