@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     graphiql_enabled: bool = True
     """Serve the GraphiQL explorer at /graphql for browsers."""
 
+    allowed_origins: list[str] = Field(default_factory=list)
+    """Browser origins (e.g. `https://app.example.com`) allowed to call the API cross-origin
+    (CORS) and to open websockets; `["*"]` allows any. Empty: same-origin and non-browser
+    clients only. As JSON in the environment: `ALLOWED_ORIGINS='["https://a.example"]'`."""
+
     public_base_url: str = "http://127.0.0.1:8000"
     """Where clients reach this API; the local media backend builds upload and media URLs on it.
     `shutter run`/`serve` derive it from --host/--port unless it is set."""
