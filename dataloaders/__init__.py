@@ -6,22 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from redis.asyncio import Redis
 from strawberry.dataloader import DataLoader
 
 from dataloaders.media import load_media_by_id
 from dataloaders.posts import (
     load_comments_by_id,
-    load_like_counts,
-    load_post_media,
     load_posts_by_id,
-    load_viewer_liked,
 )
 from dataloaders.users import load_follows_viewer, load_users_by_id, load_viewer_follows
 from storage.pg import Db
 from storage.pg.comments import CommentRecord
 from storage.pg.media import MediaRecord
-from storage.pg.posts import PostMediaItem, PostRecord
+from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
 
 
@@ -32,9 +28,6 @@ class Loaders:
     follows_viewer_by_user_id: DataLoader[int, bool]
     media_by_id: DataLoader[int, MediaRecord | None]
     post_by_id: DataLoader[int, PostRecord | None]
-    media_items_by_post_id: DataLoader[int, list[PostMediaItem]]
-    like_count_by_post_id: DataLoader[int, int]
-    viewer_has_liked_by_post_id: DataLoader[int, bool]
     comment_by_id: DataLoader[int, CommentRecord | None]
 
     def prime_posts(self, posts: list[PostRecord]) -> None:
@@ -47,15 +40,12 @@ class Loaders:
             self.user_by_id.prime(user.id, user)
 
 
-def build_loaders(db: Db, redis: Redis, viewer_id: int | None) -> Loaders:
+def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
     return Loaders(
         user_by_id=DataLoader(partial(load_users_by_id, db)),
         viewer_follows_by_user_id=DataLoader(partial(load_viewer_follows, db, viewer_id)),
         follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
         media_by_id=DataLoader(partial(load_media_by_id, db)),
         post_by_id=DataLoader(partial(load_posts_by_id, db)),
-        media_items_by_post_id=DataLoader(partial(load_post_media, db)),
-        like_count_by_post_id=DataLoader(partial(load_like_counts, db, redis)),
-        viewer_has_liked_by_post_id=DataLoader(partial(load_viewer_liked, db, viewer_id)),
         comment_by_id=DataLoader(partial(load_comments_by_id, db)),
     )

@@ -44,7 +44,7 @@ class Context:
         return self._loaders
 
     def start_operation(self) -> None:
-        self._loaders = build_loaders(self.resources.db, self.resources.redis, self.viewer_id)
+        self._loaders = build_loaders(self.resources.db, self.viewer_id)
 
     @property
     def viewer_id(self) -> int | None:

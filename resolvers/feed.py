@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from resolvers.posts import load_page
+from resolvers.posts import LoadedPosts, load_views
 from schema.posts import PostConnection
 from services import feed, posts
 from services.feed_deps import FeedOrder as Order
@@ -44,15 +44,16 @@ class FeedQueries:
             after=after,
             order=Order(order.value),
         )
-        records = await context.loaders.post_by_id.load_many([post_id for _, post_id in ids.edges])
+        views = {
+            view.post.id: view
+            for view in await load_views(context, [post_id for _, post_id in ids.edges])
+            # deleted since the feed was read: the same rule as everywhere else
+            if posts.is_visible(view.post, viewer.user_id)
+        }
         page = Page(
             edges=[
-                (cursor, record)
-                for (cursor, _), record in zip(ids.edges, records, strict=True)
-                # deleted since the feed was read: the same rule as everywhere else
-                if record is not None and posts.is_visible(record, viewer.user_id)
+                (cursor, views[post_id].post) for cursor, post_id in ids.edges if post_id in views
             ],
             has_next_page=ids.has_next_page,
         )
-        loaded = await load_page(context, page)
-        return PostConnection.from_loaded(loaded, info, after=after)
+        return PostConnection.from_loaded(LoadedPosts(page, views), info, after=after)

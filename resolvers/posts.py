@@ -5,14 +5,13 @@ They return domain data; the schema types map it to GraphQL objects.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from resolvers.context import Context
-from services import comments, likes, posts
+from services import comments, likes, post_views, posts
 from services.pagination import Page
+from services.post_views import PostView
 from storage.pg.comments import CommentRecord
-from storage.pg.media import MediaRecord
 from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
 
@@ -49,49 +48,29 @@ async def author_posts_page(
     return await posts.list_author_posts(context.db, author_id, first=first, after=after)
 
 
-@dataclass(frozen=True, slots=True)
-class PostView:
-    """What a post usually shows, loaded for a whole page at once."""
-
-    author: UserRecord
-    media: list[tuple[MediaRecord, str | None]]
-    like_count: int
-    viewer_has_liked: bool
-
-
-async def prefetch_page(context: Context, records: list[PostRecord]) -> dict[int, PostView]:
-    """Load everything a page of posts usually shows, in a few batched reads at once.
+async def load_views(context: Context, post_ids: list[int]) -> list[PostView]:
+    """Everything a page of posts usually shows, in one batched read (services.post_views);
+    the loaders are primed with the rows read, for fields that ask again.
 
     The schema hands these to the posts as plain values: resolving 20 posts then creates no
     awaitable per field (DESIGN.md §5: per-field awaitables, not SQL, are the cost).
     """
-    loaders = context.loaders
-    loaders.prime_posts(records)
-    post_ids = [record.id for record in records]
-    authors, media_lists, like_counts, liked = await asyncio.gather(
-        loaders.user_by_id.load_many([record.author_id for record in records]),
-        loaders.media_items_by_post_id.load_many(post_ids),
-        loaders.like_count_by_post_id.load_many(post_ids),
-        loaders.viewer_has_liked_by_post_id.load_many(post_ids),
+    views = await post_views.page_views(
+        context.db, context.resources.redis, post_ids, context.viewer_id
     )
-    media_ids = [item.media_id for items in media_lists for item in items]
-    media = dict(zip(media_ids, await loaders.media_by_id.load_many(media_ids), strict=True))
-    views = {}
-    for record, author, items, like_count, has_liked in zip(
-        records, authors, media_lists, like_counts, liked, strict=True
-    ):
-        assert author is not None, f"author of post {record.id} vanished"
-        views[record.id] = PostView(
-            author=author,
-            media=[
-                (found, item.alt_text)
-                for item in items
-                if (found := media.get(item.media_id)) is not None
-            ],
-            like_count=like_count,
-            viewer_has_liked=has_liked,
-        )
+    loaders = context.loaders
+    for view in views:
+        loaders.post_by_id.prime(view.post.id, view.post)
+        loaders.user_by_id.prime(view.author.id, view.author)
+        for media, _ in view.media:
+            loaders.media_by_id.prime(media.id, media)
     return views
+
+
+async def prefetch_page(context: Context, records: list[PostRecord]) -> dict[int, PostView]:
+    """The views of these posts, by post id (a post gone meanwhile has none)."""
+    views = await load_views(context, [record.id for record in records])
+    return {view.post.id: view for view in views}
 
 
 async def comment(context: Context, comment_id: int) -> CommentRecord | None:
@@ -107,4 +86,6 @@ class LoadedPosts:
 
 
 async def load_page(context: Context, page: Page[PostRecord]) -> LoadedPosts:
-    return LoadedPosts(page, await prefetch_page(context, [record for _, record in page.edges]))
+    views = await prefetch_page(context, [record for _, record in page.edges])
+    edges = [(cursor, record) for cursor, record in page.edges if record.id in views]
+    return LoadedPosts(Page(edges=edges, has_next_page=page.has_next_page), views)

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from resolvers import posts as post_fields
 from resolvers.context import Context
-from resolvers.posts import LoadedPosts, PostView
+from resolvers.posts import LoadedPosts
 from schema.errors import UserError
 from schema.global_ids import encode_global_id
 from schema.media import Media
@@ -19,6 +19,7 @@ from schema.pagination import PageInfo
 from schema.users import User, UserConnection
 from services.hashtags import parse_hashtags
 from services.pagination import Page
+from services.post_views import PostView
 from storage.pg.comments import CommentRecord
 from storage.pg.posts import PostRecord
 

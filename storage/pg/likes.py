@@ -55,16 +55,6 @@ async def count_likes(db: Db, post_ids: Sequence[int]) -> dict[int, int]:
     return counts
 
 
-async def fetch_liked_among(db: Db, user_id: int, post_ids: Sequence[int]) -> set[int]:
-    """Which of `post_ids` the user has liked (one query)."""
-    rows = await db.fetch(
-        "SELECT post_id FROM likes WHERE user_id = $1 AND post_id = ANY($2::bigint[])",
-        user_id,
-        post_ids,
-    )
-    return {row["post_id"] for row in rows}
-
-
 async def fetch_likers_page(
     db: Db, post_id: int, *, limit: int, after: LikeCursor | None
 ) -> list[tuple[LikeCursor, UserRecord]]:

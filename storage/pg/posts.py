@@ -29,14 +29,6 @@ class PostRecord:
     published_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class PostMediaItem:
-    post_id: int
-    position: int
-    media_id: int
-    alt_text: str | None
-
-
 def post_from_row(row: asyncpg.Record) -> PostRecord:
     return PostRecord(
         id=row["id"],
@@ -83,18 +75,6 @@ async def fetch_posts_by_ids(db: Db, ids: Sequence[int]) -> list[PostRecord]:
     """The posts among `ids` that exist (any status), in no particular order."""
     rows = await db.fetch(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ANY($1::bigint[])", ids)
     return [post_from_row(row) for row in rows]
-
-
-async def fetch_post_media(db: Db, post_ids: Sequence[int]) -> list[PostMediaItem]:
-    """The media items of these posts, in post order then position."""
-    rows = await db.fetch(
-        """
-        SELECT post_id, position, media_id, alt_text FROM post_media
-         WHERE post_id = ANY($1::bigint[]) ORDER BY post_id, position
-        """,
-        post_ids,
-    )
-    return [PostMediaItem(**dict(row)) for row in rows]
 
 
 async def fetch_processing_posts_of_media(db: Db, media_id: int) -> list[int]:

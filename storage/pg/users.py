@@ -36,16 +36,17 @@ USER_COLUMNS = (
 )
 
 
-def user_from_row(row: asyncpg.Record) -> UserRecord:
+def user_from_row(row: asyncpg.Record, prefix: str = "") -> UserRecord:
+    """The user in `row`, whose columns may carry a prefix (when joined to another table)."""
     return UserRecord(
-        id=row["id"],
-        username=row["username"],
-        full_name=row["full_name"],
-        bio=row["bio"],
-        follower_count=row["follower_count"],
-        following_count=row["following_count"],
-        post_count=row["post_count"],
-        created_at=row["created_at"],
+        id=row[prefix + "id"],
+        username=row[prefix + "username"],
+        full_name=row[prefix + "full_name"],
+        bio=row[prefix + "bio"],
+        follower_count=row[prefix + "follower_count"],
+        following_count=row[prefix + "following_count"],
+        post_count=row[prefix + "post_count"],
+        created_at=row[prefix + "created_at"],
     )
 
 

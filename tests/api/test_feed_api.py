@@ -66,12 +66,16 @@ async def test_sql_statements_per_feed_request_do_not_grow_with_the_page(live: L
     for minutes in range(30):
         await insert_post(live.resources.db, viewer_id, now - timedelta(minutes=minutes))
     counter = live.resources.sql_statements
-    # Warm: the first read rebuilds the cached feed and recounts likes into Redis.
-    await live.graphql(FEED, {"first": 20, "order": "CHRONOLOGICAL"}, token=token)
+    # Warm: the first read rebuilds the cached feed and recounts likes into Redis; asyncpg
+    # reads the row type of `media` once per pooled connection (its own statements).
+    for _ in range(3):
+        await live.graphql(FEED, {"first": 20, "order": "CHRONOLOGICAL"}, token=token)
     statements = []
     for first in (5, 20):
         before = counter.count
         body = await live.graphql(FEED, {"first": first, "order": "CHRONOLOGICAL"}, token=token)
         assert len(body["data"]["feed"]["edges"]) == first
         statements.append(counter.count - before)
-    assert statements[0] == statements[1]
+    # The feed window's candidate check, then the page's posts with authors, media and the
+    # viewer's likes (like counts come from Redis).
+    assert statements == [2, 2]

@@ -1,0 +1,50 @@
+"""What a page of posts shows (author, media, live like count, the viewer's like), read for the
+whole page at once: one SQL statement and one Redis round trip, whatever the page size."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from services import likes
+from storage.pg import Db
+from storage.pg.media import MediaRecord
+from storage.pg.post_views import fetch_post_views
+from storage.pg.posts import PostRecord
+from storage.pg.users import UserRecord
+
+
+@dataclass(frozen=True, slots=True)
+class PostView:
+    """What a post usually shows, loaded with its page."""
+
+    post: PostRecord
+    author: UserRecord
+    media: list[tuple[MediaRecord, str | None]]
+    """The post's media in carousel order, each with its alt text."""
+    like_count: int
+    viewer_has_liked: bool
+
+
+async def page_views(
+    db: Db, redis: Redis, post_ids: Sequence[int], viewer_id: int | None
+) -> list[PostView]:
+    """The posts among `post_ids` that exist (any status: callers apply visibility), in the
+    order asked. Side effect: like counters missing from Redis are recounted and filled."""
+    rows, like_counts = await asyncio.gather(
+        fetch_post_views(db, post_ids, viewer_id), likes.like_counts(db, redis, post_ids)
+    )
+    counts = dict(zip(post_ids, like_counts, strict=True))
+    return [
+        PostView(
+            post=row.post,
+            author=row.author,
+            media=row.media,
+            like_count=counts[row.post.id],
+            viewer_has_liked=row.viewer_has_liked,
+        )
+        for row in rows
+    ]
