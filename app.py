@@ -17,14 +17,18 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from resolvers.blob_routes import blob_routes
+from resolvers.connections import ConnectionsMiddleware, WebSocketRegistry
 from resolvers.graphiql import GRAPHIQL_STATIC_DIR
 from resolvers.http_view import GraphQLEndpoint
+from resolvers.metrics_route import metrics_route
 from resolvers.request_ids import RequestIdMiddleware
+from resolvers.security import security_middleware
 from resources import Resources, load_or_create_secret_key, open_resources
 from schema.build import build_schema
 from settings import Settings
 from storage import pg
 from storage.blobs import local_blob_store
+from tracing import tracing_middleware
 
 log = logging.getLogger("shutter.app")
 
@@ -48,13 +52,15 @@ def create_app(settings: Settings) -> Starlette:
             finally:
                 await resources.events.stop()
 
-    graphql = GraphQLEndpoint(build_schema(), graphiql_enabled=settings.graphiql_enabled)
+    graphql = GraphQLEndpoint(build_schema(settings), settings=settings)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if settings.metrics_enabled:
+        routes.append(metrics_route(settings))
     if settings.storage_backend == "local":
         # The local backend is stateless: these routes check the same signatures as the store
         # the resources open (same settings, same key).
@@ -66,7 +72,19 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphiql", lambda _: RedirectResponse("/graphql")),
             Mount("/graphiql/static", StaticFiles(directory=GRAPHIQL_STATIC_DIR)),
         ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+    # RequestIdMiddleware stays outermost (only tracing wraps it): every answer, refusals
+    # included, carries the id. The access log and websocket tracking see refusals too.
+    websockets = WebSocketRegistry()
+    middleware = [
+        *tracing_middleware(),
+        Middleware(RequestIdMiddleware),
+        Middleware(ConnectionsMiddleware, registry=websockets, access_log=settings.access_log),
+        *security_middleware(settings),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    # Closed with 1001 when the server shuts down (cli's server calls close_all).
+    app.state.websockets = websockets
+    return app
 
 
 async def healthz(_: Request) -> Response:

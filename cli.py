@@ -1,4 +1,5 @@
-"""The `shutter` command: run (all in one), serve (API), worker, migrate, export-schema."""
+"""The `shutter` command: run (all in one), serve (API), worker, migrate, reindex, seed,
+export-schema."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ import contextlib
 import ctypes
 import logging
 import os
+import signal
+import socket
 import sys
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 import uvloop
 
+from logs import configure_logging
 from settings import Settings
+
+if TYPE_CHECKING:
+    from resolvers.connections import WebSocketRegistry
 
 log = logging.getLogger("shutter")
 
@@ -40,15 +47,30 @@ def _limit_malloc_arenas() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
+    configure_logging(settings)
     if args.command in ("run", "worker"):
         _limit_malloc_arenas()
+    if args.command in ("run", "serve", "worker") and settings.tracing_active:
+        from tracing import configure_tracing
+
+        configure_tracing(settings)
+    # uvicorn and arq handle SIGTERM themselves while they run (graceful shutdown); uvicorn then
+    # re-raises it, and outside them it should stop the command just as Ctrl-C does, exit 0.
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         _dispatch(args, settings)
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly
-        print("shutter: stopped", file=sys.stderr)
+    except (KeyboardInterrupt, Terminated):  # re-raised by uvicorn after a clean shutdown
+        log.info("shutter stopped")
     return 0
+
+
+class Terminated(Exception):
+    """SIGTERM arrived; raised in the main thread to unwind like Ctrl-C does."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
@@ -63,6 +85,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         _require_urls(settings)
         from workers import build_worker
 
+        if settings.worker_metrics_port is not None:
+            from metrics import serve_worker_metrics
+
+            serve_worker_metrics(settings.worker_metrics_port, settings.worker_metrics_host)
         build_worker(settings).run()
     elif command == "migrate":
         with _services(settings) as ready:
@@ -72,6 +98,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
 
         with _services(settings) as ready:
             asyncio.run(run_reindex(ready))
+    elif command == "seed":
+        _seed(args, settings)
     elif command == "export-schema":
         from schema.build import schema_sdl
 
@@ -98,21 +126,32 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="the arq worker only (needs DATABASE_URL and REDIS_URL)")
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("reindex", help="rebuild the search index from PostgreSQL")
+    seed = commands.add_parser(
+        "seed",
+        help="fill the service with demo users, follows, posts with pictures, likes, comments",
+        description="Fill the service with reproducible demo data (refuses when it exists). "
+        "Works standalone or next to a running `shutter run` on the same SHUTTER_DATA_DIR.",
+    )
+    seed.add_argument("--users", type=int, default=20, help="accounts, the demo user included")
+    seed.add_argument("--posts-per-user", type=int, default=3)
+    seed.add_argument("--seed", type=int, default=1, help="same seed, same data")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
     return parser
 
 
 @contextlib.contextmanager
-def _services(settings: Settings) -> Iterator[Settings]:
+def _services(settings: Settings, *, share_running: bool = False) -> Iterator[Settings]:
     """Settings whose URLs point at running servers: the configured ones, or embedded ones
-    started under SHUTTER_DATA_DIR for the length of the block."""
+    started under SHUTTER_DATA_DIR for the length of the block (`share_running`: also those
+    a running `shutter run` started there)."""
     from storage.embedded import embedded_services
 
     with embedded_services(
         settings.data_dir,
         need_postgres=not settings.database_url,
         need_redis=not settings.redis_url,
+        share_running=share_running,
     ) as (database_url, redis_url):
         yield settings.model_copy(
             update={
@@ -120,6 +159,34 @@ def _services(settings: Settings) -> Iterator[Settings]:
                 "redis_url": settings.redis_url or redis_url,
             }
         )
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> None:
+    """`shutter seed`: migrations, then workers.seed.run_seed; exits 1 when already seeded."""
+    from services.seed import AlreadySeededError, check_sizes
+    from workers.seed import run_seed, summary
+
+    try:
+        check_sizes(args.users, args.posts_per_user)
+    except ValueError as error:
+        sys.exit(f"shutter seed: {error}")
+
+    for chatty in ("arq", "pyvips"):  # a line per drained job, per libvips operation
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    with _services(settings, share_running=True) as ready:
+        _migrate(ready)
+        try:
+            report = asyncio.run(
+                run_seed(
+                    ready, users=args.users, posts_per_user=args.posts_per_user, seed=args.seed
+                )
+            )
+        except AlreadySeededError as error:
+            sys.exit(
+                f"shutter seed: already seeded ({error}); nothing was changed. To start over, "
+                "stop Shutter and delete SHUTTER_DATA_DIR (./var), or use an empty database."
+            )
+    print(summary(report, f"{ready.public_base_url}/graphql"))
 
 
 def _migrate(settings: Settings) -> None:
@@ -142,22 +209,30 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     """Serve the API until SIGINT/SIGTERM; with_worker also runs the arq worker in this loop."""
     _require_urls(settings)
     from app import create_app
+    from resolvers.security import server_options
 
     if "public_base_url" not in settings.model_fields_set:
         shown_host = f"[{host}]" if ":" in host else host
         settings = settings.model_copy(update={"public_base_url": f"http://{shown_host}:{port}"})
 
-    server = uvicorn.Server(
+    app = create_app(settings)
+    server = GracefulServer(
         uvicorn.Config(
-            create_app(settings),
+            app,
             host=host,
             port=port,
             lifespan="on",
             log_config=None,
+            # resolvers.connections logs each request (one renderer, with the request id).
+            access_log=False,
+            # SIGTERM: in-flight requests get this long to finish before they are cancelled.
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
             # Notification frames are ~200 bytes: per-socket compression state (~41 KiB per
             # socket, measured by bench.notify) would cost more memory than it saves bandwidth.
             ws_per_message_deflate=False,
-        )
+            **server_options(settings),  # ws_max_size, trusted proxies (issue #7)
+        ),
+        websockets=app.state.websockets,
     )
     worker_task = None
     worker = None
@@ -172,10 +247,38 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     finally:
         announcer.cancel()
         if worker is not None and worker_task is not None:
-            await worker.close()
+            from workers import drain
+
+            try:
+                await drain(worker, settings.shutdown_grace_seconds)
+            except Exception:  # e.g. the embedded Valkey got the same SIGTERM and is gone
+                log.warning("the in-process worker did not close cleanly", exc_info=True)
             worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker_task
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server with a going-away close for websockets: at shutdown (SIGTERM, Ctrl-C)
+    it stops listening, closes every websocket with 1001 from the application, then runs
+    uvicorn's shutdown, which lets in-flight HTTP requests finish (timeout_graceful_shutdown)
+    and would otherwise close websockets with 1012 ("service restart")."""
+
+    def __init__(self, config: uvicorn.Config, *, websockets: WebSocketRegistry) -> None:
+        super().__init__(config)
+        self.websockets = websockets
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Side effects: listening sockets closed (new connections refused); websockets
+        closed with 1001; then uvicorn's graceful shutdown and the lifespan's."""
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        closed = await self.websockets.close_all()
+        if closed:
+            log.info("closed %d websockets (going away)", closed)
+        await super().shutdown(sockets=sockets)
 
 
 async def _announce_when_started(server: uvicorn.Server, host: str, port: int) -> None:

@@ -19,6 +19,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from services.accounts import AccountDeps
 from services.feed_deps import FeedConfig, FeedDeps
+from services.login_throttle import LoginThrottle, LoginThrottlePolicy
 from services.media import MediaDeps, UploadLimits
 from services.passwords import Passwords
 from services.posts import PostDeps
@@ -69,6 +70,14 @@ class Resources:
             passwords=self.passwords,
             access_tokens=self.access_tokens,
             refresh_token_ttl_seconds=self.settings.refresh_token_ttl_seconds,
+            login_throttle=LoginThrottle(
+                self.rate_limiter,
+                LoginThrottlePolicy(
+                    failures_per_account=self.settings.login_failures_per_account,
+                    failures_per_ip=self.settings.login_failures_per_ip,
+                    window_seconds=self.settings.login_failure_window_seconds,
+                ),
+            ),
         )
 
     @functools.cached_property

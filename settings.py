@@ -102,6 +102,87 @@ class Settings(BaseSettings):
     rate_limit_posts_per_hour: int = Field(default=25, ge=1)
     rate_limit_posts_per_day: int = Field(default=100, ge=1)
 
+    # Observability (issue #8)
+    log_format: Literal["auto", "json", "console"] = "auto"
+    """`json`: one JSON object per line; `console`: readable lines; `auto`: console when stderr
+    is a terminal, JSON otherwise (containers, files, pipes)."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    access_log: bool = True
+    """One line per HTTP request: method, path, status, duration_ms, request_id."""
+    metrics_enabled: bool = True
+    """Serve Prometheus metrics at /metrics."""
+    metrics_token: str | None = None
+    """Unset: /metrics answers loopback clients only. Set: any client presenting
+    `Authorization: Bearer <token>` (and no one else)."""
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """`shutter worker` serves its metrics on this port (unset: none)."""
+    worker_metrics_host: str = "127.0.0.1"
+    """The address the worker's metrics listen on (`0.0.0.0` in a container)."""
+    tracing_enabled: bool = False
+    """Export OpenTelemetry traces (needs `pip install -e '.[otel]'`); also on when
+    OTEL_EXPORTER_OTLP_ENDPOINT is set. The exporter reads the standard OTEL_* variables."""
+    otel_exporter_otlp_endpoint: str | None = None
+    shutdown_grace_seconds: int = Field(default=20, ge=1)
+    """On SIGTERM: how long in-flight requests (API) and running jobs (worker) may take to
+    finish; jobs still running then return to the queue."""
+
+    @property
+    def tracing_active(self) -> bool:
+        return self.tracing_enabled or bool(self.otel_exporter_otlp_endpoint)
+
+    # HTTP security (issue #7): log-in throttling, proxies, body and message sizes, CORS, headers.
+    login_failures_per_account: int = Field(default=10, ge=1)
+    """Failed log-ins allowed per account name (the username or email as typed) per window;
+    beyond it logIn answers RATE_LIMITED without checking the password."""
+    login_failures_per_ip: int = Field(default=50, ge=1)
+    """Failed log-ins allowed per client address per window (successes are not counted)."""
+    login_failure_window_seconds: int = Field(default=900, ge=60)
+    """The moving window of both log-in limits (15 minutes)."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies trusted for `X-Forwarded-For`/`X-Forwarded-Proto` (uvicorn's option: comma-separated
+    addresses or networks, `*` for any). The client address of log-in throttling comes from them
+    only when the peer is one of these; otherwise it is the TCP peer."""
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body accepted on /graphql (and every route but uploads): 413 beyond."""
+    max_websocket_message_bytes: int = Field(default=256 * 1024, ge=1024)
+    """Largest websocket message accepted; a larger one closes the socket with 1009."""
+    cors_max_age_seconds: int = Field(default=600, ge=0)
+    """How long browsers may cache a CORS preflight answer (see `allowed_origins`)."""
+    hsts_enabled: bool = False
+    """Send `Strict-Transport-Security` (only when every client reaches the API over HTTPS)."""
+
+    # Public API limits (issue #7): query size and cost, the points budget, persisted queries,
+    # websockets, exposure. See docs/query-cost.md and docs/graphql-over-http.md.
+    query_max_depth: int = Field(default=12, ge=2)
+    """Deepest field nesting an operation may have (introspection fields not counted)."""
+    query_max_aliases: int = Field(default=30, ge=0)
+    query_max_tokens: int = Field(default=2000, ge=100)
+    """Lexical tokens (and, separately, comments) a document may have; refused while parsing."""
+    query_max_cost: int = Field(default=5000, ge=1)
+    """Highest cost one operation may have (docs/query-cost.md): MAX_COST_EXCEEDED beyond."""
+    query_cost_in_extensions: bool = True
+    """Report each operation's cost and the remaining budget in `extensions.cost`."""
+    query_budget_enabled: bool = True
+    """Charge each operation's cost to a points budget per viewer (per client address when
+    anonymous), refilled over time: THROTTLED (HTTP 429) when it does not cover a request."""
+    query_budget_points: int = Field(default=10_000, ge=1)
+    """The budget's capacity: what a viewer may spend in a burst."""
+    query_budget_restore_rate: int = Field(default=200, ge=1)
+    """Points per second the budget refills, up to its capacity."""
+    persisted_query_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    """How long an automatic persisted query stays registered after its last registration."""
+    public_cache_max_age_seconds: int = Field(default=60, ge=0)
+    """`Cache-Control: public, max-age=N` on anonymous, error-free GET query responses, so that
+    a CDN may cache them; every other GraphQL response is `private, no-store`."""
+    websocket_init_timeout_seconds: float = Field(default=10.0, gt=0, le=10)
+    """A websocket that sends no `connection_init` within this time is closed with 4408."""
+    max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    """Operations one websocket may run at once; beyond: an `error` message for that id."""
+    introspection_enabled: bool = True
+    """Answer `__schema`/`__type`. Production: set false (clients use the exported SDL)."""
+    field_suggestions_enabled: bool = True
+    """"Did you mean ...?" in error messages. Production: set false (it leaks the schema)."""
+
     @property
     def secret_key_path(self) -> Path:
         return self.data_dir / "secret.key"

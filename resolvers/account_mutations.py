@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
+from resolvers.security import current_client_ip
 from schema.accounts import (
     AuthPayload,
     FollowPayload,
@@ -42,13 +43,17 @@ class AccountMutations:
             return AuthPayload(user_errors=user_errors(error, input_argument="input"))
         return AuthPayload.signed_in(outcome)
 
-    @strawberry.mutation(description="Sign in with a username or an email, and a password.")
+    @strawberry.mutation(
+        description="Sign in with a username or an email, and a password. Failed attempts are "
+        "limited per account name and per client address: RATE_LIMITED beyond."
+    )
     async def log_in(self, info: Info[Context, None], input: LogInInput) -> AuthPayload:
         try:
             outcome = await accounts.log_in(
                 info.context.resources.accounts,
                 username_or_email=input.username_or_email,
                 password=input.password,
+                client_ip=current_client_ip(),
             )
         except DomainError as error:
             return AuthPayload(user_errors=user_errors(error, input_argument="input"))

@@ -1,5 +1,17 @@
 """The GraphQL endpoint (HTTP GET/POST and graphql-transport-ws websockets) on Strawberry's ASGI
-view: authentication into the Context, orjson encoding, JSON errors, offline GraphiQL."""
+view: authentication into the Context, orjson encoding, offline GraphiQL, and the GraphQL over
+HTTP rules (docs/graphql-over-http.md):
+
+- the response media type follows `Accept`: `application/graphql-response+json` when the
+  client prefers it, else `application/json` (also for `*/*` and no Accept at all);
+- a request that fails before execution (parse, validation, variables, cost) has no `data`;
+  it is answered 400 under graphql-response+json and 200 under application/json, as the spec
+  says; THROTTLED is 429 with Retry-After under both; a mutation over GET is 405;
+- automatic persisted queries (resolvers.persisted_queries), and `Cache-Control: public` only for
+  anonymous, error-free GET queries (`private, no-store` otherwise; `Vary: Accept, Authorization`);
+- websockets: `connection_init` timeout (4408), at most N operations per socket, and browser
+  origins limited to the same origin and `allowed_origins` (HTTP 403 before accepting).
+"""
 
 from __future__ import annotations
 
@@ -9,33 +21,100 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
 from resolvers.graphiql import graphiql_html
+from resolvers.persisted_queries import (
+    PERSISTED_QUERY_NOT_FOUND,
+    PERSISTED_QUERY_NOT_FOUND_MESSAGE,
+    PersistedQueryNotFoundError,
+    register,
+    resolve_persisted_query,
+)
+from resolvers.query_limits import THROTTLED
 from resources import Resources
 from services.auth import authenticate
 from services.tokens import InvalidTokenError
+from settings import Settings
 
 log = logging.getLogger("shutter.http")
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+PRIVATE = "private, no-store"
 
-def error_response(status_code: int, message: str, code: str = "BAD_REQUEST") -> Response:
-    """A GraphQL-shaped JSON error for requests that never reached execution."""
+
+def response_media_type(accept: str | None) -> str:
+    """The media type to answer with: graphql-response+json when the client ranks it highest
+    (ties go to it when named explicitly), else application/json (for `*/*`, a missing or
+    empty Accept, and anything we cannot serve: lenient rather than 406)."""
+    best, best_rank = JSON, (-1.0, 0)
+    for part in (accept or "").split(","):
+        media_range, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media_range = media_range.lower()
+        if quality <= 0:
+            continue
+        if media_range == GRAPHQL_RESPONSE_JSON:
+            rank, media_type = (quality, 2), GRAPHQL_RESPONSE_JSON
+        elif media_range == JSON:
+            rank, media_type = (quality, 1), JSON
+        elif media_range in ("*/*", "application/*"):
+            rank, media_type = (quality, 0), JSON
+        else:
+            continue
+        if rank > best_rank:
+            best, best_rank = media_type, rank
+    return best
+
+
+def error_response(
+    status_code: int,
+    message: str,
+    code: str = "BAD_REQUEST",
+    *,
+    media_type: str = JSON,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A GraphQL-shaped JSON error for requests that never reached execution (never cached)."""
     body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-    return Response(body, status_code=status_code, media_type="application/json")
+    response = Response(body, status_code=status_code, media_type=media_type, headers=headers)
+    response.headers["cache-control"] = PRIVATE
+    return response
+
+
+class Exchange(Response):
+    """Strawberry's "sub-response" of one HTTP request, carrying what the final response
+    depends on: the negotiated media type, and whether it may be cached publicly."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__()
+        self.status_code = None  # type: ignore[assignment]
+        del self.headers["content-length"]
+        self.media_type = response_media_type(request.headers.get("accept"))
+        self.public = request.method == "GET" and "authorization" not in request.headers
 
 
 class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
@@ -54,27 +133,49 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     websocket_adapter_class = TextFrameWebSocketAdapter
 
-    def __init__(self, schema: BaseSchema, *, graphiql_enabled: bool) -> None:
+    def __init__(self, schema: BaseSchema, *, settings: Settings) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql" if graphiql_enabled else None,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
             # uvicorn already pings every socket at the WebSocket protocol level (cheap control
             # frames); graphql-transport-ws pings on top cost a JSON message per socket, and
             # sockets opened together ping together: 1,000 of them stalled the loop ~100 ms.
             keep_alive=False,
-            connection_init_wait_timeout=timedelta(seconds=10),
+            connection_init_wait_timeout=timedelta(seconds=settings.websocket_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.allowed_origins,
         )
+        self.persisted_query_ttl_seconds = settings.persisted_query_ttl_seconds
+        self.public_cache_control = f"public, max-age={settings.public_cache_max_age_seconds}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
+        media_type = response_media_type(request.headers.get("accept"))
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as error:
-            response = error_response(error.status_code, error.reason)
+            headers = {"allow": "POST"} if error.status_code == 405 else None
+            response = error_response(
+                error.status_code, error.reason, media_type=media_type, headers=headers
+            )
+        except PersistedQueryNotFoundError:
+            # As Apollo Server: 200, so that every APQ client retries with the document.
+            response = error_response(
+                200,
+                PERSISTED_QUERY_NOT_FOUND_MESSAGE,
+                PERSISTED_QUERY_NOT_FOUND,
+                media_type=media_type,
+            )
+        response.headers.append("vary", "Accept, Authorization")
         await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        assert isinstance(request, Request)
+        return Exchange(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         resources: Resources = request.app.state.resources
@@ -96,14 +197,58 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             raise ConnectionRejectionError({"message": context.auth_error or "not signed in"})
         return await super().on_ws_connect(context)
 
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """GraphiQL for browsers opening /graphql, not for persisted-query GETs (no `query`)."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_html())
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not isinstance(
+            data.operation_name, (str, type(None))
+        ):
+            raise HTTPException(
+                400, "The GraphQL operation's `operationName` must be a string or null."
+            )
+        return data
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Persisted queries around Strawberry's execution; a mutation over GET is a 405."""
+        redis = context.resources.redis
+        registration = await resolve_persisted_query(redis, request_data)
+        try:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            if request_adapter.method == "GET" and isinstance(
+                error.__cause__, InvalidOperationTypeError
+            ):
+                raise HTTPException(405, error.reason) from error
+            raise
+        if registration is not None and result.data is not None:
+            await register(redis, registration, ttl_seconds=self.persisted_query_ttl_seconds)
+        return result
 
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        """A document that fails to parse or validate never executes: answer without `data`,
-        which `create_response` turns into 400 (GraphQL over HTTP: a request error)."""
+        """A document that fails before execution (parse, validation, variables, cost) has no
+        `data` entry (GraphQL spec, "Response Format")."""
         response = await super().process_result(request, result)
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             response.pop("data", None)
@@ -114,9 +259,25 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
-        response = super().create_response(response_data, sub_response)
+        assert isinstance(sub_response, Exchange)
+        response = Response(
+            self.encode_json(response_data),
+            status_code=200,
+            media_type=sub_response.media_type,
+            headers=dict(sub_response.headers),
+        )
+        errors = response_data.get("errors") if isinstance(response_data, dict) else None
         if isinstance(response_data, dict) and "data" not in response_data:
-            response.status_code = 400
+            code = _first_code(errors)
+            if code == THROTTLED:
+                response.status_code = 429
+                retry_after = _first_extension(errors, "retryAfterSeconds")
+                if isinstance(retry_after, int):
+                    response.headers["retry-after"] = str(retry_after)
+            elif sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+                response.status_code = 400
+        public = sub_response.public and not errors
+        response.headers["cache-control"] = self.public_cache_control if public else PRIVATE
         return response
 
     def encode_json(self, data: object) -> bytes:
@@ -124,6 +285,26 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A GraphQL request body is a JSON object (or a list, for batches): anything else is
+        a 400, not something for Strawberry to call `.get` on."""
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return parsed
+
+
+def _first_extension(errors: object, name: str) -> object:
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        extensions = errors[0].get("extensions")
+        if isinstance(extensions, dict):
+            return extensions.get(name)
+    return None
+
+
+def _first_code(errors: object) -> object:
+    return _first_extension(errors, "code")
 
 
 async def _sign_in(context: Context, authorization: str | None) -> None:

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.types import ExecutionContext
 
 from resolvers.extensions import FreshLoaders, PresentErrors
+from resolvers.metrics_extension import observability_extensions
 from resolvers.mutation import Mutation
 from resolvers.query import Query
+from resolvers.query_cost import CostModel
+from resolvers.query_limits import (
+    ApiLimits,
+    QueryCostLimits,
+    document_rules,
+    hide_suggestions_in_execution,
+)
 from resolvers.subscription import Subscription
+from settings import Settings
 
 # Parsing and validating a document costs more than executing a small one (DESIGN.md §5);
 # clients send the same few documents over and over, so both steps are cached (bounded LRU).
@@ -20,25 +30,42 @@ DOCUMENT_CACHE_SIZE = 1024
 
 
 class Schema(strawberry.Schema):
+    limits: ApiLimits | None = None
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Strawberry logs every error with its traceback by default; expected ones (bad input,
         no credentials) are not worth a traceback, and PresentErrors logs the unexpected ones."""
 
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        """Variable values are checked during execution: hide suggestions there too."""
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        if self.limits is not None:
+            kwargs |= hide_suggestions_in_execution(self.limits)
+        return kwargs
 
-def build_schema() -> strawberry.Schema:
-    return Schema(
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the public API's limits of `settings` (from the environment if None)."""
+    limits = ApiLimits.from_settings(settings or Settings())
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
+            *observability_extensions(),  # first: outermost (issue #8)
             partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
-            partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+            document_rules(limits, DOCUMENT_CACHE_SIZE),
             FreshLoaders,
             PresentErrors,
+            partial(QueryCostLimits, limits=limits, model=CostModel(DOCUMENT_CACHE_SIZE)),
         ],
     )
+    schema.limits = limits
+    return schema
 
 
 def schema_sdl() -> str:

@@ -13,6 +13,7 @@ from arq.connections import ArqRedis
 from services import discover
 from services.auth import Viewer
 from services.errors import DomainError, UserError, UserErrorCode
+from services.login_throttle import LoginThrottle
 from services.passwords import Passwords
 from services.tokens import AccessTokens, InvalidTokenError, RefreshToken
 from storage.pg import Db, transaction
@@ -39,6 +40,8 @@ class AccountDeps:
     passwords: Passwords
     access_tokens: AccessTokens
     refresh_token_ttl_seconds: int
+    login_throttle: LoginThrottle
+    """Failed log-ins per account name and per client address (see services.login_throttle)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +162,23 @@ async def _identifier_taken(db: Db, username: str, email: str) -> DomainError:
     return DomainError(*errors)
 
 
-async def log_in(deps: AccountDeps, *, username_or_email: str, password: str) -> SignedIn:
+async def log_in(
+    deps: AccountDeps, *, username_or_email: str, password: str, client_ip: str | None = None
+) -> SignedIn:
     """Open a new session for the account named by username or email.
 
+    Throttled first (services.login_throttle): past the failures allowed for the client address
+    or for the name, raises DomainError(RATE_LIMITED) before any lookup or password check.
+    `client_ip` None (unknown) leaves only the per-name limit.
     Raises DomainError(INVALID_CREDENTIALS) without saying which part was wrong.
-    Side effects: inserts a session; may upgrade the stored password hash.
+    Side effects: the attempt counted against the name (cleared on success) and, on failure,
+    against the address (Redis); on success inserts a session and may upgrade the stored
+    password hash.
     """
     identifier = username_or_email.strip().lower()
+    throttle = deps.login_throttle
+    await throttle.ensure_address_allowed(client_ip)
+    await throttle.reserve_attempt(identifier)
     credentials = None
     if 0 < len(identifier) <= 254 and len(password) <= PASSWORD_MAX_LENGTH:
         credentials = await user_store.fetch_credentials(
@@ -173,6 +186,7 @@ async def log_in(deps: AccountDeps, *, username_or_email: str, password: str) ->
         )
     stored_hash = credentials.password_hash if credentials else None
     if not await deps.passwords.verify(stored_hash, password) or credentials is None:
+        await throttle.count_failure(client_ip)
         raise DomainError.single(
             UserErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password."
         )
@@ -181,7 +195,9 @@ async def log_in(deps: AccountDeps, *, username_or_email: str, password: str) ->
             new_hash = await deps.passwords.hash(password)
             await user_store.update_password_hash(conn, credentials.user_id, new_hash)
         (user,) = await user_store.fetch_users_by_ids(conn, [credentials.user_id])
-        return await _open_session(deps, conn, user)
+        signed_in = await _open_session(deps, conn, user)
+    await throttle.forgive_name(identifier)
+    return signed_in
 
 
 async def _open_session(deps: AccountDeps, db: Db, user: UserRecord) -> SignedIn:

@@ -52,8 +52,8 @@ async def add_comment(
 async def delete_comment(deps: SocialDeps, viewer: Viewer, comment_id: int) -> int:
     """Delete a comment: allowed to its author and to the post's author.
 
-    Raises DomainError NOT_FOUND / FORBIDDEN. Side effects: the row goes, the count - 1, its
-    notifications are retracted.
+    Raises DomainError NOT_FOUND (also a comment of a deleted post) / FORBIDDEN. Side effects:
+    the row goes, the count - 1, its notifications are retracted.
     """
     db, redis = deps.db, deps.redis
     async with transaction(db) as conn:
@@ -62,6 +62,8 @@ async def delete_comment(deps: SocialDeps, viewer: Viewer, comment_id: int) -> i
             raise DomainError.single(UserErrorCode.NOT_FOUND, "No such comment.", "commentId")
         comment = found[0]
         (post,) = await post_store.fetch_posts_by_ids(conn, [comment.post_id])
+        if post.status != "PUBLISHED":  # hidden with its post (as in fetch_comments)
+            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such comment.", "commentId")
         if viewer.user_id not in (comment.author_id, post.author_id):
             raise DomainError.single(
                 UserErrorCode.FORBIDDEN,

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from metrics import FAN_OUT_LAG
 from services.feed_cursors import decode_chronological, decode_ranked, encode_chronological
 from services.feed_deps import FeedConfig, FeedDeps, FeedOrder
 from services.feed_ranked import read_ranked
@@ -134,7 +135,8 @@ _PUSHES_IN_FLIGHT = 2
 
 async def _fan_out_ranges(deps: FeedDeps, state: PostState, ranges: list[FollowerRange]) -> int:
     """One script call per range. Followers are read from PostgreSQL range after range while
-    up to two script calls are under way, so that Redis does not wait for the client."""
+    up to two script calls are under way, so that Redis does not wait for the client. Side
+    effect: observes the fan-out lag (publish to completion) in the metrics."""
     assert state.published_at is not None
     entry = (micros_of(state.published_at), state.id)
     batches: asyncio.Queue[list[int] | None] = asyncio.Queue(maxsize=_PUSHES_IN_FLIGHT)
@@ -160,6 +162,7 @@ async def _fan_out_ranges(deps: FeedDeps, state: PostState, ranges: list[Followe
     async with asyncio.TaskGroup() as group:  # a failure cancels the others
         group.create_task(read_followers())
         pushes = [group.create_task(push()) for _ in range(_PUSHES_IN_FLIGHT)]
+    FAN_OUT_LAG.observe(max(0.0, time.time() - state.published_at.timestamp()))
     return sum(task.result() for task in pushes)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from metrics import FEED_CACHE_HIT, FEED_CACHE_MISS, FEED_CACHE_REBUILD
 from services.feed_deps import FeedDeps
 from storage import feeds
 from storage.feed_keys import FeedKey
@@ -32,13 +33,15 @@ async def collect_chronological(
     the newest), exactly as the pull-model feed would list them.
 
     Side effects: refreshes the feed's TTL; rebuilds a missing feed; refills a feed whose
-    cached part is thinner than one page (both cached for later requests).
+    cached part is thinner than one page (both cached for later requests); counts the read as
+    a cache hit or miss (and a rebuild) in the metrics.
     """
     config = deps.config
     count = limit + limit // 8 + _WINDOW_SLACK
     window = await feeds.read_window(
         deps.redis, viewer_id, at_most=before, count=count, ttl_seconds=config.ttl_seconds
     )
+    (FEED_CACHE_HIT if window.state is FeedState.LIVE else FEED_CACHE_MISS).inc()
     while window.state is FeedState.LIVE:
         # The cache is exact above its horizon, and down to the last entry read when the
         # window came back full: keys above `floor` are known exactly once the pull side (the
@@ -102,6 +105,7 @@ async def _rebuild(
     them, and answer the page from them when it lies within them.
 
     Side effects: one pull query of `max_entries + 1` rows; the feed installed in Redis."""
+    FEED_CACHE_REBUILD.inc()
     max_entries = deps.config.max_entries
     rows = await feed_store.fetch_pull_feed(deps.db, viewer_id, before=None, limit=max_entries + 1)
     complete = len(rows) <= max_entries

@@ -5,7 +5,9 @@ TOP ranks the tag's posts published in the `TOP_WINDOW` before the first page by
 `like_count + 2 * comment_count` (ties: newest first) and then continues with older posts in time
 order. The window's start travels in the cursor, so every page of one paging session ranks the
 same set of posts; the cursor is a keyset over (engagement, published at, id), so a post is
-never shown twice unless its engagement changes between two page loads.
+never shown twice unless its engagement changes between two page loads. Engagement is read from
+`post_hashtags.engagement`, a copy of the posts' flushed counts kept by a trigger (migration
+0008), so ranking a tag's window reads one index and no post rows (docs/search.md).
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ async def _top_page(
     since, ranked_after, older_after = _decode_top(after, now)
     items: list[tuple[str, PostRecord]] = []
     if older_after is None:
-        ranked = await hashtag_store.fetch_top_page(
+        ranked, rows = await hashtag_store.fetch_top_page(
             db, hashtag_id, since=since, limit=limit + 1, after=ranked_after
         )
         since_micros = micros_of(since)
@@ -91,6 +93,8 @@ async def _top_page(
             (encode_fields("h1", since_micros, score, micros_of(_published(p)), p.id), p)
             for score, p in ranked
         ]
+        if rows > limit:  # the window has more (even if a just-deleted post was left out)
+            return Page(edges=items[:limit], has_next_page=True)
         older_after = (since, 0)  # below the window: published before `since`
     if len(items) <= limit:
         older = await hashtag_store.fetch_recent_page(

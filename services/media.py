@@ -116,9 +116,12 @@ def is_visible(media: MediaRecord, viewer_id: int | None) -> bool:
 
 
 async def fetch_own_media(db: Db, viewer: Viewer, media_id: int) -> MediaRecord:
-    """The viewer's media item; DomainError NOT_FOUND / FORBIDDEN otherwise."""
+    """The viewer's media item; DomainError NOT_FOUND / FORBIDDEN otherwise.
+
+    Someone else's media that the viewer may not see (not READY) is NOT_FOUND, as in every read:
+    FORBIDDEN would confirm that it exists. Only visible media of another owner is FORBIDDEN."""
     found = await media_store.fetch_media_by_ids(db, [media_id])
-    if not found:
+    if not found or not is_visible(found[0], viewer.user_id):
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaId")
     if found[0].owner_id != viewer.user_id:
         raise DomainError.single(UserErrorCode.FORBIDDEN, "This media is not yours.", "mediaId")

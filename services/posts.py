@@ -83,7 +83,8 @@ async def create_post(
     """Create a post of the viewer's own uploaded media; PUBLISHED at once when every item is
     READY, else PROCESSING until they are (see `settle_posts_of_media`).
 
-    Raises DomainError: INVALID_INPUT, NOT_FOUND / FORBIDDEN (not the viewer's media),
+    Raises DomainError: INVALID_INPUT, NOT_FOUND (also someone else's media not READY) /
+    FORBIDDEN (someone else's READY media),
     MEDIA_NOT_READY (not uploaded yet, or refused), ALREADY_EXISTS (already in a post),
     RATE_LIMITED; nothing is written then. Side effects: a post and its media rows; on publish,
     the author's post count, a like counter and a fan-out job (after the commit).
@@ -122,6 +123,9 @@ def _check_media_usable(
         if media_id not in statuses:
             raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaIds")
         owner_id, status = statuses[media_id]
+        if owner_id != viewer.user_id and status != "READY":
+            # Someone else's media in progress is hidden from the viewer: do not confirm it.
+            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaIds")
         if owner_id != viewer.user_id:
             raise DomainError.single(
                 UserErrorCode.FORBIDDEN, "You can only post your own media.", "mediaIds"
@@ -168,10 +172,13 @@ async def _announce_published(deps: PostDeps, post: PostRecord) -> None:
 async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
     """Delete the viewer's post: it leaves profiles, counts and (filtered at read) every feed.
 
-    Raises DomainError NOT_FOUND / FORBIDDEN. Returns the id of the deleted post.
+    Raises DomainError NOT_FOUND (also for a post the viewer cannot see) / FORBIDDEN (someone
+    else's published post). Returns the id of the deleted post.
     """
     found = await post_store.fetch_posts_by_ids(deps.db, [post_id])
-    if not found or found[0].status == "DELETED":
+    # A post the viewer cannot see (deleted, or someone else's unpublished one) is NOT_FOUND:
+    # FORBIDDEN would confirm that it exists.
+    if not found or not is_visible(found[0], viewer.user_id):
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
     if found[0].author_id != viewer.user_id:
         raise DomainError.single(UserErrorCode.FORBIDDEN, "This post is not yours.", "postId")

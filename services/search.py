@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from services.cursor_codec import decode_fields, encode_fields
 from services.pagination import InvalidArgumentError, Page, check_page_size
@@ -75,32 +76,54 @@ async def search_people_and_tags(
 
 
 async def search_posts(
-    db: Db, backend: SearchBackend, query: str, *, first: int, after: str | None
+    db: Db,
+    backend: SearchBackend,
+    query: str,
+    *,
+    first: int,
+    after: str | None,
+    now: datetime | None = None,
 ) -> Page[PostRecord]:
     """Published posts whose caption matches `query` (stemmed words, the last one as a prefix),
-    most relevant first, then newest; one keyset page. No side effects."""
+    most relevant first, then newest; one keyset page. No side effects.
+
+    The first page's time (`now`, the clock by default) travels in the cursors: on PostgreSQL,
+    relevance is ranked among the most recent matches published by then (docs/search.md), so
+    posts published while a client pages neither push others out of the ranked set nor repeat.
+    """
     limit = check_page_size(first)
-    position = _decode_cursor(after)
+    position, as_of = _decode_cursor(after)
+    if after is None:
+        as_of = now or datetime.now(UTC)
     terms = parse_query(query)
-    hits = await backend.search_posts(terms, limit=limit + 1, after=position)
+    hits = await backend.search_posts(terms, limit=limit + 1, after=position, as_of=as_of)
     records = {
         post.id: post
         for post in await post_store.fetch_posts_by_ids(db, [hit.post_id for hit in hits])
         if post.status == "PUBLISHED"
     }
-    items = [(_encode_cursor(hit), records[hit.post_id]) for hit in hits if hit.post_id in records]
+    items = [
+        (_encode_cursor(hit, as_of), records[hit.post_id]) for hit in hits if hit.post_id in records
+    ]
     return Page(edges=items[:limit], has_next_page=len(hits) > limit)
 
 
-def _encode_cursor(hit: PostHit) -> str:
-    return encode_fields("s1", hit.score.hex(), micros_of(hit.published_at), hit.post_id)
+def _encode_cursor(hit: PostHit, as_of: datetime | None) -> str:
+    if as_of is None:  # continuing a cursor made before as_of existed
+        return encode_fields("s1", hit.score.hex(), micros_of(hit.published_at), hit.post_id)
+    return encode_fields(
+        "s2", hit.score.hex(), micros_of(hit.published_at), hit.post_id, micros_of(as_of)
+    )
 
 
-def _decode_cursor(after: str | None) -> PostSearchAfter | None:
+def _decode_cursor(after: str | None) -> tuple[PostSearchAfter | None, datetime | None]:
+    """(keyset position, the paging session's start: None for an `s1` cursor)."""
     if after is None:
-        return None
-    _, (score, published, post_id) = decode_fields(after, {"s1": 3})
+        return None, None
+    tag, fields = decode_fields(after, {"s1": 3, "s2": 4})
     try:
-        return float.fromhex(score), datetime_of(int(published)), int(post_id)
+        score, published, post_id = float.fromhex(fields[0]), int(fields[1]), int(fields[2])
+        as_of = datetime_of(int(fields[3])) if tag == "s2" else None
+        return (score, datetime_of(published), post_id), as_of
     except (ValueError, OverflowError, OSError):
         raise InvalidArgumentError("`after` is not a cursor of this list.") from None

@@ -7,6 +7,9 @@ Redis list per (user, action, window) of at most `amount` timestamps, trimmed on
 expiring one window after the last: about a thousand short strings for the busiest liker's day,
 nothing for idle users. Its reset time is exact as well: when the oldest entry leaves the window.
 
+Whom a limit counts (`user_id` below) is a user id, or any short string without `/` (a client
+address, a digest of a log-in name: see services.login_throttle).
+
 The library stamps entries with this process's clock (`time.time()`), not Redis's: hosts that
 share a Redis must keep their clocks in sync (NTP), or windows stretch or shrink by the skew.
 """
@@ -62,7 +65,7 @@ class RateLimitResult:
 
 
 async def window_stats(
-    limiter: RateLimiter, action: str, user_id: int, limit: RateLimitItem
+    limiter: RateLimiter, action: str, user_id: int | str, limit: RateLimitItem
 ) -> WindowStats:
     """The window's `remaining` count and `reset_time` (epoch seconds at which its oldest entry
     leaves it). Side effects: none."""
@@ -92,7 +95,7 @@ def _verdict(limits: Sequence[RateLimitItem], stats: Sequence[WindowStats]) -> R
 
 
 async def check(
-    limiter: RateLimiter, action: str, user_id: int, limits: Sequence[RateLimitItem]
+    limiter: RateLimiter, action: str, user_id: int | str, limits: Sequence[RateLimitItem]
 ) -> RateLimitResult:
     """Whether one more action fits every window, counting nothing. Side effects: none."""
     subject = redis_keys.rate_limit_subject(action, user_id)
@@ -100,7 +103,7 @@ async def check(
 
 
 async def consume(
-    limiter: RateLimiter, action: str, user_id: int, limits: Sequence[RateLimitItem]
+    limiter: RateLimiter, action: str, user_id: int | str, limits: Sequence[RateLimitItem]
 ) -> bool:
     """Count one action in every window that has room; returns whether all of them had.
 
@@ -114,7 +117,7 @@ async def consume(
 
 
 async def hit(
-    limiter: RateLimiter, action: str, user_id: int, limits: Sequence[RateLimitItem]
+    limiter: RateLimiter, action: str, user_id: int | str, limits: Sequence[RateLimitItem]
 ) -> RateLimitResult:
     """Check every window first, and only if all have room count one action in each, so that a
     refused action counts nowhere.
@@ -141,3 +144,13 @@ async def hit(
                 refused=(item,),
             )
     return RateLimitResult(allowed=True)
+
+
+async def clear(
+    limiter: RateLimiter, action: str, user_id: int | str, limits: Sequence[RateLimitItem]
+) -> None:
+    """Forget every counted action of `user_id` in these windows.
+
+    Side effects: deletes each window's list (Redis)."""
+    subject = redis_keys.rate_limit_subject(action, user_id)
+    await asyncio.gather(*(limiter.clear(item, subject) for item in limits))

@@ -46,7 +46,7 @@ RATE_LIMIT_PREFIX = "ratelimit"
 The library appends `:LIMITER/<subject>/<amount>/<multiples>/<granularity>`."""
 
 
-def rate_limit_subject(action: str, user_id: int) -> str:
+def rate_limit_subject(action: str, user_id: int | str) -> str:
     """Whom and what one abuse limit counts; the `limits` library builds the key around it, e.g.
     `ratelimit:LIMITER/like:{42}/350/1/hour` (a moving-window list of hit timestamps)."""
     return f"{action}:{{{user_id}}}"
@@ -62,3 +62,14 @@ def explore_snapshot(viewer_id: int | None, snapshot_id: str) -> str:
     viewers share the `anon` space but each session has its own random id."""
     owner = "anon" if viewer_id is None else str(viewer_id)
     return f"explore:{{{owner}}}:{snapshot_id}"
+
+
+def query_budget(subject: str) -> str:
+    """The query-cost points budget of one viewer (`user:42`) or client address (`ip:...`): a
+    hash {points, at} kept by storage.query_budget's script, expiring once it would be full."""
+    return f"qbudget:{{{subject}}}"
+
+
+def persisted_query(sha256_hex: str) -> str:
+    """The text of an automatic persisted query, by the SHA-256 of that text (with a TTL)."""
+    return f"apq:{sha256_hex}"

@@ -61,6 +61,9 @@ def settings(
         # Cheap hashing keeps the suite fast; the production cost is a setting like any other.
         password_hash_time_cost=1,
         password_hash_memory_kib=1024,
+        # Responses stay exactly what the tests assert; tests/api/test_query_limits.py serves
+        # apps with the cost report on (the default).
+        query_cost_in_extensions=False,
     )
 
 

@@ -30,6 +30,7 @@ from workers.jobs import (
     purge_ended_sessions,
     sweep_stale_media,
 )
+from workers.observability import observed, on_job_start
 from workers.search_jobs import search_index_post, search_index_user
 
 # The job's own limit stops processing first and records why; arq's timeout is the backstop.
@@ -42,7 +43,8 @@ FEED_JOB_TIMEOUT_SECONDS = 10
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
-    """Everything arq needs but the Redis connection: jobs, crons and start-up hooks."""
+    """Everything arq needs but the Redis connection: jobs (timed and counted in metrics),
+    crons, start-up and job hooks, and how long SIGTERM waits for running jobs."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         stack = contextlib.AsyncExitStack()
@@ -67,7 +69,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         stack: contextlib.AsyncExitStack = ctx.pop("exit_stack")
         await stack.aclose()
 
-    return {
+    options: dict[str, Any] = {
         "functions": [
             func(
                 process_media,
@@ -104,7 +106,15 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         ],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
+        "on_job_start": on_job_start,
+        # SIGTERM/SIGINT: stop taking jobs, let running ones finish this long, then cancel them
+        # (arq puts a cancelled job back in the queue for the next worker).
+        "job_completion_wait": settings.shutdown_grace_seconds,
     }
+    # Every job logs with its id and name and is timed and counted (workers.observability).
+    for kind in ("functions", "cron_jobs"):
+        options[kind] = [observed(function) for function in options[kind]]
+    return options
 
 
 def build_worker(settings: Settings, *, burst: bool = False, handle_signals: bool = True) -> Worker:
@@ -116,6 +126,17 @@ def build_worker(settings: Settings, *, burst: bool = False, handle_signals: boo
         handle_signals=handle_signals,
         **worker_options(settings),
     )
+
+
+async def drain(worker: Worker, grace_seconds: float) -> None:
+    """Stop an in-process worker (one built with handle_signals=False) gracefully: it takes no
+    new job, running jobs get `grace_seconds` to finish, then the rest are cancelled (arq puts
+    them back in the queue) and the worker closes. Side effect: the worker's resources close."""
+    worker.allow_pick_jobs = False
+    running = [task for task in worker.tasks.values() if not task.done()]
+    if running:
+        await asyncio.wait(running, timeout=grace_seconds)
+    await worker.close()
 
 
 def __getattr__(name: str) -> Any:

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from bench import datagen
 from bench.harness import (
+    BENCH_SERVER_ENV,
     LoadResult,
     api_server,
     load_client,
@@ -138,6 +139,7 @@ async def main(requests: int, concurrency: int, seconds: float) -> None:
             secret_key=secret,
             data_dir=scratch / "data",
             celebrity_follower_threshold=data.spec.celebrity_threshold,
+            query_budget_points=int(BENCH_SERVER_ENV["QUERY_BUDGET_POINTS"]),
         )
         async with api_server(env) as base_url, load_client(base_url, concurrency) as client:
 

@@ -137,7 +137,10 @@ async def add_text(pool: asyncpg.Pool, rng: random.Random, user_ids: list[int]) 
     tags = list(dict.fromkeys(COMMON + tags))
     started = time.perf_counter()
     async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT id, published_at FROM posts ORDER BY id")
+        rows = await conn.fetch(
+            "SELECT id, published_at, like_count + 2 * comment_count AS engagement"
+            " FROM posts ORDER BY id"
+        )
         captions = []
         for row in rows:
             text = " ".join(zipf_pick(rng, words) for _ in range(rng.randint(5, 15)))
@@ -155,6 +158,7 @@ async def add_text(pool: asyncpg.Pool, rng: random.Random, user_ids: list[int]) 
             "UPDATE users u SET full_name = n.full_name FROM names n WHERE n.id = u.id"
         )
         published = {row["id"]: row["published_at"] for row in rows}
+        engagement = {row["id"]: row["engagement"] for row in rows}
         tagged = [(pid, name) for pid, text in captions for name in parse_hashtags(text)]
         counts: dict[str, int] = {}
         for _, name in tagged:
@@ -165,11 +169,13 @@ async def add_text(pool: asyncpg.Pool, rng: random.Random, user_ids: list[int]) 
         ids = {r["name"]: r["id"] for r in await conn.fetch("SELECT id, name FROM hashtags")}
         await conn.copy_records_to_table(
             "post_hashtags",
-            records=[(pid, ids[name], published[pid]) for pid, name in tagged],
-            columns=["post_id", "hashtag_id", "published_at"],
+            records=[(pid, ids[name], published[pid], engagement[pid]) for pid, name in tagged],
+            columns=["post_id", "hashtag_id", "published_at", "engagement"],
         )
-        await conn.execute("VACUUM ANALYZE posts")
-        for table in ("users", "hashtags", "post_hashtags"):
+        # As bench.datagen does: statistics, and the visibility map autovacuum would have set.
+        for table in ("posts", "post_hashtags"):
+            await conn.execute(f"VACUUM (ANALYZE) {table}")
+        for table in ("users", "hashtags"):
             await conn.execute(f"ANALYZE {table}")
     print(f"captions, tags, names: {time.perf_counter() - started:.1f} s")
     return sorted(counts, key=lambda name: -counts[name])

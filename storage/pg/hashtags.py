@@ -43,17 +43,21 @@ async def add_post_hashtags(
     once, in one statement: a repeated call adds nothing. Returns how many pairs were added.
 
     Only a PUBLISHED post is tagged; its row is share-locked, so a concurrent delete (which
-    locks it for update) either waits for this statement or makes it add nothing.
+    locks it for update) either waits for this statement or makes it add nothing. The rows take
+    the post's engagement (likes + 2 * comments); a later change of the post's counts is copied
+    by the trigger of migration 0008, which the share lock orders after this statement.
 
     The counted tags are locked in id order first, so concurrent posts never deadlock.
     """
     count = await db.fetchval(
         """
         WITH post AS (
-            SELECT id FROM posts WHERE id = $1 AND status = 'PUBLISHED' FOR SHARE
+            SELECT id, like_count + 2 * comment_count AS engagement FROM posts
+             WHERE id = $1 AND status = 'PUBLISHED' FOR SHARE
         ), added AS (
-            INSERT INTO post_hashtags (post_id, hashtag_id, published_at)
-            SELECT post.id, h.id, $3 FROM post, hashtags h WHERE h.name = ANY($2::text[])
+            INSERT INTO post_hashtags (post_id, hashtag_id, published_at, engagement)
+            SELECT post.id, h.id, $3, post.engagement
+              FROM post, hashtags h WHERE h.name = ANY($2::text[])
             ON CONFLICT DO NOTHING
             RETURNING hashtag_id
         ), locked AS (
@@ -75,12 +79,18 @@ async def add_post_hashtags(
 
 async def remove_post_hashtags(db: Db, post_id: int, *, keep: Sequence[str] = ()) -> int:
     """Untag the post of every tag not in `keep`, each count down once per removed pair, in one
-    statement (a repeated call removes nothing). Returns how many pairs were removed."""
+    statement (a repeated call removes nothing). Returns how many pairs were removed.
+
+    The post's row is share-locked first, as add_post_hashtags and the engagement trigger
+    (post row, then its tag rows) do: an edit racing a like flush or a comment cannot deadlock.
+    """
     count = await db.fetchval(
         """
-        WITH removed AS (
+        WITH post AS (
+            SELECT id FROM posts WHERE id = $1 FOR SHARE
+        ), removed AS (
             DELETE FROM post_hashtags ph
-             WHERE ph.post_id = $1
+             WHERE ph.post_id = (SELECT id FROM post)
                AND NOT EXISTS (SELECT 1 FROM hashtags h
                                 WHERE h.id = ph.hashtag_id AND h.name = ANY($2::text[]))
             RETURNING hashtag_id
@@ -174,25 +184,28 @@ async def fetch_top_page(
     since: datetime,
     limit: int,
     after: tuple[int, datetime, int] | None,
-) -> list[tuple[int, PostRecord]]:
+) -> tuple[list[tuple[int, PostRecord]], int]:
     """The tag's posts published since `since`, by engagement (likes + 2 * comments) then
-    newest, after the keyset (engagement, published at, id). Returns (engagement, post) pairs."""
-    # Rank narrow rows (id, engagement, time), then fetch the page's posts: sorting whole post
-    # rows of a popular tag's week was most of the cost.
+    newest, after the keyset (engagement, published at, id), at most `limit` of them.
+
+    Returns the (engagement, post) pairs and how many tag rows were ranked for them: fewer pairs
+    than rows when a post was deleted a moment ago and its delete hook has not untagged it yet
+    (such a post is left out; the rows count tells whether the window has more).
+    """
+    # The window is ranked from post_hashtags_page_engagement_idx alone (an index-only scan of
+    # the tag's rows since `since`, engagement included); only the page's posts are read.
     rows = await db.fetch(
         f"""
-        SELECT top.engagement, {_POST_COLUMNS_OF_P}
+        SELECT top.engagement, p.status AS found_status, {_POST_COLUMNS_OF_P}
           FROM (
-            SELECT p.id, p.like_count + 2 * p.comment_count AS engagement, p.published_at
-              FROM post_hashtags ph JOIN posts p ON p.id = ph.post_id
-             WHERE ph.hashtag_id = $1 AND ph.published_at >= $2 AND p.status = 'PUBLISHED'
-               AND ($3::integer IS NULL
-                    OR (p.like_count + 2 * p.comment_count, p.published_at, p.id) < ($3, $4, $5))
-             ORDER BY engagement DESC, p.published_at DESC, p.id DESC
+            SELECT post_id, engagement, published_at FROM post_hashtags
+             WHERE hashtag_id = $1 AND published_at >= $2
+               AND ($3::integer IS NULL OR (engagement, published_at, post_id) < ($3, $4, $5))
+             ORDER BY engagement DESC, published_at DESC, post_id DESC
              LIMIT $6
           ) top
-          JOIN posts p ON p.id = top.id
-         ORDER BY top.engagement DESC, top.published_at DESC, top.id DESC
+          LEFT JOIN posts p ON p.id = top.post_id AND p.status = 'PUBLISHED'
+         ORDER BY top.engagement DESC, top.published_at DESC, top.post_id DESC
         """,
         hashtag_id,
         since,
@@ -201,7 +214,8 @@ async def fetch_top_page(
         after[2] if after else None,
         limit,
     )
-    return [(row["engagement"], post_from_row(row)) for row in rows]
+    pairs = [(row["engagement"], post_from_row(row)) for row in rows if row["found_status"]]
+    return pairs, len(rows)
 
 
 async def fetch_post_hashtag_names(db: Db, post_id: int) -> list[str]:

@@ -1,5 +1,6 @@
 """Search queries on PostgreSQL: people by prefix, captions by full text (english stemming on the
-generated `posts.caption_tsv`), and the pages a search index is rebuilt from."""
+generated `posts.caption_tsv`, relevance among the most recent matches: docs/search.md), and the
+pages a search index is rebuilt from."""
 
 from __future__ import annotations
 
@@ -59,28 +60,38 @@ async def search_users_by_prefix(
 
 
 async def search_captions(
-    db: Db, tsquery: str, *, limit: int, after: tuple[float, datetime, int] | None
+    db: Db,
+    tsquery: str,
+    *,
+    limit: int,
+    after: tuple[float, datetime, int] | None,
+    as_of: datetime | None,
+    candidates: int,
 ) -> list[CaptionHit]:
     """Published posts whose caption matches `tsquery` (to_tsquery syntax, built from sanitized
-    words by the caller), by relevance then newest, after the keyset (rank, published at, id)."""
+    words by the caller), by relevance then newest, after the keyset (rank, published at, id).
+
+    Relevance is ranked among the `candidates` most recent matches published at or before
+    `as_of` (None: no bound), found by the caption_search_candidates function (migration 0008):
+    with fewer matches than that, among all of them.
+    """
     rows = await db.fetch(
         """
-        SELECT id, rank, published_at FROM (
-            SELECT p.id, ts_rank(p.caption_tsv, q) AS rank, p.published_at
-              FROM posts p, to_tsquery('english', $1) q
-             WHERE p.status = 'PUBLISHED' AND p.caption_tsv @@ q
-        ) matched
-         WHERE $2::real IS NULL OR (rank, published_at, id) < ($2::real, $3, $4)
-         ORDER BY rank DESC, published_at DESC, id DESC
-         LIMIT $5
+        SELECT post_id, rank, published_at
+          FROM caption_search_candidates(to_tsquery('english', $1), $2, $3)
+         WHERE $4::real IS NULL OR (rank, published_at, post_id) < ($4::real, $5, $6)
+         ORDER BY rank DESC, published_at DESC, post_id DESC
+         LIMIT $7
         """,
         tsquery,
+        as_of,
+        candidates,
         after[0] if after else None,
         after[1] if after else None,
         after[2] if after else None,
         limit,
     )
-    return [CaptionHit(row["id"], row["rank"], row["published_at"]) for row in rows]
+    return [CaptionHit(row["post_id"], row["rank"], row["published_at"]) for row in rows]
 
 
 async def fetch_indexable_posts(

@@ -57,9 +57,20 @@ class SearchBackend(Protocol):
         ...
 
     async def search_posts(
-        self, terms: SearchTerms, *, limit: int, after: PostSearchAfter | None
+        self,
+        terms: SearchTerms,
+        *,
+        limit: int,
+        after: PostSearchAfter | None,
+        as_of: datetime | None = None,
     ) -> list[PostHit]:
-        """Published posts whose caption matches, by relevance then newest, after `after`."""
+        """Published posts whose caption matches, by relevance then newest, after `after`.
+
+        `as_of` is when the paging session began (carried in its cursors). A backend that ranks
+        a recency-bounded candidate set (PostgreSQL: the most recent matches, docs/search.md)
+        takes only posts published by then, so every page ranks the same set; a backend that
+        ranks every match (Elasticsearch) may ignore it.
+        """
         ...
 
     async def index_posts(self, post_ids: Sequence[int]) -> None: ...

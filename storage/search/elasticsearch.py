@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
@@ -172,8 +173,14 @@ class ElasticsearchSearch:
         return [int(hit["_id"]) for hit in response["hits"]["hits"]]
 
     async def search_posts(
-        self, terms: SearchTerms, *, limit: int, after: PostSearchAfter | None
+        self,
+        terms: SearchTerms,
+        *,
+        limit: int,
+        after: PostSearchAfter | None,
+        as_of: datetime | None = None,
     ) -> list[PostHit]:
+        """Every match is ranked, so `as_of` (see SearchBackend) is not needed and ignored."""
         if not terms.words or limit <= 0:
             return []
         extra: dict[str, Any] = {}

@@ -1,10 +1,16 @@
 """The PostgreSQL search backend: prefix indexes on users and hashtags, and a GIN index on the
 generated `posts.caption_tsv` (english stemming). PostgreSQL keeps these current in the writing
-transaction, so the index methods have nothing to do."""
+transaction, so the index methods have nothing to do.
+
+Captions are ranked among the CAPTION_CANDIDATES most recent matches (all of them when fewer
+match): ranking every match of a common word costs time in proportion to the whole table, and
+the newest matches of a common word are found by walking the time index (docs/search.md).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from storage.pg import Db
 from storage.pg import hashtags as hashtag_store
@@ -23,11 +29,19 @@ def caption_tsquery(words: Sequence[str]) -> str:
     return " & ".join(quoted)
 
 
+CAPTION_CANDIDATES = 500
+"""How many of the most recent matches a caption search ranks (docs/search.md: the latency of
+`python -m bench.search` grows with it; 500 keeps the worst query near 15 ms on a quiet box)."""
+
+
 class PostgresSearch:
     name = "postgres"
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, *, caption_candidates: int = CAPTION_CANDIDATES) -> None:
+        if caption_candidates < 1:
+            raise ValueError("caption_candidates must be at least 1")
         self.db = db
+        self.caption_candidates = caption_candidates
 
     async def search_users(self, terms: SearchTerms, *, limit: int) -> list[int]:
         if not (terms.username_prefix or terms.name_prefix) or limit <= 0:
@@ -49,12 +63,23 @@ class PostgresSearch:
         return [tag.id for tag in found]
 
     async def search_posts(
-        self, terms: SearchTerms, *, limit: int, after: PostSearchAfter | None
+        self,
+        terms: SearchTerms,
+        *,
+        limit: int,
+        after: PostSearchAfter | None,
+        as_of: datetime | None = None,
     ) -> list[PostHit]:
+        """Ranked among the `caption_candidates` most recent matches published by `as_of`."""
         if not terms.words or limit <= 0:
             return []
         hits = await search_store.search_captions(
-            self.db, caption_tsquery(terms.words), limit=limit, after=after
+            self.db,
+            caption_tsquery(terms.words),
+            limit=limit,
+            after=after,
+            as_of=as_of,
+            candidates=self.caption_candidates,
         )
         return [PostHit(hit.post_id, hit.rank, hit.published_at) for hit in hits]
 

@@ -25,7 +25,8 @@ async def test_get_query(live: LiveApp) -> None:
 
 async def test_mutations_are_refused_over_get(live: LiveApp) -> None:
     response = await live.http.get("/graphql", params={"query": "mutation { logOut { ok } }"})
-    assert response.status_code == 400
+    assert response.status_code == 405  # GraphQL over HTTP: "Method Not Allowed"
+    assert response.headers["allow"] == "POST"
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert await live.resources.db.fetchval("SELECT count(*) FROM sessions") == 0
 
@@ -60,7 +61,11 @@ async def test_malformed_requests_get_a_400_with_a_clear_message(
 async def test_unparsable_or_invalid_documents_get_a_400(
     live: LiveApp, query: str, message: str
 ) -> None:
-    response = await live.http.post("/graphql", json={"query": query})
+    # A 400 under application/graphql-response+json; application/json clients get the same
+    # body with a 200 (GraphQL over HTTP; tests/api/test_graphql_over_http.py).
+    response = await live.http.post(
+        "/graphql", json={"query": query}, headers={"accept": "application/graphql-response+json"}
+    )
     assert response.status_code == 400
     body = response.json()
     assert "data" not in body

@@ -146,9 +146,9 @@ async def test_upload_refusals_through_the_api(live: LiveApp) -> None:
         "userErrors": [{"code": "UPLOAD_INCOMPLETE", "field": ["mediaId"]}],
     }
     stranger = (await sign_up(live, "stranger"))["accessToken"]
-    forbidden = await live.graphql(COMPLETE_UPLOAD, {"id": media_id}, token=stranger)
-    assert forbidden["data"]["completeUpload"]["userErrors"] == [
-        {"code": "FORBIDDEN", "field": ["mediaId"]}
+    hidden_from_stranger = await live.graphql(COMPLETE_UPLOAD, {"id": media_id}, token=stranger)
+    assert hidden_from_stranger["data"]["completeUpload"]["userErrors"] == [
+        {"code": "NOT_FOUND", "field": ["mediaId"]}
     ]
     # Media in progress is its owner's business.
     hidden = await live.graphql(

@@ -12,7 +12,9 @@ from resources import Resources
 from services import discover, hashtag_pages, posts
 from services.hashtag_pages import HashtagOrder
 from services.pagination import InvalidArgumentError
+from storage.pg import comments as comment_store
 from storage.pg import posts as post_store
+from storage.pg import transaction
 from storage.pg.posts import PostRecord
 from tests.discover_factories import make_published_post
 from tests.factories import make_media, make_user, viewer_of
@@ -146,3 +148,100 @@ async def test_recent_and_top_pages(clean: Resources) -> None:
         await hashtag_pages.list_hashtag_posts(
             clean.db, tag.id, order=HashtagOrder.TOP, first=2, after="bm9wZQ", now=NOW
         )
+
+
+async def top_ids(resources: Resources, hashtag_id: int, first: int = 20) -> list[int]:
+    return await walk(resources, hashtag_id, HashtagOrder.TOP, first)
+
+
+async def stale_engagement(resources: Resources) -> int:
+    """Tag rows whose engagement copy differs from their post's counts (should be none)."""
+    value = await resources.db.fetchval(
+        """
+        SELECT count(*) FROM post_hashtags ph JOIN posts p ON p.id = ph.post_id
+         WHERE ph.engagement <> p.like_count + 2 * p.comment_count
+        """
+    )
+    assert isinstance(value, int)
+    return value
+
+
+async def test_top_follows_flushed_likes_and_comments(clean: Resources) -> None:
+    author = await make_user(clean.db, "author")
+    fan = await make_user(clean.db, "fan")
+    hour = timedelta(hours=1)
+    first = await tagged(clean, author.id, published_at=NOW - hour, likes=1)
+    second = await tagged(clean, author.id, published_at=NOW - 2 * hour, likes=2)
+    tag = await hashtag_pages.fetch_hashtag(clean.db, "tag")
+    assert tag is not None
+    assert await top_ids(clean, tag.id) == [second.id, first.id]
+
+    await post_store.update_like_counts(clean.db, {first.id: 5, second.id: 2})  # the like flush
+    assert await top_ids(clean, tag.id) == [first.id, second.id]  # 5 > 2
+    comments = []
+    for _ in range(2):
+        async with transaction(clean.db) as conn:
+            made = await comment_store.insert_comment(
+                conn, post_id=second.id, author_id=fan.id, text="!"
+            )
+            comments.append(made)
+    assert await top_ids(clean, tag.id) == [second.id, first.id]  # 2 + 2 * 2 > 5
+    async with transaction(clean.db) as conn:
+        await comment_store.delete_comment(conn, comments[0].id)
+    assert await top_ids(clean, tag.id) == [first.id, second.id]  # 5 > 2 + 2 * 1
+
+    # A tag added by an edit starts from the post's current engagement.
+    await post_store_update_caption(clean, second.id, "#tag #more")
+    edited = dataclasses.replace(second, caption="#tag #more")
+    await discover.on_post_caption_changed(clean.db, clean.redis, edited)
+    more = await hashtag_pages.fetch_hashtag(clean.db, "more")
+    assert more is not None
+    assert await top_ids(clean, more.id) == [second.id]
+    assert await stale_engagement(clean) == 0
+
+
+async def test_top_leaves_out_a_post_deleted_before_its_hook_ran(clean: Resources) -> None:
+    author = await make_user(clean.db, "author")
+    made = [
+        await tagged(clean, author.id, published_at=NOW - timedelta(hours=i), likes=10 - i)
+        for i in range(1, 6)
+    ]
+    old = await tagged(clean, author.id, published_at=NOW - timedelta(days=8), likes=50)
+    await post_store.mark_post_deleted(clean.db, made[1].id)  # its delete hook has not run yet
+    tag = await hashtag_pages.fetch_hashtag(clean.db, "tag")
+    assert tag is not None
+    expected = [made[0].id, *(p.id for p in made[2:]), old.id]
+    for first in (1, 2, 3, 20):
+        assert await top_ids(clean, tag.id, first) == expected
+
+
+async def test_engagement_copies_stay_exact_while_edits_race_comments_and_flushes(
+    clean: Resources,
+) -> None:
+    author = await make_user(clean.db, "author")
+    fan = await make_user(clean.db, "fan")
+    post = await tagged(clean, author.id, published_at=NOW - timedelta(hours=1))
+
+    async def edits() -> None:
+        # One after the other: two edits of tags at once can deadlock on the tags' rows (a
+        # separate, older issue of the re-tagging hook); this races the engagement trigger.
+        for i in range(12):
+            caption = ["#tag #a", "#a #b", "#b #tag"][i % 3]
+            await post_store_update_caption(clean, post.id, caption)
+            edited = dataclasses.replace(post, caption=caption)
+            await discover.on_post_caption_changed(clean.db, clean.redis, edited)
+
+    async def comment() -> None:
+        async with transaction(clean.db) as conn:
+            await comment_store.insert_comment(conn, post_id=post.id, author_id=fan.id, text="!")
+
+    async def flush(likes: int) -> None:
+        await post_store.update_like_counts(clean.db, {post.id: likes})
+
+    await asyncio.gather(
+        edits(),
+        *(comment() for _ in range(12)),
+        *(flush(likes) for likes in range(1, 7)),
+    )
+    assert await stale_engagement(clean) == 0
+    assert await counts(clean) == {"a": 0, "b": 1, "tag": 1}

@@ -156,7 +156,8 @@ async def test_only_the_owner_completes_an_upload(clean: Resources, owner: UserR
     )
     with pytest.raises(DomainError) as error:
         await media.complete_upload(clean.media, viewer_of(intruder), created.media.id)
-    assert codes(error) == [(UserErrorCode.FORBIDDEN, ("mediaId",))]
+    # Not READY: hidden from others, so as unknown to them as a missing id.
+    assert codes(error) == [(UserErrorCode.NOT_FOUND, ("mediaId",))]
     with pytest.raises(DomainError) as error:
         await media.complete_upload(clean.media, viewer_of(intruder), created.media.id + 99)
     assert codes(error) == [(UserErrorCode.NOT_FOUND, ("mediaId",))]

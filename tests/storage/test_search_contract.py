@@ -13,6 +13,7 @@ import pytest
 from resources import Resources
 from services import discover, search
 from services.pagination import InvalidArgumentError
+from storage.pg import Db
 from storage.pg import posts as post_store
 from storage.search import SearchBackend
 from storage.search.postgres import PostgresSearch
@@ -151,3 +152,77 @@ async def test_bad_cursor_and_page_size(clean: Resources, backend: SearchBackend
         await search.search_posts(clean.db, backend, "run", first=5, after="bm9wZQ")
     with pytest.raises(InvalidArgumentError):
         await search.search_posts(clean.db, backend, "run", first=101, after=None)
+
+
+# PostgreSQL only: relevance among the most recent matches (docs/search.md).
+
+
+async def fox_posts(resources: Resources) -> dict[str, int]:
+    """Posts whose captions say "fox" 1 to 3 times (ts_rank grows with the count), at known
+    times, and one that does not match."""
+    author = await make_user(resources.db, "reynard")
+    made = {}
+    for key, caption, hours_ago in [
+        ("thrice", "fox fox fox", 10),
+        ("twice_old", "fox fox", 5),
+        ("once_new", "a fox", 1),
+        ("once", "the fox", 2),
+        ("twice_new", "fox and fox", 3),
+        ("other", "no match here", 0.5),
+    ]:
+        post = await make_published_post(
+            resources.db, author.id, caption, published_at=NOW - timedelta(hours=hours_ago)
+        )
+        made[key] = post.id
+    return made
+
+
+async def fox_search(
+    db: Db, candidates: int, *, first: int = 20, now: datetime = NOW, after: str | None = None
+) -> list[int]:
+    """Every page of a "fox" search from `after` on, as one list of ids."""
+    backend = PostgresSearch(db, caption_candidates=candidates)
+    seen: list[int] = []
+    while True:
+        page = await search.search_posts(db, backend, "fox", first=first, after=after, now=now)
+        seen += [post.id for _, post in page.edges]
+        if not page.has_next_page:
+            return seen
+        after = page.edges[-1][0]
+
+
+async def test_captions_rank_the_most_recent_matches(clean: Resources) -> None:
+    ids = await fox_posts(clean)
+    everything = ["thrice", "twice_new", "twice_old", "once_new", "once"]
+    newest_three = ["twice_new", "once_new", "once"]  # "thrice" and "twice_old" are older
+    async with clean.db.acquire() as conn:
+        # The same results whichever way PostgreSQL finds the candidates: walking the time
+        # index (what it does for a common term) or reading the GIN index (a rare one).
+        for plan in ("enable_bitmapscan = off", "enable_indexscan = off", "enable_seqscan = on"):
+            await conn.execute(f"SET {plan}")
+            for first in (1, 2, 20):
+                assert await fox_search(conn, 500, first=first) == [ids[k] for k in everything]
+                assert await fox_search(conn, 5, first=first) == [ids[k] for k in everything]
+                assert await fox_search(conn, 3, first=first) == [ids[k] for k in newest_three]
+            assert await fox_search(conn, 1) == [ids["once_new"]]
+            await conn.execute("RESET ALL")
+    with pytest.raises(ValueError, match="at least 1"):
+        PostgresSearch(clean.db, caption_candidates=0)
+
+
+async def test_caption_pages_keep_the_candidates_of_their_first_page(clean: Resources) -> None:
+    ids = await fox_posts(clean)
+    backend = PostgresSearch(clean.db, caption_candidates=3)
+    first_page = await search.search_posts(clean.db, backend, "fox", first=1, after=None, now=NOW)
+    assert [post.id for _, post in first_page.edges] == [ids["twice_new"]]
+    # A new, most relevant match arrives while the client pages: the session still ranks the
+    # three most recent matches of its first page's time, so nothing is skipped or repeated.
+    author = await make_user(clean.db, "late")
+    late = await make_published_post(
+        clean.db, author.id, "fox fox fox fox", published_at=NOW + timedelta(seconds=1)
+    )
+    after = first_page.edges[0][0]
+    assert await fox_search(clean.db, 3, first=1, after=after) == [ids["once_new"], ids["once"]]
+    # A new search ranks the three most recent matches now: "twice_new" is no longer one.
+    fresh = await fox_search(clean.db, 3, now=NOW + timedelta(minutes=1))
+    assert fresh == [late.id, ids["once_new"], ids["once"]]

@@ -1,0 +1,515 @@
+"""Query cost, computed from the document before anything runs, in the manner of GitHub's and
+Shopify's GraphQL APIs (the rules and their reasons: docs/query-cost.md).
+
+- A scalar or enum field costs 0. An object field costs 1 plus its selections; the wrappers of a
+  connection (`...Connection`, `...Edge`, `PageInfo`) cost 0 themselves: they hold no data.
+- A connection (a field taking `first` and returning a `...Connection`) costs 1 plus `first`
+  times its selections: every item may be there, each with everything selected under it.
+- Any other list of objects is multiplied by its bound (LIST_BOUNDS; DEFAULT_LIST_SIZE if none).
+- A mutation field costs 10 plus its selections.
+- An interface or union costs as much as the most expensive of its possible types.
+- `__schema` and `__type` cost 1: they are answered from memory, and graphql-core's
+  MaxIntrospectionDepthRule bounds their nesting.
+
+`first` must be within 0..MAX_PAGE_SIZE on every field that takes it; this module checks it for
+literal values and variables alike, before anything runs (the services check it again).
+
+A document is compiled once into a small expression over its variables, cached per document
+text and operation name, so that each request only evaluates that expression (microseconds).
+Selections merge as graphql-core merges them at execution (fields by response key, each
+fragment once per selection set), so repeating a fragment does not multiply its cost.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_abstract_type,
+    is_leaf_type,
+    is_list_type,
+    is_object_type,
+)
+from graphql.utilities import get_operation_ast
+
+from services.pagination import MAX_PAGE_SIZE
+
+OBJECT_COST = 1
+MUTATION_FIELD_COST = 10
+INTROSPECTION_COST = 1
+DEFAULT_LIST_SIZE = 10
+PAGE_SIZE_ARGUMENT = "first"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """The list never holds more than `size` items."""
+
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class LengthOf:
+    """The list has one item per element of the field's list argument `argument`."""
+
+    argument: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnclosingArgument:
+    """The list holds at most the enclosing field's integer argument `argument` (for `search`,
+    whose `first` bounds its `users` and `hashtags`)."""
+
+    argument: str
+
+
+ListBound: TypeAlias = Fixed | LengthOf | EnclosingArgument
+
+LIST_BOUNDS: Mapping[tuple[str, str], ListBound] = {
+    ("Query", "nodes"): LengthOf("ids"),
+    ("Post", "media"): Fixed(10),  # createPost takes 1 to 10 media items
+    ("Media", "variants"): Fixed(6),  # four widths and two square thumbnails
+    ("SearchResults", "users"): EnclosingArgument(PAGE_SIZE_ARGUMENT),
+    ("SearchResults", "hashtags"): EnclosingArgument(PAGE_SIZE_ARGUMENT),
+    ("CreateUploadPayload", "uploadHeaders"): Fixed(4),
+    ("*", "userErrors"): Fixed(3),
+}
+"""Bounds of the lists of objects that are not connections, by (type, field); `*` matches any
+type. tests/api/test_query_limits.py fails when a list of objects in the schema has none."""
+
+
+class _Variable:
+    """An integer (or a list's length) taken from a variable when the request sets it."""
+
+    __slots__ = ("check", "fallback", "length", "name")
+
+    def __init__(self, name: str, fallback: int, *, length: bool, check: _PageCheck | None) -> None:
+        self.name = name
+        self.fallback = fallback
+        self.length = length
+        self.check = check
+
+    def value(self, variables: Mapping[str, object]) -> int:
+        raw = variables.get(self.name)
+        if self.length:
+            return len(raw) if isinstance(raw, list) else self.fallback
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        if type(raw) is not int:
+            return self.fallback  # absent or malformed: execution reports a malformed one
+        if self.check is not None:
+            self.check.enforce(raw)
+        return raw
+
+
+@dataclass(frozen=True, slots=True)
+class _PageCheck:
+    coordinate: str
+    node: ArgumentNode
+
+    def error(self, value: int) -> GraphQLError:
+        return GraphQLError(
+            f"`{PAGE_SIZE_ARGUMENT}` on `{self.coordinate}` must be between 0 and "
+            f"{MAX_PAGE_SIZE} (got {value}).",
+            nodes=[self.node],
+            extensions={"code": BAD_USER_INPUT},
+        )
+
+    def enforce(self, value: int) -> None:
+        if not 0 <= value <= MAX_PAGE_SIZE:
+            raise self.error(value)
+
+
+Size: TypeAlias = int | _Variable
+
+
+class _Expr:
+    __slots__ = ()
+
+    def evaluate(self, variables: Mapping[str, object]) -> int:
+        raise NotImplementedError
+
+
+class _Const(_Expr):
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def evaluate(self, variables: Mapping[str, object]) -> int:
+        return self.value
+
+
+class _Sum(_Expr):
+    __slots__ = ("constant", "terms")
+
+    def __init__(self, constant: int, terms: tuple[_Expr, ...]) -> None:
+        self.constant = constant
+        self.terms = terms
+
+    def evaluate(self, variables: Mapping[str, object]) -> int:
+        return self.constant + sum(term.evaluate(variables) for term in self.terms)
+
+
+class _Scaled(_Expr):
+    __slots__ = ("body", "size")
+
+    def __init__(self, size: Size, body: _Expr) -> None:
+        self.size = size
+        self.body = body
+
+    def evaluate(self, variables: Mapping[str, object]) -> int:
+        size = self.size if isinstance(self.size, int) else self.size.value(variables)
+        return size * self.body.evaluate(variables)
+
+
+class _Max(_Expr):
+    __slots__ = ("options",)
+
+    def __init__(self, options: tuple[_Expr, ...]) -> None:
+        self.options = options
+
+    def evaluate(self, variables: Mapping[str, object]) -> int:
+        return max(option.evaluate(variables) for option in self.options)
+
+
+_ZERO = _Const(0)
+
+
+def _sum(terms: Iterable[_Expr]) -> _Expr:
+    constant = 0
+    rest: list[_Expr] = []
+    for term in terms:
+        if isinstance(term, _Const):
+            constant += term.value
+        elif isinstance(term, _Sum):
+            constant += term.constant
+            rest.extend(term.terms)
+        else:
+            rest.append(term)
+    return _Sum(constant, tuple(rest)) if rest else _Const(constant)
+
+
+def _scaled(size: Size, body: _Expr) -> _Expr:
+    if isinstance(size, int) and isinstance(body, _Const):
+        return _Const(size * body.value)
+    return _Scaled(size, body)
+
+
+def _max(options: list[_Expr]) -> _Expr:
+    if not options:
+        return _ZERO
+    constants = [option.value for option in options if isinstance(option, _Const)]
+    if len(constants) == len(options):
+        return _Const(max(constants))
+    return _Max(tuple(options))
+
+
+@dataclass(frozen=True, slots=True)
+class CostPlan:
+    """The compiled cost of one operation: evaluate it with each request's variables."""
+
+    expression: _Expr
+    errors: tuple[GraphQLError, ...]
+    """Literal `first` values out of range (reported before anything runs)."""
+    page_sizes: tuple[_Variable, ...] = ()
+    """Every `first` given by a variable, checked even where it does not scale a cost."""
+
+    def evaluate(self, variables: Mapping[str, object] | None) -> int:
+        """The operation's cost for these variables. Raises GraphQLError (BAD_USER_INPUT) when a
+        `first` is out of range. Side effects: none."""
+        if self.errors:
+            first = self.errors[0]
+            raise GraphQLError(first.message, nodes=first.nodes, extensions=first.extensions)
+        variables = variables or {}
+        for page_size in self.page_sizes:
+            page_size.value(variables)
+        return self.expression.evaluate(variables)
+
+
+def compile_cost(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> CostPlan:
+    """The cost plan of the operation `operation_name` selects in a VALID document (validation
+    first: unknown fields count 0 here). Side effects: none."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return CostPlan(_ZERO, ())
+    compiler = _Compiler(schema, document, operation)
+    expression = compiler.operation()
+    return CostPlan(expression, tuple(compiler.errors), tuple(compiler.page_sizes))
+
+
+class CostModel:
+    """Cost plans of the documents a process sees, cached per (document text, operation name)
+    in a bounded LRU (like the parser and validation caches)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._plans: OrderedDict[tuple[str, str | None], CostPlan] = OrderedDict()
+
+    def plan(
+        self,
+        schema: GraphQLSchema,
+        query: str | None,
+        document: DocumentNode,
+        operation_name: str | None,
+    ) -> CostPlan:
+        """The cached plan of this document, compiled on first use. Side effects: fills the
+        cache (evicting the least recently used plan beyond `maxsize`)."""
+        if query is None:
+            return compile_cost(schema, document, operation_name)
+        key = (query, operation_name)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = compile_cost(schema, document, operation_name)
+            self._plans[key] = plan
+            if len(self._plans) > self.maxsize:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        return plan
+
+
+class _Compiler:
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+    ) -> None:
+        self.schema = schema
+        self.operation_node = operation
+        self.fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        self.variable_defaults: dict[str, ValueNode] = {
+            definition.variable.name.value: definition.default_value
+            for definition in operation.variable_definitions or ()
+            if definition.default_value is not None
+        }
+        self.errors: list[GraphQLError] = []
+        self.page_sizes: list[_Variable] = []
+
+    def operation(self) -> _Expr:
+        root = self.schema.get_root_type(self.operation_node.operation)
+        if root is None:
+            return _ZERO
+        return self._selections([self.operation_node.selection_set], root, {})
+
+    def _selections(
+        self,
+        selection_sets: list[SelectionSetNode],
+        parent: GraphQLNamedType,
+        enclosing: Mapping[str, Size],
+    ) -> _Expr:
+        if is_abstract_type(parent):
+            possible = self.schema.get_possible_types(parent)
+            return _max([self._object_selections(selection_sets, t, enclosing) for t in possible])
+        if is_object_type(parent):
+            return self._object_selections(selection_sets, parent, enclosing)
+        return _ZERO
+
+    def _object_selections(
+        self,
+        selection_sets: list[SelectionSetNode],
+        object_type: GraphQLObjectType,
+        enclosing: Mapping[str, Size],
+    ) -> _Expr:
+        fields: dict[str, list[FieldNode]] = {}
+        self._collect(selection_sets, object_type, fields, set())
+        return _sum(self._field(object_type, nodes, enclosing) for nodes in fields.values())
+
+    def _collect(
+        self,
+        selection_sets: Iterable[SelectionSetNode],
+        object_type: GraphQLObjectType,
+        fields: dict[str, list[FieldNode]],
+        visited_fragments: set[str],
+    ) -> None:
+        """Fields by response key, as graphql-core's collect_fields merges them."""
+        for selection_set in selection_sets:
+            for selection in selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    key = selection.alias.value if selection.alias else selection.name.value
+                    nodes = fields.setdefault(key, [])
+                    if selection not in nodes:
+                        nodes.append(selection)
+                elif isinstance(selection, InlineFragmentNode):
+                    condition = selection.type_condition
+                    if condition is None or self._applies(condition.name.value, object_type):
+                        self._collect(
+                            [selection.selection_set], object_type, fields, visited_fragments
+                        )
+                elif isinstance(selection, FragmentSpreadNode):
+                    name = selection.name.value
+                    fragment = self.fragments.get(name)
+                    if fragment is None or name in visited_fragments:
+                        continue
+                    visited_fragments.add(name)
+                    if self._applies(fragment.type_condition.name.value, object_type):
+                        self._collect(
+                            [fragment.selection_set], object_type, fields, visited_fragments
+                        )
+
+    def _applies(self, type_name: str, object_type: GraphQLObjectType) -> bool:
+        if type_name == object_type.name:
+            return True
+        condition = self.schema.get_type(type_name)
+        return (
+            condition is not None
+            and is_abstract_type(condition)
+            and self.schema.is_sub_type(condition, object_type)
+        )
+
+    def _field(
+        self,
+        parent: GraphQLObjectType,
+        nodes: list[FieldNode],
+        enclosing: Mapping[str, Size],
+    ) -> _Expr:
+        node = nodes[0]
+        name = node.name.value
+        if name == "__typename":
+            return _ZERO
+        if name in ("__schema", "__type"):
+            return _Const(INTROSPECTION_COST)
+        definition = parent.fields.get(name)
+        if definition is None:
+            return _ZERO
+        named = get_named_type(definition.type)
+        if is_leaf_type(named):
+            return _ZERO
+        first: Size | None = None
+        if PAGE_SIZE_ARGUMENT in definition.args:
+            first = self._page_size(parent, name, definition, node)
+        children = {PAGE_SIZE_ARGUMENT: first} if first is not None else {}
+        selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        body = self._selections(selection_sets, named, children)
+        if first is not None and named.name.endswith("Connection"):
+            return _sum([_Const(OBJECT_COST), _scaled(first, body)])
+        if parent is self.schema.mutation_type:
+            own = MUTATION_FIELD_COST
+        elif named.name.endswith(("Connection", "Edge")) or named.name == "PageInfo":
+            own = 0
+        else:
+            own = OBJECT_COST
+        item = _sum([_Const(own), body])
+        if is_list_type(get_nullable_type(definition.type)):
+            return _scaled(self._list_size(parent, name, node, enclosing), item)
+        return item
+
+    def _page_size(
+        self, parent: GraphQLObjectType, name: str, definition: GraphQLField, node: FieldNode
+    ) -> Size:
+        default = definition.args[PAGE_SIZE_ARGUMENT].default_value
+        fallback = default if type(default) is int else DEFAULT_LIST_SIZE
+        argument = _argument(node, PAGE_SIZE_ARGUMENT)
+        if argument is None:
+            return fallback
+        check = _PageCheck(f"{parent.name}.{name}", argument)
+        value = argument.value
+        if isinstance(value, IntValueNode):
+            literal = int(value.value)
+            if not 0 <= literal <= MAX_PAGE_SIZE:
+                self.errors.append(check.error(literal))
+                return 0
+            return literal
+        if isinstance(value, VariableNode):
+            variable = value.name.value
+            declared = self.variable_defaults.get(variable)
+            if isinstance(declared, IntValueNode):
+                fallback = int(declared.value)
+                if not 0 <= fallback <= MAX_PAGE_SIZE:
+                    self.errors.append(check.error(fallback))
+                    return 0
+            size = _Variable(variable, fallback, length=False, check=check)
+            self.page_sizes.append(size)
+            return size
+        return fallback
+
+    def _list_size(
+        self,
+        parent: GraphQLObjectType,
+        name: str,
+        node: FieldNode,
+        enclosing: Mapping[str, Size],
+    ) -> Size:
+        if parent.name.endswith("Connection"):
+            return 1  # the edges of a connection: the connection multiplies by `first`
+        bound = LIST_BOUNDS.get((parent.name, name)) or LIST_BOUNDS.get(("*", name))
+        if isinstance(bound, Fixed):
+            return bound.size
+        if isinstance(bound, EnclosingArgument):
+            return enclosing.get(bound.argument, DEFAULT_LIST_SIZE)
+        if isinstance(bound, LengthOf):
+            argument = _argument(node, bound.argument)
+            if argument is None:
+                return DEFAULT_LIST_SIZE
+            if isinstance(argument.value, ListValueNode):
+                return len(argument.value.values)
+            if isinstance(argument.value, VariableNode):
+                variable = argument.value.name.value
+                declared = self.variable_defaults.get(variable)
+                fallback = (
+                    len(declared.values)
+                    if isinstance(declared, ListValueNode)
+                    else DEFAULT_LIST_SIZE
+                )
+                return _Variable(variable, fallback, length=True, check=None)
+            return 1  # a single value coerced into a one-item list
+        return DEFAULT_LIST_SIZE
+
+
+def _argument(node: FieldNode, name: str) -> ArgumentNode | None:
+    return next((a for a in node.arguments or () if a.name.value == name), None)
+
+
+def lists_without_bounds(schema: GraphQLSchema) -> list[str]:
+    """`Type.field` of every list of objects in the schema that is neither the edges of a
+    connection nor in LIST_BOUNDS (each counts DEFAULT_LIST_SIZE items: give it a bound)."""
+    missing = []
+    for type_name, named in schema.type_map.items():
+        if type_name.startswith("__") or not is_object_type(named):
+            continue
+        for field_name, field in named.fields.items():
+            nullable = get_nullable_type(field.type)
+            if not is_list_type(nullable) or is_leaf_type(get_named_type(field.type)):
+                continue
+            if type_name.endswith("Connection"):
+                continue
+            if (type_name, field_name) in LIST_BOUNDS or ("*", field_name) in LIST_BOUNDS:
+                continue
+            missing.append(f"{type_name}.{field_name}")
+    return sorted(missing)
+
+
+__all__ = [
+    "LIST_BOUNDS",
+    "CostModel",
+    "CostPlan",
+    "compile_cost",
+    "lists_without_bounds",
+]

@@ -1,0 +1,246 @@
+"""Schema extensions that bound what one operation may ask for, before it runs:
+
+- `DocumentRules`: the parser's token limits, then validation (cached) with the depth and alias
+  limits, introspection refused when turned off, and "Did you mean ...?" left out of messages
+  when field suggestions are turned off;
+- `QueryCostLimits`: the operation's cost (resolvers.query_cost) against the per-request maximum
+  and the caller's points budget (storage.query_budget), reported in `extensions.cost`.
+
+Both are built once per schema from `ApiLimits`, and their validation rules are classes made
+once, so that the validation cache (keyed by document and rule classes) keeps hitting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    validate,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from resolvers.context import Context
+from resolvers.query_cost import CostModel
+from resolvers.security import current_client_ip
+from settings import Settings
+from storage.query_budget import BudgetState, spend_query_points
+
+MAX_COST_EXCEEDED = "MAX_COST_EXCEEDED"
+THROTTLED = "THROTTLED"
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    """The public API's limits, from the settings of the same names (see settings.py)."""
+
+    max_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_cost: int
+    report_cost: bool
+    budget_enabled: bool
+    budget_points: int
+    budget_restore_rate: int
+    introspection_enabled: bool
+    field_suggestions_enabled: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ApiLimits:
+        return cls(
+            max_depth=settings.query_max_depth,
+            max_aliases=settings.query_max_aliases,
+            max_tokens=settings.query_max_tokens,
+            max_cost=settings.query_max_cost,
+            report_cost=settings.query_cost_in_extensions,
+            budget_enabled=settings.query_budget_enabled,
+            budget_points=settings.query_budget_points,
+            budget_restore_rate=settings.query_budget_restore_rate,
+            introspection_enabled=settings.introspection_enabled,
+            field_suggestions_enabled=settings.field_suggestions_enabled,
+        )
+
+    def validation_rules(self) -> tuple[type[ASTValidationRule], ...]:
+        """Rule classes to add to the specified ones (make them once: the cache keys on them)."""
+        rules: list[type[ASTValidationRule]] = [
+            max_depth_rule(self.max_depth, should_ignore=None),
+            max_aliases_rule(self.max_aliases),
+        ]
+        if not self.introspection_enabled:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        return tuple(rules)
+
+
+def _validate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool,
+) -> list[GraphQLError]:
+    # The two rules Strawberry's own validation step appends (strawberry.schema.schema).
+    rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, rules, hide_suggestions=hide_suggestions)
+
+
+class DocumentRules(SchemaExtension):
+    """Parser limits and cached validation with Shutter's rules (replaces Strawberry's
+    ValidationCache, which cannot hide suggestions). Side effects: fills the shared LRU."""
+
+    def __init__(
+        self,
+        *,
+        limits: ApiLimits,
+        rules: tuple[type[ASTValidationRule], ...],
+        cached_validate: Callable[..., list[GraphQLError]],
+    ) -> None:
+        super().__init__()
+        self.limits = limits
+        self.rules = rules
+        self.cached_validate = cached_validate
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        # Refused while lexing, before any AST exists: long documents cost nothing to refuse.
+        # (graphql-core 3.3's options; Strawberry's ParseOptions type knows only `max_tokens`,
+        # which also counts comments and is deprecated.)
+        options: dict[str, object] = context.parse_options  # type: ignore[assignment]
+        options["max_lexical_tokens"] = self.limits.max_tokens
+        options["max_comments"] = self.limits.max_tokens
+        context.validation_rules = context.validation_rules + self.rules
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = self.cached_validate(
+            context.schema._schema,
+            context.graphql_document,
+            context.validation_rules,
+            not self.limits.field_suggestions_enabled,
+        )
+        yield
+
+
+def document_rules(limits: ApiLimits, cache_size: int) -> Callable[[], DocumentRules]:
+    """A factory of DocumentRules sharing one set of rule classes and one validation cache."""
+    rules = limits.validation_rules()
+    cached_validate = lru_cache(maxsize=cache_size)(_validate)
+
+    def factory() -> DocumentRules:
+        return DocumentRules(limits=limits, rules=rules, cached_validate=cached_validate)
+
+    return factory
+
+
+class QueryCostLimits(SchemaExtension):
+    """Refuses, before execution, an operation whose cost exceeds the per-request maximum
+    (MAX_COST_EXCEEDED) or the caller's remaining budget (THROTTLED), and reports the cost in
+    `extensions.cost` of every response of an operation that passed validation.
+
+    Side effects: one Redis script call per operation when the budget is on (it takes the cost
+    from the budget of the viewer, or of the client address when anonymous).
+    """
+
+    def __init__(self, *, limits: ApiLimits, model: CostModel) -> None:
+        super().__init__()
+        self.limits = limits
+        self.model = model
+        self.report: dict[str, Any] | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        assert execution.graphql_document is not None
+        plan = self.model.plan(
+            execution.schema._schema,
+            execution.query,
+            execution.graphql_document,
+            execution.operation_name,
+        )
+        cost = plan.evaluate(execution.variables)  # raises for a `first` out of range
+        limits = self.limits
+        too_costly = cost > limits.max_cost
+        budget = await self._spend(0 if too_costly else cost)
+        self.report = _report(cost, limits, budget)
+        if too_costly:
+            raise GraphQLError(
+                f"This operation costs {cost} points; at most {limits.max_cost} are allowed per "
+                "request (docs/query-cost.md). Ask for fewer items (`first`) or fewer fields.",
+                extensions={
+                    "code": MAX_COST_EXCEEDED,
+                    "cost": cost,
+                    "maximumCost": limits.max_cost,
+                },
+            )
+        if budget is not None and not budget.allowed:
+            missing = cost - budget.available
+            retry_after = max(1, math.ceil(missing / limits.budget_restore_rate))
+            raise GraphQLError(
+                f"Throttled: this operation costs {cost} points and {int(budget.available)} are "
+                f"available; the budget refills {limits.budget_restore_rate} points per second.",
+                extensions={"code": THROTTLED, "retryAfterSeconds": retry_after},
+            )
+        yield
+
+    async def _spend(self, cost: int) -> BudgetState | None:
+        if not self.limits.budget_enabled:
+            return None
+        context = self.execution_context.context
+        if not isinstance(context, Context):
+            return None
+        if context.viewer is not None:
+            subject = f"user:{context.viewer.user_id}"
+        else:
+            subject = f"ip:{current_client_ip() or 'unknown'}"
+        return await spend_query_points(
+            context.resources.redis,
+            subject,
+            cost=cost,
+            capacity=self.limits.budget_points,
+            restore_rate=self.limits.budget_restore_rate,
+        )
+
+    def get_results(self) -> dict[str, Any]:
+        if self.report is None or not self.limits.report_cost:
+            return {}
+        return {"cost": self.report}
+
+
+def _report(cost: int, limits: ApiLimits, budget: BudgetState | None) -> dict[str, Any]:
+    """`extensions.cost`, named as in Shopify's API (documented in docs/query-cost.md)."""
+    if budget is None:
+        return {"requestedQueryCost": cost, "maximumAvailable": limits.max_cost}
+    return {
+        "requestedQueryCost": cost,
+        "maximumAvailable": limits.budget_points,
+        "throttleStatus": {
+            "currentlyAvailable": int(budget.available),
+            "restoreRate": limits.budget_restore_rate,
+        },
+    }
+
+
+def hide_suggestions_in_execution(limits: ApiLimits) -> dict[str, Any]:
+    """Keyword arguments for graphql-core's `execute` (variable values are checked there)."""
+    return {} if limits.field_suggestions_enabled else {"hide_suggestions": True}
+
+
+__all__ = [
+    "MAX_COST_EXCEEDED",
+    "THROTTLED",
+    "ApiLimits",
+    "DocumentRules",
+    "QueryCostLimits",
+    "document_rules",
+    "hide_suggestions_in_execution",
+]

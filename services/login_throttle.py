@@ -1,0 +1,118 @@
+"""Log-in throttling: failed log-ins counted per account name and per client address (moving
+windows in Redis, through the same `limits` limiter as the abuse limits; see storage.rate_limits).
+
+The rules, checked BEFORE any password work (a throttled log-in costs no argon2 time, and answers
+the same whatever the password and whether the account exists):
+
+- **Per account name**: at most `failures_per_account` failed log-ins per window for one name,
+  the username or email exactly as it is looked up (trimmed, lower case). Names are counted, not
+  user ids, so a throttled answer never tells whether a name belongs to an account, nor that a
+  username and an email name the same one; the price is that an account named two ways (its
+  username, its email) allows twice the number. Unknown names are throttled the same way. Names
+  are stored as a SHA-256 digest, never in clear.
+  The attempt is *reserved* (counted) before the password is checked, so a burst of concurrent
+  guesses cannot outrun the limit; a successful log-in then clears the name's counter (the owner
+  has just proved the password: their earlier typos are forgiven, and an attacker's failures
+  against the name start afresh only after the owner signs in).
+- **Per client address**: at most `failures_per_ip` failed log-ins per window from one address,
+  over every name (credential stuffing). Only failures count, after the fact: successes never
+  count (many users behind one NAT), and a success does not clear the address's counter (else
+  an attacker could interleave log-ins to an account of their own). Because counting follows
+  the check, concurrent requests of one address can exceed it by the number in flight; the
+  per-name reservation is what bounds guesses against any one account.
+
+The client address is the ASGI scope's client: uvicorn rewrites it from `X-Forwarded-For` only
+when the peer is a trusted proxy (`forwarded_allow_ips`). With no address known, only the
+per-name limit applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+
+from services.errors import DomainError, UserErrorCode
+from services.rate_limits import wait_text
+from storage import rate_limits
+from storage.rate_limits import RateLimiter, RateLimitResult
+
+NAME_ACTION = "login-name"
+ADDRESS_ACTION = "login-ip"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginThrottlePolicy:
+    """How many failed log-ins one name and one address may have in any `window_seconds`."""
+
+    failures_per_account: int
+    failures_per_ip: int
+    window_seconds: int
+
+    def account_window(self) -> tuple[RateLimitItem]:
+        return (RateLimitItemPerSecond(self.failures_per_account, self.window_seconds),)
+
+    def address_window(self) -> tuple[RateLimitItem]:
+        return (RateLimitItemPerSecond(self.failures_per_ip, self.window_seconds),)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginThrottle:
+    """The limiter and the policy (built from settings in resources.py)."""
+
+    limiter: RateLimiter
+    policy: LoginThrottlePolicy
+
+    async def ensure_address_allowed(self, client_ip: str | None) -> None:
+        """Refuse when the address has used up its failures, counting nothing.
+
+        Raises DomainError RATE_LIMITED. Side effects: none (one Redis read)."""
+        if client_ip is None:
+            return
+        result = await rate_limits.check(
+            self.limiter, ADDRESS_ACTION, client_ip, self.policy.address_window()
+        )
+        if not result.allowed:
+            raise _refusal(result)
+
+    async def reserve_attempt(self, name: str) -> None:
+        """Count one attempt against the name, or refuse it when its window is full.
+
+        Raises DomainError RATE_LIMITED (nothing counted then). Side effects when allowed: one
+        entry in the name's window (Redis), which stays if the attempt fails and is cleared by
+        `forgive_name` if it succeeds."""
+        result = await rate_limits.hit(
+            self.limiter, NAME_ACTION, name_digest(name), self.policy.account_window()
+        )
+        if not result.allowed:
+            raise _refusal(result)
+
+    async def count_failure(self, client_ip: str | None) -> None:
+        """Count a failed log-in against the address (the name's was reserved already).
+
+        Side effects: one entry in the address's window when it has room (Redis)."""
+        if client_ip is not None:
+            await rate_limits.consume(
+                self.limiter, ADDRESS_ACTION, client_ip, self.policy.address_window()
+            )
+
+    async def forgive_name(self, name: str) -> None:
+        """After a successful log-in: forget the name's failures (and this attempt).
+
+        Side effects: deletes the name's window (Redis)."""
+        await rate_limits.clear(
+            self.limiter, NAME_ACTION, name_digest(name), self.policy.account_window()
+        )
+
+
+def name_digest(name: str) -> str:
+    """What the per-name counter is keyed by: no email address is kept in clear in Redis."""
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
+def _refusal(result: RateLimitResult) -> DomainError:
+    return DomainError.single(
+        UserErrorCode.RATE_LIMITED,
+        f"Too many failed log-ins: try again in {wait_text(result.retry_after_seconds)}.",
+    )

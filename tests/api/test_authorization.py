@@ -1,0 +1,471 @@
+"""Authorization of every mutation, over real HTTP.
+
+For each mutation of the schema, `AUTHZ_CASES` holds a scenario in which a signed-in user who is
+not the owner tries it on someone else's object (or, for mutations that take no object, shows
+that it can only ever act on the caller's own data), and `ANONYMOUS_CASES` holds a call without
+a token for each mutation that needs one. Every refusal asserts the exact answer AND that the
+database (every row of every table) and Redis (every key and value) are unchanged.
+
+Conventions kept from the code: an object the caller may not see (someone else's media in
+progress, someone else's unpublished post, a comment of a deleted post) is NOT_FOUND, exactly
+like a missing id; a visible object that is not the caller's is FORBIDDEN.
+
+`test_every_mutation_has_an_authorization_case` enumerates the Mutation fields of the built
+schema: a new mutation without a case here fails CI.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import pytest
+
+from resources import Resources
+from schema.build import build_schema
+from schema.global_ids import encode_global_id
+from services import comments, follows, likes, posts
+from storage import redis_keys
+from storage.pg.posts import PostRecord
+from storage.pg.users import UserRecord
+from tests.api.helpers import sign_up
+from tests.conftest import LiveApp
+from tests.factories import make_media, make_user, viewer_of
+
+Snapshot = tuple[dict[str, list[str]], dict[bytes, bytes | None]]
+
+
+async def snapshot(resources: Resources, *, with_rate_limits: bool = True) -> Snapshot:
+    """Every row of every table, and every Redis key with its serialized value (DUMP)."""
+    tables = await resources.db.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        " AND tablename NOT LIKE '\\_yoyo%' AND tablename <> 'yoyo_lock' ORDER BY tablename"
+    )
+    rows = {}
+    for table in tables:
+        name = table["tablename"]
+        rows[name] = sorted(
+            repr(tuple(row)) for row in await resources.db.fetch(f'SELECT * FROM "{name}"')
+        )
+    # Every request is charged query-cost points by design (the budget is not state a mutation
+    # changes): left out.
+    budgets = redis_keys.query_budget("").partition("{")[0].encode()
+    keys = sorted(key for key in await resources.redis.keys("*") if not key.startswith(budgets))
+    if not with_rate_limits:
+        keys = [key for key in keys if not key.startswith(redis_keys.RATE_LIMIT_PREFIX.encode())]
+    return rows, {key: await resources.redis.dump(key) for key in keys}
+
+
+@dataclass
+class World:
+    """The owner of the objects, an intruder, and their access tokens."""
+
+    live: LiveApp
+    owner: UserRecord
+    owner_token: str
+    intruder: UserRecord
+    intruder_token: str
+    intruder_session: uuid.UUID
+
+    @property
+    def resources(self) -> Resources:
+        return self.live.resources
+
+    async def published_post(self) -> PostRecord:
+        media_id = await make_media(self.resources.db, self.owner.id)
+        return await posts.create_post(
+            self.resources.posts,
+            viewer_of(self.owner),
+            media_ids=[media_id],
+            caption=None,
+            alt_texts=[],
+        )
+
+    async def unpublished_post(self) -> PostRecord:
+        media_id = await make_media(self.resources.db, self.owner.id, status="PROCESSING")
+        post = await posts.create_post(
+            self.resources.posts,
+            viewer_of(self.owner),
+            media_ids=[media_id],
+            caption=None,
+            alt_texts=[],
+        )
+        assert post.status == "PROCESSING"
+        return post
+
+    async def fan(self) -> UserRecord:
+        return await make_user(self.resources.db, "fan")
+
+
+@pytest.fixture
+async def world(live: LiveApp) -> World:
+    owner = await make_user(live.resources.db, "owner")
+    intruder = await make_user(live.resources.db, "intruder")
+    session = uuid.uuid4()
+    owner_token, _ = live.resources.access_tokens.issue(owner.id, uuid.uuid4())
+    intruder_token, _ = live.resources.access_tokens.issue(intruder.id, session)
+    return World(live, owner, owner_token, intruder, intruder_token, session)
+
+
+async def refused(
+    w: World,
+    query: str,
+    variables: dict[str, Any],
+    expected: dict[str, Any],
+    *,
+    token: str | None = None,
+    with_rate_limits: bool = True,
+) -> None:
+    """Run the mutation as the intruder (or `token`): the payload is `expected`, and nothing
+    changed anywhere."""
+    before = await snapshot(w.resources, with_rate_limits=with_rate_limits)
+    body = await w.live.graphql(query, variables, token=token or w.intruder_token)
+    assert "errors" not in body, body
+    (payload,) = body["data"].values()
+    assert payload == expected
+    assert await snapshot(w.resources, with_rate_limits=with_rate_limits) == before
+
+
+def gid(type_name: str, record_id: int) -> str:
+    return str(encode_global_id(type_name, record_id))
+
+
+def error(code: str, *field: str) -> list[dict[str, Any]]:
+    return [{"code": code, "field": list(field) if field else None}]
+
+
+# --- one scenario per mutation --------------------------------------------------------------
+
+SIGN_UP = """mutation M($input: SignUpInput!) {
+  signUp(input: $input) { accessToken viewer { id } userErrors { code field } } }"""
+LOG_IN = """mutation M($input: LogInInput!) {
+  logIn(input: $input) { accessToken viewer { id } userErrors { code field } } }"""
+REFRESH = """mutation M($token: String!) {
+  refreshSession(refreshToken: $token) {
+    accessToken refreshToken viewer { id } userErrors { code field } } }"""
+LOG_OUT = "mutation { logOut { ok userErrors { code field } } }"
+UPDATE_PROFILE = """mutation M($input: UpdateProfileInput!) {
+  updateProfile(input: $input) { user { username bio } userErrors { code field } } }"""
+FOLLOW = """mutation M($id: ID!) {
+  follow(userId: $id) { user { username } userErrors { code field } } }"""
+UNFOLLOW = """mutation M($id: ID!) {
+  unfollow(userId: $id) { user { username followerCount } userErrors { code field } } }"""
+CREATE_UPLOAD = """mutation M($input: CreateUploadInput!) {
+  createUpload(input: $input) { media { id } uploadUrl userErrors { code field } } }"""
+COMPLETE_UPLOAD = """mutation M($id: ID!) {
+  completeUpload(mediaId: $id) { media { id } userErrors { code field } } }"""
+CREATE_POST = """mutation M($input: CreatePostInput!) {
+  createPost(input: $input) { post { id } userErrors { code field } } }"""
+DELETE_POST = """mutation M($id: ID!) {
+  deletePost(postId: $id) { deletedPostId userErrors { code field } } }"""
+LIKE_POST = """mutation M($id: ID!) {
+  likePost(postId: $id) { post { id likeCount } userErrors { code field } } }"""
+UNLIKE_POST = """mutation M($id: ID!) {
+  unlikePost(postId: $id) { post { id likeCount } userErrors { code field } } }"""
+ADD_COMMENT = """mutation M($input: AddCommentInput!) {
+  addComment(input: $input) { comment { id } userErrors { code field } } }"""
+DELETE_COMMENT = """mutation M($id: ID!) {
+  deleteComment(commentId: $id) { deletedCommentId userErrors { code field } } }"""
+MARK_READ = """mutation M($upTo: ID) {
+  markNotificationsRead(upTo: $upTo) { unreadNotificationCount userErrors { code field } } }"""
+
+
+async def sign_up_case(w: World) -> None:
+    """Public; signed in or not, nobody can take over an account's username or email."""
+    variables = {
+        "input": {"username": "OWNER", "email": "owner@example.com", "password": "long enough pw"}
+    }
+    expected = {
+        "accessToken": None,
+        "viewer": None,
+        "userErrors": error("USERNAME_TAKEN", "input", "username")
+        + error("EMAIL_TAKEN", "input", "email"),
+    }
+    await refused(w, SIGN_UP, variables, expected)
+
+
+async def log_in_case(w: World) -> None:
+    """Public; the intruder cannot sign in as the owner. Only the failure counters move (by
+    design: tests/api/test_login_throttle.py)."""
+    variables = {"input": {"usernameOrEmail": "owner", "password": "a guessed password"}}
+    expected = {"accessToken": None, "viewer": None, "userErrors": error("INVALID_CREDENTIALS")}
+    await refused(w, LOG_IN, variables, expected, with_rate_limits=False)
+
+
+async def refresh_session_case(w: World) -> None:
+    """A refresh token is the credential: one for a session that does not exist is refused."""
+    owner = await sign_up(w.live, "realowner")
+    _, _, secret = owner["refreshToken"].partition(".")
+    expected = {
+        "accessToken": None,
+        "refreshToken": None,
+        "viewer": None,
+        "userErrors": error("INVALID_CREDENTIALS"),
+    }
+    await refused(w, REFRESH, {"token": f"{uuid.uuid4()}.{secret}"}, expected)
+
+
+async def log_out_case(w: World) -> None:
+    """Logging out ends the caller's own session and nobody else's."""
+    owner = await sign_up(w.live, "realowner")
+    before_rows, before_keys = await snapshot(w.resources)
+    out = await w.live.graphql(LOG_OUT, token=w.intruder_token)
+    assert out == {"data": {"logOut": {"ok": True, "userErrors": []}}}
+    after_rows, after_keys = await snapshot(w.resources)
+    assert after_rows == before_rows
+    added = set(after_keys) - set(before_keys)
+    assert len(added) == 1
+    assert str(w.intruder_session).encode() in added.pop()  # the intruder's own denylist entry
+    still = await w.live.graphql("{ viewer { username } }", token=owner["accessToken"])
+    assert still == {"data": {"viewer": {"username": "realowner"}}}
+
+
+async def update_profile_case(w: World) -> None:
+    """Takes no user: it changes the caller's profile, never the owner's."""
+    owner_row = await w.resources.db.fetchrow("SELECT * FROM users WHERE id = $1", w.owner.id)
+    done = await w.live.graphql(UPDATE_PROFILE, {"input": {"bio": "mine"}}, token=w.intruder_token)
+    assert done["data"]["updateProfile"] == {
+        "user": {"username": "intruder", "bio": "mine"},
+        "userErrors": [],
+    }
+    assert await w.resources.db.fetchrow("SELECT * FROM users WHERE id = $1", w.owner.id) == (
+        owner_row
+    )
+
+
+async def follow_case(w: World) -> None:
+    """Following is the caller's own act (the graph is public): only the caller can do it, and
+    nobody can make another user follow: the anonymous call is refused with nothing changed."""
+    await anonymous(w, FOLLOW, {"id": gid("User", w.owner.id)})
+
+
+async def unfollow_case(w: World) -> None:
+    """Unfollowing removes only the caller's follow, never a follow of someone else."""
+    fan = await w.fan()
+    await follows.follow_user(w.resources.social, viewer_of(fan), w.owner.id)
+    expected = {"user": {"username": "owner", "followerCount": 1}, "userErrors": []}
+    await refused(w, UNFOLLOW, {"id": gid("User", w.owner.id)}, expected)
+
+
+async def create_upload_case(w: World) -> None:
+    """Media always belongs to the caller: anonymous callers get nothing."""
+    variables = {"input": {"filename": "a.jpg", "contentType": "image/jpeg", "byteSize": 10}}
+    await anonymous(w, CREATE_UPLOAD, variables)
+
+
+async def complete_upload_case(w: World) -> None:
+    awaiting = await make_media(w.resources.db, w.owner.id, status="AWAITING_UPLOAD")
+    expected = {"media": None, "userErrors": error("NOT_FOUND", "mediaId")}
+    await refused(w, COMPLETE_UPLOAD, {"id": gid("Media", awaiting)}, expected)
+    ready = await make_media(w.resources.db, w.owner.id)
+    expected = {"media": None, "userErrors": error("FORBIDDEN", "mediaId")}
+    await refused(w, COMPLETE_UPLOAD, {"id": gid("Media", ready)}, expected)
+
+
+async def create_post_case(w: World) -> None:
+    ready = await make_media(w.resources.db, w.owner.id)
+    expected = {"post": None, "userErrors": error("FORBIDDEN", "input", "mediaIds")}
+    await refused(w, CREATE_POST, {"input": {"mediaIds": [gid("Media", ready)]}}, expected)
+    processing = await make_media(w.resources.db, w.owner.id, status="PROCESSING")
+    expected = {"post": None, "userErrors": error("NOT_FOUND", "input", "mediaIds")}
+    await refused(w, CREATE_POST, {"input": {"mediaIds": [gid("Media", processing)]}}, expected)
+
+
+async def delete_post_case(w: World) -> None:
+    published = await w.published_post()
+    expected = {"deletedPostId": None, "userErrors": error("FORBIDDEN", "postId")}
+    await refused(w, DELETE_POST, {"id": gid("Post", published.id)}, expected)
+    unpublished = await w.unpublished_post()
+    expected = {"deletedPostId": None, "userErrors": error("NOT_FOUND", "postId")}
+    await refused(w, DELETE_POST, {"id": gid("Post", unpublished.id)}, expected)
+
+
+async def like_post_case(w: World) -> None:
+    unpublished = await w.unpublished_post()
+    expected = {"post": None, "userErrors": error("NOT_FOUND", "postId")}
+    await refused(w, LIKE_POST, {"id": gid("Post", unpublished.id)}, expected)
+
+
+async def unlike_post_case(w: World) -> None:
+    published = await w.published_post()
+    fan = await w.fan()
+    await likes.like_post(w.resources.social, viewer_of(fan), published.id)
+    expected = {"post": {"id": gid("Post", published.id), "likeCount": 1}, "userErrors": []}
+    await refused(w, UNLIKE_POST, {"id": gid("Post", published.id)}, expected)
+    unpublished = await w.unpublished_post()
+    expected = {"post": None, "userErrors": error("NOT_FOUND", "postId")}
+    await refused(w, UNLIKE_POST, {"id": gid("Post", unpublished.id)}, expected)
+
+
+async def add_comment_case(w: World) -> None:
+    unpublished = await w.unpublished_post()
+    variables = {"input": {"postId": gid("Post", unpublished.id), "text": "hi"}}
+    expected = {"comment": None, "userErrors": error("NOT_FOUND", "input", "postId")}
+    await refused(w, ADD_COMMENT, variables, expected)
+
+
+async def delete_comment_case(w: World) -> None:
+    published = await w.published_post()
+    fan = await w.fan()
+    comment = await comments.add_comment(
+        w.resources.social, viewer_of(fan), post_id=published.id, text="first"
+    )
+    expected = {"deletedCommentId": None, "userErrors": error("FORBIDDEN", "commentId")}
+    await refused(w, DELETE_COMMENT, {"id": gid("Comment", comment.id)}, expected)
+    # Once its post is deleted the comment is hidden: NOT_FOUND, even to the post's author.
+    await posts.delete_post(w.resources.posts, viewer_of(w.owner), published.id)
+    expected = {"deletedCommentId": None, "userErrors": error("NOT_FOUND", "commentId")}
+    await refused(w, DELETE_COMMENT, {"id": gid("Comment", comment.id)}, expected)
+    await refused(
+        w, DELETE_COMMENT, {"id": gid("Comment", comment.id)}, expected, token=w.owner_token
+    )
+
+
+async def mark_notifications_read_case(w: World) -> None:
+    """The owner's notification id marks nothing of the owner's (nor the intruder's) read."""
+    published = await w.published_post()
+    fan = await w.fan()
+    await likes.like_post(w.resources.social, viewer_of(fan), published.id)
+    notification_id = await w.resources.db.fetchval(
+        "SELECT id FROM notifications WHERE recipient_id = $1", w.owner.id
+    )
+    expected = {"unreadNotificationCount": 0, "userErrors": []}
+    await refused(w, MARK_READ, {"upTo": gid("Notification", notification_id)}, expected)
+
+
+AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
+    "signUp": sign_up_case,
+    "logIn": log_in_case,
+    "refreshSession": refresh_session_case,
+    "logOut": log_out_case,
+    "updateProfile": update_profile_case,
+    "follow": follow_case,
+    "unfollow": unfollow_case,
+    "createUpload": create_upload_case,
+    "completeUpload": complete_upload_case,
+    "createPost": create_post_case,
+    "deletePost": delete_post_case,
+    "likePost": like_post_case,
+    "unlikePost": unlike_post_case,
+    "addComment": add_comment_case,
+    "deleteComment": delete_comment_case,
+    "markNotificationsRead": mark_notifications_read_case,
+}
+
+# Mutations anyone may call without a token (they take credentials as arguments).
+PUBLIC_MUTATIONS = {"signUp", "logIn", "refreshSession"}
+
+# Every other mutation without a token: UNAUTHENTICATED, nothing changed.
+ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "logOut": (LOG_OUT, {}),
+    "updateProfile": (UPDATE_PROFILE, {"input": {"bio": "x"}}),
+    "follow": (FOLLOW, {"id": "OWNER"}),
+    "unfollow": (UNFOLLOW, {"id": "OWNER"}),
+    "createUpload": (
+        CREATE_UPLOAD,
+        {"input": {"filename": "a.jpg", "contentType": "image/jpeg", "byteSize": 10}},
+    ),
+    "completeUpload": (COMPLETE_UPLOAD, {"id": "MEDIA"}),
+    "createPost": (CREATE_POST, {"input": {"mediaIds": ["MEDIA"]}}),
+    "deletePost": (DELETE_POST, {"id": "POST"}),
+    "likePost": (LIKE_POST, {"id": "POST"}),
+    "unlikePost": (UNLIKE_POST, {"id": "POST"}),
+    "addComment": (ADD_COMMENT, {"input": {"postId": "POST", "text": "hi"}}),
+    "deleteComment": (DELETE_COMMENT, {"id": "COMMENT"}),
+    "markNotificationsRead": (MARK_READ, {"upTo": None}),
+}
+
+
+async def anonymous(w: World, query: str, variables: dict[str, Any]) -> None:
+    before = await snapshot(w.resources)
+    response = await w.live.http.post("/graphql", json={"query": query, "variables": variables})
+    body = response.json()
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+    assert await snapshot(w.resources) == before
+
+
+def mutation_fields() -> set[str]:
+    mutation_type = build_schema()._schema.mutation_type
+    assert mutation_type is not None
+    return set(mutation_type.fields)
+
+
+def test_every_mutation_has_an_authorization_case() -> None:
+    fields = mutation_fields()
+    assert len(fields) >= 16
+    missing = sorted(fields - set(AUTHZ_CASES))
+    assert missing == [], f"mutations without an authorization case in {__name__}: {missing}"
+    assert sorted(set(AUTHZ_CASES) - fields) == []
+    assert set(ANONYMOUS_CASES) == fields - PUBLIC_MUTATIONS
+
+
+@pytest.mark.parametrize("mutation", sorted(AUTHZ_CASES))
+async def test_not_the_owner(world: World, mutation: str) -> None:
+    await AUTHZ_CASES[mutation](world)
+
+
+@pytest.mark.parametrize("mutation", sorted(ANONYMOUS_CASES))
+async def test_anonymous(world: World, mutation: str) -> None:
+    """Real ids of the owner's objects, so that only the missing token stops the call."""
+    post = await world.published_post()
+    fan = await world.fan()
+    comment = await comments.add_comment(
+        world.resources.social, viewer_of(fan), post_id=post.id, text="hello"
+    )
+    await likes.like_post(world.resources.social, viewer_of(fan), post.id)
+    real_ids = {
+        "OWNER": gid("User", world.owner.id),
+        "MEDIA": gid("Media", await make_media(world.resources.db, world.owner.id)),
+        "POST": gid("Post", post.id),
+        "COMMENT": gid("Comment", comment.id),
+    }
+    query, variables = ANONYMOUS_CASES[mutation]
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        return real_ids.get(value, value) if isinstance(value, str) else value
+
+    await anonymous(world, query, resolve(variables))
+
+
+# --- tokens: tampered, expired, replayed (the API-level cases the service tests leave out) ----
+
+
+async def test_a_replayed_refresh_token_ends_the_session_through_the_api(live: LiveApp) -> None:
+    first = await sign_up(live, "replayed")
+    rotated = (await live.graphql(REFRESH, {"token": first["refreshToken"]}))["data"][
+        "refreshSession"
+    ]
+    assert rotated["userErrors"] == []
+    replay = await live.graphql(REFRESH, {"token": first["refreshToken"]})
+    assert replay["data"]["refreshSession"] == {
+        "accessToken": None,
+        "refreshToken": None,
+        "viewer": None,
+        "userErrors": error("INVALID_CREDENTIALS"),
+    }
+    revoked = await live.resources.db.fetchval("SELECT revoked_at IS NOT NULL FROM sessions")
+    assert revoked is True
+    # The legitimate holder's newer tokens stop too: the session is over for everyone.
+    after = await live.graphql(REFRESH, {"token": rotated["refreshToken"]})
+    assert after["data"]["refreshSession"]["userErrors"] == error("INVALID_CREDENTIALS")
+    viewer = await live.graphql("{ viewer { id } }", token=rotated["accessToken"])
+    assert viewer["data"] == {"viewer": None}
+    assert viewer["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+async def test_unsigned_and_foreign_algorithm_access_tokens_are_refused(live: LiveApp) -> None:
+    payload = await sign_up(live, "algo")
+    claims = jwt.decode(payload["accessToken"], options={"verify_signature": False})
+    unsigned = jwt.encode(claims, key=None, algorithm="none")
+    for forged in (unsigned, unsigned + "AAAA"):
+        body = await live.graphql("{ viewer { id } }", token=forged)
+        assert body["data"] == {"viewer": None}
+        assert body["errors"][0]["message"] == "Not signed in: invalid access token."

