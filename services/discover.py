@@ -59,10 +59,14 @@ async def _tag(db: Db, post: PostRecord, *, replace: bool) -> list[str]:
     names = parse_hashtags(post.caption)
     if post.status != "PUBLISHED" or post.published_at is None:
         return []
+    if names:
+        # Its own statement, before any lock is held: two posts creating the same new tag
+        # inside their transactions could each wait for the other's insert.
+        await hashtag_store.ensure_hashtags(db, names)
     async with transaction(db) as conn:
         if replace:
+            await hashtag_store.lock_post_for_retagging(conn, post.id, names)
             await hashtag_store.remove_post_hashtags(conn, post.id, keep=names)
         if names:
-            await hashtag_store.ensure_hashtags(conn, names)
             await hashtag_store.add_post_hashtags(conn, post.id, names, post.published_at)
     return names

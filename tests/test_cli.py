@@ -81,7 +81,11 @@ def test_run_starts_everything_stops_cleanly_and_keeps_data(data_dir: Path) -> N
             'mutation { signUp(input: {username: "keeper", email: "k@example.com", '
             'password: "long enough"}) { userErrors { code } } }',
         )
-        assert created == {"data": {"signUp": {"userErrors": []}}}
+        assert created["data"] == {"signUp": {"userErrors": []}}
+        assert "errors" not in created
+        # `run` reports each operation's cost by default (docs/query-cost.md): 10 for a
+        # mutation, plus its userErrors list (counted as at most 3 objects).
+        assert created["extensions"]["cost"]["requestedQueryCost"] == 13
     finally:
         output = stop(process)
     assert process.returncode == 0, output
@@ -98,9 +102,8 @@ def test_run_starts_everything_stops_cleanly_and_keeps_data(data_dir: Path) -> N
             'mutation { logIn(input: {usernameOrEmail: "keeper", password: "long enough"}) '
             "{ viewer { username } userErrors { code } } }",
         )
-        assert logged_in == {
-            "data": {"logIn": {"viewer": {"username": "keeper"}, "userErrors": []}}
-        }
+        assert logged_in["data"] == {"logIn": {"viewer": {"username": "keeper"}, "userErrors": []}}
+        assert "errors" not in logged_in
     finally:
         stop(process)
     assert process.returncode == 0

@@ -36,6 +36,30 @@ async def ensure_hashtags(db: Db, names: Sequence[str]) -> None:
     )
 
 
+async def lock_post_for_retagging(db: Db, post_id: int, names: Sequence[str]) -> None:
+    """Before re-tagging a post (untag, then tag, in one transaction): lock the post's row, then
+    every tag involved (those it has and those in `names`), in id order.
+
+    Without this, two edits sharing tags deadlock: each would lock the tags it loses, then wait
+    for the tags it gains that the other holds. Locking the post first also queues two edits of
+    the same post one after the other (and orders them with the engagement trigger's post ->
+    tag rows)."""
+    await db.execute(
+        """
+        WITH post AS (
+            SELECT id FROM posts WHERE id = $1 FOR UPDATE
+        )
+        SELECT id FROM hashtags
+         WHERE name = ANY($2::text[])
+            OR id IN (SELECT hashtag_id FROM post_hashtags
+                       WHERE post_id = (SELECT id FROM post))
+         ORDER BY id FOR UPDATE
+        """,
+        post_id,
+        names,
+    )
+
+
 async def add_post_hashtags(
     db: Db, post_id: int, names: Sequence[str], published_at: datetime
 ) -> int:

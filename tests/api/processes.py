@@ -58,6 +58,8 @@ def server_env(
         "REDIS_URL": redis_url or settings.redis_url,
         "SECRET_KEY": settings.secret_key,
         "SHUTTER_DATA_DIR": str(data_dir),
+        # As in the in-process test settings: responses without the cost report.
+        "QUERY_COST_IN_EXTENSIONS": "false",
     }
 
 
