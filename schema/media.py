@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from resolvers.context import Context
 from schema.errors import UserError
 from schema.global_ids import encode_global_id
 from schema.node import Node
-from storage.pg.media import MediaRecord
+from storage.pg.media import MediaRecord, StoredVariant
 
 TERMINAL_STATUSES = frozenset({"READY", "REJECTED", "FAILED"})
 
@@ -76,14 +77,12 @@ class Media(Node):
     )
     alt_text: str | None
     duration_seconds: float | None
-    variants: list[Image] = strawberry.field(
-        description="All rendered variants; empty until READY."
-    )
     video_url: str | None = strawberry.field(
         description="The playable file of a READY video (null for images)."
     )
     created_at: datetime
     record: strawberry.Private[MediaRecord]
+    public_url: strawberry.Private[Callable[[str], str]]
 
     @classmethod
     def from_record(
@@ -100,36 +99,42 @@ class Media(Node):
             blur_hash=record.blurhash if ready else None,
             alt_text=alt_text,
             duration_seconds=record.duration_seconds,
-            variants=[
-                Image(
-                    name=v.name,
-                    url=blobs.public_url(v.key),
-                    width=v.width,
-                    height=v.height,
-                    content_type=v.content_type,
-                )
-                for v in record.variants
-            ]
-            if ready
-            else [],
             video_url=blobs.public_url(record.playback_key)
             if ready and record.playback_key
             else None,
             created_at=record.created_at,
             record=record,
+            public_url=blobs.public_url,
         )
+
+    def _image(self, variant: StoredVariant) -> Image:
+        return Image(
+            name=variant.name,
+            url=self.public_url(variant.key),
+            width=variant.width,
+            height=variant.height,
+            content_type=variant.content_type,
+        )
+
+    @strawberry.field(description="All rendered variants; empty until READY.")
+    def variants(self) -> list[Image]:
+        if self.record.status != "READY":
+            return []
+        return [self._image(variant) for variant in self.record.variants]
 
     @strawberry.field(
         description="The smallest variant at least `minWidth` wide (or the largest there is)."
     )
     def image(self, min_width: int = 1080) -> Image | None:
-        widths = [v for v in self.variants if not v.name.startswith("thumb")]
+        if self.record.status != "READY":
+            return None
+        widths = [v for v in self.record.variants if not v.name.startswith("thumb")]
         if not widths:
             return None
         wide_enough = [v for v in widths if v.width >= min_width]
         if wide_enough:
-            return min(wide_enough, key=lambda v: v.width)
-        return max(widths, key=lambda v: v.width)
+            return self._image(min(wide_enough, key=lambda v: v.width))
+        return self._image(max(widths, key=lambda v: v.width))
 
     @strawberry.field(
         description="Photo metadata from EXIF (camera, takenAt, location). Visible to the owner "

@@ -20,6 +20,7 @@ a job may retry it with backoff. `BlobNotFoundError` means the object is absent.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -122,6 +123,10 @@ class BlobStore(Protocol):
         ...
 
 
+_FORBIDDEN_CHARACTER = re.compile(r"[\x00-\x1f\x7f\\]")
+"""Control characters and the backslash."""
+
+
 def validate_key(key: str) -> str:
     """Return `key` if it is a safe relative key, else raise `InvalidBlobKeyError`.
 
@@ -135,7 +140,7 @@ def validate_key(key: str) -> str:
         raise InvalidBlobKeyError(f"blob key is not valid UTF-8: {key!r}") from None
     if not encoded or len(encoded) > MAX_KEY_BYTES:
         raise InvalidBlobKeyError(f"blob key must be 1 to {MAX_KEY_BYTES} bytes long")
-    if "\\" in key or any(ord(char) < 32 or ord(char) == 127 for char in key):
+    if _FORBIDDEN_CHARACTER.search(key):
         raise InvalidBlobKeyError(f"blob key contains a forbidden character: {key!r}")
     for segment in key.split("/"):
         if not segment or segment.startswith("."):
