@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -14,14 +12,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from arq.worker import Worker
 
 from app import create_app
 from resources import Resources, open_resources
 from settings import Settings
 from storage.pg.migrate import apply_migrations
-from tests.servers import throwaway_database_url, throwaway_redis_url
+from tests.servers import serve_app, throwaway_database_url, throwaway_redis_url
 from workers import build_worker
 
 
@@ -134,22 +131,8 @@ class LiveApp:
 @pytest.fixture(scope="session")
 async def live_server(settings: Settings, live_port: int) -> AsyncIterator[tuple[str, Resources]]:
     app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=live_port, log_config=None, lifespan="on")
-    )
-    # Signals belong to pytest, not to the server under test.
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
-    try:
-        yield f"http://127.0.0.1:{live_port}", app.state.resources
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async with serve_app(app, live_port) as base_url:
+        yield base_url, app.state.resources
 
 
 @pytest.fixture

@@ -6,14 +6,18 @@ REDIS_URL set, the tests FLUSH that Redis database between cases: point it at a 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import uvicorn
+from starlette.types import ASGIApp
 
 from storage.embedded import start_postgres, start_valkey
 
@@ -49,3 +53,25 @@ def throwaway_redis_url(tmp: Path) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: ASGIApp, port: int, **options: Any) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1:`port` inside the test's event loop (with the
+    app's lifespan); yields its base URL and stops it when the block ends."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", **options)
+    )
+    # Signals belong to pytest, not to the server under test.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -11,7 +11,7 @@ from arq import cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from resources import open_resources
+from resources import Resources, open_resources
 from services.media_processing import ProcessingDeps, ProcessingLimits
 from services.moderation import load_default_moderator
 from settings import Settings
@@ -42,6 +42,24 @@ CRON_TIMEOUT_SECONDS = 10
 FEED_JOB_TIMEOUT_SECONDS = 10
 
 
+def processing_deps(settings: Settings, resources: Resources) -> ProcessingDeps:
+    """What media processing needs, for a worker process (or the seed command) with these
+    resources. Side effect: loads the moderation model, when one is installed."""
+    return ProcessingDeps(
+        db=resources.db,
+        redis=resources.redis,
+        blobs=resources.blobs,
+        moderator=load_default_moderator(),
+        limits=ProcessingLimits(
+            max_pixels=settings.max_image_pixels,
+            max_video_seconds=settings.max_video_seconds,
+            time_limit_seconds=settings.media_job_timeout_seconds,
+        ),
+        cpu_slots=asyncio.Semaphore(settings.media_processing_concurrency),
+        publishing=resources.posts,
+    )
+
+
 def worker_options(settings: Settings) -> dict[str, Any]:
     """Everything arq needs but the Redis connection: jobs (timed and counted in metrics),
     crons, start-up and job hooks, and how long SIGTERM waits for running jobs."""
@@ -51,19 +69,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         resources = await stack.enter_async_context(open_resources(settings))
         ctx["exit_stack"] = stack
         ctx["resources"] = resources
-        ctx["processing"] = ProcessingDeps(
-            db=resources.db,
-            redis=resources.redis,
-            blobs=resources.blobs,
-            moderator=load_default_moderator(),
-            limits=ProcessingLimits(
-                max_pixels=settings.max_image_pixels,
-                max_video_seconds=settings.max_video_seconds,
-                time_limit_seconds=settings.media_job_timeout_seconds,
-            ),
-            cpu_slots=asyncio.Semaphore(settings.media_processing_concurrency),
-            publishing=resources.posts,
-        )
+        ctx["processing"] = processing_deps(settings, resources)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         stack: contextlib.AsyncExitStack = ctx.pop("exit_stack")

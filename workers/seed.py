@@ -4,17 +4,14 @@ queued (fan-out, search indexing) with a burst worker, and say how to log in."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import TextIO
 
 from resources import open_resources
-from services.media_processing import ProcessingDeps, ProcessingLimits
-from services.moderation import load_default_moderator
 from services.reindex import ProgressBar
 from services.seed import DEMO_PASSWORD, DEMO_USERNAME, SeedDeps, SeedReport, plan_demo, seed_demo
 from settings import Settings
-from workers import build_worker
+from workers import build_worker, processing_deps
 
 
 async def run_seed(
@@ -32,19 +29,7 @@ async def run_seed(
             social=resources.social,
             posts=resources.posts,
             media=resources.media,
-            processing=ProcessingDeps(
-                db=resources.db,
-                redis=resources.redis,
-                blobs=resources.blobs,
-                moderator=load_default_moderator(),
-                limits=ProcessingLimits(
-                    max_pixels=settings.max_image_pixels,
-                    max_video_seconds=settings.max_video_seconds,
-                    time_limit_seconds=settings.media_job_timeout_seconds,
-                ),
-                cpu_slots=asyncio.Semaphore(settings.media_processing_concurrency),
-                publishing=resources.posts,
-            ),
+            processing=processing_deps(settings, resources),
             concurrency=settings.media_processing_concurrency,
         )
         bar = ProgressBar(out)

@@ -1,5 +1,6 @@
-"""The real app on its own loopback port with some settings changed, for tests of limits that
-the shared live server keeps at their defaults."""
+"""The real app on its own loopback port, configured like `shutter serve` configures uvicorn
+(resolvers.security.server_options) and with some settings changed, for tests of limits that the
+shared live server keeps at their defaults."""
 
 from __future__ import annotations
 
@@ -9,10 +10,19 @@ from typing import Any
 
 import httpx
 
+from app import create_app
+from resolvers.security import server_options
 from resources import Resources
 from settings import Settings
-from tests.api.security_servers import served
-from tests.conftest import LiveApp
+from tests.conftest import LiveApp, free_port
+from tests.servers import serve_app
+
+
+@contextlib.asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[str]:
+    """Serve `create_app(settings)` with the CLI's uvicorn options; yields the base URL."""
+    async with serve_app(create_app(settings), free_port(), **server_options(settings)) as url:
+        yield url
 
 
 @contextlib.asynccontextmanager

@@ -22,8 +22,8 @@ from websockets.exceptions import ConnectionClosed
 from resolvers.security import BodySizeLimitMiddleware
 from resources import Resources
 from settings import Settings
+from tests.api.configured import served
 from tests.api.helpers import PASSWORD, SIGN_UP, sign_up
-from tests.api.security_servers import served
 from tests.api.test_media_api import create_upload
 from tests.conftest import LiveApp
 

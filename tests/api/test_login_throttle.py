@@ -17,8 +17,8 @@ from services.login_throttle import ADDRESS_ACTION, NAME_ACTION, name_digest
 from settings import Settings
 from storage import rate_limits as rate_limit_store
 from storage import redis_keys
+from tests.api.configured import served
 from tests.api.helpers import PASSWORD, sign_up
-from tests.api.security_servers import served
 from tests.conftest import LiveApp
 
 LOG_IN = """

@@ -11,7 +11,7 @@ import pytest
 from resolvers.security import API_CSP, GRAPHIQL_CSP
 from resources import Resources
 from settings import Settings
-from tests.api.security_servers import served
+from tests.api.configured import served
 from tests.conftest import LiveApp
 
 COMMON = {
