@@ -6,7 +6,9 @@ HTTP at a steady rate, and each is timed from just before its POST to the arriva
 frame on the author's socket: first with the likes made through A itself, then through a second
 process B (the event crosses Redis pub/sub to reach A's socket). The like's own HTTP round trip
 is printed beside, as the baseline the push adds to. Also: A's resident memory per idle
-subscription (VmRSS before and after opening the sockets, divided by their number).
+subscription (VmRSS before and after opening the sockets, divided by their number), and how many
+full garbage collections A ran during each phase (from its /metrics): each one stops A's event
+loop for a time that grows with the number of open sockets (app.GC_YOUNG_THRESHOLD).
 
 Everything runs on loopback (throwaway PostgreSQL and Valkey unless DATABASE_URL/REDIS_URL are
 set) and stops by itself within a couple of minutes.
@@ -17,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
+import re
 import resource
 import secrets
 import time
@@ -68,6 +72,8 @@ class Phase:
     http_ms: list[float] = field(default_factory=list)
     lost: int = 0
     seconds: float = 0.0
+    full_collections: int | None = None
+    """Full (oldest-generation) garbage collections in process A during the phase."""
 
 
 def raise_file_limit(needed: int) -> None:
@@ -273,6 +279,32 @@ async def publish_only(
     phase.seconds = time.perf_counter() - started
 
 
+FULL_COLLECTIONS = re.compile(rb'^python_gc_collections_total\{generation="2"\} ([0-9.e+]+)$', re.M)
+
+
+async def full_collections(session: aiohttp.ClientSession, base_url: str) -> int | None:
+    """How many full garbage collections the server has run (its /metrics, served to loopback
+    clients); None when it does not say."""
+    try:
+        async with session.get(f"{base_url}/metrics") as response:
+            found = FULL_COLLECTIONS.search(await response.read())
+    except aiohttp.ClientError:
+        return None
+    return int(float(found[1])) if found else None
+
+
+@contextlib.asynccontextmanager
+async def counting_full_collections(
+    phase: Phase, session: aiohttp.ClientSession, base_url: str
+) -> AsyncIterator[None]:
+    """Set `phase.full_collections` to the number of A's full collections during the block."""
+    before = await full_collections(session, base_url)
+    yield
+    after = await full_collections(session, base_url)
+    if before is not None and after is not None:
+        phase.full_collections = after - before
+
+
 def print_table(phases: list[Phase], sockets: int, rate: float) -> None:
     print(
         f"\nlatency with {sockets} subscribed sockets on process A, "
@@ -289,6 +321,9 @@ def print_table(phases: list[Phase], sockets: int, rate: float) -> None:
                 f"{percentile(values, 95):>7.1f} {percentile(values, 99):>7.1f} "
                 f"{max(values, default=float('nan')):>7.1f}  {'' if lost is None else lost}"
             )
+    for phase in phases:
+        count = "?" if phase.full_collections is None else phase.full_collections
+        print(f"{phase.name}: {count} full garbage collections in process A")
     for phase in phases:
         p99 = percentile(phase.push_ms, 99)
         verdict = "meets" if p99 <= TARGET_P99_MS and phase.lost == 0 else "MISSES"
@@ -340,6 +375,10 @@ async def main(subscribers: int, likers: int, events: int, rate: float, *, defla
                 await asyncio.gather(*(subscribe(socket) for socket in sockets))
                 await wait_all_subscribed(redis, author_ids)
                 opened_seconds = time.perf_counter() - opening
+                # This client holds 1,000 sockets too: keep its own full collections short, so
+                # that what is timed is the server (as the server does after its start-up).
+                gc.collect()
+                gc.freeze()
                 await asyncio.sleep(1.0)
                 subscribed_kib = rss_kib(a.pid)
 
@@ -354,15 +393,18 @@ async def main(subscribers: int, likers: int, events: int, rate: float, *, defla
                         for i in range(events)
                     ]
 
-                await run_phase(one, session_a, plan(0), rate)
+                async with counting_full_collections(one, session_a, a.url):
+                    await run_phase(one, session_a, plan(0), rate)
                 notification_ids = {
                     row["recipient_id"]: row["id"]
                     for row in await db.fetch("SELECT recipient_id, id FROM notifications")
                 }
-                await publish_only(alone, redis, sockets, notification_ids, rate)
+                async with counting_full_collections(alone, session_a, a.url):
+                    await publish_only(alone, redis, sockets, notification_ids, rate)
                 async with api_process(env) as b, load_client(b.url, 64) as session_b:
                     await warm_up(session_b, liker_headers)
-                    await run_phase(two, session_b, plan(likers // 2), rate)
+                    async with counting_full_collections(two, session_a, a.url):
+                        await run_phase(two, session_b, plan(likers // 2), rate)
                 frames = sum(socket.frames for socket in sockets)
         offered = "offering permessage-deflate" if deflate else "without compression"
         print(
