@@ -8,16 +8,12 @@ from functools import partial
 
 from strawberry.dataloader import DataLoader
 
+from dataloaders.comments import load_comments_by_id
 from dataloaders.media import load_media_by_id
-from dataloaders.posts import (
-    load_comments_by_id,
-    load_posts_by_id,
-)
 from dataloaders.users import load_follows_viewer, load_users_by_id, load_viewer_follows
 from storage.pg import Db
 from storage.pg.comments import CommentRecord
 from storage.pg.media import MediaRecord
-from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
 
 
@@ -27,12 +23,7 @@ class Loaders:
     viewer_follows_by_user_id: DataLoader[int, bool]
     follows_viewer_by_user_id: DataLoader[int, bool]
     media_by_id: DataLoader[int, MediaRecord | None]
-    post_by_id: DataLoader[int, PostRecord | None]
     comment_by_id: DataLoader[int, CommentRecord | None]
-
-    def prime_posts(self, posts: list[PostRecord]) -> None:
-        for post in posts:
-            self.post_by_id.prime(post.id, post)
 
     def prime_users(self, users: list[UserRecord]) -> None:
         """Seed user_by_id with rows a list query already returned (saves a query per page)."""
@@ -46,6 +37,5 @@ def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
         viewer_follows_by_user_id=DataLoader(partial(load_viewer_follows, db, viewer_id)),
         follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
         media_by_id=DataLoader(partial(load_media_by_id, db)),
-        post_by_id=DataLoader(partial(load_posts_by_id, db)),
         comment_by_id=DataLoader(partial(load_comments_by_id, db)),
     )

@@ -103,8 +103,8 @@ class NotificationSubscriptions:
                 event = await events.get()
                 if event.get("type") != "counts":
                     continue
-                record = await posts.fetch_visible_post(context.db, context.viewer_id, record_id)
-                if record is None:
-                    return
                 context.start_operation()
-                yield await Post.load(record, info)
+                post = await Post.load_visible(record_id, info)
+                if post is None:
+                    return
+                yield post

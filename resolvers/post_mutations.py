@@ -50,7 +50,7 @@ class PostMutations:
             )
         except DomainError as error:
             return CreatePostPayload(user_errors=user_errors(error, input_argument="input"))
-        return CreatePostPayload(post=await Post.load(record, info))
+        return CreatePostPayload(post=await Post.load(record.id, info))
 
     @strawberry.mutation(description="Delete one of the viewer's posts.")
     async def delete_post(
@@ -116,5 +116,4 @@ async def _change_like(info: Info[Context, None], post_id: str, *, like: bool) -
         await change(context.resources.social, viewer, record_id)
     except DomainError as error:
         return LikePostPayload(user_errors=user_errors(error))
-    record = await context.loaders.post_by_id.load(record_id)
-    return LikePostPayload(post=await Post.load(record, info) if record else None)
+    return LikePostPayload(post=await Post.load(record_id, info))

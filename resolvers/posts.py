@@ -36,12 +36,6 @@ async def likers_page(
     return page
 
 
-async def post(context: Context, post_id: int) -> PostRecord:
-    record = await context.loaders.post_by_id.load(post_id)
-    assert record is not None, f"post {post_id} vanished"  # FK: comments go with their post
-    return record
-
-
 async def author_posts_page(
     context: Context, author_id: int, *, first: int, after: str | None
 ) -> Page[PostRecord]:
@@ -60,17 +54,10 @@ async def load_views(context: Context, post_ids: list[int]) -> list[PostView]:
     )
     loaders = context.loaders
     for view in views:
-        loaders.post_by_id.prime(view.post.id, view.post)
         loaders.user_by_id.prime(view.author.id, view.author)
         for media, _ in view.media:
             loaders.media_by_id.prime(media.id, media)
     return views
-
-
-async def prefetch_page(context: Context, records: list[PostRecord]) -> dict[int, PostView]:
-    """The views of these posts, by post id (a post gone meanwhile has none)."""
-    views = await load_views(context, [record.id for record in records])
-    return {view.post.id: view for view in views}
 
 
 async def comment(context: Context, comment_id: int) -> CommentRecord | None:
@@ -79,13 +66,16 @@ async def comment(context: Context, comment_id: int) -> CommentRecord | None:
 
 @dataclass(frozen=True, slots=True)
 class LoadedPosts:
-    """A page of posts with what they show (see prefetch_page)."""
+    """A page of posts with what they show (see load_views)."""
 
     page: Page[PostRecord]
     views: dict[int, PostView]
 
 
 async def load_page(context: Context, page: Page[PostRecord]) -> LoadedPosts:
-    views = await prefetch_page(context, [record for _, record in page.edges])
+    views = {
+        view.post.id: view
+        for view in await load_views(context, [record.id for _, record in page.edges])
+    }
     edges = [(cursor, record) for cursor, record in page.edges if record.id in views]
     return LoadedPosts(Page(edges=edges, has_next_page=page.has_next_page), views)

@@ -50,8 +50,7 @@ class CoreQueries:
         post_id = decode_id_of_type(id, "Post")
         if post_id is None:
             return None
-        record = await posts.fetch_visible_post(info.context.db, info.context.viewer_id, post_id)
-        return await Post.load(record, info) if record else None
+        return await Post.load_visible(post_id, info)
 
     @strawberry.field(description="The object with this global ID, or null.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
@@ -73,18 +72,17 @@ async def _load_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> li
     media_ids = [key[1] for key in decoded if key and key[0] == "Media"]
     post_ids = [key[1] for key in decoded if key and key[0] == "Post"]
     comment_ids = [key[1] for key in decoded if key and key[0] == "Comment"]
-    users, media, post_records, comment_records = await asyncio.gather(
+    users, media, post_views, comment_records = await asyncio.gather(
         loaders.user_by_id.load_many(user_ids),
         loaders.media_by_id.load_many(media_ids),
-        loaders.post_by_id.load_many(post_ids),
+        post_fields.load_views(info.context, post_ids),
         comments.fetch_comments(info.context.db, comment_ids),
     )
     viewer_id = info.context.viewer_id
     nodes: dict[tuple[str, int], Node] = {}
-    visible = [p for p in post_records if p is not None and posts.is_visible(p, viewer_id)]
-    views = await post_fields.prefetch_page(info.context, visible)
-    for post in visible:
-        nodes["Post", post.id] = Post.from_record(post, views[post.id], info)
+    for view in post_views:
+        if posts.is_visible(view.post, viewer_id):
+            nodes["Post", view.post.id] = Post.from_view(view, info)
     for comment in comment_records:
         nodes["Comment", comment.id] = Comment.from_record(comment)
     for user in users:

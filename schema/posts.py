@@ -20,6 +20,7 @@ from schema.users import User, UserConnection
 from services.hashtags import parse_hashtags
 from services.pagination import Page
 from services.post_views import PostView
+from services.posts import is_visible
 from storage.pg.comments import CommentRecord
 from storage.pg.posts import PostRecord
 
@@ -48,9 +49,10 @@ class Post(Node):
     record: strawberry.Private[PostRecord]
 
     @classmethod
-    def from_record(cls, record: PostRecord, view: PostView, info: Info[Context, None]) -> Post:
-        """Every field a plain value: the view was loaded for the whole page in a few batched
-        reads, so resolving a page creates no awaitable per post field (DESIGN.md §5)."""
+    def from_view(cls, view: PostView, info: Info[Context, None]) -> Post:
+        """Every field a plain value: the view was loaded for the whole page in one batched
+        read, so resolving a page creates no awaitable per post field (DESIGN.md §5)."""
+        record = view.post
         return cls(
             id=encode_global_id("Post", record.id),
             caption=record.caption,
@@ -67,10 +69,17 @@ class Post(Node):
         )
 
     @classmethod
-    async def load(cls, record: PostRecord, info: Info[Context, None]) -> Post:
-        """A single post with its view (one batched round of reads)."""
-        views = await post_fields.prefetch_page(info.context, [record])
-        return cls.from_record(record, views[record.id], info)
+    async def load(cls, post_id: int, info: Info[Context, None]) -> Post | None:
+        """The post (any status) with what it shows, in one batched read; None when there is
+        no such row."""
+        views = await post_fields.load_views(info.context, [post_id])
+        return cls.from_view(views[0], info) if views else None
+
+    @classmethod
+    async def load_visible(cls, post_id: int, info: Info[Context, None]) -> Post | None:
+        """As `load`, but None unless the viewer may see the post (services.posts.is_visible)."""
+        post = await cls.load(post_id, info)
+        return post if post and is_visible(post.record, info.context.viewer_id) else None
 
     @strawberry.field(description="Comments, oldest first.")
     async def comments(
@@ -105,7 +114,7 @@ class PostConnection:
         cls, loaded: LoadedPosts, info: Info[Context, None], *, after: str | None
     ) -> PostConnection:
         edges = [
-            PostEdge(cursor=cursor, node=Post.from_record(post, loaded.views[post.id], info))
+            PostEdge(cursor=cursor, node=Post.from_view(loaded.views[post.id], info))
             for cursor, post in loaded.page.edges
         ]
         return cls(
@@ -135,7 +144,9 @@ class Comment(Node):
 
     @strawberry.field
     async def post(self, info: Info[Context, None]) -> Post:
-        return await Post.load(await post_fields.post(info.context, self.record.post_id), info)
+        post = await Post.load(self.record.post_id, info)
+        assert post is not None, f"post {self.record.post_id} vanished"  # FK: comments go with it
+        return post
 
 
 @strawberry.type

@@ -44,8 +44,7 @@ async def add_comment(
             conn, post_author_id=found[0].author_id, comment=comment
         )
     await deps.count("comment", viewer.user_id)
-    await notifications.announce(redis, deliveries)
-    await notifications.announce_post_counts(redis, post_id)
+    await notifications.announce(redis, deliveries, counts_changed_on=post_id)
     return comment
 
 
@@ -74,8 +73,7 @@ async def delete_comment(deps: SocialDeps, viewer: Viewer, comment_id: int) -> i
         deliveries = await notifications.retract_comment(
             conn, post_author_id=post.author_id, comment=comment
         )
-    await notifications.announce(redis, deliveries)
-    await notifications.announce_post_counts(redis, comment.post_id)
+    await notifications.announce(redis, deliveries, counts_changed_on=comment.post_id)
     return comment_id
 
 

@@ -51,8 +51,7 @@ async def like_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
         return False
     await counters.add_to_like_count(redis, post_id, 1)
     await deps.count("like", viewer.user_id)
-    await notifications.announce(redis, deliveries)
-    await notifications.announce_post_counts(redis, post_id)
+    await notifications.announce(redis, deliveries, counts_changed_on=post_id)
     return True
 
 
@@ -75,8 +74,7 @@ async def unlike_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
         await _published_post_id(db, post_id)
         return False
     await counters.add_to_like_count(redis, post_id, -1)
-    await notifications.announce(redis, deliveries)
-    await notifications.announce_post_counts(redis, post_id)
+    await notifications.announce(redis, deliveries, counts_changed_on=post_id)
     return True
 
 

@@ -22,7 +22,7 @@ from storage.pg import notifications as notification_store
 from storage.pg import users as user_store
 from storage.pg.comments import CommentRecord
 from storage.pg.notifications import NotificationRecord
-from storage.pubsub import publish
+from storage.pubsub import publish_all
 
 AGGREGATION_WINDOW = timedelta(hours=24)
 
@@ -143,22 +143,22 @@ async def _mentioned(db: Db, text: str | None, *, exclude: int) -> list[int]:
     return [found[name] for name in names if name in found and found[name] != exclude]
 
 
-async def announce(redis: Redis, deliveries: Iterable[Delivery]) -> None:
-    """Push each changed notification to its recipient's channel (after the commit).
-
-    Best effort (see storage.pubsub.publish): the rows are the truth.
-    """
-    for recipient_id, notification_id in deliveries:
-        await publish(
-            redis,
+async def announce(
+    redis: Redis, deliveries: Iterable[Delivery], *, counts_changed_on: int | None = None
+) -> None:
+    """After the commit: push each changed notification to its recipient's channel and, when
+    `counts_changed_on` names a post, tell its open views that its counts changed. One round
+    trip; best effort (see storage.pubsub.publish): the rows are the truth."""
+    messages = [
+        (
             redis_keys.user_events_channel(recipient_id),
             {"type": "notification", "notification_id": notification_id},
         )
-
-
-async def announce_post_counts(redis: Redis, post_id: int) -> None:
-    """Tell open views of the post that its counts changed (best effort)."""
-    await publish(redis, redis_keys.post_events_channel(post_id), {"type": "counts"})
+        for recipient_id, notification_id in deliveries
+    ]
+    if counts_changed_on is not None:
+        messages.append((redis_keys.post_events_channel(counts_changed_on), {"type": "counts"}))
+    await publish_all(redis, messages)
 
 
 async def list_notifications(

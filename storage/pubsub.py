@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -37,12 +37,26 @@ async def publish(redis: Redis, channel: str, event: Event) -> int:
     Best effort: callers publish after their transaction committed and the stored rows are the
     truth (clients catch up by querying), so a failed publish is logged and counts 0 receivers
     rather than failing the request or job that caused it."""
-    try:
-        receivers: int = await redis.publish(channel, orjson.dumps(event))
-    except (RedisConnectionError, RedisTimeoutError, OSError):
-        log.warning("could not publish on %s", channel, exc_info=True)
+    return await publish_all(redis, [(channel, event)])
+
+
+async def publish_all(redis: Redis, messages: Sequence[tuple[str, Event]]) -> int:
+    """Send each (channel, event) in one round trip; returns how many receivers there were in
+    all. Best effort, as `publish`."""
+    if not messages:
         return 0
-    return receivers
+    try:
+        if len(messages) == 1:
+            [(channel, event)] = messages
+            receivers: int = await redis.publish(channel, orjson.dumps(event))
+            return receivers
+        async with redis.pipeline(transaction=False) as pipe:
+            for channel, event in messages:
+                pipe.publish(channel, orjson.dumps(event))
+            return sum(await pipe.execute())
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        log.warning("could not publish on %s", [c for c, _ in messages], exc_info=True)
+        return 0
 
 
 class EventHub:
