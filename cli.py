@@ -171,8 +171,7 @@ def _seed(args: argparse.Namespace, settings: Settings) -> None:
     except ValueError as error:
         sys.exit(f"shutter seed: {error}")
 
-    for chatty in ("arq", "pyvips"):  # a line per drained job, per libvips operation
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    logging.getLogger("arq").setLevel(logging.WARNING)  # a line per drained job
     with _services(settings, share_running=True) as ready:
         _migrate(ready)
         try:

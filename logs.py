@@ -98,6 +98,8 @@ def configure_logging(settings: Settings) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    # libvips reports every operation at INFO through pyvips: noise, in the API and workers alike.
+    logging.getLogger("pyvips").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
