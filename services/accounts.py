@@ -236,33 +236,39 @@ async def refresh_session(deps: AccountDeps, token: str) -> SignedIn:
     """Exchange a refresh token for new tokens (the old refresh token stops working).
 
     Presenting a refresh token that was already rotated away means it leaked or was replayed:
-    the whole session is revoked, and both the thief and the owner must log in again.
-    Raises DomainError(INVALID_CREDENTIALS). Side effects: rotates or revokes the session row;
-    on revocation also marks the session revoked in Redis.
+    the whole session is revoked, and both the thief and the owner must log in again. Any other
+    wrong secret is only refused (a session id alone cannot end someone's session).
+    Raises DomainError(INVALID_CREDENTIALS). Side effects: rotates the session (the old secret
+    kept as retired), or revokes it on a replay, also in the Redis denylist.
     """
     try:
         presented = RefreshToken.parse(token)
     except InvalidTokenError:
         raise _INVALID_REFRESH from None
     rotated = RefreshToken.new(presented.session_id)
-    users: list[UserRecord] = []
     async with transaction(deps.db) as conn:
         session = await session_store.fetch_session_for_update(conn, presented.session_id)
         if session is None or session.revoked_at is not None:
             raise _INVALID_REFRESH
         if session.expires_at <= datetime.now(UTC):
             raise _INVALID_REFRESH
-        if session.refresh_token_hash != presented.secret_hash:
-            await session_store.revoke_session(conn, session.id, reason="refresh token reused")
-        else:
+        users: list[UserRecord] | None
+        if session.refresh_token_hash == presented.secret_hash:
             await session_store.rotate_session_token(
                 conn, session.id, token_hash=rotated.secret_hash, expires_at=_refresh_expiry(deps)
             )
             users = await user_store.fetch_users_by_ids(conn, [session.user_id])
-    if not users:  # the token was a replay (session now revoked), or the account is gone
+        elif await session_store.is_retired_token(conn, session.id, presented.secret_hash):
+            await session_store.revoke_session(conn, session.id, reason="refresh token reused")
+            users = None  # a replay: the revocation commits with this block
+        else:
+            raise _INVALID_REFRESH  # a guess: nothing changes
+    if users is None:
         await mark_session_revoked(
             deps.redis, presented.session_id, ttl_seconds=deps.access_tokens.ttl_seconds
         )
+        raise _INVALID_REFRESH
+    if not users:  # the account is gone
         raise _INVALID_REFRESH
     return _signed_in(deps, users[0], rotated)
 

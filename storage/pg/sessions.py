@@ -49,9 +49,15 @@ async def fetch_session_for_update(db: Db, session_id: uuid.UUID) -> SessionReco
 async def rotate_session_token(
     db: Db, session_id: uuid.UUID, *, token_hash: bytes, expires_at: datetime
 ) -> None:
-    """Replace the current refresh-token hash and bump the generation."""
+    """Replace the current refresh-token hash and bump the generation; the replaced hash is
+    kept as retired (see is_retired_token)."""
     await db.execute(
         """
+        WITH retired AS (
+            INSERT INTO retired_refresh_tokens (token_hash, session_id)
+            SELECT refresh_token_hash, id FROM sessions WHERE id = $1
+            ON CONFLICT DO NOTHING
+        )
         UPDATE sessions
            SET refresh_token_hash = $2, generation = generation + 1,
                refreshed_at = now(), expires_at = $3
@@ -61,6 +67,16 @@ async def rotate_session_token(
         token_hash,
         expires_at,
     )
+
+
+async def is_retired_token(db: Db, session_id: uuid.UUID, token_hash: bytes) -> bool:
+    """Whether `token_hash` was once this session's refresh token, since rotated away."""
+    found = await db.fetchval(
+        "SELECT 1 FROM retired_refresh_tokens WHERE token_hash = $1 AND session_id = $2",
+        token_hash,
+        session_id,
+    )
+    return found is not None
 
 
 async def revoke_session(db: Db, session_id: uuid.UUID, *, reason: str) -> bool:

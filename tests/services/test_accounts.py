@@ -180,6 +180,24 @@ async def test_refresh_rotates_and_a_replayed_token_revokes_the_session(
     assert revoked["generation"] == 3
 
 
+async def test_a_wrong_secret_with_a_real_session_id_is_refused_but_ends_nothing(
+    resources: Resources, conn: asyncpg.Connection
+) -> None:
+    deps = deps_on(resources, conn)
+    first = await accounts.sign_up(
+        deps, username="fay", email="fay@example.com", password=PASSWORD, full_name=None
+    )
+    session_id = first.refresh_token.partition(".")[0]
+    with pytest.raises(DomainError) as error:
+        await accounts.refresh_session(deps, f"{session_id}.a-guess-not-a-rotated-token")
+    assert codes(error) == [(UserErrorCode.INVALID_CREDENTIALS, None)]
+    session = await conn.fetchrow("SELECT revoked_at, generation FROM sessions")
+    assert session is not None
+    assert (session["revoked_at"], session["generation"]) == (None, 1)
+    await authenticate(resources.access_tokens, resources.redis, f"Bearer {first.access_token}")
+    assert (await accounts.refresh_session(deps, first.refresh_token)).user.id == first.user.id
+
+
 @pytest.mark.parametrize("token", ["", "garbage", f"{uuid.uuid4()}.secret", "not-a-uuid.secret"])
 async def test_refresh_with_an_unknown_token_changes_nothing(
     resources: Resources, conn: asyncpg.Connection, token: str
