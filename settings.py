@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     """CPU-bound image work at once per worker process (the machine's cores)."""
     media_stale_after_seconds: int = Field(default=600, ge=10)
     """The sweeper re-enqueues media left PROCESSING this long (a crashed worker)."""
+    abandoned_upload_ttl_seconds: int = Field(default=24 * 3600, ge=3600)
+    """Media never completed after this long are deleted with their partial originals (at least
+    an hour: longer than any upload URL lives)."""
     media_max_sweeps: int = Field(default=3, ge=1)
     """After this many re-enqueues a media item ends FAILED rather than PROCESSING forever."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
 
@@ -166,3 +166,23 @@ async def complete_upload(deps: MediaDeps, viewer: Viewer, media_id: int) -> Med
         await jobs.enqueue_process_media(deps.queue, media.id)
     (current,) = await media_store.fetch_media_by_ids(deps.db, [media.id])
     return current
+
+
+PURGE_BATCH = 500
+
+
+async def purge_abandoned_uploads(deps: MediaDeps, *, older_than: timedelta) -> int:
+    """Forget uploads that were never completed: media rows still AWAITING_UPLOAD after
+    `older_than` (longer than any upload URL lives, so nobody can still PUT them) and the
+    partial or unchecked originals a client may have left. Returns how many were purged.
+
+    Side effects: deletes those media rows, then their `uploads/<id>/original` objects (an
+    object left by a failed delete is unreachable: nothing points to it any more)."""
+    purged = 0
+    created_before = datetime.now(UTC) - older_than
+    while ids := await media_store.delete_abandoned_uploads(
+        deps.db, created_before=created_before, limit=PURGE_BATCH
+    ):
+        await deps.blobs.delete([upload_key(media_id) for media_id in ids])
+        purged += len(ids)
+    return purged

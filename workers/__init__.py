@@ -27,6 +27,7 @@ from workers import feed_jobs
 from workers.jobs import (
     flush_like_counts,
     process_media,
+    purge_abandoned_uploads,
     purge_ended_sessions,
     sweep_stale_media,
 )
@@ -103,6 +104,13 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 timeout=CRON_TIMEOUT_SECONDS,
             ),
             cron(sweep_stale_media, second={30}, unique=True, timeout=CRON_TIMEOUT_SECONDS),
+            cron(
+                purge_abandoned_uploads,
+                minute={41},
+                second={0},
+                unique=True,
+                timeout=CRON_TIMEOUT_SECONDS,
+            ),
             cron(
                 flush_like_counts,
                 second=set(range(0, 60, settings.like_flush_interval_seconds)),

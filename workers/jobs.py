@@ -10,7 +10,7 @@ from typing import Any
 from arq import Retry
 
 from resources import Resources
-from services import accounts, likes, media_processing
+from services import accounts, likes, media, media_processing
 from services.media_processing import ProcessingDeps, TransientProcessingError
 
 log = logging.getLogger("shutter.jobs")
@@ -54,6 +54,15 @@ async def process_media(ctx: dict[str, Any], media_id: int) -> str:
         await media_processing.fail_media(deps, media_id, "internal error while processing")
         raise
     return outcome.status if outcome else "missing"
+
+
+async def purge_abandoned_uploads(ctx: dict[str, Any]) -> int:
+    """Cron: delete uploads never completed (rows and partial originals)."""
+    resources = resources_of(ctx)
+    return await media.purge_abandoned_uploads(
+        resources.media,
+        older_than=timedelta(seconds=resources.settings.abandoned_upload_ttl_seconds),
+    )
 
 
 async def sweep_stale_media(ctx: dict[str, Any]) -> int:

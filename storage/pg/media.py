@@ -205,3 +205,25 @@ async def lock_media_statuses(db: Db, media_ids: Sequence[int]) -> dict[int, tup
         media_ids,
     )
     return {row["id"]: (row["owner_id"], row["status"]) for row in rows}
+
+
+async def delete_abandoned_uploads(db: Db, *, created_before: datetime, limit: int) -> list[int]:
+    """Delete up to `limit` media still AWAITING_UPLOAD that were created before
+    `created_before` (and are in no post); returns their ids. A completeUpload racing this
+    either moves the row on first (then it stays) or finds it gone."""
+    rows = await db.fetch(
+        """
+        DELETE FROM media
+         WHERE id IN (
+               SELECT m.id FROM media m
+                WHERE m.status = 'AWAITING_UPLOAD' AND m.created_at < $1
+                  AND NOT EXISTS (SELECT 1 FROM post_media pm WHERE pm.media_id = m.id)
+                ORDER BY m.created_at
+                LIMIT $2)
+           AND status = 'AWAITING_UPLOAD'
+        RETURNING id
+        """,
+        created_before,
+        limit,
+    )
+    return [row["id"] for row in rows]

@@ -3,6 +3,8 @@ one job however often completeUpload is called."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from resources import Resources
@@ -164,3 +166,46 @@ async def test_only_the_owner_completes_an_upload(clean: Resources, owner: UserR
     status = await clean.db.fetchval("SELECT status FROM media WHERE id = $1", created.media.id)
     assert status == "AWAITING_UPLOAD"
     assert await queued_jobs(clean) == 0
+
+
+async def test_uploads_never_completed_are_purged_with_their_partial_originals(
+    clean: Resources, owner: UserRecord
+) -> None:
+    viewer = viewer_of(owner)
+    jpeg = media_fixtures.jpeg_with_exif()
+
+    async def upload(*, hours_ago: int, complete: bool) -> int:
+        created = await media.create_upload(
+            clean.media, viewer, filename="p.jpg", content_type="image/jpeg", byte_size=len(jpeg)
+        )
+        media_id = created.media.id
+        body = jpeg if complete else jpeg[:100]  # a PUT cut short leaves part of the file
+        await clean.blobs.put(
+            upload_key(media_id), body, content_type="image/jpeg", cache_control="private"
+        )
+        if complete:
+            await media.complete_upload(clean.media, viewer, media_id)
+        await clean.db.execute(
+            "UPDATE media SET created_at = now() - make_interval(hours => $2) WHERE id = $1",
+            media_id,
+            hours_ago,
+        )
+        return media_id
+
+    abandoned = await upload(hours_ago=25, complete=False)
+    recent = await upload(hours_ago=1, complete=False)
+    completed = await upload(hours_ago=25, complete=True)
+
+    purged = await media.purge_abandoned_uploads(clean.media, older_than=timedelta(hours=24))
+
+    assert purged == 1
+    rows = await clean.db.fetch("SELECT id, status FROM media ORDER BY id")
+    assert [(row["id"], row["status"]) for row in rows] == [
+        (recent, "AWAITING_UPLOAD"),
+        (completed, "PROCESSING"),
+    ]
+    assert await clean.blobs.stat(upload_key(abandoned)) is None
+    assert await clean.blobs.stat(upload_key(recent)) is not None
+    assert await clean.blobs.stat(upload_key(completed)) is not None
+    # Nothing left to do: a second run purges nothing.
+    assert await media.purge_abandoned_uploads(clean.media, older_than=timedelta(hours=24)) == 0
