@@ -16,7 +16,7 @@ from schema.global_ids import encode_global_id
 from schema.node import Node
 from storage.pg.media import MediaRecord, StoredVariant
 
-TERMINAL_STATUSES = frozenset({"READY", "REJECTED", "FAILED"})
+TERMINAL_STATUSES = frozenset({"READY", "REJECTED", "FAILED", "DELETED"})
 
 
 @strawberry.enum
@@ -32,6 +32,7 @@ class MediaStatus(enum.Enum):
     READY = "READY"
     REJECTED = "REJECTED"
     FAILED = "FAILED"
+    DELETED = "DELETED"
 
 
 @strawberry.type(description="One rendered file of a media item.")

@@ -186,3 +186,26 @@ async def purge_abandoned_uploads(deps: MediaDeps, *, older_than: timedelta) -> 
         await deps.blobs.delete([upload_key(media_id) for media_id in ids])
         purged += len(ids)
     return purged
+
+
+def file_keys(record: MediaRecord) -> list[str]:
+    """Every stored object of a media item: its original, its variants, its playable copy."""
+    keys = [upload_key(record.id), *(variant.key for variant in record.variants)]
+    if record.playback_key:
+        keys.append(record.playback_key)
+    return keys
+
+
+async def delete_post_files(deps: MediaDeps, post_id: int) -> int:
+    """After a post is deleted: remove its media's files from storage and mark the media
+    DELETED. Returns how many media items were deleted; running it again does nothing.
+
+    Side effects: deletes objects (originals under uploads/, variants and playable copies under
+    media/: the public URLs stop working once a CDN's cached copies expire), then updates the
+    rows. Files go first, so a failure in between leaves rows that the retry finds again."""
+    records = await media_store.fetch_live_media_of_post(deps.db, post_id)
+    if not records:
+        return 0
+    await deps.blobs.delete([key for record in records for key in file_keys(record)])
+    await media_store.mark_media_deleted(deps.db, [record.id for record in records])
+    return len(records)

@@ -170,7 +170,8 @@ async def _announce_published(deps: PostDeps, post: PostRecord) -> None:
 
 
 async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
-    """Delete the viewer's post: it leaves profiles, counts and (filtered at read) every feed.
+    """Delete the viewer's post: it leaves profiles, counts and (filtered at read) every feed;
+    a job then removes its media's files (services.media.delete_post_files).
 
     Raises DomainError NOT_FOUND (also for a post the viewer cannot see) / FORBIDDEN (someone
     else's published post). Returns the id of the deleted post.
@@ -184,6 +185,7 @@ async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
         raise DomainError.single(UserErrorCode.FORBIDDEN, "This post is not yours.", "postId")
     await post_store.mark_post_deleted(deps.db, post_id)
     await discover.on_post_deleted(deps.db, deps.queue, post_id)
+    await jobs.enqueue_delete_post_files(deps.queue, post_id)
     return post_id
 
 

@@ -74,3 +74,14 @@ async def enqueue_fan_out_author_batch(
         _job_id=f"{FAN_OUT_AUTHOR_BATCH}:{author_id}:{round_id}:{after_follower_id}",
     )
     return job is not None
+
+
+DELETE_POST_FILES = "delete_post_files"
+
+
+async def enqueue_delete_post_files(queue: ArqRedis, post_id: int) -> bool:
+    """Queue the removal of a deleted post's files; False when already queued."""
+    job = await queue.enqueue_job(
+        DELETE_POST_FILES, post_id, _job_id=f"{DELETE_POST_FILES}:{post_id}"
+    )
+    return job is not None

@@ -16,6 +16,7 @@ from services.media_processing import ProcessingDeps, ProcessingLimits
 from services.moderation import load_default_moderator
 from settings import Settings
 from storage.jobs import (
+    DELETE_POST_FILES,
     FAN_OUT_AUTHOR,
     FAN_OUT_AUTHOR_BATCH,
     FAN_OUT_BATCH,
@@ -25,6 +26,7 @@ from storage.jobs import (
 from storage.search.jobs import INDEX_POST, INDEX_USER
 from workers import feed_jobs
 from workers.jobs import (
+    delete_post_files,
     flush_like_counts,
     process_media,
     purge_abandoned_uploads,
@@ -83,6 +85,12 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 name=PROCESS_MEDIA,
                 timeout=settings.media_job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
                 max_tries=settings.media_job_max_tries,
+            ),
+            func(
+                delete_post_files,
+                name=DELETE_POST_FILES,
+                max_tries=5,
+                timeout=FEED_JOB_TIMEOUT_SECONDS,
             ),
             func(feed_jobs.fan_out_post, name=FAN_OUT_POST, timeout=FEED_JOB_TIMEOUT_SECONDS),
             func(feed_jobs.fan_out_batch, name=FAN_OUT_BATCH, timeout=FEED_JOB_TIMEOUT_SECONDS),

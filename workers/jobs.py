@@ -65,6 +65,11 @@ async def purge_abandoned_uploads(ctx: dict[str, Any]) -> int:
     )
 
 
+async def delete_post_files(ctx: dict[str, Any], post_id: int) -> int:
+    """Remove a deleted post's media files and mark the media DELETED (idempotent)."""
+    return await media.delete_post_files(resources_of(ctx).media, post_id)
+
+
 async def sweep_stale_media(ctx: dict[str, Any]) -> int:
     """Cron: re-enqueue media left PROCESSING by a crashed worker (FAILED after a few sweeps)."""
     resources = resources_of(ctx)

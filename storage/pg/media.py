@@ -227,3 +227,29 @@ async def delete_abandoned_uploads(db: Db, *, created_before: datetime, limit: i
         limit,
     )
     return [row["id"] for row in rows]
+
+
+async def fetch_live_media_of_post(db: Db, post_id: int) -> list[MediaRecord]:
+    """The post's media not yet DELETED (any other status)."""
+    rows = await db.fetch(
+        f"""
+        SELECT {", ".join(f"m.{column.strip()}" for column in MEDIA_COLUMNS.split(","))}
+          FROM post_media pm JOIN media m ON m.id = pm.media_id
+         WHERE pm.post_id = $1 AND m.status <> 'DELETED'
+        """,
+        post_id,
+    )
+    return [media_from_row(row) for row in rows]
+
+
+async def mark_media_deleted(db: Db, media_ids: Sequence[int]) -> None:
+    """DELETED, with no file keys, metadata or placeholder left on the rows."""
+    await db.execute(
+        """
+        UPDATE media
+           SET status = 'DELETED', variants = '[]', playback_key = NULL, blurhash = NULL,
+               photo_metadata = NULL, updated_at = now()
+         WHERE id = ANY($1::bigint[])
+        """,
+        media_ids,
+    )
