@@ -156,7 +156,7 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
             content_type=content_type,
             cache_control=PUBLISHED_CACHE_CONTROL,
         )
-    return await media_store.mark_ready(
+    ready = await media_store.mark_ready(
         deps.db,
         media.id,
         ProcessedMedia(
@@ -170,6 +170,15 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
             moderation=verdict.summary,
         ),
     )
+    if ready is None:
+        # No longer PROCESSING. If its post was deleted meanwhile, the files job has already
+        # run: take back what this run stored (another run that made it READY stored the same
+        # keys, so those stay).
+        (current,) = await media_store.fetch_media_by_ids(deps.db, [media.id]) or (None,)
+        if current is not None and current.status == "DELETED":
+            stored_keys = [variant.key for variant in stored]
+            await deps.blobs.delete([*stored_keys, *([playback_key] if playback_key else [])])
+    return ready
 
 
 def _render(media: MediaRecord, original: Path, limits: ProcessingLimits) -> _Rendered:
