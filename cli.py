@@ -83,13 +83,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         _run_in_fast_loop(_serve(settings, args.host, args.port, with_worker=False))
     elif command == "worker":
         _require_urls(settings)
-        from workers import build_worker
-
         if settings.worker_metrics_port is not None:
             from metrics import serve_worker_metrics
 
             serve_worker_metrics(settings.worker_metrics_port, settings.worker_metrics_host)
-        build_worker(settings).run()
+        _run_in_fast_loop(_work(settings))
     elif command == "migrate":
         with _services(settings) as ready:
             _migrate(ready)
@@ -105,6 +103,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
 
         Path(args.output).write_text(schema_sdl())
         print(f"wrote {args.output}")
+
+
+async def _work(settings: Settings) -> None:
+    """`shutter worker`: run jobs, through Redis outages (workers.supervisor), until SIGTERM or
+    Ctrl-C; then take no new job and give running ones SHUTDOWN_GRACE_SECONDS to finish (the
+    rest go back to the queue)."""
+    from workers.supervisor import WorkerSupervisor
+
+    supervisor = WorkerSupervisor(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    running = asyncio.create_task(supervisor.run())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    await supervisor.stop(settings.shutdown_grace_seconds)
+    stopping.cancel()
+    await running
 
 
 def _run_in_fast_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -233,23 +250,21 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
         ),
         websockets=app.state.websockets,
     )
+    supervisor = None
     worker_task = None
-    worker = None
     if with_worker:
-        from workers import build_worker
+        from workers.supervisor import WorkerSupervisor
 
-        worker = build_worker(settings, handle_signals=False)
-        worker_task = asyncio.create_task(worker.async_run())
+        supervisor = WorkerSupervisor(settings)
+        worker_task = asyncio.create_task(supervisor.run())
     announcer = asyncio.create_task(_announce_when_started(server, host, port))
     try:
         await server.serve()
     finally:
         announcer.cancel()
-        if worker is not None and worker_task is not None:
-            from workers import drain
-
+        if supervisor is not None and worker_task is not None:
             try:
-                await drain(worker, settings.shutdown_grace_seconds)
+                await supervisor.stop(settings.shutdown_grace_seconds)
             except Exception:  # e.g. the embedded Valkey got the same SIGTERM and is gone
                 log.warning("the in-process worker did not close cleanly", exc_info=True)
             worker_task.cancel()
