@@ -69,7 +69,11 @@ class WorkerSupervisor:
         self._stopping.set()
         worker = self._current
         if worker is not None and worker.main_task is not None and not worker.main_task.done():
-            await drain(worker, grace_seconds)
+            try:
+                await drain(worker, grace_seconds)
+            except REDIS_OUTAGE as error:  # Redis went first (e.g. the same SIGTERM stopped it)
+                log.warning("Redis was gone when the worker stopped (%s)", error)
+                await _discard(worker)
 
 
 async def _discard(worker: Worker) -> None:
