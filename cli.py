@@ -228,8 +228,7 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     from resolvers.security import server_options
 
     if "public_base_url" not in settings.model_fields_set:
-        shown_host = f"[{host}]" if ":" in host else host
-        settings = settings.model_copy(update={"public_base_url": f"http://{shown_host}:{port}"})
+        settings = settings.model_copy(update={"public_base_url": _base_url(host, port)})
 
     app = create_app(settings)
     server = GracefulServer(
@@ -298,8 +297,12 @@ class GracefulServer(uvicorn.Server):
 async def _announce_when_started(server: uvicorn.Server, host: str, port: int) -> None:
     while not server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)
         await asyncio.sleep(0.05)
-    shown_host = f"[{host}]" if ":" in host else host
-    print(f"\n  Shutter is up. GraphiQL: http://{shown_host}:{port}/graphql\n", flush=True)
+    print(f"\n  Shutter is up. GraphiQL: {_base_url(host, port)}/graphql\n", flush=True)
+
+
+def _base_url(host: str, port: int) -> str:
+    """http://host:port, an IPv6 address in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 if __name__ == "__main__":

@@ -191,13 +191,5 @@ class Settings(BaseSettings):
         return self.data_dir / "secret.key"
 
     @property
-    def postgres_data_dir(self) -> Path:
-        return self.data_dir / "postgres"
-
-    @property
-    def valkey_data_dir(self) -> Path:
-        return self.data_dir / "valkey"
-
-    @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"

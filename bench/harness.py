@@ -12,13 +12,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import httpx
 
+from services.tokens import AccessTokens
 from storage.embedded import start_postgres, start_valkey
 from storage.pg.migrate import apply_migrations
 
@@ -52,6 +54,22 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def api_env(database_url: str, redis_url: str, scratch: Path, secret_key: str) -> dict[str, str]:
+    """The environment of a `shutter serve` on these servers (for `api_server`/`api_process`),
+    its data under `scratch` and its tokens signed with `secret_key`."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": secret_key,
+        "SHUTTER_DATA_DIR": str(scratch / "data"),
+    }
+
+
+def bearer(tokens: AccessTokens, user_id: int) -> dict[str, str]:
+    """Request headers with a fresh access token of `user_id` (a made-up session id)."""
+    return {"authorization": f"Bearer {tokens.issue(user_id, uuid.uuid4())[0]}"}
 
 
 @dataclass(frozen=True)
@@ -134,7 +152,7 @@ async def load_client(base_url: str, concurrency: int) -> AsyncIterator[aiohttp.
 async def post_graphql(
     session: aiohttp.ClientSession,
     query: str,
-    variables: dict[str, object],
+    variables: Mapping[str, object],
     headers: dict[str, str],
 ) -> dict[str, object]:
     async with session.post(

@@ -10,8 +10,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from logs import current_request_id
-from resolvers.context import UNAUTHENTICATED, Context
-from services.errors import NotAuthenticatedError
+from resolvers.context import Context
 from services.pagination import InvalidArgumentError
 
 log = logging.getLogger("shutter.graphql")
@@ -48,8 +47,6 @@ class PresentErrors(SchemaExtension):
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             return error  # syntax, validation, or an error we raised with its extensions
-        if isinstance(original, NotAuthenticatedError):
-            return _with_code(error, original.message, UNAUTHENTICATED)
         if isinstance(original, InvalidArgumentError):
             return _with_code(error, original.message, "BAD_USER_INPUT")
         request_id = current_request_id()

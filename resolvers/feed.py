@@ -8,11 +8,10 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from resolvers.posts import LoadedPosts, load_views
+from resolvers.posts import load_id_page
 from schema.posts import PostConnection
-from services import feed, posts
+from services import feed
 from services.feed_deps import FeedOrder as Order
-from services.pagination import Page
 
 
 @strawberry.enum
@@ -44,16 +43,5 @@ class FeedQueries:
             after=after,
             order=Order(order.value),
         )
-        views = {
-            view.post.id: view
-            for view in await load_views(context, [post_id for _, post_id in ids.edges])
-            # deleted since the feed was read: the same rule as everywhere else
-            if posts.is_visible(view.post, viewer.user_id)
-        }
-        page = Page(
-            edges=[
-                (cursor, views[post_id].post) for cursor, post_id in ids.edges if post_id in views
-            ],
-            has_next_page=ids.has_next_page,
-        )
-        return PostConnection.from_loaded(LoadedPosts(page, views), info, after=after)
+        loaded = await load_id_page(context, ids)
+        return PostConnection.from_loaded(loaded, info, after=after)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from resolvers.context import Context
+from resolvers.users import primed
 from services import comments, likes, post_views, posts
 from services.pagination import Page
 from services.post_views import PostView
@@ -31,9 +32,7 @@ async def comments_page(
 async def likers_page(
     context: Context, post_id: int, *, first: int, after: str | None
 ) -> Page[UserRecord]:
-    page = await likes.list_likers(context.db, post_id, first=first, after=after)
-    context.loaders.prime_users([liker for _, liker in page.edges])
-    return page
+    return primed(context, await likes.list_likers(context.db, post_id, first=first, after=after))
 
 
 async def author_posts_page(
@@ -79,3 +78,15 @@ async def load_page(context: Context, page: Page[PostRecord]) -> LoadedPosts:
     }
     edges = [(cursor, record) for cursor, record in page.edges if record.id in views]
     return LoadedPosts(Page(edges=edges, has_next_page=page.has_next_page), views)
+
+
+async def load_id_page(context: Context, ids: Page[int]) -> LoadedPosts:
+    """As load_page, for a page of post ids read before the posts (the feed's): a post the
+    viewer may no longer see (deleted since) is left out, by the rule everywhere else."""
+    views = {
+        view.post.id: view
+        for view in await load_views(context, [post_id for _, post_id in ids.edges])
+        if posts.is_visible(view.post, context.viewer_id)
+    }
+    edges = [(cursor, views[post_id].post) for cursor, post_id in ids.edges if post_id in views]
+    return LoadedPosts(Page(edges=edges, has_next_page=ids.has_next_page), views)

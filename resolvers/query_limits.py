@@ -37,6 +37,7 @@ from resolvers.query_cost import CostModel
 from resolvers.security import current_client_ip
 from settings import Settings
 from storage.query_budget import BudgetState, spend_query_points
+from storage.redis_keys import budget_subject
 
 MAX_COST_EXCEEDED = "MAX_COST_EXCEEDED"
 THROTTLED = "THROTTLED"
@@ -198,13 +199,9 @@ class QueryCostLimits(SchemaExtension):
         context = self.execution_context.context
         if not isinstance(context, Context):
             return None
-        if context.viewer is not None:
-            subject = f"user:{context.viewer.user_id}"
-        else:
-            subject = f"ip:{current_client_ip() or 'unknown'}"
         return await spend_query_points(
             context.resources.redis,
-            subject,
+            budget_subject(context.viewer_id, current_client_ip()),
             cost=cost,
             capacity=self.limits.budget_points,
             restore_rate=self.limits.budget_restore_rate,

@@ -13,13 +13,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from logs import set_request_id
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
 _WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
 
 def request_id_of(scope: Scope) -> str:
     """The incoming id if a proxy sent a well-formed one, else a new random one."""
     for name, value in scope.get("headers", ()):
-        if name == REQUEST_ID_HEADER.encode():
+        if name == _REQUEST_ID_HEADER_BYTES:
             candidate: str = value.decode("latin-1")
             if _WELL_FORMED.fullmatch(candidate):
                 return candidate

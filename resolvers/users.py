@@ -22,14 +22,20 @@ async def follows_viewer(context: Context, user_id: int) -> bool:
 async def followers_page(
     context: Context, user_id: int, *, first: int, after: str | None
 ) -> Page[UserRecord]:
-    page = await follows.list_followers(context.db, user_id, first=first, after=after)
-    context.loaders.prime_users([user for _, user in page.edges])
-    return page
+    return primed(
+        context, await follows.list_followers(context.db, user_id, first=first, after=after)
+    )
 
 
 async def following_page(
     context: Context, user_id: int, *, first: int, after: str | None
 ) -> Page[UserRecord]:
-    page = await follows.list_following(context.db, user_id, first=first, after=after)
+    return primed(
+        context, await follows.list_following(context.db, user_id, first=first, after=after)
+    )
+
+
+def primed(context: Context, page: Page[UserRecord]) -> Page[UserRecord]:
+    """The page, with its users seeded into user_by_id (fields that load them again: no query)."""
     context.loaders.prime_users([user for _, user in page.edges])
     return page

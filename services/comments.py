@@ -6,7 +6,13 @@ from __future__ import annotations
 from services import notifications
 from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
-from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from services.pagination import (
+    Page,
+    check_page_size,
+    decode_time_id_cursor,
+    encode_time_id_cursor,
+    page_of,
+)
 from services.social import SocialDeps
 from storage.pg import Db, transaction
 from storage.pg import comments as comment_store
@@ -97,7 +103,4 @@ async def list_comments(
     rows = await comment_store.fetch_comments_page(
         db, post_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
-    return Page(
-        edges=[(encode_time_id_cursor(c.created_at, c.id), c) for c in rows[:limit]],
-        has_next_page=len(rows) > limit,
-    )
+    return page_of([(encode_time_id_cursor(c.created_at, c.id), c) for c in rows], limit)

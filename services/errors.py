@@ -44,13 +44,3 @@ class DomainError(Exception):
     @classmethod
     def single(cls, code: UserErrorCode, message: str, field: str | None = None) -> DomainError:
         return cls(UserError(code, message, (field,) if field else None))
-
-
-class NotAuthenticatedError(Exception):
-    """The operation needs a signed-in viewer and the request has no valid access token."""
-
-    def __init__(
-        self, message: str = "Sign in first: send the header `Authorization: Bearer <token>`."
-    ) -> None:
-        super().__init__(message)
-        self.message = message

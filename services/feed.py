@@ -24,7 +24,7 @@ from services.feed_cursors import decode_chronological, decode_ranked, encode_ch
 from services.feed_deps import FeedConfig, FeedDeps, FeedOrder
 from services.feed_ranked import read_ranked
 from services.feed_read import collect_chronological
-from services.pagination import Page, check_page_size
+from services.pagination import Page, check_page_size, page_of
 from storage import feeds, jobs
 from storage.feed_keys import micros_of
 from storage.pg import feed as feed_store
@@ -83,10 +83,7 @@ async def read_feed(
     if order is FeedOrder.CHRONOLOGICAL:
         before = decode_chronological(after)
         posts = await collect_chronological(deps, viewer_id, before=before, limit=limit + 1)
-        return Page(
-            edges=[(encode_chronological(post.key), post.id) for post in posts[:limit]],
-            has_next_page=len(posts) > limit,
-        )
+        return page_of([(encode_chronological(post.key), post.id) for post in posts], limit)
     return await read_ranked(
         deps, viewer_id, limit=limit, cursor=decode_ranked(after), now=now or datetime.now(UTC)
     )
@@ -122,11 +119,7 @@ async def fan_out_batch(
     state = await feed_store.fetch_post_state(deps.db, post_id)
     if state is None or state.status != "PUBLISHED" or state.published_at is None:
         return 0
-    return await _fan_out_range(deps, state, after_follower_id, until_follower_id)
-
-
-async def _fan_out_range(deps: FeedDeps, state: PostState, after: int, until: int | None) -> int:
-    return await _fan_out_ranges(deps, state, [(after, until)])
+    return await _fan_out_ranges(deps, state, [(after_follower_id, until_follower_id)])
 
 
 _PUSHES_IN_FLIGHT = 2

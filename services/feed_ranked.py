@@ -17,7 +17,7 @@ from services import ranking
 from services.feed_cursors import SnapshotCursor, TailCursor, encode_snapshot, encode_tail
 from services.feed_deps import FeedDeps
 from services.feed_read import collect_chronological
-from services.pagination import InvalidArgumentError, Page
+from services.pagination import InvalidArgumentError, Page, page_of
 from storage import feeds
 from storage.pg import feed as feed_store
 from storage.pg.feed import FeedPost
@@ -39,7 +39,7 @@ async def read_ranked(
     collect_chronological; the first page writes the snapshot (TTL ranked_snapshot_ttl_seconds).
     """
     if isinstance(cursor, TailCursor):
-        return _page(await _tail_items(deps, viewer_id, cursor.key, limit + 1), limit)
+        return page_of(await _tail_items(deps, viewer_id, cursor.key, limit + 1), limit)
     if cursor is None:
         return await _first_page(deps, viewer_id, limit, now)
     return await _snapshot_page(deps, viewer_id, cursor, limit)
@@ -90,7 +90,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
     ]
     if len(items) <= limit and tail is not None:
         items += await _tail_items(deps, viewer_id, tail, limit + 1 - len(items))
-    return _page(items, limit)
+    return page_of(items, limit)
 
 
 async def _snapshot_page(
@@ -122,12 +122,12 @@ async def _snapshot_page(
             ]
             offset += len(found.ids)
         if len(items) > limit:
-            return _page(items, limit)
+            return page_of(items, limit)
         if offset >= found.total:
             break
     if found.window_tail is not None:
         items += await _tail_items(deps, viewer_id, found.window_tail, limit + 1 - len(items))
-    return _page(items, limit)
+    return page_of(items, limit)
 
 
 async def _tail_items(
@@ -135,7 +135,3 @@ async def _tail_items(
 ) -> list[tuple[str, int]]:
     posts = await collect_chronological(deps, viewer_id, before=below, limit=count)
     return [(encode_tail(post.key), post.id) for post in posts]
-
-
-def _page(items: list[tuple[str, int]], limit: int) -> Page[int]:
-    return Page(edges=items[:limit], has_next_page=len(items) > limit)

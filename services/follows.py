@@ -10,6 +10,7 @@ from services.pagination import (
     check_page_size,
     decode_time_id_cursor,
     encode_time_id_cursor,
+    page_of,
 )
 from services.social import SocialDeps
 from storage.pg import Db, transaction
@@ -92,7 +93,7 @@ async def list_followers(
     rows = await follow_store.fetch_followers_page(
         db, user_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
-    return _page(rows, limit)
+    return page_of([(encode_time_id_cursor(*key), user) for key, user in rows], limit)
 
 
 async def list_following(
@@ -103,11 +104,4 @@ async def list_following(
     rows = await follow_store.fetch_following_page(
         db, user_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
-    return _page(rows, limit)
-
-
-def _page(rows: list[tuple[follow_store.FollowCursor, UserRecord]], limit: int) -> Page[UserRecord]:
-    return Page(
-        edges=[(encode_time_id_cursor(*key), user) for key, user in rows[:limit]],
-        has_next_page=len(rows) > limit,
-    )
+    return page_of([(encode_time_id_cursor(*key), user) for key, user in rows], limit)

@@ -22,6 +22,7 @@ from services.pagination import (
     check_page_size,
     decode_time_id_cursor,
     encode_time_id_cursor,
+    page_of,
 )
 from storage.feed_keys import datetime_of, micros_of
 from storage.pg import Db
@@ -75,7 +76,7 @@ async def list_hashtag_posts(
         rows = await hashtag_store.fetch_recent_page(
             db, hashtag_id, limit=limit + 1, after=decode_time_id_cursor(after)
         )
-        return _page([(encode_time_id_cursor(_published(p), p.id), p) for p in rows], limit)
+        return page_of([(encode_time_id_cursor(_published(p), p.id), p) for p in rows], limit)
     return await _top_page(db, hashtag_id, limit=limit, after=after, now=now)
 
 
@@ -101,7 +102,7 @@ async def _top_page(
             db, hashtag_id, limit=limit + 1 - len(items), after=older_after
         )
         items += [(encode_fields("h2", micros_of(_published(p)), p.id), p) for p in older]
-    return _page(items, limit)
+    return page_of(items, limit)
 
 
 def _decode_top(
@@ -125,7 +126,3 @@ def _decode_top(
 def _published(post: PostRecord) -> datetime:
     assert post.published_at is not None  # only published posts are tagged
     return post.published_at
-
-
-def _page(items: list[tuple[str, PostRecord]], limit: int) -> Page[PostRecord]:
-    return Page(edges=items[:limit], has_next_page=len(items) > limit)

@@ -10,7 +10,13 @@ from redis.asyncio import Redis
 from services import notifications
 from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
-from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from services.pagination import (
+    Page,
+    check_page_size,
+    decode_time_id_cursor,
+    encode_time_id_cursor,
+    page_of,
+)
 from services.social import SocialDeps
 from storage import counters
 from storage.pg import Db, transaction
@@ -119,7 +125,4 @@ async def list_likers(db: Db, post_id: int, *, first: int, after: str | None) ->
     rows = await like_store.fetch_likers_page(
         db, post_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
-    return Page(
-        edges=[(encode_time_id_cursor(*key), user) for key, user in rows[:limit]],
-        has_next_page=len(rows) > limit,
-    )
+    return page_of([(encode_time_id_cursor(*key), user) for key, user in rows], limit)

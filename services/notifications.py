@@ -15,7 +15,13 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from services.hashtags import parse_mentions
-from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from services.pagination import (
+    Page,
+    check_page_size,
+    decode_time_id_cursor,
+    encode_time_id_cursor,
+    page_of,
+)
 from storage import redis_keys
 from storage.pg import Db
 from storage.pg import notifications as notification_store
@@ -34,60 +40,34 @@ async def record_like(db: Db, *, author_id: int, post_id: int, actor_id: int) ->
     """A like of `author_id`'s post (nothing when people like their own posts)."""
     if author_id == actor_id:
         return []
-    changed = await notification_store.notify(
-        db,
-        recipient_id=author_id,
-        kind="LIKE",
-        post_id=post_id,
-        comment_id=None,
-        actor_id=actor_id,
-        window=AGGREGATION_WINDOW,
-    )
-    return [(author_id, changed)] if changed else []
+    return await _notify(db, author_id, "LIKE", post_id=post_id, actor_id=actor_id)
 
 
 async def retract_like(db: Db, *, author_id: int, post_id: int, actor_id: int) -> list[Delivery]:
-    changed = await notification_store.retract(
-        db, recipient_id=author_id, kind="LIKE", post_id=post_id, actor_id=actor_id
-    )
-    return [(author_id, changed)] if changed else []
+    return await _retract(db, author_id, "LIKE", post_id=post_id, actor_id=actor_id)
 
 
 async def record_follow(db: Db, *, followee_id: int, follower_id: int) -> list[Delivery]:
-    changed = await notification_store.notify(
-        db,
-        recipient_id=followee_id,
-        kind="FOLLOW",
-        post_id=None,
-        comment_id=None,
-        actor_id=follower_id,
-        window=AGGREGATION_WINDOW,
-    )
-    return [(followee_id, changed)] if changed else []
+    return await _notify(db, followee_id, "FOLLOW", post_id=None, actor_id=follower_id)
 
 
 async def retract_follow(db: Db, *, followee_id: int, follower_id: int) -> list[Delivery]:
-    changed = await notification_store.retract(
-        db, recipient_id=followee_id, kind="FOLLOW", post_id=None, actor_id=follower_id
-    )
-    return [(followee_id, changed)] if changed else []
+    return await _retract(db, followee_id, "FOLLOW", post_id=None, actor_id=follower_id)
 
 
 async def record_comment(db: Db, *, post_author_id: int, comment: CommentRecord) -> list[Delivery]:
     """COMMENT to the post's author, MENTION to everyone @mentioned (never to the commenter)."""
     deliveries = []
     for recipient, kind in await _comment_targets(db, post_author_id, comment):
-        changed = await notification_store.notify(
+        deliveries += await _notify(
             db,
-            recipient_id=recipient,
-            kind=kind,
+            recipient,
+            kind,
             post_id=comment.post_id,
             comment_id=comment.id,
             actor_id=comment.author_id,
             source_id=comment.id,
-            window=AGGREGATION_WINDOW,
         )
-        deliveries += [(recipient, changed)] if changed else []
     return deliveries
 
 
@@ -95,15 +75,14 @@ async def retract_comment(db: Db, *, post_author_id: int, comment: CommentRecord
     """Undo what record_comment did for this comment."""
     deliveries = []
     for recipient, kind in await _comment_targets(db, post_author_id, comment):
-        changed = await notification_store.retract(
+        deliveries += await _retract(
             db,
-            recipient_id=recipient,
-            kind=kind,
+            recipient,
+            kind,
             post_id=comment.post_id,
             actor_id=comment.author_id,
             source_id=comment.id,
         )
-        deliveries += [(recipient, changed)] if changed else []
     return deliveries
 
 
@@ -113,17 +92,53 @@ async def record_caption_mentions(
     """MENTION to everyone @mentioned in a caption, when the post is published."""
     deliveries = []
     for recipient in await _mentioned(db, caption, exclude=author_id):
-        changed = await notification_store.notify(
-            db,
-            recipient_id=recipient,
-            kind="MENTION",
-            post_id=post_id,
-            comment_id=None,
-            actor_id=author_id,
-            window=AGGREGATION_WINDOW,
-        )
-        deliveries += [(recipient, changed)] if changed else []
+        deliveries += await _notify(db, recipient, "MENTION", post_id=post_id, actor_id=author_id)
     return deliveries
+
+
+async def _notify(
+    db: Db,
+    recipient_id: int,
+    kind: str,
+    *,
+    post_id: int | None,
+    actor_id: int,
+    comment_id: int | None = None,
+    source_id: int = 0,
+) -> list[Delivery]:
+    """Add one event to the recipient's aggregated notification; its push if it changed."""
+    changed = await notification_store.notify(
+        db,
+        recipient_id=recipient_id,
+        kind=kind,
+        post_id=post_id,
+        comment_id=comment_id,
+        actor_id=actor_id,
+        source_id=source_id,
+        window=AGGREGATION_WINDOW,
+    )
+    return [(recipient_id, changed)] if changed else []
+
+
+async def _retract(
+    db: Db,
+    recipient_id: int,
+    kind: str,
+    *,
+    post_id: int | None,
+    actor_id: int,
+    source_id: int = 0,
+) -> list[Delivery]:
+    """Take one event back out of the recipient's notification; its push if it changed."""
+    changed = await notification_store.retract(
+        db,
+        recipient_id=recipient_id,
+        kind=kind,
+        post_id=post_id,
+        actor_id=actor_id,
+        source_id=source_id,
+    )
+    return [(recipient_id, changed)] if changed else []
 
 
 async def _comment_targets(
@@ -169,10 +184,7 @@ async def list_notifications(
     rows = await notification_store.fetch_notifications_page(
         db, recipient_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
-    return Page(
-        edges=[(encode_time_id_cursor(n.created_at, n.id), n) for n in rows[:limit]],
-        has_next_page=len(rows) > limit,
-    )
+    return page_of([(encode_time_id_cursor(n.created_at, n.id), n) for n in rows], limit)
 
 
 async def fetch_notification(

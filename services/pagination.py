@@ -30,6 +30,11 @@ class Page(Generic[T]):
     has_next_page: bool
 
 
+def page_of(items: list[tuple[str, T]], limit: int) -> Page[T]:
+    """The page of the first `limit` items, read with at least one more when more follow."""
+    return Page(edges=items[:limit], has_next_page=len(items) > limit)
+
+
 def check_page_size(first: int) -> int:
     """`first` when within 0..MAX_PAGE_SIZE; raises InvalidArgumentError otherwise."""
     if not 0 <= first <= MAX_PAGE_SIZE:

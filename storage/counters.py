@@ -9,7 +9,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from storage import redis_keys
+from storage import redis_keys, redis_scripts
 
 COUNTER_TTL_SECONDS = 7 * 24 * 3600
 
@@ -26,7 +26,7 @@ return 1
 
 async def add_to_like_count(redis: Redis, post_id: int, delta: int) -> None:
     """Side effects: INCRBY on the post's counter if present; marks the post dirty."""
-    script = redis.register_script(_ADD_IF_PRESENT)  # EVALSHA, loading the script once
+    script = redis_scripts.script(redis, _ADD_IF_PRESENT)
     await script(
         keys=[redis_keys.post_like_count(post_id), redis_keys.LIKE_COUNTS_DIRTY],
         args=[delta, post_id],

@@ -34,7 +34,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
-from storage import redis_keys
+from storage import redis_keys, redis_scripts
 from storage.feed_keys import FeedKey
 
 HORIZON = "h"
@@ -211,7 +211,7 @@ async def read_window(
 ) -> FeedWindow:
     """Up to `count` entries of the user's feed with a score at or below `at_most`'s (all when
     None), newest first. Side effect: a live feed's TTL is reset to `ttl_seconds`."""
-    script = redis.register_script(_READ_SCRIPT)
+    script = redis_scripts.script(redis, _READ_SCRIPT)
     max_score = "+inf" if at_most is None else score_of(at_most[0])
     reply = cast(
         list[object],
@@ -256,7 +256,7 @@ async def merge_entries(
     """
     if not user_ids or not entries:
         return 0
-    script = redis.register_script(_MERGE_SCRIPT)
+    script = redis_scripts.script(redis, _MERGE_SCRIPT)
     prefix, suffix = redis_keys.FEED_KEY_AFFIXES
     keys = [redis_keys.feed(user_id) for user_id in user_ids] if declare_keys else []
     packed = "" if declare_keys else ",".join(map(str, user_ids))
@@ -267,7 +267,7 @@ async def merge_entries(
 async def start_rebuild(redis: Redis, user_id: int) -> bool:
     """Mark a missing feed as being rebuilt (so that fan-out writes it from now on); False when
     the feed exists already (live, or another rebuild under way)."""
-    script = redis.register_script(_START_REBUILD_SCRIPT)
+    script = redis_scripts.script(redis, _START_REBUILD_SCRIPT)
     started = await script(keys=[redis_keys.feed(user_id)], args=[BUILDING_TTL_SECONDS])
     return cast(int, started) == 1
 
@@ -286,7 +286,7 @@ async def install_feed(
     start_rebuild; entries fanned out meanwhile are kept) and on a live one (a refill that
     moves its horizon). Makes it live with a TTL of `ttl_seconds`. False (nothing written) when
     the key has vanished meanwhile (expired or flushed): the next read rebuilds again."""
-    script = redis.register_script(_INSTALL_SCRIPT)
+    script = redis_scripts.script(redis, _INSTALL_SCRIPT)
     args = [str(max_entries), score_of(horizon_micros), str(ttl_seconds), *_pairs(entries)]
     result = await script(keys=[redis_keys.feed(user_id)], args=args)
     return cast(int, result) >= 0
@@ -309,7 +309,7 @@ async def create_live_feeds(
     """Make the feeds of those `user_ids` that have none live, each with the same `entries`
     (above `horizon_micros`), in one script call: for benchmarks and tests that need many
     active users. Returns how many feeds were created."""
-    script = redis.register_script(_CREATE_SCRIPT)
+    script = redis_scripts.script(redis, _CREATE_SCRIPT)
     prefix, suffix = redis_keys.FEED_KEY_AFFIXES
     args = [
         ",".join(map(str, user_ids)),
@@ -330,16 +330,6 @@ async def remove_posts(redis: Redis, user_id: int, post_ids: Sequence[int]) -> i
         return 0
     removed = redis.zrem(redis_keys.feed(user_id), *[str(post_id) for post_id in post_ids])
     return await cast(Awaitable[int], removed)
-
-
-async def remove_post(redis: Redis, user_id: int, post_id: int) -> bool:
-    """Remove one post from one feed; False when it was not there."""
-    return await remove_posts(redis, user_id, [post_id]) == 1
-
-
-async def refresh_ttl(redis: Redis, user_id: int, ttl_seconds: int) -> bool:
-    """Keep a feed alive `ttl_seconds` more (read_window does this itself); False if missing."""
-    return bool(await redis.expire(redis_keys.feed(user_id), ttl_seconds))
 
 
 def group_by_slot(user_ids: Iterable[int]) -> dict[int, list[int]]:

@@ -22,13 +22,15 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from storage import redis_keys
+
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 
 LISTENER_QUEUE_SIZE = 100
 RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
-HEARTBEAT_CHANNEL = "events:heartbeat"
+HEARTBEAT_CHANNEL = redis_keys.EVENTS_HEARTBEAT_CHANNEL
 
 
 async def publish(redis: Redis, channel: str, event: Event) -> int:

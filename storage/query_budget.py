@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from storage import redis_keys
+from storage import redis_keys, redis_scripts
 
 # KEYS[1] the bucket; ARGV: capacity, restore rate (points/s), cost. Returns {allowed, points}
 # with points as a string (Lua numbers become integers in replies; fractions matter here).
@@ -67,7 +67,7 @@ async def spend_query_points(
     allowed, and sets the key to expire when the bucket would be full again (deletes it when
     full already). Subjects are short strings such as `user:42` or `ip:203.0.113.9`.
     """
-    script = redis.register_script(_SPEND)  # EVALSHA, loading the script once per server
+    script = redis_scripts.script(redis, _SPEND)
     allowed, points = await script(
         keys=[redis_keys.query_budget(subject)], args=[capacity, restore_rate, cost]
     )

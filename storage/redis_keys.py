@@ -65,9 +65,18 @@ def explore_snapshot(viewer_id: int | None, snapshot_id: str) -> str:
 
 
 def query_budget(subject: str) -> str:
-    """The query-cost points budget of one viewer (`user:42`) or client address (`ip:...`): a
-    hash {points, at} kept by storage.query_budget's script, expiring once it would be full."""
+    """The query-cost points budget of one subject (see budget_subject): a hash {points, at}
+    kept by storage.query_budget's script, expiring once it would be full."""
     return f"qbudget:{{{subject}}}"
+
+
+def budget_subject(user_id: int | None, client_ip: str | None) -> str:
+    """Whose query budget a request spends: the signed-in viewer's, else its client address's."""
+    return f"user:{user_id}" if user_id is not None else f"ip:{client_ip or 'unknown'}"
+
+
+EVENTS_HEARTBEAT_CHANNEL = "events:heartbeat"
+"""A channel nobody publishes on: keeps a pub/sub connection subscribed with no listener."""
 
 
 def persisted_query(sha256_hex: str) -> str:

@@ -13,9 +13,9 @@ from arq import Retry
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from resources import Resources
 from services import feed
 from services.feed import FeedDeps
+from workers.jobs import resources_of
 
 log = logging.getLogger("shutter.jobs.feed")
 
@@ -31,11 +31,8 @@ T = TypeVar("T")
 
 
 def _deps(ctx: dict[str, Any]) -> FeedDeps:
-    deps: FeedDeps | None = ctx.get("feed")
-    if deps is None:
-        resources: Resources = ctx["resources"]
-        deps = ctx["feed"] = resources.feed
-    return deps
+    deps: FeedDeps | None = ctx.get("feed")  # set by tests that run the jobs on deps of their own
+    return deps if deps is not None else resources_of(ctx).feed
 
 
 async def _retrying(ctx: dict[str, Any], what: str, work: Awaitable[T]) -> T:

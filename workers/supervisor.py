@@ -84,4 +84,4 @@ async def _discard(worker: Worker) -> None:
         with contextlib.suppress(Exception):
             await stack.aclose()
     with contextlib.suppress(Exception):
-        await worker.pool.close(close_connection_pool=True)
+        await worker.pool.aclose()

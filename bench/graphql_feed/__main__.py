@@ -14,17 +14,18 @@ import argparse
 import asyncio
 import secrets
 import time
-import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
-from redis.asyncio import Redis
 
 from bench import datagen
 from bench.harness import (
     BENCH_SERVER_ENV,
     LoadResult,
+    api_env,
     api_server,
+    bearer,
     load_client,
     post_graphql,
     row,
@@ -69,7 +70,9 @@ async def attach_media(db: asyncpg.Pool) -> None:
     )
 
 
-async def paced(send: object, *, rate: float, seconds: float, concurrency: int) -> LoadResult:
+async def paced(
+    send: Callable[[int], Awaitable[None]], *, rate: float, seconds: float, concurrency: int
+) -> LoadResult:
     """Open-loop load: requests start at `rate` per second (not when the previous finished)."""
     latencies: list[float] = []
     slots = asyncio.Semaphore(concurrency)
@@ -78,7 +81,7 @@ async def paced(send: object, *, rate: float, seconds: float, concurrency: int) 
     async def one(index: int) -> None:
         async with slots:
             started = time.perf_counter()
-            await send(index)  # type: ignore[operator]
+            await send(index)
             latencies.append((time.perf_counter() - started) * 1000)
 
     tasks = []
@@ -104,7 +107,7 @@ async def statements_per_request(
     counts: dict[int, int] = {}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        headers = {"authorization": f"Bearer {tokens.issue(viewer_id, uuid.uuid4())[0]}"}
+        headers = bearer(tokens, viewer_id)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             for first in (20, 5, 20):
                 before = app.state.resources.sql_statements.count
@@ -125,12 +128,8 @@ async def main(requests: int, concurrency: int, seconds: float) -> None:
         viewer_id = data.viewers[200]
         secret = secrets.token_urlsafe(32)
         tokens = AccessTokens(secret, ttl_seconds=int(timedelta(hours=1).total_seconds()))
-        headers = {"authorization": f"Bearer {tokens.issue(viewer_id, uuid.uuid4())[0]}"}
-        env = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SECRET_KEY": secret,
-            "SHUTTER_DATA_DIR": str(scratch / "data"),
+        headers = bearer(tokens, viewer_id)
+        env = api_env(database_url, redis_url, scratch, secret) | {
             "CELEBRITY_FOLLOWER_THRESHOLD": str(data.spec.celebrity_threshold),
         }
         settings = Settings(
@@ -165,7 +164,6 @@ async def main(requests: int, concurrency: int, seconds: float) -> None:
             f"page of 20: {statements[20]}"
         )
         await db.close()
-        await Redis.from_url(redis_url).aclose()
 
 
 if __name__ == "__main__":

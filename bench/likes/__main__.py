@@ -13,13 +13,14 @@ import asyncio
 import random
 import secrets
 import time
-import uuid
 
 import asyncpg
 from redis.asyncio import Redis
 
 from bench.harness import (
+    api_env,
     api_server,
+    bearer,
     load_client,
     percentile,
     post_graphql,
@@ -61,7 +62,7 @@ async def micro_repeat_check(db: asyncpg.Pool, redis: Redis, post_id: int, round
     await db.execute(
         "INSERT INTO likes (post_id, user_id) VALUES ($1, 2) ON CONFLICT DO NOTHING", post_id
     )
-    await redis.sadd("bench:liked", f"{post_id}:2")
+    await redis.sadd("bench:liked", f"{post_id}:2")  # type: ignore[misc]
     timings: dict[str, list[float]] = {"postgres": [], "redis": []}
     for _ in range(rounds):
         started = time.perf_counter()
@@ -87,20 +88,12 @@ async def main(requests: int, concurrency: int) -> None:
         secret = secrets.token_urlsafe(32)
         tokens = AccessTokens(secret, ttl_seconds=900)
         user_ids = [row["id"] for row in await db.fetch("SELECT id FROM users ORDER BY id")]
-        headers = [
-            {"authorization": f"Bearer {tokens.issue(user_id, uuid.uuid4())[0]}"}
-            for user_id in user_ids
-        ]
+        headers = [bearer(tokens, user_id) for user_id in user_ids]
         # Each request likes a distinct (user, post) pair: every fresh like is a real insert.
         pairs = random.Random(5).sample(
             [(u, p) for u in range(len(user_ids)) for p in range(len(post_ids))], requests
         )
-        env = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SECRET_KEY": secret,
-            "SHUTTER_DATA_DIR": str(scratch / "data"),
-        }
+        env = api_env(database_url, redis_url, scratch, secret)
         async with api_server(env) as base_url, load_client(base_url, concurrency) as client:
 
             def sender(document: str):  # type: ignore[no-untyped-def]

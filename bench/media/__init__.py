@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PIPELINES = ("pyvips", "pillow", "pillow-threads")
-VARIANT_WIDTHS = (1080, 750, 640, 480)
-THUMBNAILS = (("thumb320", 320), ("thumb160", 160))
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,12 @@ def pillow_variants(data: bytes, *, threads: int) -> list[tuple[str, int, int, b
     """The storage.images variant set made with Pillow; ``threads`` encoders in parallel."""
     from PIL import Image, ImageOps
 
-    from storage.images import encode_blurhash, read_photo_metadata
+    from storage.images import (
+        THUMBNAIL_SIZES,
+        WIDTH_VARIANTS,
+        encode_blurhash,
+        read_photo_metadata,
+    )
 
     opened = Image.open(io.BytesIO(data))
     read_photo_metadata(opened.info.get("exif"))
@@ -129,7 +132,8 @@ def pillow_variants(data: bytes, *, threads: int) -> list[tuple[str, int, int, b
     orientation = opened.getexif().get(0x0112, 1)
     turned = orientation in (5, 6, 7, 8)
     width, height = (stored_height, stored_width) if turned else (stored_width, stored_height)
-    scale = min(1.0, max(1080 / width, 320 / min(width, height)))
+    needed = max(WIDTH_VARIANTS[0] / width, THUMBNAIL_SIZES[0][1] / min(width, height))
+    scale = min(1.0, needed)
     if opened.format == "JPEG":
         # Shrink-on-load: libjpeg decodes at the smallest 1/2, 1/4 or 1/8 scale that is still
         # at least the requested size.
@@ -158,9 +162,11 @@ def pillow_variants(data: bytes, *, threads: int) -> list[tuple[str, int, int, b
         return base if size == base.size else base.resize(size, Image.Resampling.LANCZOS)
 
     jobs: list[tuple[str, Callable[[], Image.Image]]] = [
-        (name, functools.partial(square, size)) for name, size in THUMBNAILS
+        (name, functools.partial(square, size)) for name, size in THUMBNAIL_SIZES
     ]
-    widths = [(str(w), w) for w in VARIANT_WIDTHS if w <= base.width] or [("480", base.width)]
+    widths = [(str(w), w) for w in WIDTH_VARIANTS if w <= base.width] or [
+        (str(WIDTH_VARIANTS[-1]), base.width)
+    ]
     jobs += [(name, functools.partial(sized, width)) for name, width in widths]
 
     def render(job: tuple[str, Callable[[], Image.Image]]) -> tuple[str, int, int, bytes]:

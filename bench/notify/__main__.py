@@ -38,7 +38,15 @@ import websockets
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection
 
-from bench.harness import api_process, load_client, percentile, post_graphql, services
+from bench.harness import (
+    api_env,
+    api_process,
+    bearer,
+    load_client,
+    percentile,
+    post_graphql,
+    services,
+)
 from schema.global_ids import encode_global_id
 from services.tokens import AccessTokens
 from storage import counters, redis_keys
@@ -352,13 +360,8 @@ async def main(subscribers: int, likers: int, events: int, rate: float, *, defla
             return tokens.issue(user_id, uuid.uuid4())[0]
 
         author_ids = seeded.authors
-        liker_headers = [{"authorization": f"Bearer {token(user)}"} for user in seeded.likers]
-        env = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SECRET_KEY": secret,
-            "SHUTTER_DATA_DIR": str(scratch / "data"),
-        }
+        liker_headers = [bearer(tokens, user) for user in seeded.likers]
+        env = api_env(database_url, redis_url, scratch, secret)
         one = Phase("like via A", "likePost HTTP round trip (baseline)", "POST -> `next` frame")
         two = Phase("like via B", "likePost HTTP round trip (baseline)", "POST -> `next` frame")
         alone = Phase("push path", "PUBLISH round trip (baseline)", "PUBLISH -> `next` frame")

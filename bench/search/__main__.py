@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import itertools
 import random
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from bench.datagen import generate
-from bench.harness import services
+from bench.harness import percentile, services
 from services import explore, hashtag_pages, search
 from services.explore import ExploreDeps
 from services.hashtag_pages import HashtagOrder
@@ -191,9 +190,7 @@ async def measure(
         started = time.perf_counter()
         await call(i)
         timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
-    return label, statistics.median(timings), p99, max(timings)
+    return label, percentile(timings, 50), percentile(timings, 99), max(timings)
 
 
 async def main(queries: int) -> None:

@@ -79,6 +79,16 @@ async def transaction(db: Db) -> AsyncIterator[Connection]:
             yield db
 
 
+def qualified(columns: str, alias: str, *, prefix: str = "") -> str:
+    """A column list such as USER_COLUMNS with each column read from table `alias` (for joins),
+    and renamed `<prefix><column>` when a prefix is given: `qualified("id, name", "u",
+    prefix="author_")` is `u.id AS author_id, u.name AS author_name`."""
+    names = [column.strip() for column in columns.split(",")]
+    if prefix:
+        return ", ".join(f"{alias}.{name} AS {prefix}{name}" for name in names)
+    return ", ".join(f"{alias}.{name}" for name in names)
+
+
 async def ping(db: Db) -> None:
     """One round trip; raises when the server does not answer."""
     await db.fetchval("SELECT 1")

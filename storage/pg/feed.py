@@ -53,6 +53,12 @@ class AuthorAffinity:
     """Comments the viewer wrote on the author's posts in the period."""
 
 
+def _post_state(row: asyncpg.Record) -> PostState:
+    return PostState(
+        row["id"], row["author_id"], row["status"], row["published_at"], row["follower_count"]
+    )
+
+
 def _feed_posts(rows: Sequence[asyncpg.Record]) -> list[FeedPost]:
     return [
         FeedPost(
@@ -85,11 +91,7 @@ async def fetch_post_state(db: Db, post_id: int) -> PostState | None:
         """,
         post_id,
     )
-    if row is None:
-        return None
-    return PostState(
-        row["id"], row["author_id"], row["status"], row["published_at"], row["follower_count"]
-    )
+    return None if row is None else _post_state(row)
 
 
 async def fetch_follower_count(db: Db, user_id: int) -> int | None:
@@ -157,6 +159,22 @@ _CELEBRITIES = """
                SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = c.id LIMIT 1
          ) followed
     )"""
+
+
+# FROM ... WHERE of the posts among an id array (the placeholder `{ids}`: its parameter) that
+# belong in the feed of viewer $1 now: PUBLISHED, and by the viewer or by an account the viewer
+# follows. One follows probe per post (LATERAL ... LIMIT 1): an EXISTS under OR would be planned
+# as a hash of every account the viewer follows, which grows with the follow count. (unnest
+# rather than `= ANY`: its small row estimate lets the prepared statement settle on its generic
+# plan, saving a planning per call.) Composed into each query that needs it: one round trip each.
+_VISIBLE_AMONG = """
+          FROM unnest({ids}::bigint[]) AS candidate(id)
+          JOIN posts p ON p.id = candidate.id
+          LEFT JOIN LATERAL (
+               SELECT true AS yes FROM follows f
+                WHERE f.follower_id = $1 AND f.followee_id = p.author_id LIMIT 1
+          ) followed ON true
+         WHERE p.status = 'PUBLISHED' AND (p.author_id = $1 OR followed.yes)"""
 
 
 async def fetch_celebrity_followees(db: Db, viewer_id: int, threshold: int) -> list[int]:
@@ -241,14 +259,7 @@ async def fetch_feed_candidates(
         )
         SELECT true AS pulled, id, author_id, published_at FROM pulled
         UNION ALL
-        SELECT false, p.id, p.author_id, p.published_at
-          FROM unnest($3::bigint[]) AS cached(id)
-          JOIN posts p ON p.id = cached.id
-          LEFT JOIN LATERAL (
-               SELECT true AS yes FROM follows f
-                WHERE f.follower_id = $1 AND f.followee_id = p.author_id LIMIT 1
-          ) followed ON true
-         WHERE p.status = 'PUBLISHED' AND (p.author_id = $1 OR followed.yes)
+        SELECT false, p.id, p.author_id, p.published_at {_VISIBLE_AMONG.format(ids="$3")}
         """,
         viewer_id,
         threshold,
@@ -301,22 +312,9 @@ async def fetch_feed_visible_posts(
     db: Db, viewer_id: int, post_ids: Sequence[int]
 ) -> list[FeedPost]:
     """Those of `post_ids` that belong in the viewer's feed now: PUBLISHED, and by the viewer
-    or by an account the viewer follows (in no particular order). One follows probe per post
-    (LATERAL ... LIMIT 1): an EXISTS under OR would be planned as a hash of every account the
-    viewer follows, which grows with the follow count. (unnest rather than `= ANY`: its small
-    row estimate lets the prepared statement settle on its generic plan, saving a planning
-    per call.)"""
+    or by an account the viewer follows (in no particular order; see _VISIBLE_AMONG for how)."""
     rows = await db.fetch(
-        """
-        SELECT p.id, p.author_id, p.published_at
-          FROM unnest($2::bigint[]) AS candidate(id)
-          JOIN posts p ON p.id = candidate.id
-          LEFT JOIN LATERAL (
-               SELECT true AS yes FROM follows f
-                WHERE f.follower_id = $1 AND f.followee_id = p.author_id LIMIT 1
-          ) followed ON true
-         WHERE p.status = 'PUBLISHED' AND (p.author_id = $1 OR followed.yes)
-        """,
+        f"SELECT p.id, p.author_id, p.published_at {_VISIBLE_AMONG.format(ids='$2')}",
         viewer_id,
         post_ids,
     )
@@ -333,12 +331,7 @@ async def fetch_post_states(db: Db, post_ids: Sequence[int]) -> list[PostState]:
         """,
         post_ids,
     )
-    return [
-        PostState(
-            row["id"], row["author_id"], row["status"], row["published_at"], row["follower_count"]
-        )
-        for row in rows
-    ]
+    return [_post_state(row) for row in rows]
 
 
 async def fetch_post_engagement(db: Db, post_ids: Sequence[int]) -> dict[int, PostEngagement]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from storage.pg import Db
+from storage.pg import Db, qualified
 from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
 
 FollowCursor = tuple[datetime, int]
 """Keyset position in a follow list: (followed at, user id), both descending."""
+
+_USER_COLUMNS_OF_U = qualified(USER_COLUMNS, "u")
 
 
 async def insert_follow(db: Db, follower_id: int, followee_id: int) -> bool:
@@ -65,7 +67,7 @@ async def fetch_followers_page(
     """Up to `limit` followers of `user_id`, most recent first, after the keyset `after`."""
     rows = await db.fetch(
         f"""
-        SELECT f.created_at AS followed_at, {_prefixed("u")}
+        SELECT f.created_at AS followed_at, {_USER_COLUMNS_OF_U}
           FROM follows f JOIN users u ON u.id = f.follower_id
          WHERE f.followee_id = $1
            AND ($2::timestamptz IS NULL OR (f.created_at, f.follower_id) < ($2, $3))
@@ -86,7 +88,7 @@ async def fetch_following_page(
     """Up to `limit` accounts `user_id` follows, most recent first, after the keyset `after`."""
     rows = await db.fetch(
         f"""
-        SELECT f.created_at AS followed_at, {_prefixed("u")}
+        SELECT f.created_at AS followed_at, {_USER_COLUMNS_OF_U}
           FROM follows f JOIN users u ON u.id = f.followee_id
          WHERE f.follower_id = $1
            AND ($2::timestamptz IS NULL OR (f.created_at, f.followee_id) < ($2, $3))
@@ -125,7 +127,3 @@ async def fetch_followers_among(db: Db, followee_id: int, candidates: Sequence[i
         candidates,
     )
     return {row["follower_id"] for row in rows}
-
-
-def _prefixed(alias: str) -> str:
-    return ", ".join(f"{alias}.{column.strip()}" for column in USER_COLUMNS.split(","))

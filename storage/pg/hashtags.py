@@ -8,10 +8,10 @@ from datetime import datetime
 
 import asyncpg
 
-from storage.pg import Db
+from storage.pg import Db, qualified
 from storage.pg.posts import POST_COLUMNS, PostRecord, post_from_row
 
-_POST_COLUMNS_OF_P = ", ".join(f"p.{column.strip()}" for column in POST_COLUMNS.split(","))
+_POST_COLUMNS_OF_P = qualified(POST_COLUMNS, "p")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from storage.pg import Db
+from storage.pg import Db, qualified
 from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
 
 LikeCursor = tuple[datetime, int]
 """Keyset position in a likers list: (liked at, user id), both descending."""
+
+_USER_COLUMNS_OF_U = qualified(USER_COLUMNS, "u")
 
 
 async def insert_like(db: Db, post_id: int, user_id: int) -> int | None:
@@ -59,10 +61,9 @@ async def fetch_likers_page(
     db: Db, post_id: int, *, limit: int, after: LikeCursor | None
 ) -> list[tuple[LikeCursor, UserRecord]]:
     """Who liked the post, most recent first, after the keyset `after`."""
-    columns = ", ".join(f"u.{column.strip()}" for column in USER_COLUMNS.split(","))
     rows = await db.fetch(
         f"""
-        SELECT l.created_at AS liked_at, {columns}
+        SELECT l.created_at AS liked_at, {_USER_COLUMNS_OF_U}
           FROM likes l JOIN users u ON u.id = l.user_id
          WHERE l.post_id = $1
            AND ($2::timestamptz IS NULL OR (l.created_at, l.user_id) < ($2, $3))

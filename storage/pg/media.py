@@ -10,11 +10,12 @@ from typing import Any
 import asyncpg
 import orjson
 
-from storage.pg import Db
+from storage.pg import Db, qualified
 
 MEDIA_COLUMNS = """id, owner_id, kind, status, declared_content_type, byte_size, original_filename,
     content_type, width, height, duration_seconds, blurhash, variants, playback_key,
     photo_metadata, moderation, rejection_reason, processing_attempts, created_at, updated_at"""
+_MEDIA_COLUMNS_OF_M = qualified(MEDIA_COLUMNS, "m")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +234,7 @@ async def fetch_live_media_of_post(db: Db, post_id: int) -> list[MediaRecord]:
     """The post's media not yet DELETED (any other status)."""
     rows = await db.fetch(
         f"""
-        SELECT {", ".join(f"m.{column.strip()}" for column in MEDIA_COLUMNS.split(","))}
+        SELECT {_MEDIA_COLUMNS_OF_M}
           FROM post_media pm JOIN media m ON m.id = pm.media_id
          WHERE pm.post_id = $1 AND m.status <> 'DELETED'
         """,

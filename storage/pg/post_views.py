@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.pg import Db
+from storage.pg import Db, qualified
 from storage.pg.media import MediaRecord, media_from_row
 from storage.pg.posts import POST_COLUMNS, PostRecord, post_from_row
 from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
@@ -20,14 +20,10 @@ class PostViewRow:
     viewer_has_liked: bool
 
 
-def _prefixed(columns: str, table: str, prefix: str) -> str:
-    return ", ".join(f"{table}.{c.strip()} AS {prefix}{c.strip()}" for c in columns.split(","))
-
-
 _AUTHOR_PREFIX = "author_"
 _QUERY = f"""
-SELECT {", ".join(f"p.{c.strip()}" for c in POST_COLUMNS.split(","))},
-       {_prefixed(USER_COLUMNS, "u", _AUTHOR_PREFIX)},
+SELECT {qualified(POST_COLUMNS, "p")},
+       {qualified(USER_COLUMNS, "u", prefix=_AUTHOR_PREFIX)},
        ARRAY(SELECT m FROM post_media pm JOIN media m ON m.id = pm.media_id
               WHERE pm.post_id = p.id ORDER BY pm.position) AS media,
        ARRAY(SELECT pm.alt_text FROM post_media pm

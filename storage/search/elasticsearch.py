@@ -10,9 +10,9 @@ Documents carry ids and ranking keys only; rows are read back from PostgreSQL.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from elasticsearch.helpers import async_bulk, async_streaming_bulk
@@ -28,6 +28,14 @@ from storage.pg.users import UserRecord
 from storage.search import PostHit, PostSearchAfter, Progress, SearchTerms
 
 BATCH = 1000
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+_Row = TypeVar("_Row", bound=_Identified)
 
 SETTINGS: dict[str, Any] = {
     "analysis": {
@@ -255,20 +263,12 @@ class ElasticsearchSearch:
                 mappings=MAPPINGS[kind],
             )
         total_posts, total_users, total_tags = await search_store.count_indexable(self.db)
-        done = 0
-        done += await self._load(
-            fresh["posts"], "posts", self._post_actions(fresh["posts"]), total_posts, progress
-        )
-        done += await self._load(
-            fresh["users"], "users", self._user_actions(fresh["users"]), total_users, progress
-        )
-        done += await self._load(
-            fresh["hashtags"],
-            "hashtags",
-            self._hashtag_actions(fresh["hashtags"]),
-            total_tags,
-            progress,
-        )
+        posts = self._actions(fresh["posts"], search_store.fetch_indexable_posts, post_document)
+        users = self._actions(fresh["users"], search_store.fetch_users_page, user_document)
+        tags = self._actions(fresh["hashtags"], hashtag_store.fetch_hashtags_page, hashtag_document)
+        done = await self._load("posts", posts, total_posts, progress)
+        done += await self._load("users", users, total_users, progress)
+        done += await self._load("hashtags", tags, total_tags, progress)
         for index in fresh.values():
             await self.client.indices.put_settings(index=index, settings={"refresh_interval": "1s"})
             await self.client.indices.refresh(index=index)
@@ -277,7 +277,6 @@ class ElasticsearchSearch:
 
     async def _load(
         self,
-        index: str,
         what: str,
         actions: AsyncIterator[dict[str, Any]],
         total: int,
@@ -306,28 +305,19 @@ class ElasticsearchSearch:
         actions += [{"remove_index": {"index": index}} for index in old]
         await self.client.indices.update_aliases(actions=actions)
 
-    async def _post_actions(self, index: str) -> AsyncIterator[dict[str, Any]]:
+    async def _actions(
+        self,
+        index: str,
+        fetch_page: Callable[..., Awaitable[Sequence[_Row]]],
+        document: Callable[[_Row], dict[str, Any]],
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Index actions for every row, read in id order `BATCH` at a time through
+        `fetch_page(db, after_id=..., limit=...)`."""
         after = 0
-        while posts := await search_store.fetch_indexable_posts(
-            self.db, after_id=after, limit=BATCH
-        ):
-            for post in posts:
-                yield {"_index": index, "_id": post.id, "_source": post_document(post)}
-            after = posts[-1].id
-
-    async def _user_actions(self, index: str) -> AsyncIterator[dict[str, Any]]:
-        after = 0
-        while users := await search_store.fetch_users_page(self.db, after_id=after, limit=BATCH):
-            for user in users:
-                yield {"_index": index, "_id": user.id, "_source": user_document(user)}
-            after = users[-1].id
-
-    async def _hashtag_actions(self, index: str) -> AsyncIterator[dict[str, Any]]:
-        after = 0
-        while tags := await hashtag_store.fetch_hashtags_page(self.db, after_id=after, limit=BATCH):
-            for tag in tags:
-                yield {"_index": index, "_id": tag.id, "_source": hashtag_document(tag)}
-            after = tags[-1].id
+        while rows := await fetch_page(self.db, after_id=after, limit=BATCH):
+            for row in rows:
+                yield {"_index": index, "_id": row.id, "_source": document(row)}
+            after = rows[-1].id
 
     async def refresh(self) -> None:
         """Make every indexed change searchable now (tests; production waits for the interval)."""
