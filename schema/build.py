@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 from strawberry.types import ExecutionContext
 
+from resolvers.execution import PlainFieldExecution
 from resolvers.extensions import FreshLoaders, PresentErrors
 from resolvers.metrics_extension import observability_extensions
 from resolvers.mutation import Mutation
@@ -55,6 +56,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        execution_context_class=PlainFieldExecution,
         extensions=[
             *observability_extensions(),  # first: outermost (issue #8)
             partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),

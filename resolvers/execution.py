@@ -1,0 +1,381 @@
+"""GraphQL execution with a fast path for plain fields.
+
+graphql-core completes every field the same general way: it builds a resolve-info object, calls
+the resolver, checks whether the result is awaitable, then walks the type (non-null, list, leaf,
+abstract, object) to complete it. Most fields of a page are plain: an id, a count, the author,
+the media list, read from an attribute of an object the page already holds (DESIGN.md §5), and
+for them that general walk costs several times the read itself (a feed page of 20 posts has 200
+such fields).
+
+`PlainFieldExecution` completes a field itself when its resolver is Strawberry's default
+attribute read, it takes no arguments, and its type is a scalar or enum, an object type, or a
+list of non-null objects (optionally non-null). The value is read with that same resolver and:
+
+- a leaf is coerced in place;
+- an object (or each object of a list) has its sub-selection executed as graphql-core does, with
+  the same `is_type_of` check, and an error inside it is located and reported the same way.
+
+Anything else goes through graphql-core's own `execute_field`: other fields, and any value that
+is not plainly right (null for a non-null field, an awaitable, a value of the wrong type, a
+coercion error). That path then produces the same result and error it always does. With schema
+middleware (an extension's resolve hook, e.g. tracing) every field takes the general path, and
+so does every list when the schema has @stream.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
+
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    Undefined,
+    is_leaf_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import Executor
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
+
+_TYPENAME = "__typename"
+
+
+class PlainRead(NamedTuple):
+    """How a plain field's value is read: `read(source, **arguments)`, with the arguments (when
+    the field has any) renamed from their GraphQL names to the resolver's parameter names."""
+
+    read: Callable[..., Any]
+    field: GraphQLField
+    argument_names: dict[str, str]
+
+
+class PlainLeaf(NamedTuple):
+    """A scalar or enum field: how to read it, coerce it, and whether null is allowed."""
+
+    source: PlainRead
+    coerce: Callable[[Any], Any]
+    nullable: bool
+
+
+class PlainObject(NamedTuple):
+    """An object (or list of non-null objects) field."""
+
+    source: PlainRead
+    field_type: GraphQLOutputType
+    object_type: GraphQLObjectType
+    is_type_of: Callable[[Any, Any], Any] | None
+    nullable: bool
+    item_type: GraphQLNonNull[GraphQLObjectType] | None  # set for a list field
+
+
+Plan = PlainLeaf | PlainObject | None
+
+_plans_by_schema: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], Plan]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def plain_field_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) -> Plan:
+    """How the fast path completes `parent_type.name`, or None when the field needs the general
+    path (an async or info-taking resolver, an abstract type, nullable list items...)."""
+    field = parent_type.fields.get(name)
+    source = None if field is None else plain_read(schema, field)
+    if field is None or source is None:
+        return None
+    field_type = field.type
+    nullable = not isinstance(field_type, GraphQLNonNull)
+    named = field_type if nullable else field_type.of_type
+    if is_leaf_type(named):
+        assert isinstance(named, GraphQLLeafType)
+        return PlainLeaf(source, named.coerce_output_value, nullable)
+    item_type = None
+    if isinstance(named, GraphQLList):
+        if schema.get_directive("stream") is not None or not isinstance(
+            named.of_type, GraphQLNonNull
+        ):
+            return None
+        item_type = named.of_type
+        named = item_type.of_type
+    if not isinstance(named, GraphQLObjectType):
+        return None
+    if _has_custom_is_type_of(named):
+        return None  # it may read the resolve info, which the fast path does not build
+    return PlainObject(source, field_type, named, named.is_type_of, nullable, item_type)
+
+
+_PLAIN_ARGUMENT_TYPES = (int, float, str, bool)
+
+
+def plain_read(schema: GraphQLSchema, field: GraphQLField) -> PlainRead | None:
+    """How to read `field` without Strawberry's general resolver wrapper, or None when it needs
+    that wrapper: Strawberry's default attribute read, or a synchronous method resolver taking
+    only `self` and arguments of built-in scalar types (which Strawberry passes unconverted),
+    with no field extensions, permissions or exception handlers."""
+    if getattr(field.resolve, "_is_default", False):
+        assert field.resolve is not None
+        return PlainRead(field.resolve, field, {})
+    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    resolver = getattr(definition, "base_resolver", None)
+    if not isinstance(definition, StrawberryField) or not isinstance(resolver, StrawberryResolver):
+        return None
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if (
+        definition.is_async
+        or definition.extensions
+        or getattr(strawberry_schema, "exception_handlers", None) != ()
+        or resolver.self_parameter is None
+        or resolver.info_parameter is not None
+        or resolver.root_parameter is not None
+        or resolver.parent_parameter is not None
+        or any(argument.type not in _PLAIN_ARGUMENT_TYPES for argument in definition.arguments)
+    ):
+        return None
+    names = strawberry_schema.config.name_converter  # type: ignore[union-attr]
+    return PlainRead(
+        resolver,
+        field,
+        {names.from_argument(argument): argument.python_name for argument in definition.arguments},
+    )
+
+
+def _has_custom_is_type_of(object_type: GraphQLObjectType) -> bool:
+    """Whether the type's `is_type_of` was written by hand (Strawberry's own only checks the
+    value's class and ignores the info)."""
+    if object_type.is_type_of is None:
+        return False
+    definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return definition is None or getattr(definition, "is_type_of", None) is not None
+
+
+class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, completing plain fields without the general walk."""
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """As graphql-core's `execute_fields`, with plain fields completed here; the response
+        keys keep the order of the selection."""
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        plans = _plans_by_schema.get(self.schema)
+        if plans is None:
+            plans = _plans_by_schema[self.schema] = {}
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                field_name = field_details_list[0].node.name.value
+                if field_name == _TYPENAME:
+                    results[response_name] = parent_type.name
+                    continue
+                key = (parent_type.name, field_name)
+                try:
+                    plan = plans[key]
+                except KeyError:
+                    plan = plans[key] = plain_field_plan(self.schema, parent_type, field_name)
+                result: Any
+                if plan is None:
+                    result = Undefined
+                elif type(plan) is PlainLeaf:
+                    result = _complete_leaf(plan, source_value, field_details_list, self)
+                else:
+                    result = self._complete_object(
+                        plan,  # type: ignore[arg-type]
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                if result is Undefined:
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                    if result is Undefined:
+                        continue
+                results[response_name] = result
+                if is_awaitable(result):
+                    awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return _await_fields(results, awaitable_fields)
+
+    def _complete_object(
+        self,
+        plan: PlainObject,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """The completed object (or list of objects), possibly awaitable; Undefined when the
+        general path must decide. Errors are located and reported as graphql-core does."""
+        try:
+            value = read_value(plan.source, source, field_details_list, self)
+        except Exception:  # the general path reads again and reports it
+            return Undefined
+        if value is None:
+            return None if plan.nullable else Undefined
+        if plan.item_type is None:
+            if not self._is_plain(plan, value):
+                return Undefined
+            return self._guarded(plan.field_type, field_details_list, path, position_context, value)
+        if type(value) is not list or not all(self._is_plain(plan, item) for item in value):
+            return Undefined
+        try:
+            items = self._complete_items(plan, value, field_details_list, path, position_context)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_type, field_details_list, path)
+            return None
+        if self.is_awaitable(items):
+            return self._await_guarded(items, plan.field_type, field_details_list, path)
+        return items
+
+    def _is_plain(self, plan: PlainObject, value: Any) -> bool:
+        """Whether `value` can be completed as `plan.object_type` here (not null, not awaitable,
+        not an error value, and the type's own `is_type_of` agrees)."""
+        if value is None or isinstance(value, Exception) or self.is_awaitable(value):
+            return False
+        return plan.is_type_of is None or plan.is_type_of(value, None) is True
+
+    def _guarded(
+        self,
+        error_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+        value: Any,
+    ) -> Any:
+        """The sub-selection of `value` executed, with an error reported at `path` against
+        `error_type` (null when it is nullable, raised when not), now or once awaited."""
+        named = error_type.of_type if isinstance(error_type, GraphQLNonNull) else error_type
+        assert isinstance(named, GraphQLObjectType)
+        try:
+            completed = self.collect_and_execute_subfields(
+                named, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, error_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_guarded(completed, error_type, field_details_list, path)
+        return completed
+
+    async def _await_guarded(
+        self,
+        completed: Awaitable[Any],
+        error_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        """`completed` awaited, with an error reported as `_guarded` does."""
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, error_type, field_details_list, path)
+            return None
+
+    def _complete_items(
+        self,
+        plan: PlainObject,
+        items: list[Any],
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        """Each item's sub-selection executed; an item's error is located at the item (items
+        are non-null, so it then fails the list as graphql-core's list completion does)."""
+        item_type = plan.item_type
+        assert item_type is not None
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        for index, item in enumerate(items):
+            result = self._guarded(
+                item_type, field_details_list, Path(path, index, None), position_context, item
+            )
+            if self.is_awaitable(result):
+                awaitable_indices.append(index)
+            completed.append(result)
+        if not awaitable_indices:
+            return completed
+        return _await_items(completed, awaitable_indices)
+
+
+def read_value(
+    plan: PlainRead, source: Any, field_details_list: FieldDetailsList, context: Executor[Any]
+) -> Any:
+    """The field's value: its resolver called with the field's coerced arguments."""
+    if not plan.argument_names:
+        return plan.read(source)
+    details = field_details_list[0]
+    arguments = get_argument_values(
+        plan.field,
+        details.node,
+        context.variable_values,
+        details.fragment_variable_values,
+        context.hide_suggestions,
+    )
+    names = plan.argument_names
+    return plan.read(source, **{names[name]: value for name, value in arguments.items()})
+
+
+def _complete_leaf(
+    plan: PlainLeaf, source: Any, field_details_list: FieldDetailsList, context: Executor[Any]
+) -> Any:
+    """The completed value of a plain leaf, or Undefined when the general path must decide
+    (it then reports the error, if any, exactly as graphql-core does)."""
+    try:
+        value = read_value(plan.source, source, field_details_list, context)
+        if value is None:
+            return None if plan.nullable else Undefined
+        if isinstance(value, Exception) or context.is_awaitable(value):
+            return Undefined
+        coerced = plan.coerce(value)
+    except Exception:  # the general path reads again and reports it
+        return Undefined
+    return Undefined if coerced is None else coerced
+
+
+async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+    """`results` with its awaitable values awaited, together (as graphql-core does)."""
+    if len(awaitable_fields) == 1:
+        field = awaitable_fields[0]
+        results[field] = await results[field]
+    else:
+        awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+    return results
+
+
+async def _await_items(completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
+    """`completed` with its awaitable items awaited, together."""
+    awaited = await gather_with_cancel(*(completed[index] for index in awaitable_indices))
+    for index, value in zip(awaitable_indices, awaited, strict=True):
+        completed[index] = value
+    return completed
