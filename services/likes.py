@@ -19,7 +19,7 @@ from services.pagination import (
 )
 from services.social import SocialDeps
 from storage import counters
-from storage.pg import Db, transaction
+from storage.pg import Db
 from storage.pg import likes as like_store
 from storage.pg import posts as post_store
 from storage.pg.users import UserRecord
@@ -38,26 +38,22 @@ async def like_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
     """Like a published post; liking again changes nothing. Returns whether a like was added.
 
     Raises DomainError NOT_FOUND, RATE_LIMITED. Side effects, only when the like is new: a likes
-    row and the author's LIKE notification in one transaction; then the Redis counter, the
-    notification push, the post's live counts and the viewer's hourly/daily like allowance.
+    row and the author's LIKE notification in one statement; then the Redis counter, the
+    viewer's hourly/daily like allowance, the notification push and the post's live counts.
     """
     db, redis = deps.db, deps.redis
     await deps.ensure_allowed("like", viewer.user_id)
-    async with transaction(db) as conn:
-        author_id = await like_store.insert_like(conn, post_id, viewer.user_id)
-        deliveries = (
-            await notifications.record_like(
-                conn, author_id=author_id, post_id=post_id, actor_id=viewer.user_id
-            )
-            if author_id is not None
-            else []
-        )
-    if author_id is None:  # nothing changed: say why when it is not "already liked"
+    change = await like_store.insert_like(
+        db, post_id, viewer.user_id, notification_window=notifications.AGGREGATION_WINDOW
+    )
+    if change is None:  # nothing changed: say why when it is not "already liked"
         await _published_post_id(db, post_id)
         return False
     await counters.add_to_like_count(redis, post_id, 1)
     await deps.count("like", viewer.user_id)
-    await notifications.announce(redis, deliveries, counts_changed_on=post_id)
+    await notifications.announce(
+        redis, notifications.like_deliveries(change), counts_changed_on=post_id
+    )
     return True
 
 
@@ -67,20 +63,14 @@ async def unlike_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
     Side effects mirror like_post: the like leaves the author's LIKE notification too.
     """
     db, redis = deps.db, deps.redis
-    async with transaction(db) as conn:
-        author_id = await like_store.delete_like(conn, post_id, viewer.user_id)
-        deliveries = (
-            await notifications.retract_like(
-                conn, author_id=author_id, post_id=post_id, actor_id=viewer.user_id
-            )
-            if author_id is not None
-            else []
-        )
-    if author_id is None:
+    change = await like_store.delete_like(db, post_id, viewer.user_id)
+    if change is None:
         await _published_post_id(db, post_id)
         return False
     await counters.add_to_like_count(redis, post_id, -1)
-    await notifications.announce(redis, deliveries, counts_changed_on=post_id)
+    await notifications.announce(
+        redis, notifications.like_deliveries(change), counts_changed_on=post_id
+    )
     return True
 
 

@@ -27,6 +27,7 @@ from storage.pg import Db
 from storage.pg import notifications as notification_store
 from storage.pg import users as user_store
 from storage.pg.comments import CommentRecord
+from storage.pg.likes import LikeChange
 from storage.pg.notifications import NotificationRecord
 from storage.pubsub import publish_all
 
@@ -36,15 +37,13 @@ Delivery = tuple[int, int]
 """(recipient id, notification id): one push to make after the commit."""
 
 
-async def record_like(db: Db, *, author_id: int, post_id: int, actor_id: int) -> list[Delivery]:
-    """A like of `author_id`'s post (nothing when people like their own posts)."""
-    if author_id == actor_id:
+def like_deliveries(change: LikeChange) -> list[Delivery]:
+    """The push of a like or unlike: the author's LIKE group when it changed. The like and its
+    notification are written together by storage.pg.likes (one statement), which never
+    notifies people of their own likes."""
+    if change.notification_id is None:
         return []
-    return await _notify(db, author_id, "LIKE", post_id=post_id, actor_id=actor_id)
-
-
-async def retract_like(db: Db, *, author_id: int, post_id: int, actor_id: int) -> list[Delivery]:
-    return await _retract(db, author_id, "LIKE", post_id=post_id, actor_id=actor_id)
+    return [(change.author_id, change.notification_id)]
 
 
 async def record_follow(db: Db, *, followee_id: int, follower_id: int) -> list[Delivery]:

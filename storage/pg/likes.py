@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from storage.pg import Db, qualified
 from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
@@ -14,33 +15,65 @@ LikeCursor = tuple[datetime, int]
 _USER_COLUMNS_OF_U = qualified(USER_COLUMNS, "u")
 
 
-async def insert_like(db: Db, post_id: int, user_id: int) -> int | None:
-    """Record the like of a PUBLISHED post and return the post's author; None (nothing written)
-    when it existed already or the post is not published."""
-    author_id = await db.fetchval(
+@dataclass(frozen=True, slots=True)
+class LikeChange:
+    """A like written or removed: the post's author, and the author's LIKE notification group
+    when the change altered it (None: unchanged, or the liker is the author)."""
+
+    author_id: int
+    notification_id: int | None
+
+
+async def insert_like(
+    db: Db, post_id: int, user_id: int, *, notification_window: timedelta
+) -> LikeChange | None:
+    """Record the like of a PUBLISHED post and, unless the liker wrote the post, add the liker
+    to the author's LIKE notification (`notify_event`, aggregating within
+    `notification_window`): one statement, so both or neither. None (nothing written) when the
+    like existed already or the post is not published."""
+    row = await db.fetchrow(
         """
-        INSERT INTO likes (post_id, user_id)
-        SELECT $1, $2 FROM posts WHERE id = $1 AND status = 'PUBLISHED'
-        ON CONFLICT DO NOTHING
-        RETURNING (SELECT author_id FROM posts WHERE id = $1)
+        WITH liked AS (
+            INSERT INTO likes (post_id, user_id)
+            SELECT $1, $2 FROM posts WHERE id = $1 AND status = 'PUBLISHED'
+            ON CONFLICT DO NOTHING
+            RETURNING (SELECT author_id FROM posts WHERE id = $1) AS author_id
+        )
+        SELECT author_id,
+               CASE WHEN author_id <> $2 THEN  -- CASE: the function never runs otherwise
+                   (SELECT event FROM notify_event(author_id, 'LIKE', $1, NULL, $2, 0, $3)
+                                   AS event)
+               END AS event
+          FROM liked
+        """,
+        post_id,
+        user_id,
+        notification_window,
+    )
+    if row is None:
+        return None
+    event = row["event"]  # (notification id, changed) or None
+    changed = event is not None and event[1]
+    return LikeChange(row["author_id"], event[0] if changed else None)
+
+
+async def delete_like(db: Db, post_id: int, user_id: int) -> LikeChange | None:
+    """Remove the like and take the liker out of the author's LIKE notification
+    (`retract_event`): one statement. None when there was no like."""
+    row = await db.fetchrow(
+        """
+        WITH unliked AS (
+            DELETE FROM likes WHERE post_id = $1 AND user_id = $2
+            RETURNING (SELECT author_id FROM posts WHERE id = $1) AS author_id
+        )
+        SELECT unliked.author_id, event.notification_id
+          FROM unliked
+          LEFT JOIN LATERAL retract_event(unliked.author_id, 'LIKE', $1, $2, 0) AS event ON true
         """,
         post_id,
         user_id,
     )
-    return author_id if isinstance(author_id, int) else None
-
-
-async def delete_like(db: Db, post_id: int, user_id: int) -> int | None:
-    """Remove the like and return the post's author; None when there was no like."""
-    author_id = await db.fetchval(
-        """
-        DELETE FROM likes WHERE post_id = $1 AND user_id = $2
-        RETURNING (SELECT author_id FROM posts WHERE id = $1)
-        """,
-        post_id,
-        user_id,
-    )
-    return author_id if isinstance(author_id, int) else None
+    return None if row is None else LikeChange(row["author_id"], row["notification_id"])
 
 
 async def count_likes(db: Db, post_ids: Sequence[int]) -> dict[int, int]:

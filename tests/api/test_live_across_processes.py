@@ -29,13 +29,13 @@ from websockets.exceptions import ConnectionClosed
 from resources import Resources
 from schema.global_ids import encode_global_id
 from services import notifications
+from services.notifications import AGGREGATION_WINDOW
 from services.posts import create_post
 from services.tokens import AccessTokens
 from settings import Settings
 from storage import redis_keys
 from storage.embedded import start_valkey
 from storage.pg import likes as like_store
-from storage.pg import transaction
 from storage.pg.users import UserRecord
 from tests.api.processes import running_servers, server_env
 from tests.conftest import LiveApp, free_port
@@ -231,12 +231,12 @@ async def test_the_server_resubscribes_after_a_redis_restart_and_nothing_is_lost
                 # A like while Redis is down. Through the API it would be refused (the token's
                 # revocation check and the abuse limits read Redis), so this is what like_post
                 # does on PostgreSQL, then its best-effort push, which goes nowhere.
-                async with transaction(clean.db) as conn:
-                    author_id = await like_store.insert_like(conn, post_id, early.id)
-                    assert author_id == author.id
-                    deliveries = await notifications.record_like(
-                        conn, author_id=author.id, post_id=post_id, actor_id=early.id
-                    )
+                change = await like_store.insert_like(
+                    clean.db, post_id, early.id, notification_window=AGGREGATION_WINDOW
+                )
+                assert change is not None
+                assert change.author_id == author.id
+                deliveries = notifications.like_deliveries(change)
                 assert len(deliveries) == 1
                 await notifications.announce(own_redis, deliveries)  # logs, does not raise
 
