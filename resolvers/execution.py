@@ -40,7 +40,6 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -161,6 +160,16 @@ def _has_custom_is_type_of(object_type: GraphQLObjectType) -> bool:
 class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, completing plain fields without the general walk."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plans = _plans_by_schema.get(self.schema)
+        if plans is None:
+            plans = _plans_by_schema[self.schema] = {}
+        self._plans = plans
+        # Coerced arguments per field group: the items of a list share one group (their
+        # arguments are the same), kept alive with it as graphql-core's own memo does.
+        self._arguments: dict[int, tuple[FieldDetailsList, dict[str, Any]]] = {}
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -175,9 +184,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = _plans_by_schema.get(self.schema)
-        if plans is None:
-            plans = _plans_by_schema[self.schema] = {}
+        plans = self._plans
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
@@ -237,7 +244,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         """The completed object (or list of objects), possibly awaitable; Undefined when the
         general path must decide. Errors are located and reported as graphql-core does."""
         try:
-            value = read_value(plan.source, source, field_details_list, self)
+            value = self.read_value(plan.source, source, field_details_list)
         except Exception:  # the general path reads again and reports it
             return Undefined
         if value is None:
@@ -256,6 +263,25 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         if self.is_awaitable(items):
             return self._await_guarded(items, plan.field_type, field_details_list, path)
         return items
+
+    def read_value(self, plan: PlainRead, source: Any, field_details_list: FieldDetailsList) -> Any:
+        """The field's value: its resolver called with the field's coerced arguments."""
+        if not plan.argument_names:
+            return plan.read(source)
+        memo = self._arguments.get(id(field_details_list))
+        if memo is None:
+            details = field_details_list[0]
+            coerced = get_argument_values(
+                plan.field,
+                details.node,
+                self.variable_values,
+                details.fragment_variable_values,
+                self.hide_suggestions,
+            )
+            names = plan.argument_names
+            memo = (field_details_list, {names[name]: value for name, value in coerced.items()})
+            self._arguments[id(field_details_list)] = memo
+        return plan.read(source, **memo[1])
 
     def _is_plain(self, plan: PlainObject, value: Any) -> bool:
         """Whether `value` can be completed as `plan.object_type` here (not null, not awaitable,
@@ -327,31 +353,16 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         return _await_items(completed, awaitable_indices)
 
 
-def read_value(
-    plan: PlainRead, source: Any, field_details_list: FieldDetailsList, context: Executor[Any]
-) -> Any:
-    """The field's value: its resolver called with the field's coerced arguments."""
-    if not plan.argument_names:
-        return plan.read(source)
-    details = field_details_list[0]
-    arguments = get_argument_values(
-        plan.field,
-        details.node,
-        context.variable_values,
-        details.fragment_variable_values,
-        context.hide_suggestions,
-    )
-    names = plan.argument_names
-    return plan.read(source, **{names[name]: value for name, value in arguments.items()})
-
-
 def _complete_leaf(
-    plan: PlainLeaf, source: Any, field_details_list: FieldDetailsList, context: Executor[Any]
+    plan: PlainLeaf,
+    source: Any,
+    field_details_list: FieldDetailsList,
+    context: PlainFieldExecution,
 ) -> Any:
     """The completed value of a plain leaf, or Undefined when the general path must decide
     (it then reports the error, if any, exactly as graphql-core does)."""
     try:
-        value = read_value(plan.source, source, field_details_list, context)
+        value = context.read_value(plan.source, source, field_details_list)
         if value is None:
             return None if plan.nullable else Undefined
         if isinstance(value, Exception) or context.is_awaitable(value):
