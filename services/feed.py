@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from metrics import FAN_OUT_LAG
+from services import ranking
 from services.feed_cursors import decode_chronological, decode_ranked, encode_chronological
 from services.feed_deps import FeedConfig, FeedDeps, FeedOrder
 from services.feed_ranked import read_ranked
@@ -77,16 +78,26 @@ async def read_feed(
     arrive between pages. Raises InvalidArgumentError for a bad `first`, a cursor of the other
     order or of another list, or an expired RANKED cursor. Side effects: refreshes the cached
     feed's TTL; rebuilds a missing feed from PostgreSQL (reviving an inactive user); a RANKED
-    first page stores its snapshot in Redis.
+    first page stores its snapshot in Redis; the page's posts are recorded as shown to the
+    viewer (the `seen` feature of later RANKED first pages).
     """
     limit = check_page_size(first)
+    now = now or datetime.now(UTC)
     if order is FeedOrder.CHRONOLOGICAL:
         before = decode_chronological(after)
         posts = await collect_chronological(deps, viewer_id, before=before, limit=limit + 1)
-        return page_of([(encode_chronological(post.key), post.id) for post in posts], limit)
-    return await read_ranked(
-        deps, viewer_id, limit=limit, cursor=decode_ranked(after), now=now or datetime.now(UTC)
+        page = page_of([(encode_chronological(post.key), post.id) for post in posts], limit)
+    else:
+        page = await read_ranked(deps, viewer_id, limit=limit, cursor=decode_ranked(after), now=now)
+    await feeds.record_impressions(
+        deps.redis,
+        viewer_id,
+        [post_id for _, post_id in page.edges],
+        now_ms=int(now.timestamp() * 1000),
+        keep=ranking.SEEN_KEPT,
+        ttl_seconds=int(timedelta(days=ranking.SEEN_DAYS).total_seconds()),
     )
+    return page
 
 
 async def fan_out_post(deps: FeedDeps, post_id: int) -> FanOutResult:

@@ -48,17 +48,25 @@ async def read_ranked(
 async def rank_candidates(
     deps: FeedDeps, viewer_id: int, candidates: Sequence[FeedPost], now: datetime
 ) -> list[ranking.ScoredPost]:
-    """Score `candidates` for the viewer (two queries: engagement, affinity) and order them."""
+    """Score `candidates` for the viewer (two queries: engagement, affinity; one Redis read:
+    which of them the feed has shown the viewer before) and order them."""
     if not candidates:
         return []
-    engagement = await feed_store.fetch_post_engagement(deps.db, [post.id for post in candidates])
+    post_ids = [post.id for post in candidates]
+    engagement = await feed_store.fetch_post_engagement(deps.db, post_ids)
+    shown = await feeds.shown_before(deps.redis, viewer_id, post_ids)
     authors = sorted({post.author_id for post in candidates})
     given = await feed_store.fetch_author_affinity(
         deps.db, viewer_id, authors, since=now - timedelta(days=ranking.AFFINITY_DAYS)
     )
     scored = [
         ranking.Candidate(
-            post.id, post.author_id, post.published_at, counts.like_count, counts.comment_count
+            post.id,
+            post.author_id,
+            post.published_at,
+            counts.like_count,
+            counts.comment_count,
+            seen=post.id in shown,
         )
         for post in candidates
         if (counts := engagement.get(post.id)) is not None

@@ -5,6 +5,7 @@ Each candidate post p, seen by viewer v at time `now`, scores
     score(p) = W_RECENCY  * recency(p)
              + W_VELOCITY * velocity(p)
              + W_AFFINITY * affinity(v, author(p))
+             - W_SEEN     * seen(v, p)
 
     recency(p)  = 0.5 ** (age_h / HALF_LIFE_HOURS)
                   age_h = hours since p was published (0 for a future timestamp)
@@ -13,6 +14,8 @@ Each candidate post p, seen by viewer v at time `now`, scores
                   not bury everything else
     affinity    = ln(1 + likes_given + COMMENT_WEIGHT * comments_given)
                   what v gave the author's posts in the last AFFINITY_DAYS days
+    seen        = 1 if v's home feed has already shown p (in either order, within the last
+                  SEEN_DAYS days of reading, among the last SEEN_KEPT posts shown), else 0
 
 Posts are sorted by score, highest first, ties broken by the higher (newer) post id, so the
 order is deterministic for the same data. Author diversity then re-orders the list greedily:
@@ -39,6 +42,13 @@ AFFINITY_DAYS = 30
 W_RECENCY = 3.0
 W_VELOCITY = 1.0
 W_AFFINITY = 1.5
+W_SEEN = 2.0
+"""A post already shown loses two points: a fresh post seen before (3 - 2 = 1) ranks with an
+unseen one about ten hours old, so a reload brings what is new to the top."""
+SEEN_DAYS = 3
+"""The record of what a viewer was shown expires after three days without reading the feed."""
+SEEN_KEPT = 1000
+"""The most recent posts shown that the record keeps (two full ranked windows)."""
 MAX_RUN = 2
 """At most this many posts of one author in a row, where avoidable."""
 
@@ -54,6 +64,8 @@ class Candidate:
     published_at: datetime
     like_count: int
     comment_count: int
+    seen: bool = False
+    """Whether the viewer's home feed has already shown this post."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +86,7 @@ class ScoredPost:
     recency: float
     velocity: float
     affinity: float
+    seen: float = 0.0
 
 
 def age_hours(published_at: datetime, now: datetime) -> float:
@@ -99,6 +112,11 @@ def affinity(interactions: Interactions | None) -> float:
     return math.log1p(interactions.likes + COMMENT_WEIGHT * interactions.comments)
 
 
+def seen(candidate: Candidate) -> float:
+    """1 for a post the viewer's feed has already shown, else 0."""
+    return 1.0 if candidate.seen else 0.0
+
+
 def score_post(
     candidate: Candidate, interactions: Interactions | None, now: datetime
 ) -> ScoredPost:
@@ -107,13 +125,15 @@ def score_post(
     r = recency(age_h)
     v = engagement_velocity(candidate.like_count, candidate.comment_count, age_h)
     a = affinity(interactions)
+    s = seen(candidate)
     return ScoredPost(
         post_id=candidate.post_id,
         author_id=candidate.author_id,
-        score=W_RECENCY * r + W_VELOCITY * v + W_AFFINITY * a,
+        score=W_RECENCY * r + W_VELOCITY * v + W_AFFINITY * a - W_SEEN * s,
         recency=r,
         velocity=v,
         affinity=a,
+        seen=s,
     )
 
 

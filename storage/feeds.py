@@ -358,6 +358,31 @@ class SnapshotSlice:
     """The oldest key of the ranked window when older posts may exist below it."""
 
 
+async def record_impressions(
+    redis: Redis, user_id: int, post_ids: Sequence[int], *, now_ms: int, keep: int, ttl_seconds: int
+) -> None:
+    """Remember that the user's feed showed them these posts (a post keeps the time it was
+    first shown). Side effects, one round trip: the user's impressions set gains the posts, keeps
+    only the `keep` most recent, and expires `ttl_seconds` after this write."""
+    if not post_ids:
+        return
+    key = redis_keys.feed_impressions(user_id)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zadd(key, dict.fromkeys(map(str, post_ids), now_ms), nx=True)
+        pipe.zremrangebyrank(key, 0, -keep - 1)
+        pipe.expire(key, ttl_seconds)
+        await pipe.execute()
+
+
+async def shown_before(redis: Redis, user_id: int, post_ids: Sequence[int]) -> set[int]:
+    """Which of `post_ids` the user's feed has shown them (see record_impressions); one round
+    trip. Side effects: none."""
+    if not post_ids:
+        return set()
+    scores = await redis.zmscore(redis_keys.feed_impressions(user_id), [str(i) for i in post_ids])
+    return {post_id for post_id, score in zip(post_ids, scores, strict=True) if score is not None}
+
+
 async def save_ranked_snapshot(
     redis: Redis,
     user_id: int,

@@ -41,6 +41,12 @@ def feed_ranked_snapshot(user_id: int, snapshot_id: str) -> str:
     return f"feed:{{{user_id}}}:ranked:{snapshot_id}"
 
 
+def feed_impressions(user_id: int) -> str:
+    """The posts a user's home feed has shown them: sorted set of post ids scored by when each
+    was first shown (ms), the newest few hundred only, expiring when the user stops reading."""
+    return f"feed:{{{user_id}}}:seen"
+
+
 RATE_LIMIT_PREFIX = "ratelimit"
 """Prefix of every key the `limits` library writes for abuse limits (see storage.rate_limits).
 The library appends `:LIMITER/<subject>/<amount>/<multiples>/<granularity>`."""

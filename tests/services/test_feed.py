@@ -413,6 +413,45 @@ async def test_ranked_order_follows_affinity_and_drops_deleted_posts(clean: Reso
     assert not rest.has_next_page
 
 
+async def test_posts_already_shown_sink_on_the_next_ranked_first_page(clean: Resources) -> None:
+    deps = feed_deps(clean)
+    me, friend = await users(clean, "me", "friend")
+    await insert_follows(clean.db, [(me.id, friend.id)])
+    posts = [await insert_post(clean.db, friend.id, at(m)) for m in range(4)]  # newest last
+    now = at(30)
+    ranked = FeedOrder.RANKED
+
+    first = await feed.read_feed(deps, me.id, first=2, after=None, order=ranked, now=now)
+    assert [post_id for _, post_id in first.edges] == [posts[3], posts[2]]
+    assert await feeds.shown_before(clean.redis, me.id, posts) == {posts[3], posts[2]}
+
+    # Reloading: the two shown posts lose W_SEEN (2 points); the unseen ones come first.
+    again = await feed.read_feed(deps, me.id, first=4, after=None, order=ranked, now=now)
+    assert [post_id for _, post_id in again.edges] == [posts[1], posts[0], posts[3], posts[2]]
+
+    # Time order knows nothing of it, but what it shows counts as shown too.
+    await clean.redis.delete(redis_keys.feed_impressions(me.id))
+    chrono = await feed.read_feed(deps, me.id, first=1, after=None, order=CHRONO, now=now)
+    assert [post_id for _, post_id in chrono.edges] == [posts[3]]
+    assert await feeds.shown_before(clean.redis, me.id, posts) == {posts[3]}
+
+
+async def test_impressions_keep_the_newest_and_expire(clean: Resources) -> None:
+    await feeds.record_impressions(clean.redis, 7, [1, 2, 3], now_ms=1000, keep=4, ttl_seconds=60)
+    await feeds.record_impressions(clean.redis, 7, [3, 4, 5], now_ms=2000, keep=4, ttl_seconds=90)
+    key = redis_keys.feed_impressions(7)
+    # 3 keeps its first showing; the oldest (1) is dropped to keep four.
+    assert await clean.redis.zrange(key, 0, -1, withscores=True) == [
+        (b"2", 1000.0),
+        (b"3", 1000.0),
+        (b"4", 2000.0),
+        (b"5", 2000.0),
+    ]
+    assert 60 < await clean.redis.ttl(key) <= 90
+    assert await feeds.shown_before(clean.redis, 7, [1, 2, 6]) == {2}
+    assert await feeds.shown_before(clean.redis, 8, [2]) == set()
+
+
 async def test_bad_arguments_are_refused(clean: Resources) -> None:
     deps = feed_deps(clean)
     (me,) = await users(clean, "me")

@@ -62,6 +62,21 @@ def test_score_is_the_weighted_sum_of_the_features() -> None:
     )
 
 
+def test_a_post_already_shown_loses_the_seen_weight() -> None:
+    fresh = Candidate(7, 3, hours_ago(0), like_count=0, comment_count=0)
+    shown = Candidate(7, 3, hours_ago(0), like_count=0, comment_count=0, seen=True)
+    assert ranking.seen(fresh) == 0.0
+    assert ranking.seen(shown) == 1.0
+    unseen_score = ranking.score_post(fresh, None, NOW)
+    seen_score = ranking.score_post(shown, None, NOW)
+    assert seen_score.seen == 1.0
+    assert seen_score.score == unseen_score.score - ranking.W_SEEN == 3.0 - 2.0
+    # A fresh post shown before ranks below an unseen one nine hours old.
+    older = ranking.score_post(Candidate(8, 4, hours_ago(9), 0, 0), None, NOW)
+    assert ranking.rank([shown, Candidate(8, 4, hours_ago(9), 0, 0)], {}, NOW)[0].post_id == 8
+    assert older.score > seen_score.score
+
+
 def test_diversify_allows_at_most_two_posts_of_an_author_in_a_row() -> None:
     ranked = [post(1, 10), post(2, 10), post(3, 10), post(4, 10), post(5, 20), post(6, 30)]
     assert [p.post_id for p in ranking.diversify(ranked)] == [1, 2, 5, 3, 4, 6]
