@@ -170,8 +170,9 @@ async def _announce_published(deps: PostDeps, post: PostRecord) -> None:
 
 
 async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
-    """Delete the viewer's post: it leaves profiles, counts and (filtered at read) every feed;
-    a job then removes its media's files (services.media.delete_post_files).
+    """Delete the viewer's post: it leaves profiles, counts and (filtered at read) every feed,
+    and the notifications about it are deleted; a job then removes its media's files
+    (services.media.delete_post_files).
 
     Raises DomainError NOT_FOUND (also for a post the viewer cannot see) / FORBIDDEN (someone
     else's published post). Returns the id of the deleted post.

@@ -131,7 +131,8 @@ async def end_post_unpublished(db: Db, post_id: int, status: str) -> bool:
 async def mark_post_deleted(db: Db, post_id: int) -> str | None:
     """Mark the post DELETED; returns its previous status (None if absent or already deleted).
 
-    A published post also leaves its author's post_count.
+    In the same statement, a published post leaves its author's post_count, and every
+    notification about the post (likes, comments, mentions) is deleted.
     """
     row = await db.fetchrow(
         """
@@ -144,6 +145,8 @@ async def mark_post_deleted(db: Db, post_id: int) -> str | None:
         ), counted AS (
             UPDATE users SET post_count = post_count - 1
              WHERE id = (SELECT author_id FROM previous WHERE status = 'PUBLISHED')
+        ), forgotten AS (
+            DELETE FROM notifications WHERE post_id = (SELECT id FROM previous)
         )
         SELECT status FROM previous
         """,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from resources import Resources
-from services import comments, likes, notifications, posts
+from services import comments, follows, likes, notifications, posts
 from storage.pg.notifications import NotificationRecord
 from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
@@ -102,3 +102,30 @@ async def test_reading_closes_a_group_and_counts_unread(
     ]
     assert [n.read_at is None for n in await inbox(clean, author)] == [True, False, False]
     assert await notifications.unread_count(clean.db, author.id) == 1
+
+
+async def test_deleting_a_post_deletes_the_notifications_about_it(
+    clean: Resources, author: UserRecord, post: PostRecord
+) -> None:
+    fan, friend = await make_user(clean.db, "fan"), await make_user(clean.db, "friend")
+    other_post = await posts.create_post(
+        clean.posts,
+        viewer_of(author),
+        media_ids=[await make_media(clean.db, author.id)],
+        caption=None,
+        alt_texts=[],
+    )
+    await likes.like_post(clean.social, viewer_of(fan), post.id)
+    await comments.add_comment(clean.social, viewer_of(fan), post_id=post.id, text="@friend see")
+    await likes.like_post(clean.social, viewer_of(fan), other_post.id)
+    await follows.follow_user(clean.social, viewer_of(fan), author.id)
+    assert len(await inbox(clean, author)) == 4
+    assert shape(await inbox(clean, friend)) == [("MENTION", fan.id, 1)]
+
+    await posts.delete_post(clean.posts, viewer_of(author), post.id)
+
+    remaining = await inbox(clean, author)
+    assert [(n.kind, n.post_id) for n in remaining] == [("FOLLOW", None), ("LIKE", other_post.id)]
+    assert await notifications.unread_count(clean.db, author.id) == 2
+    assert await inbox(clean, friend) == []
+    assert await notifications.unread_count(clean.db, friend.id) == 0
