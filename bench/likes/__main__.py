@@ -1,9 +1,11 @@
 """`python -m bench.likes`: likePost over HTTP on one server process at concurrency 32.
 
-Prints likes/s and latency percentiles for fresh likes, for repeated likes (already liked: the
-primary key turns them away inside PostgreSQL) and for the same number of unlikes, checks that
-every count is exact after the flush, and measures whether turning repeated likes away in Redis
-first would pay (one SISMEMBER against one INSERT ... ON CONFLICT DO NOTHING).
+Prints likes/s and latency percentiles for the smallest authenticated query (`viewer { id }`,
+the floor of HTTP + auth + GraphQL on this machine at this moment: the same-run baseline), for
+fresh likes, for repeated likes (already liked: the primary key turns them away inside
+PostgreSQL) and for the same number of unlikes, checks that every count is exact after the
+flush, and measures whether turning repeated likes away in Redis first would pay (one SISMEMBER
+against one INSERT ... ON CONFLICT DO NOTHING).
 """
 
 from __future__ import annotations
@@ -108,10 +110,12 @@ async def main(requests: int, concurrency: int) -> None:
                 await post_graphql(client, "{ viewer { id } }", {}, headers[index % len(headers)])
 
             await run_load(warm_up, requests=1000, concurrency=concurrency)
+            floor = await run_load(warm_up, requests=requests, concurrency=concurrency)
             print(
                 f"likePost over HTTP, one server process, concurrency {concurrency}, "
                 f"{requests} requests"
             )
+            print(row("viewer { id } (floor)", floor))
             print(
                 row(
                     "fresh likes",
