@@ -358,20 +358,28 @@ class SnapshotSlice:
     """The oldest key of the ranked window when older posts may exist below it."""
 
 
+_RECORD_IMPRESSIONS_SCRIPT = """
+local key, now_ms, keep, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
+for i = 4, #ARGV do
+    redis.call('ZADD', key, 'NX', now_ms, ARGV[i])
+end
+redis.call('ZREMRANGEBYRANK', key, 0, -keep - 1)
+redis.call('EXPIRE', key, ttl)
+"""
+
+
 async def record_impressions(
     redis: Redis, user_id: int, post_ids: Sequence[int], *, now_ms: int, keep: int, ttl_seconds: int
 ) -> None:
     """Remember that the user's feed showed them these posts (a post keeps the time it was
-    first shown). Side effects, one round trip: the user's impressions set gains the posts, keeps
-    only the `keep` most recent, and expires `ttl_seconds` after this write."""
+    first shown). Side effects, one script call: the user's impressions set gains the posts,
+    keeps only the `keep` most recent, and expires `ttl_seconds` after this write."""
     if not post_ids:
         return
-    key = redis_keys.feed_impressions(user_id)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.zadd(key, dict.fromkeys(map(str, post_ids), now_ms), nx=True)
-        pipe.zremrangebyrank(key, 0, -keep - 1)
-        pipe.expire(key, ttl_seconds)
-        await pipe.execute()
+    script = redis_scripts.script(redis, _RECORD_IMPRESSIONS_SCRIPT)
+    await script(
+        keys=[redis_keys.feed_impressions(user_id)], args=[now_ms, keep, ttl_seconds, *post_ids]
+    )
 
 
 async def shown_before(redis: Redis, user_id: int, post_ids: Sequence[int]) -> set[int]:
