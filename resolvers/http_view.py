@@ -260,13 +260,16 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         sub_response: Response,
     ) -> Response:
         assert isinstance(sub_response, Exchange)
+        errors = response_data.get("errors") if isinstance(response_data, dict) else None
+        public = sub_response.public and not errors
+        if public and isinstance(response_data, dict):
+            response_data = _without_client_budget(response_data)
         response = Response(
             self.encode_json(response_data),
             status_code=200,
             media_type=sub_response.media_type,
             headers=dict(sub_response.headers),
         )
-        errors = response_data.get("errors") if isinstance(response_data, dict) else None
         if isinstance(response_data, dict) and "data" not in response_data:
             code = _first_code(errors)
             if code == THROTTLED:
@@ -276,7 +279,6 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                     response.headers["retry-after"] = str(retry_after)
             elif sub_response.media_type == GRAPHQL_RESPONSE_JSON:
                 response.status_code = 400
-        public = sub_response.public and not errors
         response.headers["cache-control"] = self.public_cache_control if public else PRIVATE
         return response
 
@@ -293,6 +295,18 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return parsed
+
+
+def _without_client_budget(response_data: GraphQLHTTPResponse) -> GraphQLHTTPResponse:
+    """The response without `extensions.cost.throttleStatus`: a shared cache hands a public
+    response to every client, and what is left of one client's budget is none of the others'
+    business (nor true for them)."""
+    extensions = response_data.get("extensions")
+    cost = extensions.get("cost") if isinstance(extensions, dict) else None
+    if not isinstance(cost, dict) or "throttleStatus" not in cost:
+        return response_data
+    shared_cost = {name: value for name, value in cost.items() if name != "throttleStatus"}
+    return {**response_data, "extensions": {**extensions, "cost": shared_cost}}  # type: ignore[dict-item]
 
 
 def _first_extension(errors: object, name: str) -> object:

@@ -370,6 +370,14 @@ async def test_an_exhausted_budget_throttles_with_429_and_changes_nothing(
         anonymous = await app.graphql('{ user(username: "bob") { id } }')
         assert anonymous["extensions"]["cost"]["requestedQueryCost"] == 1
         assert anonymous["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] >= 20
+        # A publicly cacheable answer (anonymous GET) shows no client's budget.
+        cached = await app.http.get(
+            "/graphql", params={"query": '{ user(username: "bob") { id } }'}
+        )
+        assert cached.headers["cache-control"] == "public, max-age=60"
+        assert cached.json()["extensions"] == {
+            "cost": {"requestedQueryCost": 1, "maximumAvailable": 60}
+        }
 
 
 async def test_without_the_budget_nothing_is_kept_in_redis(
