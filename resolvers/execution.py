@@ -24,6 +24,7 @@ so does every list when the schema has @stream.
 
 from __future__ import annotations
 
+import operator
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
@@ -121,10 +122,13 @@ def plain_read(schema: GraphQLSchema, field: GraphQLField) -> PlainRead | None:
     that wrapper: Strawberry's default attribute read, or a synchronous method resolver taking
     only `self` and arguments of built-in scalar types (which Strawberry passes unconverted),
     with no field extensions, permissions or exception handlers."""
+    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if getattr(field.resolve, "_is_default", False):
         assert field.resolve is not None
+        if isinstance(definition, StrawberryField) and definition.default_resolver is getattr:
+            # What Strawberry's default resolver does, without its three calls per read.
+            return PlainRead(operator.attrgetter(definition.python_name), field, {})
         return PlainRead(field.resolve, field, {})
-    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     resolver = getattr(definition, "base_resolver", None)
     if not isinstance(definition, StrawberryField) or not isinstance(resolver, StrawberryResolver):
         return None
@@ -166,8 +170,12 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         if plans is None:
             plans = _plans_by_schema[self.schema] = {}
         self._plans = plans
-        # Coerced arguments per field group: the items of a list share one group (their
-        # arguments are the same), kept alive with it as graphql-core's own memo does.
+        # Per operation, keyed by identity and kept alive with the key (as graphql-core's own
+        # memo of sub-selections): the plans of each grouped field set, and the coerced
+        # arguments of each field group (the items of a list share both).
+        self._grouped_plans: dict[
+            int, tuple[GroupedFieldSet, list[tuple[str, FieldDetailsList, Plan | str]]]
+        ] = {}
         self._arguments: dict[int, tuple[FieldDetailsList, dict[str, Any]]] = {}
 
     def execute_fields(
@@ -184,22 +192,17 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = self._plans
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                field_name = field_details_list[0].node.name.value
-                if field_name == _TYPENAME:
+            for response_name, field_details_list, plan in self._planned(
+                parent_type, grouped_field_set
+            ):
+                result: Any
+                if plan is _TYPENAME:
                     results[response_name] = parent_type.name
                     continue
-                key = (parent_type.name, field_name)
-                try:
-                    plan = plans[key]
-                except KeyError:
-                    plan = plans[key] = plain_field_plan(self.schema, parent_type, field_name)
-                result: Any
                 if plan is None:
                     result = Undefined
                 elif type(plan) is PlainLeaf:
@@ -232,6 +235,29 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return _await_fields(results, awaitable_fields)
+
+    def _planned(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[tuple[str, FieldDetailsList, Plan | str]]:
+        """(response name, field group, plan) of each field of `grouped_field_set`; the plan is
+        `_TYPENAME` for `__typename`. graphql-core hands the items of a list one and the same
+        grouped field set, so this is worked out once per selection and operation."""
+        memo = self._grouped_plans.get(id(grouped_field_set))
+        if memo is not None:
+            return memo[1]
+        plans = self._plans
+        planned: list[tuple[str, FieldDetailsList, Plan | str]] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            field_name = field_details_list[0].node.name.value
+            if field_name == _TYPENAME:
+                planned.append((response_name, field_details_list, _TYPENAME))
+                continue
+            key = (parent_type.name, field_name)
+            if key not in plans:
+                plans[key] = plain_field_plan(self.schema, parent_type, field_name)
+            planned.append((response_name, field_details_list, plans[key]))
+        self._grouped_plans[id(grouped_field_set)] = (grouped_field_set, planned)
+        return planned
 
     def _complete_object(
         self,
