@@ -15,9 +15,10 @@ list of non-null objects (optionally non-null). The value is read with that same
 - an object (or each object of a list) has its sub-selection executed as graphql-core does, with
   the same `is_type_of` check, and an error inside it is located and reported the same way.
 
-Anything else goes through graphql-core's own `execute_field`: other fields, and any value that
-is not plainly right (null for a non-null field, an awaitable, a value of the wrong type, a
-coercion error). That path then produces the same result and error it always does. With schema
+Other fields go through graphql-core's own `execute_field`. A value the fast path does not take
+as it is (null for a non-null field, an awaitable, a value of the wrong type, a coercion error)
+is completed by graphql-core's `complete_value`, as `execute_field` would after calling the
+resolver: the same result and the same error, and the resolver is called once. With schema
 middleware (an extension's resolve hook, e.g. tracing) every field takes the general path, and
 so does every list when the schema has @stream.
 """
@@ -41,6 +42,7 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -204,18 +206,6 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                     results[response_name] = parent_type.name
                     continue
                 if plan is None:
-                    result = Undefined
-                elif type(plan) is PlainLeaf:
-                    result = _complete_leaf(plan, source_value, field_details_list, self)
-                else:
-                    result = self._complete_object(
-                        plan,  # type: ignore[arg-type]
-                        source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
-                        position_context,
-                    )
-                if result is Undefined:
                     result = self.execute_field(
                         parent_type,
                         source_value,
@@ -225,6 +215,19 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                     )
                     if result is Undefined:
                         continue
+                elif type(plan) is PlainLeaf:
+                    result = self._complete_leaf(
+                        plan, parent_type, source_value, field_details_list, path, response_name
+                    )
+                else:
+                    result = self._complete_object(
+                        plan,  # type: ignore[arg-type]
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
                 results[response_name] = result
                 if is_awaitable(result):
                     awaitable_fields.append(response_name)
@@ -259,36 +262,105 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         self._grouped_plans[id(grouped_field_set)] = (grouped_field_set, planned)
         return planned
 
+    def _complete_leaf(
+        self,
+        plan: PlainLeaf,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        parent_path: Path | None,
+        response_name: str,
+    ) -> Any:
+        """The completed value of a plain leaf (its path is only built when it is needed)."""
+        try:
+            value = self.read_value(plan.source, source, field_details_list)
+        except Exception as raw_error:
+            path = Path(parent_path, response_name, parent_type.name)
+            return self._report(raw_error, plan.source.field.type, field_details_list, path)
+        if value is None and plan.nullable:
+            return None
+        if value is not None and not isinstance(value, Exception) and not self.is_awaitable(value):
+            try:
+                coerced = plan.coerce(value)
+            except Exception:  # complete_value below coerces again and reports it
+                coerced = None
+            if coerced is not None and coerced is not Undefined:
+                return coerced
+        path = Path(parent_path, response_name, parent_type.name)
+        return self._complete_generally(plan.source, parent_type, field_details_list, path, value)
+
     def _complete_object(
         self,
         plan: PlainObject,
+        parent_type: GraphQLObjectType,
         source: Any,
         field_details_list: FieldDetailsList,
         path: Path,
         position_context: Any,
     ) -> Any:
-        """The completed object (or list of objects), possibly awaitable; Undefined when the
-        general path must decide. Errors are located and reported as graphql-core does."""
+        """The completed object (or list of objects), possibly awaitable. Errors are located
+        and reported as graphql-core does."""
         try:
             value = self.read_value(plan.source, source, field_details_list)
-        except Exception:  # the general path reads again and reports it
-            return Undefined
-        if value is None:
-            return None if plan.nullable else Undefined
-        if plan.item_type is None:
-            if not self._is_plain(plan, value):
-                return Undefined
-            return self._guarded(plan.field_type, field_details_list, path, position_context, value)
-        if type(value) is not list or not all(self._is_plain(plan, item) for item in value):
-            return Undefined
-        try:
-            items = self._complete_items(plan, value, field_details_list, path, position_context)
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.field_type, field_details_list, path)
+            return self._report(raw_error, plan.field_type, field_details_list, path)
+        if value is None and plan.nullable:
             return None
-        if self.is_awaitable(items):
-            return self._await_guarded(items, plan.field_type, field_details_list, path)
-        return items
+        if plan.item_type is None:
+            if self._is_plain(plan, value):
+                return self._guarded(
+                    plan.field_type, field_details_list, path, position_context, value
+                )
+        elif type(value) is list and all(self._is_plain(plan, item) for item in value):
+            try:
+                items = self._complete_items(
+                    plan, value, field_details_list, path, position_context
+                )
+            except Exception as raw_error:
+                return self._report(raw_error, plan.field_type, field_details_list, path)
+            if self.is_awaitable(items):
+                return self._await_guarded(items, plan.field_type, field_details_list, path)
+            return items
+        return self._complete_generally(plan.source, parent_type, field_details_list, path, value)
+
+    def _complete_generally(
+        self,
+        plan: PlainRead,
+        parent_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+    ) -> Any:
+        """A value the fast path does not complete itself (null for a non-null field, an
+        awaitable, a value of the wrong type...) completed by graphql-core, exactly as its
+        `execute_field` does after calling the resolver; the resolver is not called again."""
+        field = plan.field
+        return_type = field.type
+        info = self.build_resolve_info(field, to_nodes(field_details_list), parent_type, path)
+        try:
+            if self.is_awaitable(value):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, value, None
+                )
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, value, None
+            )
+        except Exception as raw_error:
+            return self._report(raw_error, return_type, field_details_list, path)
+        if self.is_awaitable(completed):
+            return self._await_guarded(completed, return_type, field_details_list, path)
+        return completed
+
+    def _report(
+        self,
+        raw_error: Exception,
+        error_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> None:
+        """graphql-core's handling of a field error: located at `path`, collected (the field is
+        null) when `error_type` is nullable, raised to the parent when not."""
+        self.handle_field_error(raw_error, error_type, field_details_list, path)
 
     def read_value(self, plan: PlainRead, source: Any, field_details_list: FieldDetailsList) -> Any:
         """The field's value: its resolver called with the field's coerced arguments."""
@@ -333,8 +405,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                 named, field_details_list, path, value, position_context
             )
         except Exception as raw_error:
-            self.handle_field_error(raw_error, error_type, field_details_list, path)
-            return None
+            return self._report(raw_error, error_type, field_details_list, path)
         if self.is_awaitable(completed):
             return self._await_guarded(completed, error_type, field_details_list, path)
         return completed
@@ -350,8 +421,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         try:
             return await completed
         except Exception as raw_error:
-            self.handle_field_error(raw_error, error_type, field_details_list, path)
-            return None
+            return self._report(raw_error, error_type, field_details_list, path)
 
     def _complete_items(
         self,
@@ -377,26 +447,6 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_indices:
             return completed
         return _await_items(completed, awaitable_indices)
-
-
-def _complete_leaf(
-    plan: PlainLeaf,
-    source: Any,
-    field_details_list: FieldDetailsList,
-    context: PlainFieldExecution,
-) -> Any:
-    """The completed value of a plain leaf, or Undefined when the general path must decide
-    (it then reports the error, if any, exactly as graphql-core does)."""
-    try:
-        value = context.read_value(plan.source, source, field_details_list)
-        if value is None:
-            return None if plan.nullable else Undefined
-        if isinstance(value, Exception) or context.is_awaitable(value):
-            return Undefined
-        coerced = plan.coerce(value)
-    except Exception:  # the general path reads again and reports it
-        return Undefined
-    return Undefined if coerced is None else coerced
 
 
 async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:

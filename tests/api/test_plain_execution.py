@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import GraphQLError
 from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import queries
 from strawberry.extensions import SchemaExtension
@@ -22,6 +23,8 @@ from strawberry.types import Info
 
 from resolvers.execution import PlainFieldExecution, PlainLeaf, PlainObject, plain_field_plan
 from schema.build import build_schema
+
+RESOLVER_CALLS: list[str] = []
 
 
 @strawberry.enum
@@ -53,11 +56,17 @@ class Person(Named):
 
     @strawberry.field
     def greeting(self, punctuation: str = "!", times: int = 1) -> str:
-        return f"hi {self.name}" + punctuation * times
+        return f"hi {self.name}" + punctuation * min(max(times, 0), 3)
 
     @strawberry.field
     def failing(self) -> str | None:
+        RESOLVER_CALLS.append("failing")
         raise ValueError("failing resolver")
+
+    @strawberry.field
+    def absent_label(self) -> str:
+        RESOLVER_CALLS.append("absentLabel")
+        return None  # type: ignore[return-value]
 
     @strawberry.field
     async def later_age(self) -> int:
@@ -129,8 +138,13 @@ class Query:
         )
 
 
-PLAIN = strawberry.Schema(query=Query, execution_context_class=PlainFieldExecution)
-GENERAL = strawberry.Schema(query=Query)
+class QuietSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Strawberry logs every error with its traceback; these tests make hundreds on purpose."""
+
+
+PLAIN = QuietSchema(query=Query, execution_context_class=PlainFieldExecution)
+GENERAL = QuietSchema(query=Query)
 
 
 async def both(document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -207,6 +221,11 @@ async def test_fragments_directives_and_repeated_fields_merge_the_same() -> None
         ),
         ("{ first { failing name } }", "failing resolver", ["first", "failing"]),
         (
+            "{ first { absentLabel } }",
+            "Cannot return null for non-nullable field Person.absentLabel.",
+            ["first", "absentLabel"],
+        ),
+        (
             "{ bad { notAPerson { name } } }",
             "Expected value of type 'Person' but got: <Tag instance>.",
             ["bad", "notAPerson"],
@@ -233,6 +252,16 @@ async def test_errors_are_the_general_paths_errors(
 ) -> None:
     result = await both(document)
     assert [(error["message"], error["path"]) for error in result["errors"]] == [(message, path)]
+
+
+async def test_a_resolver_whose_value_needs_the_general_path_is_called_once() -> None:
+    RESOLVER_CALLS.clear()
+    result = await PLAIN.execute("{ first { failing } bad { notAPerson { absentLabel } } }")
+    assert result.data == {"first": {"failing": None}, "bad": None}
+    assert RESOLVER_CALLS == ["failing"]  # notAPerson is no Person: nothing resolved under it
+    result = await PLAIN.execute("{ first { absentLabel } }")
+    assert result.data is None  # a non-null field all the way up
+    assert RESOLVER_CALLS == ["failing", "absentLabel"]
 
 
 async def test_a_failing_item_nulls_its_nullable_list_and_nothing_else() -> None:
