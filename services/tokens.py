@@ -6,6 +6,7 @@ current secret, so a leaked database does not leak usable tokens.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -16,6 +17,8 @@ import jwt
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
 ISSUER = "shutter"
+VERIFIED_TOKENS_CACHED = 4096
+"""Access tokens whose verified claims a process keeps (about 1 KiB each)."""
 
 
 class InvalidTokenError(Exception):
@@ -63,6 +66,9 @@ class AccessTokens:
     def __init__(self, secret_key: str, *, ttl_seconds: int) -> None:
         self._key = secret_key
         self.ttl_seconds = ttl_seconds
+        # A client sends the same token with every request for up to 15 minutes: checking its
+        # signature and claims once is enough (verify still checks its expiry every time).
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._decode)
 
     def issue(
         self, user_id: int, session_id: uuid.UUID, *, now: datetime | None = None
@@ -80,8 +86,18 @@ class AccessTokens:
         }
         return jwt.encode(claims, self._key, algorithm="HS256"), expires_at.replace(microsecond=0)
 
-    def verify(self, token: str) -> AccessClaims:
-        """The claims of a valid token; raises InvalidTokenError with the reason otherwise."""
+    def verify(self, token: str, *, now: datetime | None = None) -> AccessClaims:
+        """The claims of a valid token; raises InvalidTokenError with the reason otherwise.
+
+        Side effects: none, but a valid token's decoded claims are kept (at most
+        VERIFIED_TOKENS_CACHED tokens), so its signature is checked once per process.
+        """
+        claims = self._verified(token)
+        if claims.expires_at <= (now or datetime.now(UTC)):
+            raise InvalidTokenError("access token expired")
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,

@@ -270,6 +270,7 @@ async def test_expired_and_tampered_access_tokens_are_refused(resources: Resourc
     )
     with pytest.raises(InvalidTokenError):
         await authenticate(tokens, resources.redis, f"Bearer {other_key}")
+
     with pytest.raises(InvalidTokenError, match="Bearer"):
         await authenticate(tokens, resources.redis, f"Basic {valid}")
     assert await authenticate(tokens, resources.redis, None) is None
@@ -295,3 +296,15 @@ async def test_update_profile_changes_only_given_fields(
     row = await conn.fetchrow("SELECT full_name, bio FROM users WHERE id = $1", viewer.user_id)
     assert row is not None
     assert (row["full_name"], row["bio"]) == (None, "Photographer")
+
+
+def test_a_verified_token_still_expires_on_time(resources: Resources) -> None:
+    tokens = resources.access_tokens
+    issued_at = datetime.now(UTC)
+    token, expires_at = tokens.issue(7, uuid.uuid4(), now=issued_at)
+    assert tokens.verify(token).user_id == 7  # checked once, then remembered
+    assert tokens.verify(token, now=expires_at - timedelta(seconds=1)).user_id == 7
+    with pytest.raises(InvalidTokenError, match="expired"):
+        tokens.verify(token, now=expires_at)
+    with pytest.raises(InvalidTokenError, match="invalid"):
+        tokens.verify(token[:-2] + "xx")  # a tampered copy is checked in full, and refused
