@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -187,3 +188,17 @@ def row(name: str, result: LoadResult) -> str:
         f"{name:<34} {result.throughput:>9.0f}/s  p50 {result.percentile(50):6.1f} ms  "
         f"p95 {result.percentile(95):6.1f} ms  p99 {result.percentile(99):6.1f} ms"
     )
+
+
+FULL_COLLECTIONS = re.compile(rb'^python_gc_collections_total\{generation="2"\} ([0-9.e+]+)$', re.M)
+
+
+async def full_collections(session: aiohttp.ClientSession, base_url: str) -> int | None:
+    """How many full garbage collections the server has run (its /metrics, served to loopback
+    clients); None when it does not say."""
+    try:
+        async with session.get(f"{base_url}/metrics") as response:
+            found = FULL_COLLECTIONS.search(await response.read())
+    except aiohttp.ClientError:
+        return None
+    return int(float(found[1])) if found else None

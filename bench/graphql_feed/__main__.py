@@ -26,6 +26,7 @@ from bench.harness import (
     api_env,
     api_server,
     bearer,
+    full_collections,
     load_client,
     post_graphql,
     row,
@@ -153,11 +154,18 @@ async def main(requests: int, concurrency: int, seconds: float) -> None:
             floor = await run_load(viewer_query, requests=requests, concurrency=concurrency)
             full = await run_load(feed_query, requests=requests, concurrency=concurrency)
             rate = full.throughput * 0.6
+            collections_before = await full_collections(client, base_url)
             steady = await paced(feed_query, rate=rate, seconds=seconds, concurrency=concurrency)
+            collections_after = await full_collections(client, base_url)
         print(f"\nGraphQL over HTTP, one server process, concurrency {concurrency}")
         print(row("viewer { id } (floor)", floor))
         print(row("feed, 20 posts (throughput)", full))
         print(row(f"feed at 60% ({rate:.0f}/s, paced)", steady))
+        if collections_before is not None and collections_after is not None:
+            print(
+                "full garbage collections in the server while paced: "
+                f"{collections_after - collections_before}"
+            )
         statements = await statements_per_request(settings, viewer_id, tokens)
         print(
             f"SQL statements per feed request: page of 5: {statements[5]}, "

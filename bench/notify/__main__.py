@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import gc
 import os
-import re
 import resource
 import secrets
 import time
@@ -42,6 +41,7 @@ from bench.harness import (
     api_env,
     api_process,
     bearer,
+    full_collections,
     load_client,
     percentile,
     post_graphql,
@@ -285,20 +285,6 @@ async def publish_only(
         tasks.append(asyncio.create_task(one(socket)))
     await asyncio.gather(*tasks)
     phase.seconds = time.perf_counter() - started
-
-
-FULL_COLLECTIONS = re.compile(rb'^python_gc_collections_total\{generation="2"\} ([0-9.e+]+)$', re.M)
-
-
-async def full_collections(session: aiohttp.ClientSession, base_url: str) -> int | None:
-    """How many full garbage collections the server has run (its /metrics, served to loopback
-    clients); None when it does not say."""
-    try:
-        async with session.get(f"{base_url}/metrics") as response:
-            found = FULL_COLLECTIONS.search(await response.read())
-    except aiohttp.ClientError:
-        return None
-    return int(float(found[1])) if found else None
 
 
 @contextlib.asynccontextmanager
