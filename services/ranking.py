@@ -47,8 +47,9 @@ W_SEEN = 2.0
 unseen one about ten hours old, so a reload brings what is new to the top."""
 SEEN_DAYS = 3
 """The record of what a viewer was shown expires after three days without reading the feed."""
-SEEN_KEPT = 1000
-"""The most recent posts shown that the record keeps (two full ranked windows)."""
+SEEN_KEPT = 120
+"""The most recent posts shown that the record keeps: six pages of 20, and under Redis's
+compact-encoding limit for sorted sets (128 entries), about 1.5 KiB per viewer."""
 MAX_RUN = 2
 """At most this many posts of one author in a row, where avoidable."""
 

@@ -360,10 +360,13 @@ class SnapshotSlice:
 
 _RECORD_IMPRESSIONS_SCRIPT = """
 local key, now_ms, keep, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local excess = redis.call('ZCARD', key) + (#ARGV - 3) - keep
+if excess > 0 then
+    redis.call('ZREMRANGEBYRANK', key, 0, excess - 1)
+end
 for i = 4, #ARGV do
     redis.call('ZADD', key, 'NX', now_ms, ARGV[i])
 end
-redis.call('ZREMRANGEBYRANK', key, 0, -keep - 1)
 redis.call('EXPIRE', key, ttl)
 """
 
@@ -372,8 +375,9 @@ async def record_impressions(
     redis: Redis, user_id: int, post_ids: Sequence[int], *, now_ms: int, keep: int, ttl_seconds: int
 ) -> None:
     """Remember that the user's feed showed them these posts (a post keeps the time it was
-    first shown). Side effects, one script call: the user's impressions set gains the posts,
-    keeps only the `keep` most recent, and expires `ttl_seconds` after this write."""
+    first shown). Side effects, one script call: the oldest impressions make room first, so
+    the set never holds more than `keep` (at or under Redis's compact-encoding limit, 128, it
+    stays compact); then it gains the posts and expires `ttl_seconds` after this write."""
     if not post_ids:
         return
     script = redis_scripts.script(redis, _RECORD_IMPRESSIONS_SCRIPT)

@@ -43,7 +43,8 @@ def feed_ranked_snapshot(user_id: int, snapshot_id: str) -> str:
 
 def feed_impressions(user_id: int) -> str:
     """The posts a user's home feed has shown them: sorted set of post ids scored by when each
-    was first shown (ms), the newest few hundred only, expiring when the user stops reading."""
+    was first shown (ms), the newest 120 only (services.ranking.SEEN_KEPT), expiring when the
+    user stops reading."""
     return f"feed:{{{user_id}}}:seen"
 
 

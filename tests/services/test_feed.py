@@ -437,18 +437,21 @@ async def test_posts_already_shown_sink_on_the_next_ranked_first_page(clean: Res
 
 
 async def test_impressions_keep_the_newest_and_expire(clean: Resources) -> None:
-    await feeds.record_impressions(clean.redis, 7, [1, 2, 3], now_ms=1000, keep=4, ttl_seconds=60)
-    await feeds.record_impressions(clean.redis, 7, [3, 4, 5], now_ms=2000, keep=4, ttl_seconds=90)
+    await feeds.record_impressions(clean.redis, 7, [1, 2, 3], now_ms=1000, keep=5, ttl_seconds=60)
+    await feeds.record_impressions(clean.redis, 7, [4, 3], now_ms=2000, keep=5, ttl_seconds=90)
     key = redis_keys.feed_impressions(7)
-    # 3 keeps its first showing; the oldest (1) is dropped to keep four.
+    # Room is made first: never more than five. 3 keeps its first showing.
     assert await clean.redis.zrange(key, 0, -1, withscores=True) == [
+        (b"1", 1000.0),
         (b"2", 1000.0),
         (b"3", 1000.0),
         (b"4", 2000.0),
-        (b"5", 2000.0),
     ]
+    await feeds.record_impressions(clean.redis, 7, [5, 6], now_ms=3000, keep=5, ttl_seconds=90)
+    assert await clean.redis.zrange(key, 0, -1) == [b"2", b"3", b"4", b"5", b"6"]
     assert 60 < await clean.redis.ttl(key) <= 90
-    assert await feeds.shown_before(clean.redis, 7, [1, 2, 6]) == {2}
+    assert await clean.redis.object("encoding", key) == b"listpack"
+    assert await feeds.shown_before(clean.redis, 7, [1, 2, 7]) == {2}
     assert await feeds.shown_before(clean.redis, 8, [2]) == set()
 
 
