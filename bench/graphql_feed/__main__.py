@@ -26,6 +26,7 @@ from bench.harness import (
     api_env,
     api_server,
     bearer,
+    freeze_client_heap,
     full_collections,
     load_client,
     post_graphql,
@@ -141,6 +142,7 @@ async def main(requests: int, concurrency: int, seconds: float) -> None:
             celebrity_follower_threshold=data.spec.celebrity_threshold,
             query_budget_points=int(BENCH_SERVER_ENV["QUERY_BUDGET_POINTS"]),
         )
+        freeze_client_heap()  # the data set it generated
         async with api_server(env) as base_url, load_client(base_url, concurrency) as client:
 
             async def viewer_query(_: int) -> None:

@@ -23,6 +23,7 @@ from bench.harness import (
     api_env,
     api_server,
     bearer,
+    freeze_client_heap,
     load_client,
     percentile,
     post_graphql,
@@ -96,6 +97,7 @@ async def main(requests: int, concurrency: int) -> None:
             [(u, p) for u in range(len(user_ids)) for p in range(len(post_ids))], requests
         )
         env = api_env(database_url, redis_url, scratch, secret)
+        freeze_client_heap()
         async with api_server(env) as base_url, load_client(base_url, concurrency) as client:
 
             def sender(document: str):  # type: ignore[no-untyped-def]

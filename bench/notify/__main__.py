@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import os
 import resource
 import secrets
@@ -41,6 +40,7 @@ from bench.harness import (
     api_env,
     api_process,
     bearer,
+    freeze_client_heap,
     full_collections,
     load_client,
     percentile,
@@ -364,10 +364,7 @@ async def main(subscribers: int, likers: int, events: int, rate: float, *, defla
                 await asyncio.gather(*(subscribe(socket) for socket in sockets))
                 await wait_all_subscribed(redis, author_ids)
                 opened_seconds = time.perf_counter() - opening
-                # This client holds 1,000 sockets too: keep its own full collections short, so
-                # that what is timed is the server (as the server does after its start-up).
-                gc.collect()
-                gc.freeze()
+                freeze_client_heap()  # this client holds 1,000 sockets too
                 await asyncio.sleep(1.0)
                 subscribed_kib = rss_kib(a.pid)
 
