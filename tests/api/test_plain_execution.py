@@ -21,7 +21,8 @@ from hypothesis_graphql import queries
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
-from resolvers.execution import PlainFieldExecution, PlainLeaf, PlainObject, plain_field_plan
+from resolvers.execution import PlainFieldExecution
+from resolvers.field_plans import PlainLeaf, PlainObject, plain_field_plan
 from schema.build import build_schema
 
 RESOLVER_CALLS: list[str] = []

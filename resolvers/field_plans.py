@@ -1,0 +1,147 @@
+"""Which fields the plain-field execution (resolvers/execution.py) completes itself, and how.
+
+A field is plain when Strawberry would only read an attribute (its default resolver), or call
+a synchronous method taking `self` and arguments of built-in scalar types (which Strawberry
+passes unconverted), with no field extensions, permissions or exception handlers; and when its
+type is a scalar or enum, an object type (with no hand-written `is_type_of`), or a list of
+non-null objects. Each plan is worked out once per schema and field.
+"""
+
+from __future__ import annotations
+
+import operator
+import weakref
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    is_leaf_type,
+)
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
+
+
+class PlainRead(NamedTuple):
+    """How a plain field's value is read: `read(source, **arguments)`, with the arguments (when
+    the field has any) renamed from their GraphQL names to the resolver's parameter names."""
+
+    read: Callable[..., Any]
+    field: GraphQLField
+    argument_names: dict[str, str]
+
+
+class PlainLeaf(NamedTuple):
+    """A scalar or enum field: how to read it, coerce it, and whether null is allowed."""
+
+    source: PlainRead
+    coerce: Callable[[Any], Any]
+    nullable: bool
+
+
+class PlainObject(NamedTuple):
+    """An object (or list of non-null objects) field."""
+
+    source: PlainRead
+    field_type: GraphQLOutputType
+    is_type_of: Callable[[Any, Any], Any] | None
+    nullable: bool
+    item_type: GraphQLNonNull[GraphQLObjectType] | None  # set for a list field
+
+
+Plan = PlainLeaf | PlainObject | None
+
+_plans_by_schema: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], Plan]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def plans_of(schema: GraphQLSchema) -> dict[tuple[str, str], Plan]:
+    """The schema's plans by (type name, field name), filled as fields are first met (the
+    schema never changes once built)."""
+    plans = _plans_by_schema.get(schema)
+    if plans is None:
+        plans = _plans_by_schema[schema] = {}
+    return plans
+
+
+def plain_field_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) -> Plan:
+    """How the fast path completes `parent_type.name`, or None when the field needs the general
+    path (an async or info-taking resolver, an abstract type, nullable list items...)."""
+    field = parent_type.fields.get(name)
+    source = None if field is None else plain_read(schema, field)
+    if field is None or source is None:
+        return None
+    field_type = field.type
+    nullable = not isinstance(field_type, GraphQLNonNull)
+    named = field_type if nullable else field_type.of_type
+    if is_leaf_type(named):
+        assert isinstance(named, GraphQLLeafType)
+        return PlainLeaf(source, named.coerce_output_value, nullable)
+    item_type = None
+    if isinstance(named, GraphQLList):
+        if schema.get_directive("stream") is not None or not isinstance(
+            named.of_type, GraphQLNonNull
+        ):
+            return None
+        item_type = named.of_type
+        named = item_type.of_type
+    if not isinstance(named, GraphQLObjectType):
+        return None
+    if _has_custom_is_type_of(named):
+        return None  # it may read the resolve info, which the fast path does not build
+    return PlainObject(source, field_type, named.is_type_of, nullable, item_type)
+
+
+_PLAIN_ARGUMENT_TYPES = (int, float, str, bool)
+
+
+def plain_read(schema: GraphQLSchema, field: GraphQLField) -> PlainRead | None:
+    """How to read `field` without Strawberry's general resolver wrapper, or None when it needs
+    that wrapper: Strawberry's default attribute read, or a synchronous method resolver taking
+    only `self` and arguments of built-in scalar types (which Strawberry passes unconverted),
+    with no field extensions, permissions or exception handlers."""
+    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if getattr(field.resolve, "_is_default", False):
+        assert field.resolve is not None
+        if isinstance(definition, StrawberryField) and definition.default_resolver is getattr:
+            # What Strawberry's default resolver does, without its three calls per read.
+            return PlainRead(operator.attrgetter(definition.python_name), field, {})
+        return PlainRead(field.resolve, field, {})
+    resolver = getattr(definition, "base_resolver", None)
+    if not isinstance(definition, StrawberryField) or not isinstance(resolver, StrawberryResolver):
+        return None
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if (
+        definition.is_async
+        or definition.extensions
+        or getattr(strawberry_schema, "exception_handlers", None) != ()
+        or resolver.self_parameter is None
+        or resolver.info_parameter is not None
+        or resolver.root_parameter is not None
+        or resolver.parent_parameter is not None
+        or any(argument.type not in _PLAIN_ARGUMENT_TYPES for argument in definition.arguments)
+    ):
+        return None
+    names = strawberry_schema.config.name_converter  # type: ignore[union-attr]
+    return PlainRead(
+        resolver,
+        field,
+        {names.from_argument(argument): argument.python_name for argument in definition.arguments},
+    )
+
+
+def _has_custom_is_type_of(object_type: GraphQLObjectType) -> bool:
+    """Whether the type's `is_type_of` was written by hand (Strawberry's own only checks the
+    value's class and ignores the info)."""
+    if object_type.is_type_of is None:
+        return False
+    definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return definition is None or getattr(definition, "is_type_of", None) is not None
