@@ -38,6 +38,8 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
+from graphql.type.scalars import GRAPHQL_MAX_INT as _MAX_INT
+from graphql.type.scalars import GRAPHQL_MIN_INT as _MIN_INT
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.field_plans import (
@@ -163,6 +165,9 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             path = Path(parent_path, response_name, parent_type.name)
             return self._report(raw_error, plan.source.field.type, field_details_list, path)
+        kind = type(value)
+        if kind is plan.unchanged and (kind is not int or _MIN_INT <= value <= _MAX_INT):
+            return value
         if value is None and plan.nullable:
             return None
         if value is not None and not isinstance(value, Exception) and not self.is_awaitable(value):

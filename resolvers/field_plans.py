@@ -15,13 +15,18 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     is_leaf_type,
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -44,6 +49,17 @@ class PlainLeaf(NamedTuple):
     source: PlainRead
     coerce: Callable[[Any], Any]
     nullable: bool
+    unchanged: type | None
+    """The Python type whose values this scalar's coercion returns as they are (a `str` for
+    String and ID, a `bool` for Boolean, an `int` within 32 bits for Int), so it is skipped."""
+
+
+_UNCHANGED_BY_COERCION: tuple[tuple[GraphQLScalarType, type], ...] = (
+    (GraphQLString, str),
+    (GraphQLID, str),
+    (GraphQLBoolean, bool),
+    (GraphQLInt, int),
+)
 
 
 class PlainObject(NamedTuple):
@@ -84,7 +100,8 @@ def plain_field_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, name
     named = field_type if nullable else field_type.of_type
     if is_leaf_type(named):
         assert isinstance(named, GraphQLLeafType)
-        return PlainLeaf(source, named.coerce_output_value, nullable)
+        unchanged = next((kind for scalar, kind in _UNCHANGED_BY_COERCION if named is scalar), None)
+        return PlainLeaf(source, named.coerce_output_value, nullable, unchanged)
     item_type = None
     if isinstance(named, GraphQLList):
         if schema.get_directive("stream") is not None or not isinstance(

@@ -54,6 +54,8 @@ class Person(Named):
     best_tag: Tag | None
     broken_age: int = strawberry.field(description="Returns a value of the wrong type.")
     missing_age: int = strawberry.field(description="Returns None for a non-null Int.")
+    huge_age: int = strawberry.field(description="Returns an int wider than 32 bits.")
+    flag_as_int: int = strawberry.field(description="Returns a bool for an Int (coerced to 1).")
 
     @strawberry.field
     def greeting(self, punctuation: str = "!", times: int = 1) -> str:
@@ -105,6 +107,8 @@ def person(name: str, age: int, *tags: tuple[str, int]) -> Person:
         best_tag=Tag(label="best", weight=99) if tags else None,
         broken_age="forty",  # type: ignore[arg-type]
         missing_age=None,  # type: ignore[arg-type]
+        huge_age=2**31,
+        flag_as_int=True,
     )
 
 
@@ -181,6 +185,11 @@ async def test_plain_fields_of_a_list_answer_as_the_general_path() -> None:
     assert result["data"]["people"][1]["pickyTag"] is None
 
 
+async def test_values_that_coercion_changes_are_coerced() -> None:
+    result = await both("{ first { flagAsInt age } }")
+    assert result["data"] == {"first": {"flagAsInt": 1, "age": 36}}
+
+
 async def test_arguments_from_literals_defaults_and_variables() -> None:
     result = await both(
         """query Q($p: String!, $t: Int) { first {
@@ -214,6 +223,11 @@ async def test_fragments_directives_and_repeated_fields_merge_the_same() -> None
             "{ first { brokenAge } }",
             "Int cannot represent non-integer value: 'forty'",
             ["first", "brokenAge"],
+        ),
+        (
+            "{ first { hugeAge } }",
+            "Int cannot represent non 32-bit signed integer value: 2147483648",
+            ["first", "hugeAge"],
         ),
         (
             "{ first { missingAge } }",
