@@ -11,7 +11,8 @@ such fields).
 attribute read or a simple synchronous method, of a scalar or enum, object, or list-of-objects
 type). It reads the value as Strawberry would and:
 
-- a leaf is coerced in place;
+- a leaf is coerced in place (not at all when coercion would return it unchanged: a `str` for
+  String or ID, a `bool`, a 32-bit `int`);
 - an object (or each object of a list) has its sub-selection executed as graphql-core does, with
   the same `is_type_of` check, and an error inside it is located and reported the same way.
 
