@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.middleware import Middleware
 
-from resolvers.metrics_extension import enable_tracing_extension
-
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
@@ -45,7 +43,6 @@ def configure_tracing(settings: Settings, *, exporter: SpanExporter | None = Non
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-    from strawberry.extensions.tracing import OpenTelemetryExtension
 
     service = {"service.name": os.environ.get("OTEL_SERVICE_NAME", "shutter")}
     provider = TracerProvider(resource=Resource.create(service))
@@ -60,10 +57,19 @@ def configure_tracing(settings: Settings, *, exporter: SpanExporter | None = Non
     trace.set_tracer_provider(provider)
     AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     RedisInstrumentor().instrument(tracer_provider=provider)
-    # Resolver arguments carry passwords and tokens: never recorded.
-    enable_tracing_extension(functools.partial(OpenTelemetryExtension, arg_filter=_no_arguments))
     _state["provider"] = provider
     return True
+
+
+def tracing_extensions() -> list[Any]:
+    """Strawberry's OpenTelemetry schema extension when tracing is on (schema.build adds it,
+    through resolvers.metrics_extension), else nothing."""
+    if "provider" not in _state:
+        return []
+    from strawberry.extensions.tracing import OpenTelemetryExtension
+
+    # Resolver arguments carry passwords and tokens: never recorded.
+    return [functools.partial(OpenTelemetryExtension, arg_filter=_no_arguments)]
 
 
 def _no_arguments(arguments: dict[str, Any], info: Any) -> dict[str, Any]:

@@ -35,9 +35,6 @@ class WebSocketRegistry:
         self._open: set[_Socket] = set()
         self.shutting_down = False
 
-    def __len__(self) -> int:
-        return len(self._open)
-
     def _add(self, socket: _Socket) -> None:
         self._open.add(socket)
         OPEN_WEBSOCKETS.inc()

@@ -165,7 +165,8 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             value = self.read_value(plan.source, source, field_details_list)
         except Exception as raw_error:
             path = Path(parent_path, response_name, parent_type.name)
-            return self._report(raw_error, plan.source.field.type, field_details_list, path)
+            self.handle_field_error(raw_error, plan.source.field.type, field_details_list, path)
+            return None
         kind = type(value)
         if kind is plan.unchanged and (kind is not int or _MIN_INT <= value <= _MAX_INT):
             return value
@@ -195,7 +196,8 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         try:
             value = self.read_value(plan.source, source, field_details_list)
         except Exception as raw_error:
-            return self._report(raw_error, plan.field_type, field_details_list, path)
+            self.handle_field_error(raw_error, plan.field_type, field_details_list, path)
+            return None
         if value is None and plan.nullable:
             return None
         if plan.item_type is None:
@@ -209,7 +211,8 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                     plan, value, field_details_list, path, position_context
                 )
             except Exception as raw_error:
-                return self._report(raw_error, plan.field_type, field_details_list, path)
+                self.handle_field_error(raw_error, plan.field_type, field_details_list, path)
+                return None
             if self.is_awaitable(items):
                 return self._await_guarded(items, plan.field_type, field_details_list, path)
             return items
@@ -238,21 +241,11 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                 return_type, field_details_list, info, path, value, None
             )
         except Exception as raw_error:
-            return self._report(raw_error, return_type, field_details_list, path)
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
         if self.is_awaitable(completed):
             return self._await_guarded(completed, return_type, field_details_list, path)
         return completed
-
-    def _report(
-        self,
-        raw_error: Exception,
-        error_type: GraphQLOutputType,
-        field_details_list: FieldDetailsList,
-        path: Path,
-    ) -> None:
-        """graphql-core's handling of a field error: located at `path`, collected (the field is
-        null) when `error_type` is nullable, raised to the parent when not."""
-        self.handle_field_error(raw_error, error_type, field_details_list, path)
 
     def read_value(self, plan: PlainRead, source: Any, field_details_list: FieldDetailsList) -> Any:
         """The field's value: its resolver called with the field's coerced arguments."""
@@ -297,7 +290,8 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                 named, field_details_list, path, value, position_context
             )
         except Exception as raw_error:
-            return self._report(raw_error, error_type, field_details_list, path)
+            self.handle_field_error(raw_error, error_type, field_details_list, path)
+            return None
         if self.is_awaitable(completed):
             return self._await_guarded(completed, error_type, field_details_list, path)
         return completed
@@ -313,7 +307,8 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         try:
             return await completed
         except Exception as raw_error:
-            return self._report(raw_error, error_type, field_details_list, path)
+            self.handle_field_error(raw_error, error_type, field_details_list, path)
+            return None
 
     def _complete_items(
         self,

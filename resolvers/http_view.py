@@ -43,7 +43,6 @@ from resolvers.persisted_queries import (
     PERSISTED_QUERY_NOT_FOUND,
     PERSISTED_QUERY_NOT_FOUND_MESSAGE,
     PersistedQueryNotFoundError,
-    register,
     resolve_persisted_query,
 )
 from resolvers.query_limits import THROTTLED
@@ -51,6 +50,7 @@ from resources import Resources
 from services.auth import authenticate
 from services.tokens import InvalidTokenError
 from settings import Settings
+from storage.persisted_queries import store_persisted_query
 
 log = logging.getLogger("shutter.http")
 
@@ -154,13 +154,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
-        media_type = response_media_type(request.headers.get("accept"))
         try:
             response = await self.run(request)
         except HTTPException as error:
             headers = {"allow": "POST"} if error.status_code == 405 else None
             response = error_response(
-                error.status_code, error.reason, media_type=media_type, headers=headers
+                error.status_code,
+                error.reason,
+                media_type=response_media_type(request.headers.get("accept")),
+                headers=headers,
             )
         except PersistedQueryNotFoundError:
             # As Apollo Server: 200, so that every APQ client retries with the document.
@@ -168,7 +170,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 200,
                 PERSISTED_QUERY_NOT_FOUND_MESSAGE,
                 PERSISTED_QUERY_NOT_FOUND,
-                media_type=media_type,
+                media_type=response_media_type(request.headers.get("accept")),
             )
         response.headers.append("vary", "Accept, Authorization")
         await response(scope, receive, send)
@@ -241,7 +243,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 raise HTTPException(405, error.reason) from error
             raise
         if registration is not None and result.data is not None:
-            await register(redis, registration, ttl_seconds=self.persisted_query_ttl_seconds)
+            await store_persisted_query(
+                redis,
+                registration.sha256_hex,
+                registration.text,
+                ttl_seconds=self.persisted_query_ttl_seconds,
+            )
         return result
 
     async def process_result(
@@ -271,7 +278,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             headers=dict(sub_response.headers),
         )
         if isinstance(response_data, dict) and "data" not in response_data:
-            code = _first_code(errors)
+            code = _first_extension(errors, "code")
             if code == THROTTLED:
                 response.status_code = 429
                 retry_after = _first_extension(errors, "retryAfterSeconds")
@@ -315,10 +322,6 @@ def _first_extension(errors: object, name: str) -> object:
         if isinstance(extensions, dict):
             return extensions.get(name)
     return None
-
-
-def _first_code(errors: object) -> object:
-    return _first_extension(errors, "code")
 
 
 async def _sign_in(context: Context, authorization: str | None) -> None:

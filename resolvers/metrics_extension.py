@@ -16,24 +16,18 @@ from prometheus_client import Histogram
 from strawberry.extensions import SchemaExtension
 
 from metrics import GRAPHQL_DURATION, GRAPHQL_ERRORS, operation_label
+from tracing import tracing_extensions
 
 __all__ = ["OperationMetrics", "observability_extensions"]
 
-_tracing_extension: list[Any] = []
 _histograms: dict[tuple[str, str], Histogram] = {}
 """Labelled children by (type, name), bounded like the names: `labels()` costs ~1.5 µs."""
 
 
-def enable_tracing_extension(extension: Any) -> None:
-    """Schemas built from now on also get `extension` (resolvers.tracing calls this when it
-    turns tracing on). Side effect: module state read by observability_extensions()."""
-    _tracing_extension[:] = [extension]
-
-
 def observability_extensions() -> list[Any]:
     """The extensions schema.build adds: OperationMetrics, plus the OpenTelemetry one when
-    tracing was enabled before the schema is built."""
-    return [OperationMetrics, *_tracing_extension]
+    tracing was turned on (tracing.configure_tracing) before the schema is built."""
+    return [OperationMetrics, *tracing_extensions()]
 
 
 class OperationMetrics(SchemaExtension):

@@ -11,7 +11,6 @@ import hmac
 import ipaddress
 import logging
 
-from arq.constants import default_queue_name
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -20,6 +19,7 @@ from starlette.routing import Route
 from metrics import QUEUE_DEPTH, REGISTRY, SCRAPE_TIME_REGISTRY
 from resources import Resources
 from settings import Settings
+from storage.jobs import queue_depth
 
 log = logging.getLogger("shutter.metrics")
 
@@ -37,7 +37,7 @@ def metrics_route(settings: Settings) -> Route:
         resources: Resources = request.app.state.resources
         try:
             depth = await asyncio.wait_for(
-                resources.redis.zcard(default_queue_name), SCRAPE_READ_TIMEOUT_SECONDS
+                queue_depth(resources.redis), SCRAPE_READ_TIMEOUT_SECONDS
             )
         except Exception:  # Redis down: the rest of the metrics are still worth serving
             log.warning("queue depth unavailable for /metrics", exc_info=True)

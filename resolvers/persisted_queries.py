@@ -21,7 +21,7 @@ from cross_web import HTTPException
 from redis.asyncio import Redis
 from strawberry.http import GraphQLRequestData
 
-from storage.persisted_queries import fetch_persisted_query, store_persisted_query
+from storage.persisted_queries import fetch_persisted_query
 
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 PERSISTED_QUERY_NOT_FOUND_MESSAGE = "PersistedQueryNotFound"
@@ -65,7 +65,7 @@ async def resolve_persisted_query(
 
     Hash only: sets `request_data.query` to the registered text, or raises
     PersistedQueryNotFoundError. Hash and text: raises HTTPException(400) when the hash is not
-    the text's, else returns the Registration to `register` after the operation ran.
+    the text's, else returns the Registration to store once the operation has run.
     Side effects: one Redis GET for a hash-only request; nothing otherwise.
     """
     sha256_hex = persisted_query_hash(request_data.extensions)
@@ -80,10 +80,3 @@ async def resolve_persisted_query(
     if hashlib.sha256(request_data.query.encode()).hexdigest() != sha256_hex:
         raise HTTPException(400, "provided sha does not match query")
     return Registration(sha256_hex, request_data.query)
-
-
-async def register(redis: Redis, registration: Registration, *, ttl_seconds: int) -> None:
-    """Store the text under its hash. Side effects: one Redis SET with a TTL."""
-    await store_persisted_query(
-        redis, registration.sha256_hex, registration.text, ttl_seconds=ttl_seconds
-    )

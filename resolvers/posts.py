@@ -43,7 +43,7 @@ async def author_posts_page(
 
 async def load_views(context: Context, post_ids: list[int]) -> list[PostView]:
     """Everything a page of posts usually shows, in one batched read (services.post_views);
-    the loaders are primed with the rows read, for fields that ask again.
+    user_by_id is primed with the authors, for fields that ask again.
 
     The schema hands these to the posts as plain values: resolving 20 posts then creates no
     awaitable per field (DESIGN.md §5: per-field awaitables, not SQL, are the cost).
@@ -51,11 +51,7 @@ async def load_views(context: Context, post_ids: list[int]) -> list[PostView]:
     views = await post_views.page_views(
         context.db, context.resources.redis, post_ids, context.viewer_id
     )
-    loaders = context.loaders
-    for view in views:
-        loaders.user_by_id.prime(view.author.id, view.author)
-        for media, _ in view.media:
-            loaders.media_by_id.prime(media.id, media)
+    context.loaders.prime_users([view.author for view in views])
     return views
 
 
@@ -72,21 +68,25 @@ class LoadedPosts:
 
 
 async def load_page(context: Context, page: Page[PostRecord]) -> LoadedPosts:
-    views = {
-        view.post.id: view
-        for view in await load_views(context, [record.id for _, record in page.edges])
-    }
-    edges = [(cursor, record) for cursor, record in page.edges if record.id in views]
-    return LoadedPosts(Page(edges=edges, has_next_page=page.has_next_page), views)
+    """The posts of a list query (already the viewer's to see), with what they show."""
+    ids = Page(
+        edges=[(cursor, record.id) for cursor, record in page.edges],
+        has_next_page=page.has_next_page,
+    )
+    return await _load(context, ids, visible_only=False)
 
 
 async def load_id_page(context: Context, ids: Page[int]) -> LoadedPosts:
     """As load_page, for a page of post ids read before the posts (the feed's): a post the
     viewer may no longer see (deleted since) is left out, by the rule everywhere else."""
+    return await _load(context, ids, visible_only=True)
+
+
+async def _load(context: Context, ids: Page[int], *, visible_only: bool) -> LoadedPosts:
     views = {
         view.post.id: view
         for view in await load_views(context, [post_id for _, post_id in ids.edges])
-        if posts.is_visible(view.post, context.viewer_id)
+        if not visible_only or posts.is_visible(view.post, context.viewer_id)
     }
     edges = [(cursor, views[post_id].post) for cursor, post_id in ids.edges if post_id in views]
     return LoadedPosts(Page(edges=edges, has_next_page=ids.has_next_page), views)

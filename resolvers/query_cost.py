@@ -138,9 +138,13 @@ class _PageCheck:
             extensions={"code": BAD_USER_INPUT},
         )
 
+    def problem(self, value: int) -> GraphQLError | None:
+        """The error of a `first` out of range; None when it is within 0..MAX_PAGE_SIZE."""
+        return None if 0 <= value <= MAX_PAGE_SIZE else self.error(value)
+
     def enforce(self, value: int) -> None:
-        if not 0 <= value <= MAX_PAGE_SIZE:
-            raise self.error(value)
+        if (error := self.problem(value)) is not None:
+            raise error
 
 
 Size: TypeAlias = int | _Variable
@@ -433,8 +437,8 @@ class _Compiler:
         value = argument.value
         if isinstance(value, IntValueNode):
             literal = int(value.value)
-            if not 0 <= literal <= MAX_PAGE_SIZE:
-                self.errors.append(check.error(literal))
+            if (error := check.problem(literal)) is not None:
+                self.errors.append(error)
                 return 0
             return literal
         if isinstance(value, VariableNode):
@@ -442,8 +446,8 @@ class _Compiler:
             declared = self.variable_defaults.get(variable)
             if isinstance(declared, IntValueNode):
                 fallback = int(declared.value)
-                if not 0 <= fallback <= MAX_PAGE_SIZE:
-                    self.errors.append(check.error(fallback))
+                if (error := check.problem(fallback)) is not None:
+                    self.errors.append(error)
                     return 0
             size = _Variable(variable, fallback, length=False, check=check)
             self.page_sizes.append(size)
@@ -487,29 +491,9 @@ def _argument(node: FieldNode, name: str) -> ArgumentNode | None:
     return next((a for a in node.arguments or () if a.name.value == name), None)
 
 
-def lists_without_bounds(schema: GraphQLSchema) -> list[str]:
-    """`Type.field` of every list of objects in the schema that is neither the edges of a
-    connection nor in LIST_BOUNDS (each counts DEFAULT_LIST_SIZE items: give it a bound)."""
-    missing = []
-    for type_name, named in schema.type_map.items():
-        if type_name.startswith("__") or not is_object_type(named):
-            continue
-        for field_name, field in named.fields.items():
-            nullable = get_nullable_type(field.type)
-            if not is_list_type(nullable) or is_leaf_type(get_named_type(field.type)):
-                continue
-            if type_name.endswith("Connection"):
-                continue
-            if (type_name, field_name) in LIST_BOUNDS or ("*", field_name) in LIST_BOUNDS:
-                continue
-            missing.append(f"{type_name}.{field_name}")
-    return sorted(missing)
-
-
 __all__ = [
     "LIST_BOUNDS",
     "CostModel",
     "CostPlan",
     "compile_cost",
-    "lists_without_bounds",
 ]

@@ -39,7 +39,6 @@ class RequestIdMiddleware:
             return
         request_id = request_id_of(scope)
         set_request_id(request_id)
-        scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] in ("http.response.start", "websocket.accept"):

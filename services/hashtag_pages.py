@@ -97,11 +97,11 @@ async def _top_page(
         if rows > limit:  # the window has more (even if a just-deleted post was left out)
             return Page(edges=items[:limit], has_next_page=True)
         older_after = (since, 0)  # below the window: published before `since`
-    if len(items) <= limit:
-        older = await hashtag_store.fetch_recent_page(
-            db, hashtag_id, limit=limit + 1 - len(items), after=older_after
-        )
-        items += [(encode_fields("h2", micros_of(_published(p)), p.id), p) for p in older]
+    # Here len(items) <= limit: either none were read, or len(ranked) <= rows <= limit.
+    older = await hashtag_store.fetch_recent_page(
+        db, hashtag_id, limit=limit + 1 - len(items), after=older_after
+    )
+    items += [(encode_fields("h2", micros_of(_published(p)), p.id), p) for p in older]
     return page_of(items, limit)
 
 

@@ -33,10 +33,9 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 
-from services.errors import DomainError, UserErrorCode
-from services.rate_limits import wait_text
+from services.rate_limits import refusal
 from storage import rate_limits
-from storage.rate_limits import RateLimiter, RateLimitResult
+from storage.rate_limits import RateLimiter
 
 NAME_ACTION = "login-name"
 ADDRESS_ACTION = "login-ip"
@@ -74,7 +73,7 @@ class LoginThrottle:
             self.limiter, ADDRESS_ACTION, client_ip, self.policy.address_window()
         )
         if not result.allowed:
-            raise _refusal(result)
+            raise refusal("failed log-ins", result)
 
     async def reserve_attempt(self, name: str) -> None:
         """Count one attempt against the name, or refuse it when its window is full.
@@ -86,7 +85,7 @@ class LoginThrottle:
             self.limiter, NAME_ACTION, name_digest(name), self.policy.account_window()
         )
         if not result.allowed:
-            raise _refusal(result)
+            raise refusal("failed log-ins", result)
 
     async def count_failure(self, client_ip: str | None) -> None:
         """Count a failed log-in against the address (the name's was reserved already).
@@ -109,10 +108,3 @@ class LoginThrottle:
 def name_digest(name: str) -> str:
     """What the per-name counter is keyed by: no email address is kept in clear in Redis."""
     return hashlib.sha256(name.encode()).hexdigest()[:32]
-
-
-def _refusal(result: RateLimitResult) -> DomainError:
-    return DomainError.single(
-        UserErrorCode.RATE_LIMITED,
-        f"Too many failed log-ins: try again in {wait_text(result.retry_after_seconds)}.",
-    )

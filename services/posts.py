@@ -10,7 +10,13 @@ from arq.connections import ArqRedis
 from services import discover, notifications
 from services.auth import Viewer
 from services.errors import DomainError, UserError, UserErrorCode
-from services.pagination import Page, check_page_size, decode_time_id_cursor, encode_time_id_cursor
+from services.pagination import (
+    Page,
+    check_page_size,
+    decode_time_id_cursor,
+    encode_time_id_cursor,
+    page_of,
+)
 from services.social import SocialDeps
 from storage import counters, jobs
 from storage.pg import Db, transaction
@@ -177,12 +183,12 @@ async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
     Raises DomainError NOT_FOUND (also for a post the viewer cannot see) / FORBIDDEN (someone
     else's published post). Returns the id of the deleted post.
     """
-    found = await post_store.fetch_posts_by_ids(deps.db, [post_id])
+    post = await fetch_visible_post(deps.db, viewer.user_id, post_id)
     # A post the viewer cannot see (deleted, or someone else's unpublished one) is NOT_FOUND:
     # FORBIDDEN would confirm that it exists.
-    if not found or not is_visible(found[0], viewer.user_id):
+    if post is None:
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
-    if found[0].author_id != viewer.user_id:
+    if post.author_id != viewer.user_id:
         raise DomainError.single(UserErrorCode.FORBIDDEN, "This post is not yours.", "postId")
     await post_store.mark_post_deleted(deps.db, post_id)
     await discover.on_post_deleted(deps.db, deps.queue, post_id)
@@ -209,11 +215,12 @@ async def list_author_posts(
     rows = await post_store.fetch_author_posts_page(
         db, author_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
-    return Page(
-        edges=[
+    # Published posts always have published_at (a CHECK on posts): the filter only narrows.
+    return page_of(
+        [
             (encode_time_id_cursor(post.published_at, post.id), post)
-            for post in rows[:limit]
+            for post in rows
             if post.published_at is not None
         ],
-        has_next_page=len(rows) > limit,
+        limit,
     )

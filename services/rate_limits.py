@@ -77,10 +77,11 @@ def wait_text(seconds: float) -> str:
     return f"{math.ceil(minutes / 60)} hours"
 
 
-def _refusal(action: RateLimitedAction, result: RateLimitResult) -> DomainError:
+def refusal(noun: str, result: RateLimitResult) -> DomainError:
+    """RATE_LIMITED: "Too many {noun}: try again in {wait}." (see wait_text)."""
     return DomainError.single(
         UserErrorCode.RATE_LIMITED,
-        f"Too many {_NOUNS[action]}: try again in {wait_text(result.retry_after_seconds)}.",
+        f"Too many {noun}: try again in {wait_text(result.retry_after_seconds)}.",
     )
 
 
@@ -96,7 +97,7 @@ async def check_and_count(
     """
     result = await rate_limits.hit(limiter, action, user_id, policy.limits_for(action).windows())
     if not result.allowed:
-        raise _refusal(action, result)
+        raise refusal(_NOUNS[action], result)
 
 
 async def ensure_within_limits(
@@ -109,7 +110,7 @@ async def ensure_within_limits(
     """
     result = await rate_limits.check(limiter, action, user_id, policy.limits_for(action).windows())
     if not result.allowed:
-        raise _refusal(action, result)
+        raise refusal(_NOUNS[action], result)
 
 
 async def count_action(

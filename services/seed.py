@@ -486,12 +486,7 @@ async def _upload_all(
         ]
         for index, post in enumerate(plan.posts)
     ]
-    flat = await asyncio.gather(*(task for row in tasks for task in row))
-    result, start = [], 0
-    for row in tasks:
-        result.append(list(flat[start : start + len(row)]))
-        start += len(row)
-    return result
+    return await asyncio.gather(*(asyncio.gather(*row) for row in tasks))
 
 
 async def _upload_picture(deps: SeedDeps, owner: Viewer, spec: ImageSpec, name: str) -> int:
@@ -508,8 +503,9 @@ async def _upload_picture(deps: SeedDeps, owner: Viewer, spec: ImageSpec, name: 
     )
     await media.complete_upload(deps.media, owner, created.media.id)
     # complete_upload also queued the job; a worker running it later finds the media READY.
-    await media_processing.process_media(deps.processing, created.media.id, last_try=True)
-    record = await media.fetch_own_media(deps.media.db, owner, created.media.id)
+    record = await media_processing.process_media(deps.processing, created.media.id, last_try=True)
+    if record is None:
+        raise RuntimeError(f"demo picture {name} is gone")
     if record.status != "READY":
         raise RuntimeError(f"demo picture {name} ended {record.status}: {record.rejection_reason}")
     return created.media.id

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from arq.connections import ArqRedis
+from arq.constants import default_queue_name
+from redis.asyncio import Redis
 
 PROCESS_MEDIA = "process_media"
 
@@ -85,3 +87,8 @@ async def enqueue_delete_post_files(queue: ArqRedis, post_id: int) -> bool:
         DELETE_POST_FILES, post_id, _job_id=f"{DELETE_POST_FILES}:{post_id}"
     )
     return job is not None
+
+
+async def queue_depth(redis: Redis) -> int:
+    """How many jobs wait in arq's queue (one ZCARD on its sorted set). Side effects: none."""
+    return int(await redis.zcard(default_queue_name))

@@ -30,7 +30,6 @@ Event = dict[str, Any]
 
 LISTENER_QUEUE_SIZE = 100
 RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
-HEARTBEAT_CHANNEL = redis_keys.EVENTS_HEARTBEAT_CHANNEL
 
 
 async def publish(redis: Redis, channel: str, event: Event) -> int:
@@ -123,7 +122,7 @@ class EventHub:
         try:
             # A placeholder channel keeps the connection in subscribed mode even with no listeners.
             channels = set(self._listeners)
-            await pubsub.subscribe(HEARTBEAT_CHANNEL, *channels)
+            await pubsub.subscribe(redis_keys.EVENTS_HEARTBEAT_CHANNEL, *channels)
             self._pubsub = pubsub
             self.connected.set()
             # listen() calls made while that SUBSCRIBE was in flight saw no connection and left

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker
 
 from app import create_app
@@ -101,6 +102,14 @@ async def clean(resources: Resources) -> AsyncIterator[Resources]:
     await reset_state(resources)
     yield resources
     await reset_state(resources)
+
+
+@pytest.fixture
+async def queue(settings: Settings) -> AsyncIterator[ArqRedis]:
+    assert settings.redis_url
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    yield pool
+    await pool.aclose()
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 from arq.constants import default_queue_name
 from arq.jobs import Job
 from websockets.exceptions import ConnectionClosed
@@ -129,14 +129,6 @@ async def test_sigterm_drains_requests_closes_websockets_going_away_and_exits_0(
     log = server.log_path.read_text()
     assert "Traceback" not in log, log[-4000:]
     assert await clean.db.fetchval("SELECT count(*) FROM users") == IN_FLIGHT + 1
-
-
-@pytest.fixture
-async def queue(settings: Settings) -> AsyncIterator[ArqRedis]:
-    assert settings.redis_url
-    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    yield pool
-    await pool.aclose()
 
 
 async def published_to_a_live_feed(clean: Resources) -> tuple[int, int]:

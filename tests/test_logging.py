@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import structlog
-from arq.connections import RedisSettings, create_pool
+from arq.connections import ArqRedis
 
 from logs import configure_logging, set_request_id
 from resources import Resources
@@ -87,16 +87,11 @@ def test_console_lines_are_readable(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.usefixtures("restore_logging")
 async def test_job_lines_carry_the_job_id(
-    clean: Resources, settings: Settings, capsys: pytest.CaptureFixture[str]
+    clean: Resources, settings: Settings, queue: ArqRedis, capsys: pytest.CaptureFixture[str]
 ) -> None:
     configure_logging(Settings(log_format="json"))
-    assert settings.redis_url
-    queue = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    try:
-        await queue.enqueue_job("fan_out_post", 515151, _job_id="fan_out_post:515151")
-        await run_worker_until_idle(settings)
-    finally:
-        await queue.aclose()
+    await queue.enqueue_job("fan_out_post", 515151, _job_id="fan_out_post:515151")
+    await run_worker_until_idle(settings)
     lines = json_lines(capsys.readouterr().err)
     about_job = [line for line in lines if line.get("job_id") == "fan_out_post:515151"]
     assert about_job, lines

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 from arq.constants import default_queue_name
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -180,14 +180,6 @@ async def test_fan_out_observes_the_lag_since_publication(clean: Resources) -> N
     assert (result.batches, result.inserted) == (1, 1)
     assert registry_value("shutter_fan_out_lag_seconds_count") == count_before + 1
     assert registry_value("shutter_fan_out_lag_seconds_bucket", le="5.0") == fast_before + 1
-
-
-@pytest.fixture
-async def queue(settings: Settings) -> AsyncIterator[ArqRedis]:
-    assert settings.redis_url
-    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    yield pool
-    await pool.aclose()
 
 
 async def test_jobs_are_timed_and_failures_counted_per_function(

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from resolvers.security import BodySizeLimitMiddleware
 from resources import Resources
 from settings import Settings
-from tests.api.configured import served
+from tests.api.configured import app_with
 from tests.api.helpers import PASSWORD, SIGN_UP, sign_up
 from tests.api.test_media_api import create_upload
 from tests.conftest import LiveApp
@@ -170,9 +170,8 @@ async def test_uploads_keep_their_own_signed_limit(live: LiveApp) -> None:
 
 @pytest.fixture
 async def small_ws_limit(settings: Settings, clean: Resources) -> AsyncIterator[str]:
-    limited = settings.model_copy(update={"max_websocket_message_bytes": 4096})
-    async with served(limited) as base_url:
-        yield base_url.replace("http://", "ws://") + "/graphql"
+    async with app_with(settings, clean, max_websocket_message_bytes=4096) as limited:
+        yield limited.ws_url
 
 
 async def test_a_websocket_message_over_the_limit_closes_the_socket_with_1009(

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes, queries
 
 from schema.build import build_schema
+from schema.global_ids import encode_global_id
 from tests.api.helpers import sign_up
 from tests.conftest import LiveApp
 from tests.factories import make_media
@@ -83,12 +84,14 @@ async def fuzz_world(live: LiveApp) -> tuple[LiveApp, str]:
     payload = await sign_up(live, "fuzzer")
     await sign_up(live, "other")
     token = payload["accessToken"]
-    media_id = await make_media(live.resources.db, 2)
+    author_token = (await sign_up(live, "author"))["accessToken"]
+    author_id = await live.resources.db.fetchval("SELECT id FROM users WHERE username = 'author'")
+    media_id = await make_media(live.resources.db, author_id)
     post = await live.graphql(
         'mutation P($m: ID!) { createPost(input: {mediaIds: [$m], caption: "#fuzz @fuzzer"}) {'
         " post { id } userErrors { code } } }",
-        {"m": f"TWVkaWE6{media_id}"},
-        token=(await sign_up(live, "author"))["accessToken"],
+        {"m": encode_global_id("Media", media_id)},
+        token=author_token,
     )
     assert "data" in post
     return live, token

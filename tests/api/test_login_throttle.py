@@ -17,7 +17,7 @@ from services.login_throttle import ADDRESS_ACTION, NAME_ACTION, name_digest
 from settings import Settings
 from storage import rate_limits as rate_limit_store
 from storage import redis_keys
-from tests.api.configured import served
+from tests.api.configured import app_with
 from tests.api.helpers import PASSWORD, sign_up
 from tests.conftest import LiveApp
 
@@ -166,9 +166,8 @@ async def test_fifty_failures_from_an_address_refuse_every_name_from_it(
 async def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
     settings: Settings, clean: Resources
 ) -> None:
-    untrusting = settings.model_copy(update={"forwarded_allow_ips": "10.255.255.1"})
-    async with served(untrusting) as base_url, httpx.AsyncClient(base_url=base_url) as http:
-        failed = await log_in(http, "nobody", "guess guess", client="198.51.100.7")
+    async with app_with(settings, clean, forwarded_allow_ips="10.255.255.1") as untrusting:
+        failed = await log_in(untrusting.http, "nobody", "guess guess", client="198.51.100.7")
         assert failed["userErrors"] == WRONG
     # Counted against the TCP peer, not against the address the client claimed.
     assert await remaining(clean, ADDRESS_ACTION, "127.0.0.1") == 49

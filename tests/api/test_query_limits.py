@@ -9,10 +9,18 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import GraphQLSchema, get_named_type, is_object_type, parse
+from graphql import (
+    GraphQLSchema,
+    get_named_type,
+    get_nullable_type,
+    is_leaf_type,
+    is_list_type,
+    is_object_type,
+    parse,
+)
 
 from resolvers.context import Context
-from resolvers.query_cost import CostModel, compile_cost, lists_without_bounds
+from resolvers.query_cost import LIST_BOUNDS, CostModel, compile_cost
 from resolvers.query_limits import DocumentRules
 from resources import Resources
 from schema.build import build_schema
@@ -186,6 +194,25 @@ async def test_every_connection_refuses_first_out_of_range_before_running(
             f"(got {shown})."
         )
         assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+def lists_without_bounds(schema: GraphQLSchema) -> list[str]:
+    """`Type.field` of every list of objects in the schema that is neither the edges of a
+    connection nor in LIST_BOUNDS (each counts DEFAULT_LIST_SIZE items: give it a bound)."""
+    missing = []
+    for type_name, named in schema.type_map.items():
+        if type_name.startswith("__") or not is_object_type(named):
+            continue
+        for field_name, field in named.fields.items():
+            nullable = get_nullable_type(field.type)
+            if not is_list_type(nullable) or is_leaf_type(get_named_type(field.type)):
+                continue
+            if type_name.endswith("Connection"):
+                continue
+            if (type_name, field_name) in LIST_BOUNDS or ("*", field_name) in LIST_BOUNDS:
+                continue
+            missing.append(f"{type_name}.{field_name}")
+    return sorted(missing)
 
 
 def test_every_list_of_objects_has_a_cost_bound(graphql_schema: GraphQLSchema) -> None:
@@ -409,11 +436,8 @@ async def test_introspection_can_be_turned_off(
 ) -> None:
     on = await run(build_schema(settings), resources, query)
     assert on.errors is None
-    off = await run(
-        build_schema(settings.model_copy(update={"introspection_enabled": False})),
-        resources,
-        query,
-    )
+    closed = build_schema(settings.model_copy(update={"introspection_enabled": False}))
+    off = await run(closed, resources, query)
     assert off.data is None
     fields = ["__schema", "queryType"] if "__schema" in query else ["__type"]
     assert [e.message for e in off.errors] == [
@@ -422,11 +446,7 @@ async def test_introspection_can_be_turned_off(
         for field in fields
     ]
     # __typename is not introspection of the schema: it stays.
-    typename = await run(
-        build_schema(settings.model_copy(update={"introspection_enabled": False})),
-        resources,
-        "{ __typename }",
-    )
+    typename = await run(closed, resources, "{ __typename }")
     assert typename.data == {"__typename": "Query"}
 
 

@@ -11,7 +11,7 @@ import pytest
 from resolvers.security import API_CSP, GRAPHIQL_CSP
 from resources import Resources
 from settings import Settings
-from tests.api.configured import served
+from tests.api.configured import app_with
 from tests.conftest import LiveApp
 
 COMMON = {
@@ -38,6 +38,24 @@ def assert_security_headers(
     assert response.headers.get_list("content-security-policy") == [csp]
     assert response.headers.get_list("cross-origin-resource-policy") == [resource_policy]
     assert "strict-transport-security" not in response.headers
+
+
+async def send_preflight(
+    http: httpx.AsyncClient,
+    *,
+    origin: str = "https://app.example",
+    method: str = "POST",
+    request_headers: str = "authorization, content-type",
+) -> httpx.Response:
+    """An OPTIONS preflight for POST /graphql, as a browser sends it."""
+    return await http.options(
+        "/graphql",
+        headers={
+            "origin": origin,
+            "access-control-request-method": method,
+            "access-control-request-headers": request_headers,
+        },
+    )
 
 
 async def test_api_responses_and_refusals_carry_the_security_headers(live: LiveApp) -> None:
@@ -80,14 +98,7 @@ async def test_local_media_are_sniff_proof_typed_and_embeddable_cross_origin(
 
 
 async def test_no_cors_headers_without_allowed_origins(live: LiveApp) -> None:
-    preflight = await live.http.options(
-        "/graphql",
-        headers={
-            "origin": "https://app.example",
-            "access-control-request-method": "POST",
-            "access-control-request-headers": "authorization, content-type",
-        },
-    )
+    preflight = await send_preflight(live.http)
     assert preflight.status_code == 405
     assert CORS_HEADERS.isdisjoint(preflight.headers)
     actual = await live.http.post(
@@ -99,22 +110,14 @@ async def test_no_cors_headers_without_allowed_origins(live: LiveApp) -> None:
 
 @pytest.fixture
 async def cors_app(settings: Settings, clean: Resources) -> AsyncIterator[httpx.AsyncClient]:
-    configured = settings.model_copy(
-        update={"allowed_origins": ["https://app.example"], "hsts_enabled": True}
-    )
-    async with served(configured) as base_url, httpx.AsyncClient(base_url=base_url) as http:
-        yield http
+    async with app_with(
+        settings, clean, allowed_origins=["https://app.example"], hsts_enabled=True
+    ) as served:
+        yield served.http
 
 
 async def test_cors_for_an_allowed_origin(cors_app: httpx.AsyncClient) -> None:
-    preflight = await cors_app.options(
-        "/graphql",
-        headers={
-            "origin": "https://app.example",
-            "access-control-request-method": "POST",
-            "access-control-request-headers": "authorization, content-type",
-        },
-    )
+    preflight = await send_preflight(cors_app)
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "https://app.example"
     assert preflight.headers["access-control-allow-methods"] == "GET, POST"
@@ -142,13 +145,8 @@ async def test_cors_refuses_other_origins_methods_and_headers(
         ("https://app.example", "DELETE", "content-type"),
         ("https://app.example", "POST", "x-custom"),
     ):
-        preflight = await cors_app.options(
-            "/graphql",
-            headers={
-                "origin": origin,
-                "access-control-request-method": method,
-                "access-control-request-headers": headers,
-            },
+        preflight = await send_preflight(
+            cors_app, origin=origin, method=method, request_headers=headers
         )
         assert preflight.status_code == 400, (origin, method, headers)
         assert preflight.text.startswith("Disallowed CORS ")
@@ -168,17 +166,11 @@ async def test_hsts_only_when_enabled(cors_app: httpx.AsyncClient, live: LiveApp
 
 
 async def test_any_origin_without_credentials(settings: Settings, clean: Resources) -> None:
-    configured = settings.model_copy(update={"allowed_origins": ["*"]})
-    async with served(configured) as base_url, httpx.AsyncClient(base_url=base_url) as http:
-        preflight = await http.options(
-            "/graphql",
-            headers={
-                "origin": "https://anyone.example",
-                "access-control-request-method": "POST",
-                "access-control-request-headers": "authorization",
-            },
+    async with app_with(settings, clean, allowed_origins=["*"]) as served:
+        preflight = await send_preflight(
+            served.http, origin="https://anyone.example", request_headers="authorization"
         )
-        actual = await http.post(
+        actual = await served.http.post(
             "/graphql",
             json={"query": "{ __typename }"},
             headers={"origin": "https://anyone.example"},

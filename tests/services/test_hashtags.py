@@ -85,6 +85,14 @@ async def post_store_update_caption(resources: Resources, post_id: int, caption:
     await resources.db.execute("UPDATE posts SET caption = $2 WHERE id = $1", post_id, caption)
 
 
+async def edit_caption(resources: Resources, post: PostRecord, caption: str) -> None:
+    """Change the post's caption, then run the caption-changed hook on the edited post."""
+    await post_store_update_caption(resources, post.id, caption)
+    await discover.on_post_caption_changed(
+        resources.db, resources.redis, dataclasses.replace(post, caption=caption)
+    )
+
+
 async def test_counts_are_exact_under_concurrency(clean: Resources) -> None:
     authors = [await make_user(clean.db, f"user{i}") for i in range(4)]
     captions = ["#x #y #z", "#z #y #x", "#y #x", "#x #z"]
@@ -114,10 +122,7 @@ async def test_concurrent_edits_sharing_tags_neither_deadlock_nor_miscount(
         await discover.on_post_published(clean.db, clean.redis, post)
 
     async def edit(post: PostRecord, caption: str) -> None:
-        await post_store_update_caption(clean, post.id, caption)
-        await discover.on_post_caption_changed(
-            clean.db, clean.redis, dataclasses.replace(post, caption=caption)
-        )
+        await edit_caption(clean, post, caption)
 
     # Each round the two posts swap their tags (each loses what the other gains: the order in
     # which unguarded edits lock tag rows crosswise), and one post is also edited twice at once.
@@ -215,9 +220,7 @@ async def test_top_follows_flushed_likes_and_comments(clean: Resources) -> None:
     assert await top_ids(clean, tag.id) == [first.id, second.id]  # 5 > 2 + 2 * 1
 
     # A tag added by an edit starts from the post's current engagement.
-    await post_store_update_caption(clean, second.id, "#tag #more")
-    edited = dataclasses.replace(second, caption="#tag #more")
-    await discover.on_post_caption_changed(clean.db, clean.redis, edited)
+    await edit_caption(clean, second, "#tag #more")
     more = await hashtag_pages.fetch_hashtag(clean.db, "more")
     assert more is not None
     assert await top_ids(clean, more.id) == [second.id]
@@ -248,10 +251,7 @@ async def test_engagement_copies_stay_exact_while_edits_race_comments_and_flushe
 
     async def edits() -> None:
         for i in range(12):
-            caption = ["#tag #a", "#a #b", "#b #tag"][i % 3]
-            await post_store_update_caption(clean, post.id, caption)
-            edited = dataclasses.replace(post, caption=caption)
-            await discover.on_post_caption_changed(clean.db, clean.redis, edited)
+            await edit_caption(clean, post, ["#tag #a", "#a #b", "#b #tag"][i % 3])
 
     async def comment() -> None:
         async with transaction(clean.db) as conn:

@@ -18,7 +18,8 @@ from redis.asyncio.client import PubSub
 
 from storage import pubsub
 from storage.embedded import EmbeddedValkey, start_valkey
-from storage.pubsub import HEARTBEAT_CHANNEL, LISTENER_QUEUE_SIZE, EventHub, publish
+from storage.pubsub import LISTENER_QUEUE_SIZE, EventHub, publish
+from storage.redis_keys import EVENTS_HEARTBEAT_CHANNEL as HEARTBEAT_CHANNEL
 from tests.conftest import free_port
 
 SECONDS = 5.0
