@@ -69,8 +69,6 @@ class MediaMetadata:
 
 @strawberry.type
 class Media(Node):
-    kind: MediaKind
-    status: MediaStatus
     width: int | None
     height: int | None
     blur_hash: str | None = strawberry.field(
@@ -78,9 +76,6 @@ class Media(Node):
     )
     alt_text: str | None
     duration_seconds: float | None
-    video_url: str | None = strawberry.field(
-        description="The playable file of a READY video (null for images)."
-    )
     created_at: datetime
     record: strawberry.Private[MediaRecord]
     public_url: strawberry.Private[Callable[[str], str]]
@@ -93,20 +88,29 @@ class Media(Node):
         ready = record.status == "READY"
         return cls(
             id=encode_global_id("Media", record.id),
-            kind=MediaKind(record.kind),
-            status=MediaStatus(record.status),
             width=record.width,
             height=record.height,
             blur_hash=record.blurhash if ready else None,
             alt_text=alt_text,
             duration_seconds=record.duration_seconds,
-            video_url=blobs.public_url(record.playback_key)
-            if ready and record.playback_key
-            else None,
             created_at=record.created_at,
             record=record,
             public_url=blobs.public_url,
         )
+
+    @strawberry.field
+    def kind(self) -> MediaKind:
+        return MediaKind(self.record.kind)
+
+    @strawberry.field
+    def status(self) -> MediaStatus:
+        return MediaStatus(self.record.status)
+
+    @strawberry.field(description="The playable file of a READY video (null for images).")
+    def video_url(self) -> str | None:
+        if self.record.status != "READY" or not self.record.playback_key:
+            return None
+        return self.public_url(self.record.playback_key)
 
     def _image(self, variant: StoredVariant) -> Image:
         return Image(

@@ -37,8 +37,15 @@ class PostStatus(enum.Enum):
 @strawberry.type(description="A post is a caption with 1 to 10 media items (a carousel when more).")
 class Post(Node):
     caption: str | None
-    hashtags: list[str]
-    status: PostStatus
+
+    @strawberry.field
+    def hashtags(self) -> list[str]:
+        return parse_hashtags(self.record.caption)
+
+    @strawberry.field
+    def status(self) -> PostStatus:
+        return PostStatus(self.record.status)
+
     comment_count: int
     created_at: datetime
     published_at: datetime | None
@@ -51,13 +58,12 @@ class Post(Node):
     @classmethod
     def from_view(cls, view: PostView, info: Info[Context, None]) -> Post:
         """Every field a plain value: the view was loaded for the whole page in one batched
-        read, so resolving a page creates no awaitable per post field (DESIGN.md §5)."""
+        read, so resolving a page creates no awaitable per post field (DESIGN.md §5). What
+        takes work to compute (hashtags, enums) is computed when a query asks for it."""
         record = view.post
         return cls(
             id=encode_global_id("Post", record.id),
             caption=record.caption,
-            hashtags=parse_hashtags(record.caption),
-            status=PostStatus(record.status),
             comment_count=record.comment_count,
             created_at=record.created_at,
             published_at=record.published_at,

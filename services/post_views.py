@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from redis.asyncio import Redis
 
@@ -17,8 +17,7 @@ from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
 
 
-@dataclass(frozen=True, slots=True)
-class PostView:
+class PostView(NamedTuple):
     """What a post usually shows, loaded with its page."""
 
     post: PostRecord

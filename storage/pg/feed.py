@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import asyncpg
 
@@ -17,8 +18,7 @@ from storage.feed_keys import FeedKey, datetime_of, micros_of
 from storage.pg import Db
 
 
-@dataclass(frozen=True, slots=True)
-class FeedPost:
+class FeedPost(NamedTuple):
     """A post as the feed sees it: who wrote it and when it was published."""
 
     id: int

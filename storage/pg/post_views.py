@@ -4,7 +4,7 @@ carousel order, with alt texts) and whether the viewer liked it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from storage.pg import Db, qualified
 from storage.pg.media import MediaRecord, media_from_row
@@ -12,8 +12,7 @@ from storage.pg.posts import POST_COLUMNS, PostRecord, post_from_row
 from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
 
 
-@dataclass(frozen=True, slots=True)
-class PostViewRow:
+class PostViewRow(NamedTuple):
     post: PostRecord
     author: UserRecord
     media: list[tuple[MediaRecord, str | None]]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 
@@ -16,8 +16,7 @@ PostCursor = tuple[datetime, int]
 """Keyset position in a profile grid: (published at, post id), both descending."""
 
 
-@dataclass(frozen=True, slots=True)
-class PostRecord:
+class PostRecord(NamedTuple):
     id: int
     author_id: int
     caption: str | None

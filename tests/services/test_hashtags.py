@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -75,7 +74,7 @@ async def test_editing_a_caption_moves_counts(clean: Resources) -> None:
     author = await make_user(clean.db, "author")
     post = await make_published_post(clean.db, author.id, "#a #b")
     await discover.on_post_published(clean.db, clean.redis, post)
-    edited = dataclasses.replace(post, caption="#b #c")
+    edited = post._replace(caption="#b #c")
     await post_store_update_caption(clean, post.id, "#b #c")
     assert await discover.on_post_caption_changed(clean.db, clean.redis, edited) == ["b", "c"]
     assert await counts(clean) == {"a": 0, "b": 1, "c": 1}
@@ -89,7 +88,7 @@ async def edit_caption(resources: Resources, post: PostRecord, caption: str) -> 
     """Change the post's caption, then run the caption-changed hook on the edited post."""
     await post_store_update_caption(resources, post.id, caption)
     await discover.on_post_caption_changed(
-        resources.db, resources.redis, dataclasses.replace(post, caption=caption)
+        resources.db, resources.redis, post._replace(caption=caption)
     )
 
 
