@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from resolvers.posts import load_id_page
+from resolvers.posts import load_feed_page
 from schema.posts import PostConnection
 from services import feed
 from services.feed_deps import FeedOrder as Order
@@ -36,12 +36,12 @@ class FeedQueries:
     ) -> PostConnection:
         context = info.context
         viewer = context.require_viewer()
-        ids = await feed.read_feed(
+        page = await feed.read_feed(
             context.resources.feed,
             viewer.user_id,
             first=first,
             after=after,
             order=Order(order.value),
         )
-        loaded = await load_id_page(context, ids)
+        loaded = await load_feed_page(context, page)
         return PostConnection.from_loaded(loaded, info, after=after)

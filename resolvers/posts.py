@@ -5,11 +5,13 @@ They return domain data; the schema types map it to GraphQL objects.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from resolvers.context import Context
 from resolvers.users import primed
 from services import comments, likes, post_views, posts
+from services.feed import FeedPage
 from services.pagination import Page
 from services.post_views import PostView
 from storage.pg.comments import CommentRecord
@@ -41,15 +43,22 @@ async def author_posts_page(
     return await posts.list_author_posts(context.db, author_id, first=first, after=after)
 
 
-async def load_views(context: Context, post_ids: list[int]) -> list[PostView]:
-    """Everything a page of posts usually shows, in one batched read (services.post_views);
-    user_by_id is primed with the authors, for fields that ask again.
+async def load_views(
+    context: Context, post_ids: list[int], *, like_counters: Sequence[int | None] | None = None
+) -> list[PostView]:
+    """Everything a page of posts usually shows, in one batched read (services.post_views;
+    `like_counters` when the page came with them); user_by_id is primed with the authors, for
+    fields that ask again.
 
     The schema hands these to the posts as plain values: resolving 20 posts then creates no
     awaitable per field (DESIGN.md §5: per-field awaitables, not SQL, are the cost).
     """
     views = await post_views.page_views(
-        context.db, context.resources.redis, post_ids, context.viewer_id
+        context.db,
+        context.resources.redis,
+        post_ids,
+        context.viewer_id,
+        like_counters=like_counters,
     )
     context.loaders.prime_users([view.author for view in views])
     return views
@@ -76,16 +85,24 @@ async def load_page(context: Context, page: Page[PostRecord]) -> LoadedPosts:
     return await _load(context, ids, visible_only=False)
 
 
-async def load_id_page(context: Context, ids: Page[int]) -> LoadedPosts:
-    """As load_page, for a page of post ids read before the posts (the feed's): a post the
-    viewer may no longer see (deleted since) is left out, by the rule everywhere else."""
-    return await _load(context, ids, visible_only=True)
+async def load_feed_page(context: Context, page: FeedPage) -> LoadedPosts:
+    """As load_page, for a page of the feed (post ids read before the posts, with their like
+    counters): a post the viewer may no longer see (deleted since) is left out, by the rule
+    everywhere else."""
+    return await _load(context, page, visible_only=True, like_counters=page.like_counters)
 
 
-async def _load(context: Context, ids: Page[int], *, visible_only: bool) -> LoadedPosts:
+async def _load(
+    context: Context,
+    ids: Page[int],
+    *,
+    visible_only: bool,
+    like_counters: Sequence[int | None] | None = None,
+) -> LoadedPosts:
+    post_ids = [post_id for _, post_id in ids.edges]
     views = {
         view.post.id: view
-        for view in await load_views(context, [post_id for _, post_id in ids.edges])
+        for view in await load_views(context, post_ids, like_counters=like_counters)
         if not visible_only or posts.is_visible(view.post, context.viewer_id)
     }
     edges = [(cursor, views[post_id].post) for cursor, post_id in ids.edges if post_id in views]

@@ -36,6 +36,7 @@ __all__ = [
     "FeedConfig",
     "FeedDeps",
     "FeedOrder",
+    "FeedPage",
     "backfill_followee",
     "fan_out_author",
     "fan_out_author_batch",
@@ -60,6 +61,15 @@ class FanOutResult:
     enqueued: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FeedPage(Page[int]):
+    """A page of post ids of the home feed."""
+
+    like_counters: list[int | None]
+    """The posts' like counters, in page order, read with the page (None where Redis holds
+    none: services.likes.like_counts recounts those)."""
+
+
 async def read_feed(
     deps: FeedDeps,
     viewer_id: int,
@@ -68,8 +78,9 @@ async def read_feed(
     after: str | None,
     order: FeedOrder,
     now: datetime | None = None,
-) -> Page[int]:
-    """One page of the viewer's home feed: post ids with opaque cursors.
+) -> FeedPage:
+    """One page of the viewer's home feed: post ids with opaque cursors, and their like
+    counters as Redis holds them.
 
     The feed holds the published posts of the viewer and of everyone they follow. CHRONOLOGICAL
     is newest first by publish time (keyset cursors); RANKED re-scores the newest
@@ -79,7 +90,8 @@ async def read_feed(
     order or of another list, or an expired RANKED cursor. Side effects: refreshes the cached
     feed's TTL; rebuilds a missing feed from PostgreSQL (reviving an inactive user); a RANKED
     first page stores its snapshot in Redis; the page's posts are recorded as shown to the
-    viewer (the `seen` feature of later RANKED first pages).
+    viewer (the `seen` feature of later RANKED first pages), in the round trip that reads their
+    like counters.
     """
     limit = check_page_size(first)
     now = now or datetime.now(UTC)
@@ -89,7 +101,7 @@ async def read_feed(
         page = page_of([(encode_chronological(post.key), post.id) for post in posts], limit)
     else:
         page = await read_ranked(deps, viewer_id, limit=limit, cursor=decode_ranked(after), now=now)
-    await feeds.record_impressions(
+    like_counters = await feeds.record_impressions(
         deps.redis,
         viewer_id,
         [post_id for _, post_id in page.edges],
@@ -97,7 +109,7 @@ async def read_feed(
         keep=ranking.SEEN_KEPT,
         ttl_seconds=int(timedelta(days=ranking.SEEN_DAYS).total_seconds()),
     )
-    return page
+    return FeedPage(page.edges, page.has_next_page, like_counters)
 
 
 async def fan_out_post(deps: FeedDeps, post_id: int) -> FanOutResult:

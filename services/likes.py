@@ -74,10 +74,19 @@ async def unlike_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
     return True
 
 
-async def like_counts(db: Db, redis: Redis, post_ids: Sequence[int]) -> list[int]:
-    """Live like counts: Redis in one round trip; posts without a counter are recounted from
-    the likes table (one query for all of them) and their counters filled."""
-    cached = await counters.read_like_counts(redis, post_ids)
+async def like_counts(
+    db: Db,
+    redis: Redis,
+    post_ids: Sequence[int],
+    *,
+    redis_counters: Sequence[int | None] | None = None,
+) -> list[int]:
+    """Live like counts: the posts' Redis counters (`redis_counters` when already read, else
+    one round trip); posts without a counter are recounted from the likes table (one query for
+    all of them) and their counters filled."""
+    cached = redis_counters
+    if cached is None:
+        cached = await counters.read_like_counts(redis, post_ids)
     missing = [post_id for post_id, count in zip(post_ids, cached, strict=True) if count is None]
     recounted: dict[int, int] = {}
     if missing:

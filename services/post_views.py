@@ -29,13 +29,24 @@ class PostView(NamedTuple):
 
 
 async def page_views(
-    db: Db, redis: Redis, post_ids: Sequence[int], viewer_id: int | None
+    db: Db,
+    redis: Redis,
+    post_ids: Sequence[int],
+    viewer_id: int | None,
+    *,
+    like_counters: Sequence[int | None] | None = None,
 ) -> list[PostView]:
     """The posts among `post_ids` that exist (any status: callers apply visibility), in the
-    order asked. Side effect: like counters missing from Redis are recounted and filled."""
-    rows, like_counts = await asyncio.gather(
-        fetch_post_views(db, post_ids, viewer_id), likes.like_counts(db, redis, post_ids)
-    )
+    order asked. `like_counters`: the posts' Redis like counters when already read (the feed
+    reads them with its page), else read here. Side effect: like counters missing from Redis
+    are recounted and filled."""
+    if like_counters is None:
+        rows, like_counts = await asyncio.gather(
+            fetch_post_views(db, post_ids, viewer_id), likes.like_counts(db, redis, post_ids)
+        )
+    else:
+        rows = await fetch_post_views(db, post_ids, viewer_id)
+        like_counts = await likes.like_counts(db, redis, post_ids, redis_counters=like_counters)
     counts = dict(zip(post_ids, like_counts, strict=True))
     return [
         PostView(

@@ -42,7 +42,16 @@ async def read_like_counts(redis: Redis, post_ids: Sequence[int]) -> list[int | 
     """The counters in one round trip; None where there is none."""
     if not post_ids:
         return []
-    values = await redis.mget([redis_keys.post_like_count(post_id) for post_id in post_ids])
+    return like_counters(await redis.mget(like_count_keys(post_ids)))
+
+
+def like_count_keys(post_ids: Sequence[int]) -> list[str]:
+    """The counters' keys, in order (for a script that reads them: see like_counters)."""
+    return [redis_keys.post_like_count(post_id) for post_id in post_ids]
+
+
+def like_counters(values: Sequence[bytes | None]) -> list[int | None]:
+    """The counters of an MGET of like_count_keys; None where there is none."""
     return [int(value) if value is not None else None for value in values]
 
 

@@ -35,6 +35,7 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from storage import redis_keys, redis_scripts
+from storage.counters import like_count_keys, like_counters
 from storage.feed_keys import FeedKey
 
 HORIZON = "h"
@@ -368,22 +369,29 @@ for i = 4, #ARGV do
     redis.call('ZADD', key, 'NX', now_ms, ARGV[i])
 end
 redis.call('EXPIRE', key, ttl)
+return redis.call('MGET', unpack(KEYS, 2))
 """
 
 
 async def record_impressions(
     redis: Redis, user_id: int, post_ids: Sequence[int], *, now_ms: int, keep: int, ttl_seconds: int
-) -> None:
+) -> list[int | None]:
     """Remember that the user's feed showed them these posts (a post keeps the time it was
-    first shown). Side effects, one script call: the oldest impressions make room first, so
-    the set never holds more than `keep` (at or under Redis's compact-encoding limit, 128, it
-    stays compact); then it gains the posts and expires `ttl_seconds` after this write."""
+    first shown), and return the posts' like counters, read in the same script call (what
+    storage.counters.read_like_counts returns: a page shown is a page whose counts are read).
+
+    Side effects, one script call: the oldest impressions make room first, so the set never
+    holds more than `keep` (at or under Redis's compact-encoding limit, 128, it stays compact);
+    then it gains the posts and expires `ttl_seconds` after this write. (Under Redis Cluster
+    the counters of a page span slots, as they do for read_like_counts' MGET.)"""
     if not post_ids:
-        return
+        return []
     script = redis_scripts.script(redis, _RECORD_IMPRESSIONS_SCRIPT)
-    await script(
-        keys=[redis_keys.feed_impressions(user_id)], args=[now_ms, keep, ttl_seconds, *post_ids]
+    counters = await script(
+        keys=[redis_keys.feed_impressions(user_id), *like_count_keys(post_ids)],
+        args=[now_ms, keep, ttl_seconds, *post_ids],
     )
+    return like_counters(counters)
 
 
 async def shown_before(redis: Redis, user_id: int, post_ids: Sequence[int]) -> set[int]:

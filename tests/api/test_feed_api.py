@@ -79,3 +79,25 @@ async def test_sql_statements_per_feed_request_do_not_grow_with_the_page(live: L
     # The feed window's candidate check, then the page's posts with authors, media and the
     # viewer's likes (like counts come from Redis).
     assert statements == [2, 2]
+
+
+async def test_feed_like_counts_are_live_and_exact_after_redis_loses_them(live: LiveApp) -> None:
+    viewer = await sign_up(live, "viewer")
+    fan = await sign_up(live, "fan")
+    token = viewer["accessToken"]
+    db, redis = live.resources.db, live.resources.redis
+    post_id = await insert_post(db, await user_id(live, "viewer"), datetime.now(UTC), likes=0)
+    like = "mutation L($id: ID!) { likePost(postId: $id) { userErrors { code } } }"
+    node_id = encode_global_id("Post", post_id)
+
+    async def like_counts() -> list[int]:
+        body = await live.graphql(FEED, {"first": 5, "order": "CHRONOLOGICAL"}, token=token)
+        return [edge["node"]["likeCount"] for edge in body["data"]["feed"]["edges"]]
+
+    assert await like_counts() == [0]  # no counter yet: recounted, and the counter filled
+    for token_of in (viewer, fan):
+        await live.graphql(like, {"id": node_id}, token=token_of["accessToken"])
+    assert await like_counts() == [2]  # the live counter (the table's snapshot still says 0)
+    assert await db.fetchval("SELECT like_count FROM posts WHERE id = $1", post_id) == 0
+    await redis.flushdb()
+    assert await like_counts() == [2]  # recounted from the likes table

@@ -10,7 +10,7 @@ from resources import Resources
 from services import feed, follows
 from services.feed import FeedDeps, FeedOrder
 from services.feed_cursors import SnapshotCursor, decode_ranked
-from services.pagination import InvalidArgumentError, Page
+from services.pagination import InvalidArgumentError
 from storage import feeds, jobs, redis_keys
 from storage.feed_keys import micros_of
 from storage.pg.users import UserRecord
@@ -65,7 +65,7 @@ async def test_fan_out_skips_inactive_followers_and_celebrity_authors(clean: Res
         + [(u.id, star.id) for u in (active, inactive, other)],
     )
     page = await feed.read_feed(deps, active.id, first=5, after=None, order=CHRONO)
-    assert page == Page(edges=[], has_next_page=False)
+    assert page == feed.FeedPage(edges=[], has_next_page=False, like_counters=[])
     assert await cached(clean, active.id) == ["h"]
 
     post = await insert_post(clean.db, author.id, at(1))
@@ -437,7 +437,11 @@ async def test_posts_already_shown_sink_on_the_next_ranked_first_page(clean: Res
 
 
 async def test_impressions_keep_the_newest_and_expire(clean: Resources) -> None:
-    await feeds.record_impressions(clean.redis, 7, [1, 2, 3], now_ms=1000, keep=5, ttl_seconds=60)
+    await clean.redis.set(redis_keys.post_like_count(2), 5)
+    counters = await feeds.record_impressions(
+        clean.redis, 7, [1, 2, 3], now_ms=1000, keep=5, ttl_seconds=60
+    )
+    assert counters == [None, 5, None]  # the like counters, read in the same call
     await feeds.record_impressions(clean.redis, 7, [4, 3], now_ms=2000, keep=5, ttl_seconds=90)
     key = redis_keys.feed_impressions(7)
     # Room is made first: never more than five. 3 keeps its first showing.
@@ -453,6 +457,17 @@ async def test_impressions_keep_the_newest_and_expire(clean: Resources) -> None:
     assert await clean.redis.object("encoding", key) == b"listpack"
     assert await feeds.shown_before(clean.redis, 7, [1, 2, 7]) == {2}
     assert await feeds.shown_before(clean.redis, 8, [2]) == set()
+
+
+async def test_a_page_comes_with_the_like_counters_of_its_posts(clean: Resources) -> None:
+    deps = feed_deps(clean)
+    me, friend = await users(clean, "me", "friend")
+    await insert_follows(clean.db, [(me.id, friend.id)])
+    older, newer = [await insert_post(clean.db, friend.id, at(m)) for m in range(2)]
+    await clean.redis.set(redis_keys.post_like_count(older), 3)
+    page = await feed.read_feed(deps, me.id, first=2, after=None, order=CHRONO)
+    assert [post_id for _, post_id in page.edges] == [newer, older]
+    assert page.like_counters == [None, 3]  # None: no counter yet (the reader recounts it)
 
 
 async def test_bad_arguments_are_refused(clean: Resources) -> None:
