@@ -63,7 +63,7 @@ def configure_tracing(settings: Settings, *, exporter: SpanExporter | None = Non
 
 def tracing_extensions() -> list[Any]:
     """Strawberry's OpenTelemetry schema extension when tracing is on (schema.build adds it,
-    through resolvers.metrics_extension), else nothing."""
+    outermost), else nothing."""
     if "provider" not in _state:
         return []
     from strawberry.extensions.tracing import OpenTelemetryExtension

@@ -20,7 +20,7 @@ class Context:
     """What every resolver of one operation sees.
 
     Over HTTP one Context serves one request; over a websocket one Context serves the whole
-    socket, so `start_operation()` (called for every operation by the FreshLoaders extension)
+    socket, so `start_operation()` (called for every operation by the OperationScope extension)
     replaces the loaders and no cached row outlives its operation.
     """
 
@@ -28,6 +28,11 @@ class Context:
     viewer: Viewer | None = None
     auth_error: str | None = None
     """Why the presented credentials were refused (None when none or valid ones were sent)."""
+    session_unchecked: bool = False
+    """`viewer` is what the access token claims, its session not yet checked against the
+    revocation denylist: an HTTP request checks it in the Redis call that pays for its query,
+    before execution (resolvers.query_limits), and `require_viewer` refuses to hand out an
+    unchecked viewer."""
     connection_params: dict[str, Any] | None = None
     """The graphql-transport-ws `connection_init` payload, set by Strawberry on websockets."""
     _loaders: Loaders | None = field(default=None, repr=False)
@@ -54,7 +59,18 @@ class Context:
         """The signed-in viewer; raises a GraphQL error with code UNAUTHENTICATED otherwise."""
         if self.viewer is None:
             raise unauthenticated_error(self.auth_error)
+        if self.session_unchecked:
+            raise RuntimeError("the viewer's session was not checked before execution")
         return self.viewer
+
+    def refuse_viewer(self, reason: str) -> None:
+        """The request goes on anonymously: its credential was refused for `reason` after it
+        was read. Side effect: fresh loaders, so none built for the refused viewer is used."""
+        self.viewer = None
+        self.auth_error = reason
+        self.session_unchecked = False
+        if self._loaders is not None:
+            self.start_operation()
 
 
 def unauthenticated_error(reason: str | None) -> GraphQLError:

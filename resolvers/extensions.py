@@ -1,16 +1,20 @@
-"""Schema extensions that belong to the transport: fresh loaders per operation, and how errors
-are presented to clients (codes in `extensions.code`, unexpected errors masked and logged)."""
+"""The schema extension around every operation: fresh loaders, how errors are presented to
+clients (codes in `extensions.code`, unexpected errors masked and logged), and the operation's
+metrics. One extension with one hook: Strawberry wraps each extension hook anew for every
+request, and three separate ones cost a request more than the work they do."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from time import perf_counter
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from logs import current_request_id
 from resolvers.context import Context
+from resolvers.operation_metrics import as_graphql_error, record_operation
 from services.pagination import InvalidArgumentError
 
 log = logging.getLogger("shutter.graphql")
@@ -18,30 +22,33 @@ log = logging.getLogger("shutter.graphql")
 INTERNAL_ERROR_MESSAGE = "Internal server error."
 
 
-class FreshLoaders(SchemaExtension):
-    """Give every operation its own DataLoaders (a websocket reuses one context for all)."""
+class OperationScope(SchemaExtension):
+    """Around every operation:
 
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context.context
-        if isinstance(context, Context):
-            context.start_operation()
-        yield
-
-
-class PresentErrors(SchemaExtension):
-    """Tag known errors with a code; replace anything unexpected by a generic message.
-
-    No stack trace or exception text of an unexpected error ever reaches a client: it is logged
-    here with the operation name and request id, and the client sees INTERNAL_SERVER_ERROR with
-    that request id (`extensions.requestId`) to quote.
+    - fresh DataLoaders (a websocket reuses one context for all its operations);
+    - errors presented to clients: known ones tagged with a code, anything unexpected replaced
+      by a generic message. No stack trace or exception text of an unexpected error ever
+      reaches a client: it is logged here with the operation name and request id, and the
+      client sees INTERNAL_SERVER_ERROR with that request id (`extensions.requestId`);
+    - then the metrics (resolvers.operation_metrics), of the errors as clients get them.
     """
 
     def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        result.errors = [self._present(error) for error in result.errors]
+        execution = self.execution_context
+        if isinstance(execution.context, Context):
+            execution.context.start_operation()
+        started = perf_counter()
+        try:
+            yield
+        except Exception as error:  # raised before execution: a document that does not parse
+            record_operation(execution, perf_counter() - started, [as_graphql_error(error)])
+            raise
+        result = execution.result
+        if result is not None and result.errors:
+            result.errors = [self._present(error) for error in result.errors]
+        record_operation(
+            execution, perf_counter() - started, result.errors if result is not None else None
+        )
 
     def _present(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error

@@ -35,6 +35,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from resolvers.context import Context
 from resolvers.query_cost import CostModel
 from resolvers.security import current_client_ip
+from services.auth import SESSION_ENDED, Viewer, is_viewer_session_revoked
 from settings import Settings
 from storage.query_budget import BudgetState, spend_query_points
 from storage.redis_keys import budget_subject
@@ -150,7 +151,8 @@ class QueryCostLimits(SchemaExtension):
     `extensions.cost` of every response of an operation that passed validation.
 
     Side effects: one Redis script call per operation when the budget is on (it takes the cost
-    from the budget of the viewer, or of the client address when anonymous).
+    from the budget of the viewer, or of the client address when anonymous, and checks the
+    session of the request's access token: see `_spend`); with the budget off, that check alone.
     """
 
     def __init__(self, *, limits: ApiLimits, model: CostModel) -> None:
@@ -194,17 +196,34 @@ class QueryCostLimits(SchemaExtension):
         yield
 
     async def _spend(self, cost: int) -> BudgetState | None:
-        if not self.limits.budget_enabled:
-            return None
+        """Pay for the operation, and check the session of a viewer the request's token claims
+        (Context.session_unchecked) in the same Redis call: a revoked session makes the
+        request anonymous, which pays instead (a second call, for revoked tokens only)."""
         context = self.execution_context.context
         if not isinstance(context, Context):
             return None
+        redis = context.resources.redis
+        viewer = context.viewer if context.session_unchecked else None
+        if not self.limits.budget_enabled:
+            if viewer is not None and await is_viewer_session_revoked(redis, viewer):
+                context.refuse_viewer(SESSION_ENDED)
+            context.session_unchecked = False
+            return None
+        budget = await self._spend_as(context, cost, viewer)
+        if budget.session_revoked:
+            context.refuse_viewer(SESSION_ENDED)
+            budget = await self._spend_as(context, cost, None)
+        context.session_unchecked = False
+        return budget
+
+    async def _spend_as(self, context: Context, cost: int, unchecked: Viewer | None) -> BudgetState:
         return await spend_query_points(
             context.resources.redis,
             budget_subject(context.viewer_id, current_client_ip()),
             cost=cost,
             capacity=self.limits.budget_points,
             restore_rate=self.limits.budget_restore_rate,
+            unless_revoked=unchecked.session_id if unchecked else None,
         )
 
     def get_results(self) -> dict[str, Any]:

@@ -11,8 +11,7 @@ from strawberry.extensions import ParserCache
 from strawberry.types import ExecutionContext
 
 from resolvers.execution import PlainFieldExecution
-from resolvers.extensions import FreshLoaders, PresentErrors
-from resolvers.metrics_extension import observability_extensions
+from resolvers.extensions import OperationScope
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.query_cost import CostModel
@@ -24,6 +23,7 @@ from resolvers.query_limits import (
 )
 from resolvers.subscription import Subscription
 from settings import Settings
+from tracing import tracing_extensions
 
 # Parsing and validating a document costs more than executing a small one (DESIGN.md §5);
 # clients send the same few documents over and over, so both steps are cached (bounded LRU).
@@ -37,7 +37,7 @@ class Schema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Strawberry logs every error with its traceback by default; expected ones (bad input,
-        no credentials) are not worth a traceback, and PresentErrors logs the unexpected ones."""
+        no credentials) are not worth a traceback, and OperationScope logs the unexpected ones."""
 
     def _get_custom_context_kwargs(
         self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
@@ -58,11 +58,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         execution_context_class=PlainFieldExecution,
         extensions=[
-            *observability_extensions(),  # first: outermost (issue #8)
+            *tracing_extensions(),  # first: outermost (issue #8)
+            OperationScope,
             partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
             document_rules(limits, DOCUMENT_CACHE_SIZE),
-            FreshLoaders,
-            PresentErrors,
             partial(QueryCostLimits, limits=limits, model=CostModel(DOCUMENT_CACHE_SIZE)),
         ],
     )

@@ -30,15 +30,33 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
+SESSION_ENDED = "the session of this access token has ended"
+
+
 async def authenticate(
     access_tokens: AccessTokens, redis: Redis, authorization: str | None
 ) -> Viewer | None:
     """The viewer of a valid token, None without a token; raises InvalidTokenError for a bad,
     expired or revoked one. Side effects: one Redis read (the revocation denylist)."""
+    viewer = claimed_viewer(access_tokens, authorization)
+    if viewer is not None and await is_session_revoked(redis, viewer.session_id):
+        raise InvalidTokenError(SESSION_ENDED)
+    return viewer
+
+
+async def is_viewer_session_revoked(redis: Redis, viewer: Viewer) -> bool:
+    """Whether the viewer's session was revoked (for a viewer from `claimed_viewer`). Side
+    effects: one Redis read."""
+    return await is_session_revoked(redis, viewer.session_id)
+
+
+def claimed_viewer(access_tokens: AccessTokens, authorization: str | None) -> Viewer | None:
+    """The viewer a token claims, its signature and expiry checked but not yet its session
+    (the caller checks that against the revocation denylist before trusting it, as
+    `authenticate` does); None without a token; raises InvalidTokenError for a bad or expired
+    one. No I/O."""
     token = bearer_token(authorization)
     if token is None:
         return None
     claims = access_tokens.verify(token)
-    if await is_session_revoked(redis, claims.session_id):
-        raise InvalidTokenError("the session of this access token has ended")
     return Viewer(user_id=claims.user_id, session_id=claims.session_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -24,11 +25,13 @@ from resolvers.query_cost import LIST_BOUNDS, CostModel, compile_cost
 from resolvers.query_limits import DocumentRules
 from resources import Resources
 from schema.build import build_schema
+from schema.global_ids import encode_global_id
 from services.pagination import MAX_PAGE_SIZE
 from settings import Settings
 from tests.api.configured import app_with
 from tests.api.helpers import sign_up
 from tests.conftest import LiveApp
+from tests.feed_factories import insert_like, insert_post
 
 STRICT = {"accept": "application/graphql-response+json"}
 FEED = """
@@ -419,6 +422,37 @@ async def test_without_the_budget_nothing_is_kept_in_redis(
             "extensions": {"cost": {"requestedQueryCost": 1, "maximumAvailable": 5000}},
         }
         assert await clean.redis.keys("qbudget:*") == []
+
+
+@pytest.mark.parametrize("budget_enabled", [True, False])
+async def test_a_revoked_session_is_refused_and_its_request_pays_as_anonymous(
+    settings: Settings, clean: Resources, budget_enabled: bool
+) -> None:
+    """The token's session is checked in the budget's own Redis call (or alone without a
+    budget): once revoked, the request runs anonymously, fields computed for the viewer
+    included, and the client address's budget pays for it, not the user's."""
+    query = "query P($id: ID!) { post(id: $id) { viewerHasLiked } viewer { username } }"
+    async with app_with(settings, clean, query_budget_enabled=budget_enabled) as app:
+        token = (await sign_up(app, "dora"))["accessToken"]
+        user_id = await clean.db.fetchval("SELECT id FROM users WHERE username = 'dora'")
+        post_id = await insert_post(clean.db, user_id, datetime.now(UTC))
+        await insert_like(clean.db, post_id, user_id, datetime.now(UTC))
+        variables = {"id": encode_global_id("Post", post_id)}
+        signed_in = await app.graphql(query, variables, token=token)
+        assert signed_in == {
+            "data": {"post": {"viewerHasLiked": True}, "viewer": {"username": "dora"}}
+        }
+        await app.graphql("mutation { logOut { ok } }", token=token)
+        for key in await clean.redis.keys("qbudget:*"):
+            await clean.redis.delete(key)
+
+        revoked = await app.graphql(query, variables, token=token)
+        assert revoked["data"] == {"post": {"viewerHasLiked": False}, "viewer": None}
+        assert [error["message"] for error in revoked["errors"]] == [
+            "Not signed in: the session of this access token has ended."
+        ]
+        budgets = [key.decode() for key in await clean.redis.keys("qbudget:*")]
+        assert budgets == (["qbudget:{ip:127.0.0.1}"] if budget_enabled else [])
 
 
 # --- Exposure: introspection and field suggestions ----------------------------------------
