@@ -53,6 +53,8 @@ from resolvers.field_plans import (
 )
 
 _TYPENAME = "__typename"
+_COMPLETED = frozenset({dict, list, str, int, float, bool, type(None)})
+"""Types of completed values, never awaitable (checked before calling `is_awaitable`)."""
 
 
 class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
@@ -68,6 +70,8 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             int, tuple[GroupedFieldSet, list[tuple[str, FieldDetailsList, Plan | str]]]
         ] = {}
         self._arguments: dict[int, tuple[FieldDetailsList, dict[str, Any]]] = {}
+        # The sub-selection of each object field group (None when it defers fragments).
+        self._subselections: dict[int, tuple[FieldDetailsList, GroupedFieldSet | None]] = {}
 
     def execute_fields(
         self,
@@ -118,7 +122,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                         position_context,
                     )
                 results[response_name] = result
-                if is_awaitable(result):
+                if type(result) not in _COMPLETED and is_awaitable(result):
                     awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
@@ -268,10 +272,13 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
 
     def _is_plain(self, plan: PlainObject, value: Any) -> bool:
         """Whether `value` can be completed as the field's object type here (not null, not
-        awaitable, not an error value, and the type's own `is_type_of` agrees)."""
-        if value is None or isinstance(value, Exception) or self.is_awaitable(value):
-            return False
-        return plan.is_type_of is None or plan.is_type_of(value, None) is True
+        awaitable, not an error value, and the type's own `is_type_of` agrees: Strawberry's
+        checks the class, which none of those has)."""
+        if plan.is_type_of is not None:
+            return plan.is_type_of(value, None) is True
+        return (
+            value is not None and not isinstance(value, Exception) and not self.is_awaitable(value)
+        )
 
     def _guarded(
         self,
@@ -286,15 +293,33 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         named = error_type.of_type if isinstance(error_type, GraphQLNonNull) else error_type
         assert isinstance(named, GraphQLObjectType)
         try:
-            completed = self.collect_and_execute_subfields(
-                named, field_details_list, path, value, position_context
-            )
+            subselection = self._subselection(named, field_details_list)
+            if subselection is None or position_context is not None:  # incremental delivery
+                completed = self.collect_and_execute_subfields(
+                    named, field_details_list, path, value, position_context
+                )
+            else:  # what graphql-core's collect_and_execute_subfields comes down to
+                completed = self.execute_fields(named, value, path, subselection, None)
         except Exception as raw_error:
             self.handle_field_error(raw_error, error_type, field_details_list, path)
             return None
         if self.is_awaitable(completed):
             return self._await_guarded(completed, error_type, field_details_list, path)
         return completed
+
+    def _subselection(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> GroupedFieldSet | None:
+        """The fields selected on `object_type` by the field group, worked out once per
+        operation (the items of a list share it); None when it defers fragments (@defer)."""
+        memo = self._subselections.get(id(field_details_list))
+        if memo is None:
+            grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+                object_type, field_details_list
+            )
+            memo = (field_details_list, None if new_defer_usages else grouped_field_set)
+            self._subselections[id(field_details_list)] = memo
+        return memo[1]
 
     async def _await_guarded(
         self,

@@ -133,13 +133,18 @@ class Media(Node):
     def image(self, min_width: int = 1080) -> Image | None:
         if self.record.status != "READY":
             return None
-        widths = [v for v in self.record.variants if not v.name.startswith("thumb")]
-        if not widths:
-            return None
-        wide_enough = [v for v in widths if v.width >= min_width]
-        if wide_enough:
-            return self._image(min(wide_enough, key=lambda v: v.width))
-        return self._image(max(widths, key=lambda v: v.width))
+        narrowest_wide_enough = widest = None
+        for variant in self.record.variants:  # one pass: every feed post asks for its image
+            if variant.name.startswith("thumb"):
+                continue
+            if widest is None or variant.width > widest.width:
+                widest = variant
+            if variant.width >= min_width and (
+                narrowest_wide_enough is None or variant.width < narrowest_wide_enough.width
+            ):
+                narrowest_wide_enough = variant
+        chosen = narrowest_wide_enough or widest
+        return None if chosen is None else self._image(chosen)
 
     @strawberry.field(
         description="Photo metadata from EXIF (camera, takenAt, location). Visible to the owner "

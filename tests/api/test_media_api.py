@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 import httpx
+import strawberry
 import websockets
 
+from schema.media import Media
 from settings import Settings
+from storage.pg.media import MediaRecord, StoredVariant
 from tests import media_fixtures
 from tests.api.helpers import sign_up
 from tests.conftest import LiveApp, run_worker_until_idle
@@ -156,3 +160,35 @@ async def test_upload_refusals_through_the_api(live: LiveApp) -> None:
     )
     assert hidden["data"] == {"node": None}
     assert await live.resources.db.fetchval("SELECT status FROM media") == "AWAITING_UPLOAD"
+
+
+def media_with(variants: list[tuple[str, int]], status: str = "READY") -> Media:
+    now = datetime.now(UTC)
+    stored = tuple(
+        StoredVariant(name, f"media/1/{name}.jpg", width, width, "image/jpeg")
+        for name, width in variants
+    )
+    record = MediaRecord(
+        1, 1, "IMAGE", status, "image/jpeg", 1, "a.jpg", "image/jpeg", 1080, 1080, None, None,
+        stored, None, None, None, None, 0, now, now,
+    )  # fmt: skip
+    return Media(
+        id=strawberry.ID("m"), width=1080, height=1080, blur_hash=None, alt_text=None,
+        duration_seconds=None, created_at=now, record=record, public_url=lambda key: key,
+    )  # fmt: skip
+
+
+def test_image_is_the_narrowest_variant_wide_enough_else_the_widest() -> None:
+    widths = [("thumb320", 320), ("1080", 1080), ("480", 480), ("750", 750), ("640", 640)]
+    chosen = {m: media_with(widths).image(min_width=m) for m in (1, 480, 481, 750, 1080, 5000)}
+    assert {m: image.name if image else None for m, image in chosen.items()} == {
+        1: "480",
+        480: "480",
+        481: "640",
+        750: "750",
+        1080: "1080",
+        5000: "1080",
+    }
+    assert media_with([("thumb160", 160)]).image(min_width=1) is None  # thumbnails only
+    assert media_with([]).image() is None
+    assert media_with(widths, status="PROCESSING").image() is None
