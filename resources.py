@@ -54,7 +54,8 @@ class Resources:
     passwords: Passwords
     access_tokens: AccessTokens
     sql_statements: QueryCounter
-    """How many SQL statements this process has sent (tests assert on it; metrics export it)."""
+    """How many SQL statements this process has sent, counted only with COUNT_SQL_STATEMENTS
+    (tests and benchmarks assert on it)."""
     blobs: BlobStore
     search: SearchBackend
     rate_limiter: RateLimiter
@@ -159,7 +160,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     sql_statements = QueryCounter()
     db = await create_pg_pool(
         settings.database_url,
-        counter=sql_statements,
+        counter=sql_statements if settings.count_sql_statements else None,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
     )

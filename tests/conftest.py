@@ -62,6 +62,7 @@ def settings(
         # Responses stay exactly what the tests assert; tests/api/test_query_limits.py serves
         # apps with the cost report on (the default).
         query_cost_in_extensions=False,
+        count_sql_statements=True,  # tests assert statements per request
     )
 
 

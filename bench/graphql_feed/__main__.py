@@ -141,6 +141,7 @@ async def main(requests: int, concurrency: int, seconds: float) -> None:
             data_dir=scratch / "data",
             celebrity_follower_threshold=data.spec.celebrity_threshold,
             query_budget_points=int(BENCH_SERVER_ENV["QUERY_BUDGET_POINTS"]),
+            count_sql_statements=True,
         )
         freeze_client_heap()  # the data set it generated
         async with api_server(env) as base_url, load_client(base_url, concurrency) as client:
