@@ -165,8 +165,12 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         response_name: str,
     ) -> Any:
         """The completed value of a plain leaf (its path is only built when it is needed)."""
+        read = plan.source
         try:
-            value = self.read_value(plan.source, source, field_details_list)
+            if read.argument_names:
+                value = self.read_value(read, source, field_details_list)
+            else:  # most leaves: a read without arguments, called here directly
+                value = read.read(source)
         except Exception as raw_error:
             path = Path(parent_path, response_name, parent_type.name)
             self.handle_field_error(raw_error, plan.source.field.type, field_details_list, path)

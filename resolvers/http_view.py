@@ -201,8 +201,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """GraphiQL for browsers opening /graphql, not for persisted-query GETs (no `query`)."""
-        return "extensions" not in request.query_params and super().should_render_graphql_ide(
-            request
+        return super().should_render_graphql_ide(request) and "extensions" not in (
+            request.query_params
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
