@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -154,6 +155,20 @@ def validate_public_key(key: str) -> str:
     if not key.startswith(PUBLIC_PREFIX):
         raise InvalidBlobKeyError(f"only keys under {PUBLIC_PREFIX!r} are public: {key!r}")
     return key
+
+
+_PLAIN_PUBLIC_KEY = re.compile(r"media(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)+")
+"""A public key as the service writes them (`media/<id>/<name>.<ext>`): URL-unreserved
+characters only, and no segment empty or starting with a dot."""
+
+
+def public_key_path(key: str) -> str:
+    """`key` checked by validate_public_key and quoted for a URL path (raises
+    `InvalidBlobKeyError` as it does). The service's own keys need neither and are recognised
+    by one regular expression: a feed page builds a URL per post."""
+    if len(key) <= MAX_KEY_BYTES and _PLAIN_PUBLIC_KEY.fullmatch(key):
+        return key
+    return quote(validate_public_key(key), safe="/")
 
 
 def validate_presign_request(byte_size: int, expires_in: timedelta) -> None:

@@ -43,6 +43,7 @@ from storage.blobs import (
     BlobStoreUnavailableError,
     InvalidBlobKeyError,
     PresignedPut,
+    public_key_path,
     validate_key,
     validate_presign_request,
     validate_public_key,
@@ -182,7 +183,7 @@ class LocalBlobStore:
         await self._io(self._delete_sync, list(keys))
 
     def public_url(self, key: str) -> str:
-        return f"{self._base_url}/{quote(validate_public_key(key), safe='/')}"
+        return f"{self._base_url}/{public_key_path(key)}"
 
     # -- for the HTTP routes -----------------------------------------------------------------
 

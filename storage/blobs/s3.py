@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import aioboto3
 import aiohttp
@@ -36,9 +36,9 @@ from storage.blobs import (
     BlobStoreError,
     BlobStoreUnavailableError,
     PresignedPut,
+    public_key_path,
     validate_key,
     validate_presign_request,
-    validate_public_key,
 )
 
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
@@ -319,7 +319,7 @@ class S3BlobStore:
                 raise BlobStoreError(message)
 
     def public_url(self, key: str) -> str:
-        path = quote(validate_public_key(key), safe="/")
+        path = public_key_path(key)
         if self._public_base_url:
             return f"{self._public_base_url}/{path}"
         if self._endpoint_url:

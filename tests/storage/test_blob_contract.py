@@ -209,6 +209,21 @@ async def test_private_uploads_are_never_public(blob_backend: BlobBackend) -> No
 
 
 @pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("media/12/640.jpg", "media/12/640.jpg"),
+        ("media/12/a_b-c.d~e.jpg", "media/12/a_b-c.d~e.jpg"),
+        ("media/12/a b+é.jpg", "media/12/a%20b%2B%C3%A9.jpg"),
+    ],
+)
+def test_public_urls_end_with_the_quoted_key(
+    blob_backend: BlobBackend, key: str, path: str
+) -> None:
+    base_url = blob_backend.store.public_url("media/x.jpg").removesuffix("/media/x.jpg")
+    assert blob_backend.store.public_url(key) == f"{base_url}/{path}"
+
+
+@pytest.mark.parametrize(
     "key",
     [
         "",
@@ -224,6 +239,7 @@ async def test_private_uploads_are_never_public(blob_backend: BlobBackend) -> No
         ".tmp/x",
         ".meta/uploads/1/original",
         "media/" + "x" * 1100,
+        "media/.x.jpg",
     ],
 )
 async def test_unsafe_keys_are_refused_everywhere(
