@@ -221,7 +221,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             except Exception as raw_error:
                 self.handle_field_error(raw_error, plan.field_type, field_details_list, path)
                 return None
-            if self.is_awaitable(items):
+            if type(items) is not list and self.is_awaitable(items):
                 return self._await_guarded(items, plan.field_type, field_details_list, path)
             return items
         return self._complete_generally(plan.source, parent_type, field_details_list, path, value)
@@ -307,7 +307,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, error_type, field_details_list, path)
             return None
-        if self.is_awaitable(completed):
+        if type(completed) is not dict and self.is_awaitable(completed):
             return self._await_guarded(completed, error_type, field_details_list, path)
         return completed
 
@@ -357,7 +357,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             result = self._guarded(
                 item_type, field_details_list, Path(path, index, None), position_context, item
             )
-            if self.is_awaitable(result):
+            if type(result) is not dict and self.is_awaitable(result):
                 awaitable_indices.append(index)
             completed.append(result)
         if not awaitable_indices:
