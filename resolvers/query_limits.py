@@ -35,10 +35,11 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from resolvers.context import Context
 from resolvers.query_cost import CostModel
 from resolvers.security import current_client_ip
-from services.auth import SESSION_ENDED, Viewer, is_viewer_session_revoked
+from services.auth import SESSION_ENDED, Viewer
 from settings import Settings
 from storage.query_budget import BudgetState, spend_query_points
 from storage.redis_keys import budget_subject
+from storage.revocations import is_session_revoked
 
 MAX_COST_EXCEEDED = "MAX_COST_EXCEEDED"
 THROTTLED = "THROTTLED"
@@ -202,14 +203,15 @@ class QueryCostLimits(SchemaExtension):
         context = self.execution_context.context
         if not isinstance(context, Context):
             return None
-        redis = context.resources.redis
-        viewer = context.viewer if context.session_unchecked else None
+        unchecked = context.viewer if context.session_unchecked else None
         if not self.limits.budget_enabled:
-            if viewer is not None and await is_viewer_session_revoked(redis, viewer):
+            if unchecked and await is_session_revoked(
+                context.resources.redis, unchecked.session_id
+            ):
                 context.refuse_viewer(SESSION_ENDED)
             context.session_unchecked = False
             return None
-        budget = await self._spend_as(context, cost, viewer)
+        budget = await self._spend_as(context, cost, unchecked)
         if budget.session_revoked:
             context.refuse_viewer(SESSION_ENDED)
             budget = await self._spend_as(context, cost, None)

@@ -44,12 +44,6 @@ async def authenticate(
     return viewer
 
 
-async def is_viewer_session_revoked(redis: Redis, viewer: Viewer) -> bool:
-    """Whether the viewer's session was revoked (for a viewer from `claimed_viewer`). Side
-    effects: one Redis read."""
-    return await is_session_revoked(redis, viewer.session_id)
-
-
 def claimed_viewer(access_tokens: AccessTokens, authorization: str | None) -> Viewer | None:
     """The viewer a token claims, its signature and expiry checked but not yet its session
     (the caller checks that against the revocation denylist before trusting it, as
