@@ -15,6 +15,7 @@ from services.feed import FeedPage
 from services.pagination import Page
 from services.post_views import PostView
 from storage.pg.comments import CommentRecord
+from storage.pg.post_views import PostViewRow
 from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
 
@@ -44,11 +45,15 @@ async def author_posts_page(
 
 
 async def load_views(
-    context: Context, post_ids: list[int], *, like_counters: Sequence[int | None] | None = None
+    context: Context,
+    post_ids: list[int],
+    *,
+    like_counters: Sequence[int | None] | None = None,
+    rows: Sequence[PostViewRow] | None = None,
 ) -> list[PostView]:
     """Everything a page of posts usually shows, in one batched read (services.post_views;
-    `like_counters` when the page came with them); user_by_id is primed with the authors, for
-    fields that ask again.
+    `like_counters` and `rows` when the page came with them); user_by_id is primed with the
+    authors, for fields that ask again.
 
     The schema hands these to the posts as plain values: resolving 20 posts then creates no
     awaitable per field (DESIGN.md §5: per-field awaitables, not SQL, are the cost).
@@ -59,6 +64,7 @@ async def load_views(
         post_ids,
         context.viewer_id,
         like_counters=like_counters,
+        rows=rows,
     )
     context.loaders.prime_users([view.author for view in views])
     return views
@@ -87,9 +93,11 @@ async def load_page(context: Context, page: Page[PostRecord]) -> LoadedPosts:
 
 async def load_feed_page(context: Context, page: FeedPage) -> LoadedPosts:
     """As load_page, for a page of the feed (post ids read before the posts, with their like
-    counters): a post the viewer may no longer see (deleted since) is left out, by the rule
-    everywhere else."""
-    return await _load(context, page, visible_only=True, like_counters=page.like_counters)
+    counters and maybe their views): a post the viewer may no longer see (deleted since) is
+    left out, by the rule everywhere else."""
+    return await _load(
+        context, page, visible_only=True, like_counters=page.like_counters, rows=page.views
+    )
 
 
 async def _load(
@@ -98,11 +106,12 @@ async def _load(
     *,
     visible_only: bool,
     like_counters: Sequence[int | None] | None = None,
+    rows: Sequence[PostViewRow] | None = None,
 ) -> LoadedPosts:
     post_ids = [post_id for _, post_id in ids.edges]
     views = {
         view.post.id: view
-        for view in await load_views(context, post_ids, like_counters=like_counters)
+        for view in await load_views(context, post_ids, like_counters=like_counters, rows=rows)
         if not visible_only or posts.is_visible(view.post, context.viewer_id)
     }
     edges = [(cursor, views[post_id].post) for cursor, post_id in ids.edges if post_id in views]

@@ -30,6 +30,7 @@ from storage import feeds, jobs
 from storage.feed_keys import micros_of
 from storage.pg import feed as feed_store
 from storage.pg.feed import FeedPost, PostState
+from storage.pg.post_views import PostViewRow
 
 __all__ = [
     "FanOutResult",
@@ -68,6 +69,9 @@ class FeedPage(Page[int]):
     like_counters: list[int | None]
     """The posts' like counters, in page order, read with the page (None where Redis holds
     none: services.likes.like_counts recounts those)."""
+    views: list[PostViewRow] | None = None
+    """What the posts show, in page order, when read with the page (the cached feed's
+    candidate query reads them); None when they are still to be read."""
 
 
 async def read_feed(
@@ -91,16 +95,23 @@ async def read_feed(
     feed's TTL; rebuilds a missing feed from PostgreSQL (reviving an inactive user); a RANKED
     first page stores its snapshot in Redis; the page's posts are recorded as shown to the
     viewer (the `seen` feature of later RANKED first pages), in the round trip that reads their
-    like counters.
+    like counters. A CHRONOLOGICAL page answered by the cached feed comes with its posts' views
+    (read in the same statement as its candidates).
     """
     limit = check_page_size(first)
     now = now or datetime.now(UTC)
     if order is FeedOrder.CHRONOLOGICAL:
         before = decode_chronological(after)
-        posts = await collect_chronological(deps, viewer_id, before=before, limit=limit + 1)
-        page = page_of([(encode_chronological(post.key), post.id) for post in posts], limit)
+        collected = await collect_chronological(
+            deps, viewer_id, before=before, limit=limit + 1, views=limit
+        )
+        page = page_of(
+            [(encode_chronological(post.key), post.id) for post in collected.posts], limit
+        )
+        views = _views_in_order(page, collected.views)
     else:
         page = await read_ranked(deps, viewer_id, limit=limit, cursor=decode_ranked(after), now=now)
+        views = None
     like_counters = await feeds.record_impressions(
         deps.redis,
         viewer_id,
@@ -109,7 +120,15 @@ async def read_feed(
         keep=ranking.SEEN_KEPT,
         ttl_seconds=int(timedelta(days=ranking.SEEN_DAYS).total_seconds()),
     )
-    return FeedPage(page.edges, page.has_next_page, like_counters)
+    return FeedPage(page.edges, page.has_next_page, like_counters, views)
+
+
+def _views_in_order(page: Page[int], views: dict[int, PostViewRow]) -> list[PostViewRow] | None:
+    """The views of the page's posts in page order; None unless every one was read."""
+    post_ids = [post_id for _, post_id in page.edges]
+    if not post_ids or any(post_id not in views for post_id in post_ids):
+        return None
+    return [views[post_id] for post_id in post_ids]
 
 
 async def fan_out_post(deps: FeedDeps, post_id: int) -> FanOutResult:

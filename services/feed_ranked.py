@@ -80,7 +80,7 @@ async def rank_candidates(
 
 async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime) -> Page[int]:
     window = deps.config.ranked_window
-    candidates = await collect_chronological(deps, viewer_id, before=None, limit=window)
+    candidates = (await collect_chronological(deps, viewer_id, before=None, limit=window)).posts
     tail = candidates[-1].key if len(candidates) == window else None
     ranked = [post.post_id for post in await rank_candidates(deps, viewer_id, candidates, now)]
     snapshot_id = secrets.token_urlsafe(9)
@@ -141,5 +141,5 @@ async def _snapshot_page(
 async def _tail_items(
     deps: FeedDeps, viewer_id: int, below: tuple[int, int], count: int
 ) -> list[tuple[str, int]]:
-    posts = await collect_chronological(deps, viewer_id, before=below, limit=count)
+    posts = (await collect_chronological(deps, viewer_id, before=below, limit=count)).posts
     return [(encode_tail(post.key), post.id) for post in posts]

@@ -10,6 +10,7 @@ within the request, which also revives an inactive user.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from metrics import FEED_CACHE_HIT, FEED_CACHE_MISS, FEED_CACHE_REBUILD
 from services.feed_deps import FeedDeps
@@ -18,6 +19,7 @@ from storage.feed_keys import FeedKey
 from storage.feeds import FeedState
 from storage.pg import feed as feed_store
 from storage.pg.feed import FeedPost
+from storage.pg.post_views import PostViewRow
 
 _WINDOW_SLACK = 4
 """Extra cache entries read per page (plus an eighth), for entries the read-time checks drop
@@ -26,11 +28,18 @@ dropped, a larger window is read. Every entry read costs two index probes in Pos
 _MAX_ID = 2**63 - 1
 
 
+class Collected(NamedTuple):
+    posts: list[FeedPost]
+    views: dict[int, PostViewRow]
+    """What some of the posts show, by post id, when read with them (see collect_chronological)."""
+
+
 async def collect_chronological(
-    deps: FeedDeps, viewer_id: int, *, before: FeedKey | None, limit: int
-) -> list[FeedPost]:
+    deps: FeedDeps, viewer_id: int, *, before: FeedKey | None, limit: int, views: int = 0
+) -> Collected:
     """The newest `limit` posts of the viewer's feed strictly older than `before` (None: from
-    the newest), exactly as the pull-model feed would list them.
+    the newest), exactly as the pull-model feed would list them; with the views of the newest
+    `views` of them when the cached feed answers (read in its candidate query), none otherwise.
 
     Side effects: refreshes the feed's TTL; rebuilds a missing feed; refills a feed whose
     cached part is thinner than one page (both cached for later requests); counts the read as
@@ -51,7 +60,7 @@ async def collect_chronological(
         if window_full:
             floor_micros = max(floor_micros, window.entries[-1][0])
         floor = (floor_micros, _MAX_ID)
-        checked, pulled = await feed_store.fetch_feed_candidates(
+        checked, pulled, viewed = await feed_store.fetch_feed_candidates(
             deps.db,
             viewer_id,
             config.celebrity_follower_threshold,
@@ -59,13 +68,15 @@ async def collect_chronological(
             before=before,
             after_micros=floor_micros,
             limit=limit,
+            views=views,
         )
         if pulled and len(pulled) == limit:
             last = pulled[-1].key
             floor = max(floor, (last[0], last[1] - 1))
         trusted = [post for post in _merge(checked, pulled) if post.key > floor]
         if len(trusted) >= limit:
-            return trusted[:limit]
+            # The newest of `checked` and `pulled`, whose views were read with them.
+            return Collected(trusted[:limit], viewed)
         if window_full:
             # Read-time checks dropped too much: read more of the cache and try again.
             count *= 4
@@ -74,12 +85,15 @@ async def collect_chronological(
             )
             continue
         if window.horizon_micros == 0:
-            return trusted  # the cache is complete: this is the end of the feed
+            return Collected(trusted, viewed)  # the cache is complete: the end of the feed
         if before is None:
             # Fewer cached entries than a page: refill the cache from PostgreSQL.
-            return await _rebuild(deps, viewer_id, before=before, limit=limit)
-        return await feed_store.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
-    return await _without_cache(deps, viewer_id, window.state, before=before, limit=limit)
+            posts = await _rebuild(deps, viewer_id, before=before, limit=limit)
+        else:
+            posts = await feed_store.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
+        return Collected(posts, {})
+    posts = await _without_cache(deps, viewer_id, window.state, before=before, limit=limit)
+    return Collected(posts, {})
 
 
 def _merge(*sources: Iterable[FeedPost]) -> list[FeedPost]:

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from services import likes
 from storage.pg import Db
 from storage.pg.media import MediaRecord
-from storage.pg.post_views import fetch_post_views
+from storage.pg.post_views import PostViewRow, fetch_post_views
 from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
 
@@ -35,17 +35,19 @@ async def page_views(
     viewer_id: int | None,
     *,
     like_counters: Sequence[int | None] | None = None,
+    rows: Sequence[PostViewRow] | None = None,
 ) -> list[PostView]:
     """The posts among `post_ids` that exist (any status: callers apply visibility), in the
     order asked. `like_counters`: the posts' Redis like counters when already read (the feed
-    reads them with its page), else read here. Side effect: like counters missing from Redis
-    are recounted and filled."""
+    reads them with its page), else read here; `rows`: the views of exactly these posts in this
+    order when already read (the feed's may be), else read here. Side effect: like counters
+    missing from Redis are recounted and filled."""
     if like_counters is None:
         rows, like_counts = await asyncio.gather(
-            fetch_post_views(db, post_ids, viewer_id), likes.like_counts(db, redis, post_ids)
+            _rows(db, post_ids, viewer_id, rows), likes.like_counts(db, redis, post_ids)
         )
     else:
-        rows = await fetch_post_views(db, post_ids, viewer_id)
+        rows = await _rows(db, post_ids, viewer_id, rows)
         like_counts = await likes.like_counts(db, redis, post_ids, redis_counters=like_counters)
     counts = dict(zip(post_ids, like_counts, strict=True))
     return [
@@ -58,3 +60,9 @@ async def page_views(
         )
         for row in rows
     ]
+
+
+async def _rows(
+    db: Db, post_ids: Sequence[int], viewer_id: int | None, rows: Sequence[PostViewRow] | None
+) -> Sequence[PostViewRow]:
+    return await fetch_post_views(db, post_ids, viewer_id) if rows is None else rows

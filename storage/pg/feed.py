@@ -16,6 +16,7 @@ import asyncpg
 
 from storage.feed_keys import FeedKey, datetime_of, micros_of
 from storage.pg import Db
+from storage.pg.post_views import PostViewRow, view_columns, view_from_row
 
 
 class FeedPost(NamedTuple):
@@ -219,6 +220,17 @@ async def fetch_recent_posts_of_authors(
     return _feed_posts(rows)
 
 
+class FeedCandidates(NamedTuple):
+    """What one candidate query returns for a page of the hybrid feed."""
+
+    checked: list[FeedPost]
+    """Those of the cached ids that belong in the viewer's feed now, in no particular order."""
+    pulled: list[FeedPost]
+    """The newest posts of the pull side (followed celebrities, the viewer), newest first."""
+    views: dict[int, PostViewRow]
+    """The views of the newest candidates of both (as many as asked), by post id."""
+
+
 async def fetch_feed_candidates(
     db: Db,
     viewer_id: int,
@@ -228,14 +240,17 @@ async def fetch_feed_candidates(
     before: FeedKey | None,
     after_micros: int,
     limit: int,
-) -> tuple[list[FeedPost], list[FeedPost]]:
-    """One round trip for a page of the hybrid feed: (checked, pulled).
+    views: int = 0,
+) -> FeedCandidates:
+    """One round trip for a page of the hybrid feed.
 
     checked: those of `cached_ids` that belong in the viewer's feed now (PUBLISHED, by the
-    viewer or an account they follow), in no particular order. pulled: the newest `limit`
-    published posts by the viewer or a followed account with at least `threshold` followers,
-    older than `before` and published after `after_micros`, newest first. Its cost grows with
-    the number of followed celebrities and of `cached_ids`, not with the viewer's follow count.
+    viewer or an account they follow). pulled: the newest `limit` published posts by the viewer
+    or a followed account with at least `threshold` followers, older than `before` and
+    published after `after_micros`. Its cost grows with the number of followed celebrities and
+    of `cached_ids`, not with the viewer's follow count. views: what the newest `views` posts of
+    checked and pulled together show (storage.pg.post_views), read in the same statement: the
+    page the caller most likely answers with, without a second round trip.
     """
     at, post_id = _below(before)
     rows = await db.fetch(
@@ -256,10 +271,23 @@ async def fetch_feed_candidates(
              ) p
              ORDER BY p.published_at DESC, p.id DESC
              LIMIT $7
+        ), candidates AS (
+            SELECT true AS pulled, id, author_id, published_at FROM pulled
+            UNION ALL
+            SELECT false, p.id, p.author_id, p.published_at {_VISIBLE_AMONG.format(ids="$3")}
+        ), viewed AS MATERIALIZED (
+            SELECT DISTINCT id, published_at FROM candidates
+             ORDER BY published_at DESC, id DESC
+             LIMIT $8
         )
-        SELECT true AS pulled, id, author_id, published_at FROM pulled
-        UNION ALL
-        SELECT false, p.id, p.author_id, p.published_at {_VISIBLE_AMONG.format(ids="$3")}
+        SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
+               c.published_at AS candidate_published_at
+          FROM candidates c
+          LEFT JOIN LATERAL (
+               SELECT {view_columns("$1")}
+                 FROM posts p JOIN users u ON u.id = p.author_id
+                WHERE p.id = c.id AND c.id IN (SELECT id FROM viewed)
+          ) v ON true
         """,
         viewer_id,
         threshold,
@@ -268,11 +296,24 @@ async def fetch_feed_candidates(
         post_id,
         datetime_of(after_micros),
         limit,
+        views,
     )
-    checked = [row for row in rows if not row["pulled"]]
-    posts = _feed_posts([row for row in rows if row["pulled"]])
-    posts.sort(key=lambda post: post.key, reverse=True)
-    return _feed_posts(checked), posts
+    checked: list[FeedPost] = []
+    pulled: list[FeedPost] = []
+    viewed: dict[int, PostViewRow] = {}
+    for row in rows:
+        candidate_id, published_at = row["candidate_id"], row["candidate_published_at"]
+        post = FeedPost(
+            candidate_id,
+            row["candidate_author_id"],
+            published_at,
+            (micros_of(published_at), candidate_id),
+        )
+        (pulled if row["pulled"] else checked).append(post)
+        if row[0] is not None:
+            viewed[candidate_id] = view_from_row(row)
+    pulled.sort(key=lambda post: post.key, reverse=True)
+    return FeedCandidates(checked, pulled, viewed)
 
 
 async def fetch_pull_feed(

@@ -1,15 +1,20 @@
 """What a page of posts shows, in one statement: each post with its author, its media (in
-carousel order, with alt texts) and whether the viewer liked it."""
+carousel order, with alt texts) and whether the viewer liked it.
+
+The view's columns (`view_columns`) are also selected by the feed's candidate query
+(storage.pg.feed), which reads the views of the page it expects in the same round trip."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import asyncpg
+
 from storage.pg import Db, qualified
 from storage.pg.media import MediaRecord, media_from_row
-from storage.pg.posts import POST_COLUMNS, PostRecord, post_from_row
-from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
+from storage.pg.posts import POST_COLUMNS, PostRecord
+from storage.pg.users import USER_COLUMNS, UserRecord
 
 
 class PostViewRow(NamedTuple):
@@ -19,17 +24,43 @@ class PostViewRow(NamedTuple):
     viewer_has_liked: bool
 
 
-_AUTHOR_PREFIX = "author_"
-_QUERY = f"""
-SELECT {qualified(POST_COLUMNS, "p")},
-       {qualified(USER_COLUMNS, "u", prefix=_AUTHOR_PREFIX)},
+_AUTHOR = len(PostRecord._fields)
+_MEDIA = _AUTHOR + len(UserRecord._fields)
+VIEW_WIDTH = _MEDIA + 3
+"""How many columns `view_columns` selects."""
+
+
+def view_columns(viewer: str) -> str:
+    """The select list of a post view, read by `view_from_row`: the post `p`, its author `u`
+    (`JOIN users u ON u.id = p.author_id`), its media and alt texts in carousel order, and
+    whether the viewer (`viewer`: the placeholder of their id, or of NULL) liked it."""
+    return f"""{qualified(POST_COLUMNS, "p")},
+       {qualified(USER_COLUMNS, "u", prefix="author_")},
        ARRAY(SELECT m FROM post_media pm JOIN media m ON m.id = pm.media_id
               WHERE pm.post_id = p.id ORDER BY pm.position) AS media,
        ARRAY(SELECT pm.alt_text FROM post_media pm
               WHERE pm.post_id = p.id ORDER BY pm.position) AS alt_texts,
-       $2::bigint IS NOT NULL AND EXISTS (
-           SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = $2
-       ) AS viewer_has_liked
+       {viewer}::bigint IS NOT NULL AND EXISTS (
+           SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = {viewer}
+       ) AS viewer_has_liked"""
+
+
+def view_from_row(row: asyncpg.Record) -> PostViewRow:
+    """The view in the first VIEW_WIDTH columns of `row` (as `view_columns` selects them),
+    read by position."""
+    return PostViewRow(
+        post=PostRecord._make(row[:_AUTHOR]),
+        author=UserRecord._make(row[_AUTHOR:_MEDIA]),
+        media=[
+            (media_from_row(item), alt)
+            for item, alt in zip(row[_MEDIA], row[_MEDIA + 1], strict=True)
+        ],
+        viewer_has_liked=row[_MEDIA + 2],
+    )
+
+
+_QUERY = f"""
+SELECT {view_columns("$2")}
   FROM unnest($1::bigint[]) WITH ORDINALITY AS wanted(id, n)
   JOIN posts p ON p.id = wanted.id
   JOIN users u ON u.id = p.author_id
@@ -42,18 +73,4 @@ async def fetch_post_views(
 ) -> list[PostViewRow]:
     """The posts among `post_ids` that exist (any status), in the order asked, each with what
     it shows. One statement, whatever the page size."""
-    rows = await db.fetch(_QUERY, post_ids, viewer_id)
-    views = []
-    for row in rows:
-        views.append(
-            PostViewRow(
-                post=post_from_row(row),
-                author=user_from_row(row, _AUTHOR_PREFIX),
-                media=[
-                    (media_from_row(item), alt)
-                    for item, alt in zip(row["media"], row["alt_texts"], strict=True)
-                ],
-                viewer_has_liked=row["viewer_has_liked"],
-            )
-        )
-    return views
+    return [view_from_row(row) for row in await db.fetch(_QUERY, post_ids, viewer_id)]

@@ -10,8 +10,6 @@ import asyncpg
 
 from storage.pg import Db
 
-POST_COLUMNS = "id, author_id, caption, status, like_count, comment_count, created_at, published_at"
-
 PostCursor = tuple[datetime, int]
 """Keyset position in a profile grid: (published at, post id), both descending."""
 
@@ -26,6 +24,10 @@ class PostRecord(NamedTuple):
     comment_count: int
     created_at: datetime
     published_at: datetime | None
+
+
+POST_COLUMNS = ", ".join(PostRecord._fields)
+"""The columns of a PostRecord, in its order (post views read them by position)."""
 
 
 def post_from_row(row: asyncpg.Record) -> PostRecord:

@@ -31,9 +31,8 @@ class Credentials:
     password_hash: str
 
 
-USER_COLUMNS = (
-    "id, username, full_name, bio, follower_count, following_count, post_count, created_at"
-)
+USER_COLUMNS = ", ".join(UserRecord._fields)
+"""The columns of a UserRecord, in its order (post views read them by position)."""
 
 
 def user_from_row(row: asyncpg.Record, prefix: str = "") -> UserRecord:

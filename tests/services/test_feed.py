@@ -13,8 +13,10 @@ from services.feed_cursors import SnapshotCursor, decode_ranked
 from services.pagination import InvalidArgumentError
 from storage import feeds, jobs, redis_keys
 from storage.feed_keys import micros_of
-from storage.pg.users import UserRecord
-from tests.factories import make_user, viewer_of
+from storage.pg.post_views import fetch_post_views
+from storage.pg.posts import fetch_posts_by_ids, insert_post_media
+from storage.pg.users import UserRecord, fetch_users_by_ids
+from tests.factories import make_media, make_user, viewer_of
 from tests.feed_factories import (
     at,
     delete_follows,
@@ -478,3 +480,44 @@ async def test_bad_arguments_are_refused(clean: Resources) -> None:
     for order in FeedOrder:
         with pytest.raises(InvalidArgumentError):
             await feed.read_feed(deps, me.id, first=1, after="bm90LWEtY3Vyc29y", order=order)
+
+
+async def test_a_page_of_the_cached_feed_comes_with_what_its_posts_show(clean: Resources) -> None:
+    """The candidate query also reads the page's views; they are exactly what the posts' own
+    view query reads. A page answered otherwise (the rebuild of a missing feed) has none."""
+    deps = feed_deps(clean, celebrity_follower_threshold=3)
+    author, star, reader, fan1, fan2 = await users(clean, "author", "star", "reader", "f1", "f2")
+    await insert_follows(
+        clean.db,
+        [(reader.id, author.id)] + [(fan.id, star.id) for fan in (reader, fan1, fan2)],
+    )
+    fanned = [await insert_post(clean.db, author.id, at(minute)) for minute in (1, 3, 5)]
+    pulled = [await insert_post(clean.db, star.id, at(minute)) for minute in (2, 4)]
+    own = await insert_post(clean.db, reader.id, at(6))
+    media_id = await make_media(clean.db, author.id)
+    await insert_post_media(clean.db, fanned[2], [media_id], ["a lake"])
+    await insert_like(clean.db, pulled[1], reader.id, at(7))
+    rebuilt = await feed.read_feed(deps, reader.id, first=4, after=None, order=CHRONO)
+    assert len(rebuilt.edges) == 4
+    assert rebuilt.views is None  # the feed was missing: rebuilt from PostgreSQL, views unread
+
+    page = await feed.read_feed(deps, reader.id, first=4, after=None, order=CHRONO)
+    page_ids = [post_id for _, post_id in page.edges]
+    assert page_ids == [own, fanned[2], pulled[1], fanned[1]]
+    assert page.views == await fetch_post_views(clean.db, page_ids, reader.id)
+    # Read by position, the records are those read by column name.
+    by_id = {post.id: post for post in await fetch_posts_by_ids(clean.db, page_ids)}
+    assert [view.post for view in page.views] == [by_id[post_id] for post_id in page_ids]
+    users_now = {
+        user.id: user
+        for user in await fetch_users_by_ids(clean.db, [reader.id, star.id, author.id])
+    }
+    assert [view.author for view in page.views] == [
+        users_now[user.id] for user in (reader, author, star, author)
+    ]
+    assert [view.viewer_has_liked for view in page.views] == [False, False, True, False]
+    assert [(media.id, alt) for media, alt in page.views[1].media] == [(media_id, "a lake")]
+    rest = await feed.read_feed(deps, reader.id, first=4, after=page.edges[-1][0], order=CHRONO)
+    rest_ids = [post_id for _, post_id in rest.edges]
+    assert rest_ids == [pulled[0], fanned[0]]
+    assert rest.views == await fetch_post_views(clean.db, rest_ids, reader.id)
