@@ -9,7 +9,6 @@ from strawberry.types import Info
 
 from resolvers import discover_fields
 from resolvers.context import Context
-from schema.global_ids import encode_global_id
 from schema.node import Node
 from schema.posts import PostConnection
 from schema.users import User
@@ -27,12 +26,10 @@ class HashtagPostOrder(enum.Enum):
 class Hashtag(Node):
     name: str
     post_count: int
-    record_id: strawberry.Private[int]
 
     @classmethod
     def from_record(cls, record: HashtagRecord) -> Hashtag:
         return cls(
-            id=encode_global_id("Hashtag", record.id),
             name=record.name,
             post_count=record.post_count,
             record_id=record.id,

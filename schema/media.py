@@ -12,7 +12,6 @@ from strawberry.types import Info
 
 from resolvers.context import Context
 from schema.errors import UserError
-from schema.global_ids import encode_global_id
 from schema.node import Node
 from storage.pg.media import MediaRecord, StoredVariant
 
@@ -87,7 +86,7 @@ class Media(Node):
         blobs = info.context.resources.blobs
         ready = record.status == "READY"
         return cls(
-            id=encode_global_id("Media", record.id),
+            record_id=record.id,
             width=record.width,
             height=record.height,
             blur_hash=record.blurhash if ready else None,

@@ -11,7 +11,6 @@ from strawberry.types import Info
 from resolvers import posts as post_fields
 from resolvers.context import Context
 from schema.errors import UserError
-from schema.global_ids import encode_global_id
 from schema.node import Node
 from schema.pagination import PageInfo
 from schema.posts import Comment, Post
@@ -41,7 +40,7 @@ class Notification(Node):
     @classmethod
     def from_record(cls, record: NotificationRecord) -> Notification:
         return cls(
-            id=encode_global_id("Notification", record.id),
+            record_id=record.id,
             kind=NotificationKind(record.kind),
             actor_count=record.actor_count,
             read=record.read_at is not None,

@@ -12,7 +12,6 @@ from resolvers import posts as post_fields
 from resolvers.context import Context
 from resolvers.posts import LoadedPosts
 from schema.errors import UserError
-from schema.global_ids import encode_global_id
 from schema.media import Media
 from schema.node import Node
 from schema.pagination import PageInfo
@@ -62,7 +61,7 @@ class Post(Node):
         takes work to compute (hashtags, enums) is computed when a query asks for it."""
         record = view.post
         return cls(
-            id=encode_global_id("Post", record.id),
+            record_id=record.id,
             caption=record.caption,
             comment_count=record.comment_count,
             created_at=record.created_at,
@@ -138,7 +137,7 @@ class Comment(Node):
     @classmethod
     def from_record(cls, record: CommentRecord) -> Comment:
         return cls(
-            id=encode_global_id("Comment", record.id),
+            record_id=record.id,
             text=record.text,
             created_at=record.created_at,
             record=record,

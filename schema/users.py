@@ -11,7 +11,6 @@ from strawberry.types import Info
 from resolvers import posts as post_fields
 from resolvers import users as user_fields
 from resolvers.context import Context
-from schema.global_ids import encode_global_id
 from schema.node import Node
 from schema.pagination import PageInfo
 from services.pagination import Page
@@ -30,12 +29,10 @@ class User(Node):
     following_count: int
     post_count: int
     created_at: datetime
-    record_id: strawberry.Private[int]
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
         return cls(
-            id=encode_global_id("User", record.id),
             username=record.username,
             full_name=record.full_name,
             bio=record.bio,

@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime
 
 import httpx
-import strawberry
 import websockets
 
 from schema.media import Media
@@ -173,7 +172,7 @@ def media_with(variants: list[tuple[str, int]], status: str = "READY") -> Media:
         stored, None, None, None, None, 0, now, now,
     )  # fmt: skip
     return Media(
-        id=strawberry.ID("m"), width=1080, height=1080, blur_hash=None, alt_text=None,
+        record_id=1, width=1080, height=1080, blur_hash=None, alt_text=None,
         duration_seconds=None, created_at=now, record=record, public_url=lambda key: key,
     )  # fmt: skip
 
