@@ -86,15 +86,33 @@ class ApiLimits:
         return tuple(rules)
 
 
+class _SameDocument:
+    """A parsed document as a cache key, by identity: graphql-core hashes a document by walking
+    its whole syntax tree (tens of microseconds for a feed query), while the parser cache hands
+    out the same object for the same text. The key holds the document, so its id stays unique
+    while the cache keeps the entry."""
+
+    __slots__ = ("document",)
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+
+    def __hash__(self) -> int:
+        return id(self.document)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _SameDocument) and other.document is self.document
+
+
 def _validate(
     schema: GraphQLSchema,
-    document: DocumentNode,
+    document: _SameDocument,
     rules: tuple[type[ASTValidationRule], ...],
     hide_suggestions: bool,
 ) -> list[GraphQLError]:
     # The two rules Strawberry's own validation step appends (strawberry.schema.schema).
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    return validate(schema, document, rules, hide_suggestions=hide_suggestions)
+    return validate(schema, document.document, rules, hide_suggestions=hide_suggestions)
 
 
 class DocumentRules(SchemaExtension):
@@ -126,9 +144,10 @@ class DocumentRules(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
+        assert context.graphql_document is not None  # parsed before validation
         context.pre_execution_errors = self.cached_validate(
             context.schema._schema,
-            context.graphql_document,
+            _SameDocument(context.graphql_document),
             context.validation_rules,
             not self.limits.field_suggestions_enabled,
         )
