@@ -283,10 +283,11 @@ async def fetch_feed_candidates(
         SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
                c.published_at AS candidate_published_at
           FROM candidates c
+          LEFT JOIN viewed ON viewed.id = c.id
           LEFT JOIN LATERAL (
                SELECT {view_columns("$1")}
                  FROM posts p JOIN users u ON u.id = p.author_id
-                WHERE p.id = c.id AND c.id IN (SELECT id FROM viewed)
+                WHERE p.id = viewed.id
           ) v ON true
         """,
         viewer_id,
