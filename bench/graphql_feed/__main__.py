@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
+import orjson
 
 from bench import datagen
 from bench.harness import (
@@ -46,19 +47,33 @@ query Feed($first: Int!) {
 }
 """
 
-_VARIANTS = (
-    '[{"name": "640", "key": "media/0/640.jpg", "width": 640, "height": 640,'
-    ' "content_type": "image/jpeg"}]'
-)
+_VARIANT_SIZES = (
+    ("1080", 1080, 1350), ("750", 750, 938), ("640", 640, 800), ("480", 480, 600),
+    ("thumb320", 320, 320), ("thumb160", 160, 160),
+)  # fmt: skip
+"""What the media pipeline stores for a 1080x1350 photo (the query picks one of them)."""
+_VARIANTS = orjson.dumps(
+    [
+        {
+            "name": name,
+            "key": f"media/0/{name}.jpg",
+            "width": width,
+            "height": height,
+            "content_type": "image/jpeg",
+        }
+        for name, width, height in _VARIANT_SIZES
+    ]
+).decode()
 
 
 async def attach_media(db: asyncpg.Pool) -> None:
-    """One READY media item per post (rows only; the variant URL points nowhere)."""
+    """One READY media item per post, with the variants the pipeline makes of a 1080x1350
+    photo (rows only; the variant URLs point nowhere)."""
     await db.execute(
         """
         INSERT INTO media (owner_id, kind, status, declared_content_type, byte_size,
                            original_filename, width, height, blurhash, variants)
-        SELECT author_id, 'IMAGE', 'READY', 'image/jpeg', 1000, 'post-' || id, 640, 640,
+        SELECT author_id, 'IMAGE', 'READY', 'image/jpeg', 1000, 'post-' || id, 1080, 1350,
                'LKO2?U%2Tw=w', $1::jsonb
           FROM posts
         """,

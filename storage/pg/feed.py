@@ -16,7 +16,7 @@ import asyncpg
 
 from storage.feed_keys import FeedKey, datetime_of, micros_of
 from storage.pg import Db
-from storage.pg.post_views import PostViewRow, view_columns, view_from_row
+from storage.pg.post_views import VIEW_WIDTH, PostViewRow, view_columns, view_from_row
 
 
 class FeedPost(NamedTuple):
@@ -220,6 +220,48 @@ async def fetch_recent_posts_of_authors(
     return _feed_posts(rows)
 
 
+# The feed candidates of viewer $1 ($2: celebrity threshold; $3: cached ids; ($4, $5): before;
+# $6: published after; $7: limit; $8: how many of the newest get their views): the views'
+# columns (storage.pg.post_views: NULL for the other candidates), then pulled, id, author_id,
+# published_at.
+_CANDIDATES = f"""
+WITH {_CELEBRITIES}, authors AS (
+    SELECT $1::bigint AS author_id
+    UNION ALL
+    SELECT id FROM followed_celebrities
+), pulled AS (
+    SELECT p.id, p.author_id, p.published_at
+      FROM authors a
+     CROSS JOIN LATERAL (
+           SELECT id, author_id, published_at FROM posts
+            WHERE author_id = a.author_id AND status = 'PUBLISHED'
+              AND (published_at, id) < ($4, $5) AND published_at > $6
+            ORDER BY published_at DESC, id DESC
+            LIMIT $7
+     ) p
+     ORDER BY p.published_at DESC, p.id DESC
+     LIMIT $7
+), candidates AS (
+    SELECT true AS pulled, id, author_id, published_at FROM pulled
+    UNION ALL
+    SELECT false, p.id, p.author_id, p.published_at {_VISIBLE_AMONG.format(ids="$3")}
+), viewed AS MATERIALIZED (
+    SELECT DISTINCT id, published_at FROM candidates
+     ORDER BY published_at DESC, id DESC
+     LIMIT $8
+)
+SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
+       c.published_at AS candidate_published_at
+  FROM candidates c
+  LEFT JOIN viewed ON viewed.id = c.id
+  LEFT JOIN LATERAL (
+       SELECT {view_columns("$1")}
+         FROM posts p JOIN users u ON u.id = p.author_id
+        WHERE p.id = viewed.id
+  ) v ON true
+"""
+
+
 class FeedCandidates(NamedTuple):
     """What one candidate query returns for a page of the hybrid feed."""
 
@@ -254,42 +296,7 @@ async def fetch_feed_candidates(
     """
     at, post_id = _below(before)
     rows = await db.fetch(
-        f"""
-        WITH {_CELEBRITIES}, authors AS (
-            SELECT $1::bigint AS author_id
-            UNION ALL
-            SELECT id FROM followed_celebrities
-        ), pulled AS (
-            SELECT p.id, p.author_id, p.published_at
-              FROM authors a
-             CROSS JOIN LATERAL (
-                   SELECT id, author_id, published_at FROM posts
-                    WHERE author_id = a.author_id AND status = 'PUBLISHED'
-                      AND (published_at, id) < ($4, $5) AND published_at > $6
-                    ORDER BY published_at DESC, id DESC
-                    LIMIT $7
-             ) p
-             ORDER BY p.published_at DESC, p.id DESC
-             LIMIT $7
-        ), candidates AS (
-            SELECT true AS pulled, id, author_id, published_at FROM pulled
-            UNION ALL
-            SELECT false, p.id, p.author_id, p.published_at {_VISIBLE_AMONG.format(ids="$3")}
-        ), viewed AS MATERIALIZED (
-            SELECT DISTINCT id, published_at FROM candidates
-             ORDER BY published_at DESC, id DESC
-             LIMIT $8
-        )
-        SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
-               c.published_at AS candidate_published_at
-          FROM candidates c
-          LEFT JOIN viewed ON viewed.id = c.id
-          LEFT JOIN LATERAL (
-               SELECT {view_columns("$1")}
-                 FROM posts p JOIN users u ON u.id = p.author_id
-                WHERE p.id = viewed.id
-          ) v ON true
-        """,
+        _CANDIDATES,
         viewer_id,
         threshold,
         cached_ids,
@@ -303,14 +310,11 @@ async def fetch_feed_candidates(
     pulled: list[FeedPost] = []
     viewed: dict[int, PostViewRow] = {}
     for row in rows:
-        candidate_id, published_at = row["candidate_id"], row["candidate_published_at"]
+        is_pulled, candidate_id, author_id, published_at = row[VIEW_WIDTH:]
         post = FeedPost(
-            candidate_id,
-            row["candidate_author_id"],
-            published_at,
-            (micros_of(published_at), candidate_id),
+            candidate_id, author_id, published_at, (micros_of(published_at), candidate_id)
         )
-        (pulled if row["pulled"] else checked).append(post)
+        (pulled if is_pulled else checked).append(post)
         if row[0] is not None:
             viewed[candidate_id] = view_from_row(row)
     pulled.sort(key=lambda post: post.key, reverse=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -69,11 +71,22 @@ class ProcessedMedia:
     moderation: str
 
 
+_VARIANT_FIELDS = operator.itemgetter(*StoredVariant._fields)
+
+
+@lru_cache(maxsize=4096)
+def _variants(text: str) -> tuple[StoredVariant, ...]:
+    """The variants in a `variants` JSON text. Cached by text (the records are immutable): a
+    feed shows the same posts to many viewers, and decoding a photo's six variants costs more
+    than the rest of its row."""
+    return tuple([StoredVariant._make(_VARIANT_FIELDS(item)) for item in orjson.loads(text)])
+
+
 def media_from_row(row: asyncpg.Record) -> MediaRecord:
     """The media of a row (or of a `media` composite value) holding exactly MEDIA_COLUMNS, in
     that order."""
     values = list(row)
-    values[_VARIANTS] = tuple(StoredVariant(**item) for item in orjson.loads(values[_VARIANTS]))
+    values[_VARIANTS] = _variants(values[_VARIANTS])
     metadata = values[_PHOTO_METADATA]
     values[_PHOTO_METADATA] = orjson.loads(metadata) if metadata is not None else None
     return MediaRecord._make(values)
