@@ -1,13 +1,13 @@
 """`python -m bench.graphql_feed`: the GraphQL home-feed query over HTTP on one server process.
 
-On the shared data set (bench.datagen; every post gets one READY photo with its six variants), a viewer following
-~200 accounts asks for 20 posts with author, a media variant, like count, comment count and
-viewerHasLiked. Printed side by side: the smallest authenticated query (`viewer { id }`, the
-floor of HTTP + auth + GraphQL), the feed at concurrency 16 (throughput), the feed paced at 60%
-of that throughput (latency percentiles), in several rounds (this machine's speed drifts
-within minutes: each round's figures come from the same minute, and the medians across rounds
-are printed at the end); then SQL statements per request for pages of 5 and 20 (measured
-in-process on the same database).
+On the shared data set (bench.datagen; every post gets one READY photo with its six variants),
+a viewer following ~200 accounts asks for 20 posts with author, a media variant, like count,
+comment count and viewerHasLiked. Printed side by side: the smallest authenticated query
+(`viewer { id }`, the floor of HTTP + auth + GraphQL), the feed at concurrency 16
+(throughput), and the feed paced at 60% of that throughput (latency percentiles). This runs
+in several rounds, as the machine's speed drifts within minutes: each round's figures come from
+the same minute, and the medians across rounds are printed at the end. Then SQL statements per
+request for pages of 5 and 20 (measured in-process on the same database).
 """
 
 from __future__ import annotations
