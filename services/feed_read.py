@@ -29,7 +29,10 @@ _MAX_ID = 2**63 - 1
 
 
 class Collected(NamedTuple):
+    """What collect_chronological found."""
+
     posts: list[FeedPost]
+    """Newest first."""
     views: dict[int, PostViewRow]
     """What some of the posts show, by post id, when read with them (see collect_chronological)."""
 
