@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 
+from dataloaders import Loaders
+from resolvers.context import Context
+from resolvers.execution import PlainFieldExecution
 from schema.global_ids import encode_global_id
+from schema.posts import Post
+from storage.pg.posts import PostRecord
 from tests.api.helpers import sign_up
 from tests.conftest import LiveApp
 from tests.feed_factories import insert_post
@@ -58,13 +64,19 @@ async def test_feed_holds_followed_and_own_posts_in_both_orders(live: LiveApp) -
     assert anonymous["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
 
 
-async def test_sql_statements_per_feed_request_do_not_grow_with_the_page(live: LiveApp) -> None:
+async def viewer_with_own_posts(live: LiveApp, count: int) -> str:
+    """A new user "viewer" with `count` published posts, one a minute back from now; their token."""
     viewer = await sign_up(live, "viewer")
-    token = viewer["accessToken"]
     viewer_id = await user_id(live, "viewer")
     now = datetime.now(UTC)
-    for minutes in range(30):
+    for minutes in range(count):
         await insert_post(live.resources.db, viewer_id, now - timedelta(minutes=minutes))
+    token: str = viewer["accessToken"]
+    return token
+
+
+async def test_sql_statements_per_feed_request_do_not_grow_with_the_page(live: LiveApp) -> None:
+    token = await viewer_with_own_posts(live, 30)
     counter = live.resources.sql_statements
     # Warm: the first read rebuilds the cached feed and recounts likes into Redis; asyncpg
     # reads the row type of `media` once per pooled connection (its own statements).
@@ -101,3 +113,28 @@ async def test_feed_like_counts_are_live_and_exact_after_redis_loses_them(live: 
     assert await db.fetchval("SELECT like_count FROM posts WHERE id = $1", post_id) == 0
     await redis.flushdb()
     assert await like_counts() == [2]  # recounted from the likes table
+
+
+async def test_a_feed_request_leaves_nothing_to_the_cycle_collector(live: LiveApp) -> None:
+    """A request's objects are freed when it ends, none left in reference cycles: the cyclic
+    garbage collector's young collections stop the event loop (resolvers/execution.py)."""
+    token = await viewer_with_own_posts(live, 5)
+    await live.graphql(FEED, {"first": 5, "order": "CHRONOLOGICAL"}, token=token)  # warm
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        body = await live.graphql(FEED, {"first": 5, "order": "CHRONOLOGICAL"}, token=token)
+        gc.collect()
+        left = sorted(
+            {type(found).__name__ for found in gc.garbage if isinstance(found, REQUEST_OBJECTS)}
+        )
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert len(body["data"]["feed"]["edges"]) == 5
+    assert left == []
+
+
+REQUEST_OBJECTS = (PlainFieldExecution, Context, Loaders, Post, PostRecord)
