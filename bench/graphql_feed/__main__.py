@@ -40,6 +40,7 @@ from bench.harness import (
 )
 from services.tokens import AccessTokens
 from settings import Settings
+from storage.images import THUMBNAIL_SIZES, WIDTH_VARIANTS
 
 FEED = """
 query Feed($first: Int!) {
@@ -51,10 +52,11 @@ query Feed($first: Int!) {
 """
 
 _VARIANT_SIZES = (
-    ("1080", 1080, 1350), ("750", 750, 938), ("640", 640, 800), ("480", 480, 600),
-    ("thumb320", 320, 320), ("thumb160", 160, 160),
-)  # fmt: skip
-"""What the media pipeline stores for a 1080x1350 photo (the query picks one of them)."""
+    *((str(width), width, width * 1350 // 1080) for width in WIDTH_VARIANTS),
+    *((name, side, side) for name, side in THUMBNAIL_SIZES),
+)
+"""What the media pipeline (storage.images) stores for a 1080x1350 photo: its widths and square
+thumbnails (the query picks one of them)."""
 _VARIANTS = orjson.dumps(
     [
         {

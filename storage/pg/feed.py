@@ -60,16 +60,12 @@ def _post_state(row: asyncpg.Record) -> PostState:
     )
 
 
+def _feed_post(post_id: int, author_id: int, published_at: datetime) -> FeedPost:
+    return FeedPost(post_id, author_id, published_at, (micros_of(published_at), post_id))
+
+
 def _feed_posts(rows: Sequence[asyncpg.Record]) -> list[FeedPost]:
-    return [
-        FeedPost(
-            row["id"],
-            row["author_id"],
-            row["published_at"],
-            (micros_of(row["published_at"]), row["id"]),
-        )
-        for row in rows
-    ]
+    return [_feed_post(row["id"], row["author_id"], row["published_at"]) for row in rows]
 
 
 _NO_LATER = (datetime.max.replace(tzinfo=UTC), 2**63 - 1)
@@ -311,10 +307,7 @@ async def fetch_feed_candidates(
     viewed: dict[int, PostViewRow] = {}
     for row in rows:
         is_pulled, candidate_id, author_id, published_at = row[VIEW_WIDTH:]
-        post = FeedPost(
-            candidate_id, author_id, published_at, (micros_of(published_at), candidate_id)
-        )
-        (pulled if is_pulled else checked).append(post)
+        (pulled if is_pulled else checked).append(_feed_post(candidate_id, author_id, published_at))
         if row[0] is not None:
             viewed[candidate_id] = view_from_row(row)
     pulled.sort(key=lambda post: post.key, reverse=True)
