@@ -59,6 +59,66 @@ _COMPLETED = frozenset({dict, list, str, int, float, bool, type(None)})
 """Types of completed values, never awaitable (checked before calling `is_awaitable`)."""
 
 
+def _not_plain(*_: Any, **__: Any) -> Any:
+    """The `read` of a step the fast path does not complete: never called."""
+    raise AssertionError("read of a field that takes the general path")
+
+
+class _Never:
+    """A type no value has: the `unchanged` of a leaf whose coercion always runs."""
+
+
+class _Unknown:
+    """The `children` of a step whose sub-selection is not collected yet."""
+
+
+_UNKNOWN = _Unknown()
+_NO_ARGUMENTS: dict[str, Any] = {}
+_LEAF, _OBJECT, _GENERAL = "leaf", "object", "general"
+_KIND: dict[type, str] = {PlainLeaf: _LEAF, PlainObject: _OBJECT, type(None): _GENERAL}
+
+
+class _Step:
+    """One field of a selection as this operation runs it: its plan (resolvers/field_plans.py),
+    its coerced arguments once read, and for an object field the steps of its sub-selection
+    once collected. The items of a list share their steps."""
+
+    __slots__ = (
+        "arguments",
+        "children",
+        "field_details_list",
+        "kind",
+        "name",
+        "object_type",
+        "plan",
+        "read",
+        "unchanged",
+    )
+
+    def __init__(self, name: str, field_details_list: FieldDetailsList, plan: Plan | str) -> None:
+        self.name = name
+        self.field_details_list = field_details_list
+        self.plan = plan
+        self.kind = _KIND[type(plan)] if plan is not _TYPENAME else _TYPENAME
+        self.read: Callable[..., Any] = _not_plain
+        self.unchanged: type = _Never
+        self.arguments: dict[str, Any] | None = None
+        self.children: list[_Step] | _Unknown | None = _UNKNOWN
+        self.object_type: GraphQLObjectType | None = None
+        if isinstance(plan, PlainLeaf | PlainObject):
+            self.read = plan.source.read
+            if not plan.source.argument_names:
+                self.arguments = _NO_ARGUMENTS
+        if isinstance(plan, PlainLeaf) and plan.unchanged is not None:
+            self.unchanged = plan.unchanged
+        if isinstance(plan, PlainObject):
+            named = plan.item_type or plan.field_type
+            if isinstance(named, GraphQLNonNull):
+                named = named.of_type
+            assert isinstance(named, GraphQLObjectType)
+            self.object_type = named
+
+
 class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, completing plain fields without the general walk."""
 
@@ -73,15 +133,9 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             gather=_gather, track=_tracking_by(weakref.ref(self))
         )
         self._plans = plans_of(self.schema)
-        # Per operation, keyed by identity and kept alive with the key (as graphql-core's own
-        # memo of sub-selections): the plans of each grouped field set, and the coerced
-        # arguments of each field group (the items of a list share both).
-        self._grouped_plans: dict[
-            int, tuple[GroupedFieldSet, list[tuple[str, FieldDetailsList, Plan | str]]]
-        ] = {}
-        self._arguments: dict[int, tuple[FieldDetailsList, dict[str, Any]]] = {}
-        # The sub-selection of each object field group (None when it defers fragments).
-        self._subselections: dict[int, tuple[FieldDetailsList, GroupedFieldSet | None]] = {}
+        # The steps of each grouped field set met by graphql-core's own calls, keyed by
+        # identity and kept alive with the key (as graphql-core's memo of sub-selections).
+        self._steps_of: dict[int, tuple[GroupedFieldSet, list[_Step]]] = {}
 
     def execute_fields(
         self,
@@ -97,43 +151,88 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        memo = self._steps_of.get(id(grouped_field_set))
+        if memo is None:
+            memo = (grouped_field_set, self._steps(parent_type, grouped_field_set))
+            self._steps_of[id(grouped_field_set)] = memo
+        return self._execute_steps(memo[1], parent_type, source_value, path, position_context)
+
+    def _steps(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[_Step]:
+        """The step of each field of `grouped_field_set` (its plan is `_TYPENAME` for
+        `__typename`)."""
+        plans = self._plans
+        steps = []
+        for response_name, field_details_list in grouped_field_set.items():
+            field_name = field_details_list[0].node.name.value
+            if field_name == _TYPENAME:
+                steps.append(_Step(response_name, field_details_list, _TYPENAME))
+                continue
+            key = (parent_type.name, field_name)
+            if key not in plans:
+                plans[key] = plain_field_plan(self.schema, parent_type, field_name)
+            steps.append(_Step(response_name, field_details_list, plans[key]))
+        return steps
+
+    def _execute_steps(
+        self,
+        steps: list[_Step],
+        parent_type: GraphQLObjectType,
+        source: Any,
+        path: Path | None,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """The fields of `source`, completed; awaitable when one of them is."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list, plan in self._planned(
-                parent_type, grouped_field_set
-            ):
+            for step in steps:
                 result: Any
-                if plan is _TYPENAME:
-                    results[response_name] = parent_type.name
+                kind = step.kind
+                if kind is _LEAF:
+                    # Most leaves: read and returned as they are, without a call of their own.
+                    try:
+                        if step.arguments is _NO_ARGUMENTS:
+                            value = step.read(source)
+                        else:
+                            value = self._read(step, source)
+                    except Exception as raw_error:
+                        self._leaf_error(step, parent_type, path, raw_error)
+                        result = None
+                    else:
+                        value_type = type(value)
+                        if value_type is step.unchanged and (
+                            value_type is not int or _MIN_INT <= value <= _MAX_INT
+                        ):
+                            results[step.name] = value
+                            continue
+                        result = self._complete_leaf(step, parent_type, path, value)
+                elif kind is _OBJECT:
+                    result = self._complete_object(
+                        step,
+                        parent_type,
+                        source,
+                        Path(path, step.name, parent_type.name),
+                        position_context,
+                    )
+                elif kind is _TYPENAME:
+                    results[step.name] = parent_type.name
                     continue
-                if plan is None:
+                else:
                     result = self.execute_field(
                         parent_type,
-                        source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
+                        source,
+                        step.field_details_list,
+                        Path(path, step.name, parent_type.name),
                         position_context,
                     )
                     if result is Undefined:
                         continue
-                elif type(plan) is PlainLeaf:
-                    result = self._complete_leaf(
-                        plan, parent_type, source_value, field_details_list, path, response_name
-                    )
-                else:
-                    result = self._complete_object(
-                        plan,  # type: ignore[arg-type]
-                        parent_type,
-                        source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
-                        position_context,
-                    )
-                results[response_name] = result
+                results[step.name] = result
                 if type(result) not in _COMPLETED and is_awaitable(result):
-                    awaitable_fields.append(response_name)
+                    awaitable_fields.append(step.name)
         except Exception:
             if awaitable_fields:
                 self.settle_in_background([results[field] for field in awaitable_fields])
@@ -142,52 +241,43 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             return results
         return _await_fields(results, awaitable_fields)
 
-    def _planned(
-        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> list[tuple[str, FieldDetailsList, Plan | str]]:
-        """(response name, field group, plan) of each field of `grouped_field_set`; the plan is
-        `_TYPENAME` for `__typename`. graphql-core hands the items of a list one and the same
-        grouped field set, so this is worked out once per selection and operation."""
-        memo = self._grouped_plans.get(id(grouped_field_set))
-        if memo is not None:
-            return memo[1]
-        plans = self._plans
-        planned: list[tuple[str, FieldDetailsList, Plan | str]] = []
-        for response_name, field_details_list in grouped_field_set.items():
-            field_name = field_details_list[0].node.name.value
-            if field_name == _TYPENAME:
-                planned.append((response_name, field_details_list, _TYPENAME))
-                continue
-            key = (parent_type.name, field_name)
-            if key not in plans:
-                plans[key] = plain_field_plan(self.schema, parent_type, field_name)
-            planned.append((response_name, field_details_list, plans[key]))
-        self._grouped_plans[id(grouped_field_set)] = (grouped_field_set, planned)
-        return planned
+    def _read(self, step: _Step, source: Any) -> Any:
+        """The field's value: its resolver called with the field's coerced arguments (coerced
+        once per operation; a coercion error is raised each time, as graphql-core does)."""
+        arguments = step.arguments
+        if arguments is None:
+            plan = step.plan
+            assert isinstance(plan, PlainLeaf | PlainObject)
+            details = step.field_details_list[0]
+            coerced = get_argument_values(
+                plan.source.field,
+                details.node,
+                self.variable_values,
+                details.fragment_variable_values,
+                self.hide_suggestions,
+            )
+            names = plan.source.argument_names
+            arguments = step.arguments = {names[name]: value for name, value in coerced.items()}
+        return step.read(source, **arguments)
+
+    def _leaf_error(
+        self, step: _Step, parent_type: GraphQLObjectType, path: Path | None, raw_error: Exception
+    ) -> None:
+        """A leaf whose resolver raised: reported as graphql-core does (raised on when the
+        field is non-null)."""
+        plan = step.plan
+        assert isinstance(plan, PlainLeaf)
+        field_path = Path(path, step.name, parent_type.name)
+        self.handle_field_error(
+            raw_error, plan.source.field.type, step.field_details_list, field_path
+        )
 
     def _complete_leaf(
-        self,
-        plan: PlainLeaf,
-        parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        parent_path: Path | None,
-        response_name: str,
+        self, step: _Step, parent_type: GraphQLObjectType, path: Path | None, value: Any
     ) -> Any:
-        """The completed value of a plain leaf (its path is only built when it is needed)."""
-        read = plan.source
-        try:
-            if read.argument_names:
-                value = self.read_value(read, source, field_details_list)
-            else:  # most leaves: a read without arguments, called here directly
-                value = read.read(source)
-        except Exception as raw_error:
-            path = Path(parent_path, response_name, parent_type.name)
-            self.handle_field_error(raw_error, plan.source.field.type, field_details_list, path)
-            return None
-        kind = type(value)
-        if kind is plan.unchanged and (kind is not int or _MIN_INT <= value <= _MAX_INT):
-            return value
+        """A leaf's value that coercion may change (or reject), completed."""
+        plan = step.plan
+        assert isinstance(plan, PlainLeaf)
         if value is None and plan.nullable:
             return None
         if value is not None and not isinstance(value, Exception) and not self.is_awaitable(value):
@@ -197,44 +287,56 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                 coerced = None
             if coerced is not None and coerced is not Undefined:
                 return coerced
-        path = Path(parent_path, response_name, parent_type.name)
-        return self._complete_generally(plan.source, parent_type, field_details_list, path, value)
+        field_path = Path(path, step.name, parent_type.name)
+        return self._complete_generally(
+            plan.source, parent_type, step.field_details_list, field_path, value
+        )
 
     def _complete_object(
         self,
-        plan: PlainObject,
+        step: _Step,
         parent_type: GraphQLObjectType,
         source: Any,
-        field_details_list: FieldDetailsList,
         path: Path,
         position_context: Any,
     ) -> Any:
         """The completed object (or list of objects), possibly awaitable. Errors are located
         and reported as graphql-core does."""
+        plan = step.plan
+        assert isinstance(plan, PlainObject)
         try:
-            value = self.read_value(plan.source, source, field_details_list)
+            value = (
+                step.read(source) if step.arguments is _NO_ARGUMENTS else self._read(step, source)
+            )
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.field_type, field_details_list, path)
+            self.handle_field_error(raw_error, plan.field_type, step.field_details_list, path)
             return None
         if value is None and plan.nullable:
             return None
+        is_type_of = plan.is_type_of
         if plan.item_type is None:
-            if self._is_plain(plan, value):
-                return self._guarded(
-                    plan.field_type, field_details_list, path, position_context, value
-                )
-        elif type(value) is list and all(self._is_plain(plan, item) for item in value):
+            if (
+                is_type_of(value, None) is True
+                if is_type_of is not None
+                else self._is_plain_value(value)
+            ):
+                return self._guarded(step, plan.field_type, path, position_context, value)
+        elif type(value) is list and (
+            all(is_type_of(item, None) is True for item in value)
+            if is_type_of is not None
+            else all(self._is_plain_value(item) for item in value)
+        ):
             try:
-                items = self._complete_items(
-                    plan, value, field_details_list, path, position_context
-                )
+                items = self._complete_items(step, value, path, position_context)
             except Exception as raw_error:
-                self.handle_field_error(raw_error, plan.field_type, field_details_list, path)
+                self.handle_field_error(raw_error, plan.field_type, step.field_details_list, path)
                 return None
             if type(items) is not list and self.is_awaitable(items):
-                return self._await_guarded(items, plan.field_type, field_details_list, path)
+                return self._await_guarded(items, plan.field_type, step.field_details_list, path)
             return items
-        return self._complete_generally(plan.source, parent_type, field_details_list, path, value)
+        return self._complete_generally(
+            plan.source, parent_type, step.field_details_list, path, value
+        )
 
     def _complete_generally(
         self,
@@ -265,75 +367,50 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             return self._await_guarded(completed, return_type, field_details_list, path)
         return completed
 
-    def read_value(self, plan: PlainRead, source: Any, field_details_list: FieldDetailsList) -> Any:
-        """The field's value: its resolver called with the field's coerced arguments."""
-        if not plan.argument_names:
-            return plan.read(source)
-        memo = self._arguments.get(id(field_details_list))
-        if memo is None:
-            details = field_details_list[0]
-            coerced = get_argument_values(
-                plan.field,
-                details.node,
-                self.variable_values,
-                details.fragment_variable_values,
-                self.hide_suggestions,
-            )
-            names = plan.argument_names
-            memo = (field_details_list, {names[name]: value for name, value in coerced.items()})
-            self._arguments[id(field_details_list)] = memo
-        return plan.read(source, **memo[1])
-
-    def _is_plain(self, plan: PlainObject, value: Any) -> bool:
-        """Whether `value` can be completed as the field's object type here (not null, not
-        awaitable, not an error value, and the type's own `is_type_of` agrees: Strawberry's
-        checks the class, which none of those has)."""
-        if plan.is_type_of is not None:
-            return plan.is_type_of(value, None) is True
+    def _is_plain_value(self, value: Any) -> bool:
+        """Whether `value` can be completed as an object type without `is_type_of` here (not
+        null, not awaitable, not an error value). With `is_type_of`, the type's own check
+        decides: Strawberry's checks the class, which none of those has."""
         return (
             value is not None and not isinstance(value, Exception) and not self.is_awaitable(value)
         )
 
     def _guarded(
         self,
+        step: _Step,
         error_type: GraphQLOutputType,
-        field_details_list: FieldDetailsList,
         path: Path,
         position_context: Any,
         value: Any,
     ) -> Any:
         """The sub-selection of `value` executed, with an error reported at `path` against
         `error_type` (null when it is nullable, raised when not), now or once awaited."""
-        named = error_type.of_type if isinstance(error_type, GraphQLNonNull) else error_type
-        assert isinstance(named, GraphQLObjectType)
+        object_type = step.object_type
+        assert object_type is not None
         try:
-            subselection = self._subselection(named, field_details_list)
-            if subselection is None or position_context is not None:  # incremental delivery
+            children = step.children
+            if isinstance(children, _Unknown):
+                children = step.children = self._children(step, object_type)
+            if children is None or position_context is not None:  # incremental delivery
                 completed = self.collect_and_execute_subfields(
-                    named, field_details_list, path, value, position_context
+                    object_type, step.field_details_list, path, value, position_context
                 )
             else:  # what graphql-core's collect_and_execute_subfields comes down to
-                completed = self.execute_fields(named, value, path, subselection, None)
+                completed = self._execute_steps(children, object_type, value, path, None)
         except Exception as raw_error:
-            self.handle_field_error(raw_error, error_type, field_details_list, path)
+            self.handle_field_error(raw_error, error_type, step.field_details_list, path)
             return None
         if type(completed) is not dict and self.is_awaitable(completed):
-            return self._await_guarded(completed, error_type, field_details_list, path)
+            return self._await_guarded(completed, error_type, step.field_details_list, path)
         return completed
 
-    def _subselection(
-        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
-    ) -> GroupedFieldSet | None:
-        """The fields selected on `object_type` by the field group, worked out once per
-        operation (the items of a list share it); None when it defers fragments (@defer)."""
-        memo = self._subselections.get(id(field_details_list))
-        if memo is None:
-            grouped_field_set, new_defer_usages, _ = self.collect_subfields(
-                object_type, field_details_list
-            )
-            memo = (field_details_list, None if new_defer_usages else grouped_field_set)
-            self._subselections[id(field_details_list)] = memo
-        return memo[1]
+    def _children(self, step: _Step, object_type: GraphQLObjectType) -> list[_Step] | None:
+        """The steps of the fields the step selects on `object_type`; None when it defers
+        fragments (@defer)."""
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            object_type, step.field_details_list
+        )
+        return None if new_defer_usages else self._steps(object_type, grouped_field_set)
 
     async def _await_guarded(
         self,
@@ -351,22 +428,21 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
 
     def _complete_items(
         self,
-        plan: PlainObject,
+        step: _Step,
         items: list[Any],
-        field_details_list: FieldDetailsList,
         path: Path,
         position_context: Any,
     ) -> AwaitableOrValue[list[Any]]:
         """Each item's sub-selection executed; an item's error is located at the item (items
         are non-null, so it then fails the list as graphql-core's list completion does)."""
+        plan = step.plan
+        assert isinstance(plan, PlainObject)
+        assert plan.item_type is not None
         item_type = plan.item_type
-        assert item_type is not None
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         for index, item in enumerate(items):
-            result = self._guarded(
-                item_type, field_details_list, Path(path, index, None), position_context, item
-            )
+            result = self._guarded(step, item_type, Path(path, index, None), position_context, item)
             if type(result) is not dict and self.is_awaitable(result):
                 awaitable_indices.append(index)
             completed.append(result)
