@@ -74,6 +74,7 @@ def configure_logging(settings: Settings) -> None:
 
     Side effects: replaces the root logger's handlers with one stderr handler whose formatter
     renders every record (standard library or structlog) the same way; sets the root level;
+    stops the standard library gathering what no line renders (caller, thread, process);
     configures structlog to hand its events to the standard library. Idempotent.
     """
     shared: list[Processor] = [
@@ -98,6 +99,12 @@ def configure_logging(settings: Settings) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    # What no rendered line shows is not gathered for each record (the logging HOWTO's
+    # "Optimization" table): the caller's frame, thread and process. Every HTTP request logs.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # libvips reports every operation at INFO through pyvips: noise, in the API and workers alike.
     logging.getLogger("pyvips").setLevel(logging.WARNING)
     structlog.configure(

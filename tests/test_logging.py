@@ -20,15 +20,20 @@ from settings import Settings
 from tests.api.processes import running_servers, server_env
 from tests.conftest import run_worker_until_idle
 
+GATHERED_PER_RECORD = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
+
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """configure_logging changes process-wide state: put pytest's back afterwards."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    gathered = {name: getattr(logging, name) for name in GATHERED_PER_RECORD}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, value in gathered.items():
+        setattr(logging, name, value)
     structlog.reset_defaults()
     set_request_id(None)
 
@@ -71,6 +76,19 @@ def test_json_lines_carry_the_request_id_and_exceptions(
         42,
         "shutter.structured",
     )
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_records_do_not_gather_what_no_line_renders() -> None:
+    records: list[logging.LogRecord] = []
+    configure_logging(Settings(log_format="json"))
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("shutter.test").warning("hello")
+    (record,) = records
+    assert (record.funcName, record.lineno) == ("(unknown function)", 0)
+    assert (record.thread, record.process, record.processName) == (None, None, None)
 
 
 @pytest.mark.usefixtures("restore_logging")

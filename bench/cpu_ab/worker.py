@@ -1,6 +1,7 @@
 """One side of `python -m bench.cpu_ab`: the app of the source tree given as `--code`, called
-in-process (ASGI, no HTTP client), pinned to CPU 0. For each line `go N` on stdin it serves N
-requests and prints the CPU milliseconds per request; any other line ends it.
+in-process (ASGI, no HTTP client), pinned to CPU 0, logging as `shutter serve` does (to stderr,
+which bench.cpu_ab discards). For each line `go N` on stdin it serves N requests and prints the
+CPU milliseconds per request; any other line ends it.
 
 Run as a script (not `-m`), so that `app`, `settings` and `services` come from `--code`: the
 tree under test, which may be an older commit without this file."""
@@ -31,10 +32,12 @@ QUERIES = {"feed": FEED, "viewer": "{ viewer { id } }"}
 async def serve_batches(code: str, query: str, viewer_id: int) -> None:
     sys.path.insert(0, code)
     from app import create_app
+    from logs import configure_logging
     from services.tokens import AccessTokens
     from settings import Settings
 
     settings = Settings()
+    configure_logging(settings)  # as `shutter serve` does: each request's access line is rendered
     token = AccessTokens(settings.secret_key, ttl_seconds=3600).issue(viewer_id, uuid.uuid4())[0]
     body = json.dumps({"query": QUERIES[query], "variables": {"first": 20}}).encode()
     scope = {
