@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.websockets import WebSocket
 
 from dataloaders import Loaders, build_loaders
 from resources import Resources
@@ -35,6 +36,8 @@ class Context:
     unchecked viewer."""
     connection_params: dict[str, Any] | None = None
     """The graphql-transport-ws `connection_init` payload, set by Strawberry on websockets."""
+    websocket: WebSocket | None = None
+    """The socket this context serves, on websockets (closed when its session ends)."""
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property

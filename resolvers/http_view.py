@@ -46,8 +46,9 @@ from resolvers.persisted_queries import (
     resolve_persisted_query,
 )
 from resolvers.query_limits import THROTTLED
+from resolvers.session_watch import stop_watching, watch_session
 from resources import Resources
-from services.auth import authenticate, claimed_viewer
+from services.auth import check_session, claimed_viewer
 from services.tokens import InvalidTokenError
 from settings import Settings
 from storage.persisted_queries import store_persisted_query
@@ -150,8 +151,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.public_cache_control = f"public, max-age={settings.public_cache_max_age_seconds}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+        if scope["type"] != "http":  # a websocket
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                await stop_watching(scope.get("state", {}))
             return
         request = Request(scope=scope, receive=receive)
         try:
@@ -181,20 +185,28 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         resources: Resources = request.app.state.resources
-        context = Context(resources=resources)
         if isinstance(request, Request):
+            context = Context(resources=resources)
             _read_credential(context, request.headers.get("authorization"))
-        return context
+            return context
+        return Context(resources=resources, websocket=request)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a websocket from its `connection_init` payload: `{"authorization":
         "Bearer <token>"}`. Sockets carry live, per-user events: a missing or bad token closes
-        the socket with 4403 (graphql-transport-ws "Forbidden")."""
+        the socket with 4403 (graphql-transport-ws "Forbidden"), and so does the end of the
+        session later (resolvers.session_watch)."""
         params = context.connection_params or {}
         authorization = params.get("authorization", params.get("Authorization"))
         if not isinstance(authorization, str):
             raise ConnectionRejectionError({"message": "send {authorization: 'Bearer <token>'}"})
-        await _sign_in(context, authorization)
+        _read_credential(context, authorization)
+        if context.viewer is not None:
+            # Watching first, then checking the denylist: a session ending at any moment
+            # either is in the denylist already or is announced to the watch.
+            assert context.websocket is not None
+            await watch_session(context.websocket, context.resources.events, context.viewer)
+            await _check_session(context)
         if context.viewer is None:
             raise ConnectionRejectionError({"message": context.auth_error or "not signed in"})
         return await super().on_ws_connect(context)
@@ -335,11 +347,13 @@ def _read_credential(context: Context, authorization: str | None) -> None:
     context.session_unchecked = context.viewer is not None
 
 
-async def _sign_in(context: Context, authorization: str | None) -> None:
-    """Set the context's viewer from the credential, or record why it was refused."""
+async def _check_session(context: Context) -> None:
+    """Check the session of the context's claimed viewer against the revocation denylist: the
+    viewer is then trusted, or refused with the reason. Side effects: one Redis read."""
+    assert context.viewer is not None
     try:
-        context.viewer = await authenticate(
-            context.resources.access_tokens, context.resources.redis, authorization
-        )
+        await check_session(context.resources.redis, context.viewer)
     except InvalidTokenError as error:
-        context.auth_error = str(error)
+        context.refuse_viewer(str(error))
+    else:
+        context.session_unchecked = False

@@ -16,10 +16,12 @@ from services.errors import DomainError, UserError, UserErrorCode
 from services.login_throttle import LoginThrottle
 from services.passwords import Passwords
 from services.tokens import AccessTokens, InvalidTokenError, RefreshToken
+from storage import redis_keys
 from storage.pg import Db, transaction
 from storage.pg import sessions as session_store
 from storage.pg import users as user_store
 from storage.pg.users import UserRecord
+from storage.pubsub import publish
 from storage.revocations import mark_session_revoked
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9._]{1,30}")
@@ -28,6 +30,10 @@ PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 256
 FULL_NAME_MAX_LENGTH = 64
 BIO_MAX_LENGTH = 150
+SESSION_ENDED_EVENT = "session_ended"
+"""The event on a user's events channel when one of their sessions ends: `{"type":
+"session_ended", "session_id": "<uuid>"}`. That session's websockets close on it
+(resolvers.session_watch)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +245,7 @@ async def refresh_session(deps: AccountDeps, token: str) -> SignedIn:
     the whole session is revoked, and both the thief and the owner must log in again. Any other
     wrong secret is only refused (a session id alone cannot end someone's session).
     Raises DomainError(INVALID_CREDENTIALS). Side effects: rotates the session (the old secret
-    kept as retired), or revokes it on a replay, also in the Redis denylist.
+    kept as retired), or revokes it on a replay as `log_out` does (denylist, websockets).
     """
     try:
         presented = RefreshToken.parse(token)
@@ -264,9 +270,7 @@ async def refresh_session(deps: AccountDeps, token: str) -> SignedIn:
         else:
             raise _INVALID_REFRESH  # a guess: nothing changes
     if users is None:
-        await mark_session_revoked(
-            deps.redis, presented.session_id, ttl_seconds=deps.access_tokens.ttl_seconds
-        )
+        await _end_session(deps, session.user_id, presented.session_id)
         raise _INVALID_REFRESH
     if not users:  # the account is gone
         raise _INVALID_REFRESH
@@ -276,11 +280,21 @@ async def refresh_session(deps: AccountDeps, token: str) -> SignedIn:
 async def log_out(deps: AccountDeps, viewer: Viewer) -> None:
     """End the viewer's session: its refresh token and its access tokens stop working.
 
-    Side effects: marks the session revoked in PostgreSQL and in the Redis denylist.
+    Side effects: marks the session revoked in PostgreSQL, then as `_end_session`.
     """
     await session_store.revoke_session(deps.db, viewer.session_id, reason="logged out")
-    await mark_session_revoked(
-        deps.redis, viewer.session_id, ttl_seconds=deps.access_tokens.ttl_seconds
+    await _end_session(deps, viewer.user_id, viewer.session_id)
+
+
+async def _end_session(deps: AccountDeps, user_id: int, session_id: uuid.UUID) -> None:
+    """After the session's revocation committed: its access tokens stop working at once.
+    Side effects: the Redis denylist entry, then SESSION_ENDED_EVENT on the user's events
+    channel (best effort, as every announcement: the denylist is the truth)."""
+    await mark_session_revoked(deps.redis, session_id, ttl_seconds=deps.access_tokens.ttl_seconds)
+    await publish(
+        deps.redis,
+        redis_keys.user_events_channel(user_id),
+        {"type": SESSION_ENDED_EVENT, "session_id": str(session_id)},
     )
 
 

@@ -39,9 +39,16 @@ async def authenticate(
     """The viewer of a valid token, None without a token; raises InvalidTokenError for a bad,
     expired or revoked one. Side effects: one Redis read (the revocation denylist)."""
     viewer = claimed_viewer(access_tokens, authorization)
-    if viewer is not None and await is_session_revoked(redis, viewer.session_id):
-        raise InvalidTokenError(SESSION_ENDED)
+    if viewer is not None:
+        await check_session(redis, viewer)
     return viewer
+
+
+async def check_session(redis: Redis, viewer: Viewer) -> None:
+    """Raise InvalidTokenError when the viewer's session has ended (it is in the revocation
+    denylist). Side effects: one Redis read."""
+    if await is_session_revoked(redis, viewer.session_id):
+        raise InvalidTokenError(SESSION_ENDED)
 
 
 def claimed_viewer(access_tokens: AccessTokens, authorization: str | None) -> Viewer | None:

@@ -1,19 +1,21 @@
 """Redis pub/sub: publish events after commit, and fan them in to local listeners.
 
 Each process holds ONE pub/sub connection (the `EventHub`), subscribed to the channels its
-listeners want; every listener has a bounded queue, so a slow consumer cannot grow the process's
-memory: when its queue is full the oldest event is dropped (the stored rows stay the source of
-truth, and clients catch up by querying). The connection is re-established with backoff after a
-Redis restart, and its channels re-subscribed.
+listeners want. A listener is a callback (`calling`) or, for consumers that wait for events, a
+bounded queue (`listen`), so a slow consumer cannot grow the process's memory: when its queue
+is full the oldest event is dropped (the stored rows stay the source of truth, and clients catch
+up by querying). The connection is re-established with backoff after a Redis restart, and its
+channels re-subscribed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -65,7 +67,7 @@ class EventHub:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._listeners: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+        self._listeners: dict[str, set[Callable[[Event], None]]] = defaultdict(set)
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -88,15 +90,22 @@ class EventHub:
         When the block starts, the channel is subscribed (unless Redis is unreachable: then it is
         subscribed as soon as the connection is back)."""
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=LISTENER_QUEUE_SIZE)
+        async with self.calling(channel, functools.partial(_put_dropping_oldest, queue)):
+            yield queue
+
+    @contextlib.asynccontextmanager
+    async def calling(self, channel: str, callback: Callable[[Event], None]) -> AsyncIterator[None]:
+        """Call `callback` with each event of `channel` while the block runs (from the hub's
+        task: it must return at once). Subscribed as for `listen`."""
         first = channel not in self._listeners
-        self._listeners[channel].add(queue)
+        self._listeners[channel].add(callback)
         if first and self._pubsub is not None and self.connected.is_set():
             with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
                 await self._pubsub.subscribe(channel)
         try:
-            yield queue
+            yield
         finally:
-            self._listeners[channel].discard(queue)
+            self._listeners[channel].discard(callback)
             if not self._listeners[channel]:
                 del self._listeners[channel]
                 if self._pubsub is not None and self.connected.is_set():
@@ -146,7 +155,11 @@ class EventHub:
         except orjson.JSONDecodeError:
             log.warning("dropping a malformed event on %s", channel)
             return
-        for queue in list(self._listeners.get(channel, ())):
-            if queue.full():
-                queue.get_nowait()  # drop the oldest: a slow socket loses events, not memory
-            queue.put_nowait(event)
+        for callback in list(self._listeners.get(channel, ())):
+            callback(event)
+
+
+def _put_dropping_oldest(queue: asyncio.Queue[Event], event: Event) -> None:
+    if queue.full():
+        queue.get_nowait()  # drop the oldest: a slow socket loses events, not memory
+    queue.put_nowait(event)

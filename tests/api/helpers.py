@@ -29,3 +29,32 @@ async def sign_up(live: LiveApp, username: str, **extra: Any) -> dict[str, Any]:
     payload: dict[str, Any] = body["data"]["signUp"]
     assert payload["userErrors"] == [], payload
     return payload
+
+
+LOG_IN = """
+mutation LogIn($input: LogInInput!) {
+  logIn(input: $input) { accessToken refreshToken userErrors { code field } }
+}
+"""
+REFRESH = """
+mutation Refresh($token: String!) {
+  refreshSession(refreshToken: $token) { accessToken refreshToken userErrors { code field } }
+}
+"""
+
+
+async def log_in(live: LiveApp, username: str) -> dict[str, Any]:
+    """A new session of `username` (signed up with PASSWORD); returns the payload."""
+    body = await live.graphql(
+        LOG_IN, {"input": {"usernameOrEmail": username, "password": PASSWORD}}
+    )
+    payload: dict[str, Any] = body["data"]["logIn"]
+    assert payload["userErrors"] == [], payload
+    return payload
+
+
+async def refresh(live: LiveApp, refresh_token: str) -> dict[str, Any]:
+    """The refreshSession payload for `refresh_token`."""
+    body = await live.graphql(REFRESH, {"token": refresh_token})
+    payload: dict[str, Any] = body["data"]["refreshSession"]
+    return payload

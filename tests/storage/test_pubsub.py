@@ -105,6 +105,22 @@ async def test_every_listener_of_a_channel_gets_each_event(hub: EventHub, client
     assert (await client.pubsub_numsub("events:a"))[0][1] == 0  # unsubscribed with the last
 
 
+async def test_a_callback_listener_is_called_with_each_event_and_shares_the_channel(
+    hub: EventHub, client: Redis
+) -> None:
+    called: list[dict[str, Any]] = []
+    async with hub.listen("events:a") as queue:
+        async with hub.calling("events:a", called.append):
+            assert await publish(client, "events:a", {"n": 1}) == 1
+            assert await next_event(queue) == {"n": 1}  # same connection, in order: called too
+            assert called == [{"n": 1}]
+        assert (await client.pubsub_numsub("events:a"))[0][1] == 1  # the queue still listens
+        await publish(client, "events:a", {"n": 2})
+        assert await next_event(queue) == {"n": 2}
+    assert called == [{"n": 1}]
+    assert (await client.pubsub_numsub("events:a"))[0][1] == 0
+
+
 async def test_a_full_queue_drops_the_oldest_events(hub: EventHub, client: Redis) -> None:
     async with hub.listen("events:slow") as slow, hub.listen("events:barrier") as barrier:
         for n in range(LISTENER_QUEUE_SIZE + 5):
