@@ -16,6 +16,10 @@ type). It reads the value as Strawberry would and:
 - an object (or each object of a list) has its sub-selection executed as graphql-core does, with
   the same `is_type_of` check, and an error inside it is located and reported the same way.
 
+Each selection is worked out once per operation into steps (`_Step`: the field's plan, its
+coerced arguments, the steps of its sub-selection), which an object's fields, and the items of
+a list, then run without looking anything up.
+
 Other fields go through graphql-core's own `execute_field`. A value the fast path does not take
 as it is (null for a non-null field, an awaitable, a value of the wrong type, a coercion error)
 is completed by graphql-core's `complete_value`, as `execute_field` would after calling the

@@ -156,7 +156,10 @@ class EventHub:
             log.warning("dropping a malformed event on %s", channel)
             return
         for callback in list(self._listeners.get(channel, ())):
-            callback(event)
+            try:
+                callback(event)
+            except Exception:  # one broken listener must not stop the others' events
+                log.exception("an event listener of %s failed", channel)
 
 
 def _put_dropping_oldest(queue: asyncio.Queue[Event], event: Event) -> None:

@@ -121,6 +121,19 @@ async def test_a_callback_listener_is_called_with_each_event_and_shares_the_chan
     assert (await client.pubsub_numsub("events:a"))[0][1] == 0
 
 
+async def test_a_failing_callback_does_not_stop_other_listeners(
+    hub: EventHub, client: Redis
+) -> None:
+    def broken(event: dict[str, Any]) -> None:
+        raise ValueError(f"cannot take {event}")
+
+    async with hub.calling("events:a", broken), hub.listen("events:a") as queue:
+        await publish(client, "events:a", {"n": 1})
+        await publish(client, "events:a", {"n": 2})
+        assert [await next_event(queue), await next_event(queue)] == [{"n": 1}, {"n": 2}]
+    assert hub.connected.is_set()
+
+
 async def test_a_full_queue_drops_the_oldest_events(hub: EventHub, client: Redis) -> None:
     async with hub.listen("events:slow") as slow, hub.listen("events:barrier") as barrier:
         for n in range(LISTENER_QUEUE_SIZE + 5):
