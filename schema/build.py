@@ -37,7 +37,15 @@ class Schema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Strawberry logs every error with its traceback by default; expected ones (bad input,
-        no credentials) are not worth a traceback, and OperationScope logs the unexpected ones."""
+        no credentials) are not worth a traceback, and OperationScope logs the unexpected ones.
+
+        Side effect: an error raised as a GraphQLError itself (a rule refusing the document:
+        validation, cost, budget; no `original_error`) loses its traceback, which nothing
+        reads and whose frames hold the operation's context: a reference cycle otherwise,
+        left to the cyclic garbage collector (~70 objects per refused request)."""
+        for error in errors:
+            if error.original_error is None:
+                error.__traceback__ = None
 
     def _get_custom_context_kwargs(
         self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dataloaders import Loaders
 from resolvers.context import Context
@@ -120,11 +121,31 @@ async def test_a_feed_request_leaves_nothing_to_the_cycle_collector(live: LiveAp
     garbage collector's young collections stop the event loop (resolvers/execution.py)."""
     token = await viewer_with_own_posts(live, 5)
     await live.graphql(FEED, {"first": 5, "order": "CHRONOLOGICAL"}, token=token)  # warm
+    body, left = await left_in_cycles(live, {"first": 5, "order": "CHRONOLOGICAL"}, token)
+    assert len(body["data"]["feed"]["edges"]) == 5
+    assert left == []
+
+
+async def test_a_refused_request_leaves_nothing_to_the_cycle_collector(live: LiveApp) -> None:
+    """As above, for a document refused before execution (its error's traceback held the
+    operation's frames: schema.build.Schema.process_errors)."""
+    token = await viewer_with_own_posts(live, 1)
+    body, left = await left_in_cycles(live, {"first": 500, "order": "CHRONOLOGICAL"}, token)
+    assert "data" not in body  # refused before execution
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    assert left == []
+
+
+async def left_in_cycles(
+    live: LiveApp, variables: dict[str, Any], token: str
+) -> tuple[dict[str, Any], list[str]]:
+    """The body of one FEED request, and the types of its objects that only the cyclic
+    garbage collector would have freed."""
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
-        body = await live.graphql(FEED, {"first": 5, "order": "CHRONOLOGICAL"}, token=token)
+        body = await live.graphql(FEED, variables, token=token)
         gc.collect()
         left = sorted(
             {type(found).__name__ for found in gc.garbage if isinstance(found, REQUEST_OBJECTS)}
@@ -133,8 +154,7 @@ async def test_a_feed_request_leaves_nothing_to_the_cycle_collector(live: LiveAp
         gc.set_debug(0)
         gc.garbage.clear()
         gc.enable()
-    assert len(body["data"]["feed"]["edges"]) == 5
-    assert left == []
+    return body, left
 
 
 REQUEST_OBJECTS = (PlainFieldExecution, Context, Loaders, Post, PostRecord)
