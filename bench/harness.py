@@ -122,6 +122,12 @@ async def api_process(env: dict[str, str]) -> AsyncIterator[ApiProcess]:
         process.wait(timeout=30)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class LoadResult:
     requests: int

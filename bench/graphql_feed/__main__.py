@@ -4,8 +4,10 @@ On the shared data set (bench.datagen; every post gets one READY photo with its 
 a viewer following ~200 accounts asks for 20 posts with author, a media variant, like count,
 comment count and viewerHasLiked. Printed side by side: the smallest authenticated query
 (`viewer { id }`, the floor of HTTP + auth + GraphQL), the feed at concurrency 16
-(throughput), and the feed paced at 60% of that throughput (latency percentiles). This runs
-in several rounds, as the machine's speed drifts within minutes: each round's figures come from
+(throughput), and the feed paced at 60% of that throughput (latency percentiles), with the
+server's CPU time per feed request in the throughput phase (from /proc: what it would serve on
+a core of its own, less sensitive to the other processes than req/s). This runs in several
+rounds, as the machine's speed drifts within minutes: each round's figures come from
 the same minute, and the medians across rounds are printed at the end. Then SQL statements per
 request for pages of 5 and 20 (measured in-process on the same database).
 """
@@ -28,8 +30,9 @@ from bench.harness import (
     BENCH_SERVER_ENV,
     LoadResult,
     api_env,
-    api_server,
+    api_process,
     bearer,
+    cpu_seconds,
     freeze_client_heap,
     full_collections,
     load_client,
@@ -171,7 +174,8 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
             count_sql_statements=True,
         )
         freeze_client_heap()  # the data set it generated
-        async with api_server(env) as base_url, load_client(base_url, concurrency) as client:
+        async with api_process(env) as server, load_client(server.url, concurrency) as client:
+            base_url = server.url
 
             async def viewer_query(_: int) -> None:
                 await post_graphql(client, "{ viewer { id } }", {}, headers)
@@ -182,10 +186,12 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
 
             await run_load(feed_query, requests=300, concurrency=concurrency)  # warm up
             print(f"\nGraphQL over HTTP, one server process, concurrency {concurrency}")
-            throughputs, p99s = [], []
+            throughputs, p99s, cpu_per_request = [], [], []
             for round_number in range(1, rounds + 1):
                 floor = await run_load(viewer_query, requests=requests, concurrency=concurrency)
+                cpu_before = cpu_seconds(server.pid)
                 full = await run_load(feed_query, requests=requests, concurrency=concurrency)
+                cpu_ms = (cpu_seconds(server.pid) - cpu_before) / full.requests * 1000
                 rate = full.throughput * 0.6
                 collections_before = await full_collections(client, base_url)
                 steady = await paced(
@@ -196,6 +202,10 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
                 print(row("viewer { id } (floor)", floor))
                 print(row("feed, 20 posts (throughput)", full))
                 print(row(f"feed at 60% ({rate:.0f}/s, paced)", steady))
+                print(
+                    f"server CPU per feed request (throughput): {cpu_ms:.2f} ms, "
+                    f"{1000 / cpu_ms:.0f} req/s if it had a whole core"
+                )
                 if collections_before is not None and collections_after is not None:
                     print(
                         "full garbage collections in the server while paced: "
@@ -203,9 +213,11 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
                     )
                 throughputs.append(full.throughput)
                 p99s.append(steady.percentile(99))
+                cpu_per_request.append(cpu_ms)
         print(
             f"median of {rounds} rounds: feed {statistics.median(throughputs):.0f}/s (target >= "
-            f"300), p99 at 60% {statistics.median(p99s):.1f} ms (target <= 30)"
+            f"300), p99 at 60% {statistics.median(p99s):.1f} ms (target <= 30), server CPU "
+            f"{statistics.median(cpu_per_request):.2f} ms per feed request"
         )
         statements = await statements_per_request(settings, viewer_id, tokens)
         print(
