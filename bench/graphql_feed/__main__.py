@@ -175,7 +175,6 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
         )
         freeze_client_heap()  # the data set it generated
         async with api_process(env) as server, load_client(server.url, concurrency) as client:
-            base_url = server.url
 
             async def viewer_query(_: int) -> None:
                 await post_graphql(client, "{ viewer { id } }", {}, headers)
@@ -193,11 +192,11 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
                 full = await run_load(feed_query, requests=requests, concurrency=concurrency)
                 cpu_ms = (cpu_seconds(server.pid) - cpu_before) / full.requests * 1000
                 rate = full.throughput * 0.6
-                collections_before = await full_collections(client, base_url)
+                collections_before = await full_collections(client, server.url)
                 steady = await paced(
                     feed_query, rate=rate, seconds=seconds, concurrency=concurrency
                 )
-                collections_after = await full_collections(client, base_url)
+                collections_after = await full_collections(client, server.url)
                 print(f"round {round_number} of {rounds}")
                 print(row("viewer { id } (floor)", floor))
                 print(row("feed, 20 posts (throughput)", full))

@@ -33,7 +33,7 @@ async def sign_up(live: LiveApp, username: str, **extra: Any) -> dict[str, Any]:
 
 LOG_IN = """
 mutation LogIn($input: LogInInput!) {
-  logIn(input: $input) { accessToken refreshToken userErrors { code field } }
+  logIn(input: $input) { accessToken refreshToken viewer { username } userErrors { code field } }
 }
 """
 REFRESH = """

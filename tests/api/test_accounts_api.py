@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from tests.api.helpers import PASSWORD, SIGN_UP, sign_up
+from tests.api.helpers import LOG_IN, PASSWORD, REFRESH, SIGN_UP, sign_up
 from tests.conftest import LiveApp
 
 VIEWER = "{ viewer { id username fullName bio } }"
@@ -65,18 +65,6 @@ async def test_sign_up_errors_are_user_errors_and_create_nothing(live: LiveApp) 
         }
     ]
     assert await live.resources.db.fetchval("SELECT count(*) FROM users") == 1
-
-
-LOG_IN = """
-mutation LogIn($input: LogInInput!) {
-  logIn(input: $input) { accessToken refreshToken viewer { username } userErrors { code field } }
-}
-"""
-REFRESH = """
-mutation Refresh($token: String!) {
-  refreshSession(refreshToken: $token) { accessToken refreshToken userErrors { code field } }
-}
-"""
 
 
 async def test_log_in_refresh_and_log_out(live: LiveApp) -> None:

@@ -39,6 +39,14 @@ async def test_operation_over_websocket_with_token_in_connection_init(live: Live
         assert json.loads(await socket.recv()) == {"id": "1", "type": "complete"}
 
 
+async def close_by_server(socket: websockets.ClientConnection) -> tuple[int, str]:
+    """(code, reason) of the close frame the server sends next (nothing else comes first)."""
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(socket.recv(), timeout=5)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -53,10 +61,8 @@ async def test_missing_or_bad_token_closes_the_socket_with_4403(
 ) -> None:
     async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
         await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
-        with pytest.raises(ConnectionClosed) as closed:
-            await socket.recv()
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4403
+        code, _ = await close_by_server(socket)
+    assert code == 4403
 
 
 async def signed_in_socket(live: LiveApp, token: str) -> websockets.ClientConnection:
@@ -94,10 +100,7 @@ async def test_a_session_that_ends_closes_its_sockets_and_no_others(live: LiveAp
         assert await live.graphql("mutation { logOut { ok } }", token=ending) == {
             "data": {"logOut": {"ok": True}}
         }
-        with pytest.raises(ConnectionClosed) as closed:
-            await asyncio.wait_for(ending_socket.recv(), timeout=5)
-        assert closed.value.rcvd is not None
-        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4403, "session ended")
+        assert await close_by_server(ending_socket) == (4403, "session ended")
         assert await viewer_over(other_socket) == answer
     finally:
         await ending_socket.close()
@@ -117,10 +120,8 @@ async def test_a_replayed_refresh_token_closes_the_sockets_of_its_session(live: 
         }
         replayed = await refresh(live, session["refreshToken"])
         assert replayed["userErrors"] == [{"code": "INVALID_CREDENTIALS", "field": None}]
-        with pytest.raises(ConnectionClosed) as closed:
-            await asyncio.wait_for(socket.recv(), timeout=5)
-        assert closed.value.rcvd is not None
-        assert closed.value.rcvd.code == 4403
+        code, _ = await close_by_server(socket)
+        assert code == 4403
     finally:
         await socket.close()
 
@@ -137,10 +138,8 @@ async def test_a_token_of_an_ended_session_is_refused_and_leaves_nothing(live: L
         await socket.send(
             json.dumps({"type": "connection_init", "payload": {"authorization": authorization}})
         )
-        with pytest.raises(ConnectionClosed) as closed:
-            await socket.recv()
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4403
+        code, _ = await close_by_server(socket)
+    assert code == 4403
     channel = redis_keys.user_events_channel(user_id)
     for _ in range(500):  # the refused socket's watch stops listening as the socket ends
         if await live.resources.redis.pubsub_numsub(channel) == [(channel.encode(), 0)]:
