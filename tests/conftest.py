@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -12,10 +13,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import structlog
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Worker
 
 from app import create_app
+from logs import set_request_id
 from resources import Resources, open_resources
 from settings import Settings
 from storage.pg.migrate import apply_migrations
@@ -64,6 +67,24 @@ def settings(
         query_cost_in_extensions=False,
         count_sql_statements=True,  # tests assert statements per request
     )
+
+
+GATHERED_PER_RECORD = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """configure_logging changes process-wide state: put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    gathered = {name: getattr(logging, name) for name in GATHERED_PER_RECORD}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, value in gathered.items():
+        setattr(logging, name, value)
+    structlog.reset_defaults()
+    set_request_id(None)
 
 
 @pytest.fixture(scope="session")

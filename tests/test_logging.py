@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +18,6 @@ from resources import Resources
 from settings import Settings
 from tests.api.processes import running_servers, server_env
 from tests.conftest import run_worker_until_idle
-
-GATHERED_PER_RECORD = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """configure_logging changes process-wide state: put pytest's back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    gathered = {name: getattr(logging, name) for name in GATHERED_PER_RECORD}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, value in gathered.items():
-        setattr(logging, name, value)
-    structlog.reset_defaults()
-    set_request_id(None)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
