@@ -22,6 +22,7 @@ from resolvers.query_limits import (
     hide_suggestions_in_execution,
 )
 from resolvers.subscription import Subscription
+from resolvers.text_inputs import StorableTextInputs
 from settings import Settings
 from tracing import tracing_extensions
 
@@ -70,6 +71,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             OperationScope,
             partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
             document_rules(limits, DOCUMENT_CACHE_SIZE),
+            StorableTextInputs,  # after document_rules: checks variables once it validated
             partial(QueryCostLimits, limits=limits, model=CostModel(DOCUMENT_CACHE_SIZE)),
         ],
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from resources import Resources
+from storage import redis_keys
 from tests.conftest import LiveApp
 
 PASSWORD = "correct horse battery"
@@ -58,3 +60,27 @@ async def refresh(live: LiveApp, refresh_token: str) -> dict[str, Any]:
     body = await live.graphql(REFRESH, {"token": refresh_token})
     payload: dict[str, Any] = body["data"]["refreshSession"]
     return payload
+
+
+Snapshot = tuple[dict[str, list[str]], dict[bytes, bytes | None]]
+
+
+async def snapshot(resources: Resources, *, with_rate_limits: bool = True) -> Snapshot:
+    """Every row of every table, and every Redis key with its serialized value (DUMP)."""
+    tables = await resources.db.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        " AND tablename NOT LIKE '\\_yoyo%' AND tablename <> 'yoyo_lock' ORDER BY tablename"
+    )
+    rows = {}
+    for table in tables:
+        name = table["tablename"]
+        rows[name] = sorted(
+            repr(tuple(row)) for row in await resources.db.fetch(f'SELECT * FROM "{name}"')
+        )
+    # Every request is charged query-cost points by design (the budget is not state a mutation
+    # changes): left out.
+    budgets = redis_keys.query_budget("").partition("{")[0].encode()
+    keys = sorted(key for key in await resources.redis.keys("*") if not key.startswith(budgets))
+    if not with_rate_limits:
+        keys = [key for key in keys if not key.startswith(redis_keys.RATE_LIMIT_PREFIX.encode())]
+    return rows, {key: await resources.redis.dump(key) for key in keys}

@@ -28,35 +28,11 @@ from resources import Resources
 from schema.build import build_schema
 from schema.global_ids import encode_global_id
 from services import comments, follows, likes, posts
-from storage import redis_keys
 from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
-from tests.api.helpers import sign_up
+from tests.api.helpers import sign_up, snapshot
 from tests.conftest import LiveApp
 from tests.factories import make_media, make_user, viewer_of
-
-Snapshot = tuple[dict[str, list[str]], dict[bytes, bytes | None]]
-
-
-async def snapshot(resources: Resources, *, with_rate_limits: bool = True) -> Snapshot:
-    """Every row of every table, and every Redis key with its serialized value (DUMP)."""
-    tables = await resources.db.fetch(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        " AND tablename NOT LIKE '\\_yoyo%' AND tablename <> 'yoyo_lock' ORDER BY tablename"
-    )
-    rows = {}
-    for table in tables:
-        name = table["tablename"]
-        rows[name] = sorted(
-            repr(tuple(row)) for row in await resources.db.fetch(f'SELECT * FROM "{name}"')
-        )
-    # Every request is charged query-cost points by design (the budget is not state a mutation
-    # changes): left out.
-    budgets = redis_keys.query_budget("").partition("{")[0].encode()
-    keys = sorted(key for key in await resources.redis.keys("*") if not key.startswith(budgets))
-    if not with_rate_limits:
-        keys = [key for key in keys if not key.startswith(redis_keys.RATE_LIMIT_PREFIX.encode())]
-    return rows, {key: await resources.redis.dump(key) for key in keys}
 
 
 @dataclass
