@@ -1,4 +1,9 @@
-"""Opaque Relay global IDs: base64url of `<TypeName>:<database id>`."""
+"""Opaque Relay global IDs: unpadded base64url of `<TypeName>:<database id>`.
+
+Only the canonical encoding is accepted (the one `encode_global_id` makes): padding, spaces,
+`+`/`/`, junk after the data, leading zeros, a sign or non-ASCII digits would otherwise decode to
+the same record under many spellings, which caches, logs and rate limits keyed by id would not
+recognise as one."""
 
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ def decode_global_id(global_id: str) -> tuple[str, int] | None:
         return None
     if not type_name.isidentifier() or not 0 < number < 2**63:
         return None
+    if encode_global_id(type_name, number) != global_id:
+        return None  # decodable, but not as we spell it
     return type_name, number
 
 

@@ -15,6 +15,7 @@ from services.auth import Viewer
 from services.errors import DomainError, UserError, UserErrorCode
 from services.login_throttle import LoginThrottle
 from services.passwords import Passwords
+from services.text import clean_text
 from services.tokens import AccessTokens, InvalidTokenError, RefreshToken
 from storage import redis_keys
 from storage.pg import Db, transaction
@@ -102,13 +103,10 @@ def _check_password(password: str) -> UserError | None:
 
 
 def _clean_text(value: str | None, *, field: str, max_length: int) -> str | UserError | None:
-    """Stripped text, None for blank; a UserError when longer than `max_length`."""
+    """Cleaned text (services.text), None for blank or absent; a UserError when refused."""
     if value is None:
         return None
-    cleaned = value.strip()
-    if len(cleaned) > max_length:
-        return UserError(UserErrorCode.INVALID_INPUT, f"At most {max_length} characters.", (field,))
-    return cleaned or None
+    return clean_text(value, field=(field,), max_length=max_length, multiline=field == "bio")
 
 
 async def sign_up(

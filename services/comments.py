@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from services import notifications
 from services.auth import Viewer
-from services.errors import DomainError, UserErrorCode
+from services.errors import DomainError, UserError, UserErrorCode
 from services.pagination import (
     Page,
     check_page_size,
@@ -14,6 +14,7 @@ from services.pagination import (
     page_of,
 )
 from services.social import SocialDeps
+from services.text import clean_text
 from storage.pg import Db, transaction
 from storage.pg import comments as comment_store
 from storage.pg import posts as post_store
@@ -30,8 +31,10 @@ async def add_comment(
     Side effects: a comments row, the post's comment_count + 1, COMMENT and MENTION
     notifications, in one transaction; then their pushes and the post's live counts.
     """
-    cleaned = text.strip()
-    if not 1 <= len(cleaned) <= MAX_COMMENT_LENGTH:
+    cleaned = clean_text(text, field=("text",), max_length=MAX_COMMENT_LENGTH, multiline=True)
+    if isinstance(cleaned, UserError):
+        raise DomainError(cleaned)
+    if cleaned is None:
         raise DomainError.single(
             UserErrorCode.INVALID_INPUT,
             f"A comment has 1 to {MAX_COMMENT_LENGTH} characters.",

@@ -18,6 +18,7 @@ from services.pagination import (
     page_of,
 )
 from services.social import SocialDeps
+from services.text import clean_text
 from storage import counters, jobs
 from storage.pg import Db, transaction
 from storage.pg import media as media_store
@@ -40,9 +41,7 @@ class PostDeps:
     """For the per-user posting allowance."""
 
 
-def _check_post_input(
-    media_ids: list[int], caption: str | None, alt_texts: list[str | None]
-) -> list[UserError]:
+def _check_post_input(media_ids: list[int], alt_texts: list[str | None]) -> list[UserError]:
     problems = []
     if not 1 <= len(media_ids) <= MAX_MEDIA_PER_POST:
         problems.append(
@@ -56,26 +55,27 @@ def _check_post_input(
         problems.append(
             UserError(UserErrorCode.INVALID_INPUT, "A media item appears twice.", ("mediaIds",))
         )
-    if caption is not None and len(caption) > MAX_CAPTION_LENGTH:
+    if len(alt_texts) > len(media_ids):
         problems.append(
             UserError(
-                UserErrorCode.INVALID_INPUT,
-                f"A caption has at most {MAX_CAPTION_LENGTH} characters.",
-                ("caption",),
-            )
-        )
-    if len(alt_texts) > len(media_ids) or any(
-        text is not None and len(text) > MAX_ALT_TEXT_LENGTH for text in alt_texts
-    ):
-        problems.append(
-            UserError(
-                UserErrorCode.INVALID_INPUT,
-                "At most one alt text per media item, each up to "
-                f"{MAX_ALT_TEXT_LENGTH} characters.",
-                ("altTexts",),
+                UserErrorCode.INVALID_INPUT, "At most one alt text per media item.", ("altTexts",)
             )
         )
     return problems
+
+
+def _clean_caption(caption: str | None) -> str | UserError | None:
+    if caption is None:
+        return None
+    return clean_text(caption, field=("caption",), max_length=MAX_CAPTION_LENGTH, multiline=True)
+
+
+def _clean_alt_text(text: str | None, index: int) -> str | UserError | None:
+    if text is None:
+        return None
+    return clean_text(
+        text, field=("altTexts", str(index)), max_length=MAX_ALT_TEXT_LENGTH, multiline=True
+    )
 
 
 async def create_post(
@@ -95,12 +95,17 @@ async def create_post(
     RATE_LIMITED; nothing is written then. Side effects: a post and its media rows; on publish,
     the author's post count, a like counter and a fan-out job (after the commit).
     """
-    cleaned_caption = caption.strip() or None if caption is not None else None
-    problems = _check_post_input(media_ids, cleaned_caption, alt_texts)
+    cleaned_caption = _clean_caption(caption)
+    texts = [_clean_alt_text(text, index) for index, text in enumerate(alt_texts)]
+    problems = [
+        *_check_post_input(media_ids, alt_texts),
+        *(text for text in (cleaned_caption, *texts) if isinstance(text, UserError)),
+    ]
     if problems:
         raise DomainError(*problems)
-    texts = [(text.strip() or None) if text else None for text in alt_texts]
-    texts += [None] * (len(media_ids) - len(texts))
+    assert not isinstance(cleaned_caption, UserError)
+    alt_text_rows = [text for text in texts if not isinstance(text, UserError)]
+    alt_text_rows += [None] * (len(media_ids) - len(alt_text_rows))
     await deps.social.ensure_allowed("post", viewer.user_id)
     async with transaction(deps.db) as conn:
         # FOR SHARE: a worker marking one of these READY waits for this commit, so its
@@ -108,7 +113,7 @@ async def create_post(
         statuses = await media_store.lock_media_statuses(conn, media_ids)
         _check_media_usable(viewer, media_ids, statuses)
         post = await post_store.insert_post(conn, author_id=viewer.user_id, caption=cleaned_caption)
-        if not await post_store.insert_post_media(conn, post.id, media_ids, texts):
+        if not await post_store.insert_post_media(conn, post.id, media_ids, alt_text_rows):
             raise DomainError.single(
                 UserErrorCode.ALREADY_EXISTS, "A media item is already in a post.", "mediaIds"
             )

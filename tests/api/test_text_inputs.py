@@ -146,3 +146,56 @@ async def test_text_without_nul_still_works(live: LiveApp, token: str) -> None:
         200,
         {"data": {"updateProfile": {"user": {"bio": "tab\tand é and 🙂"}}}},
     )
+
+
+async def test_names_comments_and_captions_refuse_bidi_overrides_and_invisible_text(
+    live: LiveApp, token: str
+) -> None:
+    """Each refusal is a userError at the field, with nothing changed."""
+    writer = await live.resources.db.fetchval("SELECT id FROM users WHERE username = 'writer'")
+    media = str(encode_global_id("Media", await make_media(live.resources.db, writer)))
+    published = await live.graphql(
+        "mutation M($input: CreatePostInput!) { createPost(input: $input) { post { id } } }",
+        {"input": {"mediaIds": [media], "caption": "ok"}},
+        token=token,
+    )
+    post_id = published["data"]["createPost"]["post"]["id"]
+    other_media = str(encode_global_id("Media", await make_media(live.resources.db, writer)))
+    cases = [
+        (
+            "mutation M($input: UpdateProfileInput!) { updateProfile(input: $input) {"
+            " user { fullName } userErrors { code field message } } }",
+            {"input": {"fullName": "Admin\u202e"}},
+            ["input", "fullName"],
+            "Text cannot contain bidirectional control characters.",
+        ),
+        (
+            "mutation M($input: AddCommentInput!) { addComment(input: $input) {"
+            " comment { id } userErrors { code field message } } }",
+            {"input": {"postId": post_id, "text": "\u200b\u3164\u200b"}},
+            ["input", "text"],
+            "Text must contain visible characters.",
+        ),
+        (
+            "mutation M($input: CreatePostInput!) { createPost(input: $input) {"
+            " post { id } userErrors { code field message } } }",
+            {"input": {"mediaIds": [other_media], "caption": "\u2066evil\u2069"}},
+            ["input", "caption"],
+            "Text cannot contain bidirectional control characters.",
+        ),
+        (
+            "mutation M($input: CreatePostInput!) { createPost(input: $input) {"
+            " post { id } userErrors { code field message } } }",
+            {"input": {"mediaIds": [other_media], "altTexts": ["\u2800"]}},
+            ["input", "altTexts", "0"],
+            "Text must contain visible characters.",
+        ),
+    ]
+    for query, variables, field, message in cases:
+        before = await snapshot(live.resources)
+        body = await live.graphql(query, variables, token=token)
+        (payload,) = body["data"].values()
+        assert payload["userErrors"] == [
+            {"code": "INVALID_INPUT", "field": field, "message": message}
+        ]
+        assert await snapshot(live.resources) == before
