@@ -104,7 +104,7 @@ class NotificationSubscriptions:
                 if event.get("type") != "counts":
                     continue
                 context.start_operation()
-                post = await Post.load_visible(record_id, info)
+                post = await Post.load(record_id, info)
                 if post is None:
                     return
                 yield post

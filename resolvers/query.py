@@ -50,7 +50,7 @@ class CoreQueries:
         post_id = decode_id_of_type(id, "Post")
         if post_id is None:
             return None
-        return await Post.load_visible(post_id, info)
+        return await Post.load(post_id, info)
 
     @strawberry.field(description="The object with this global ID, or null.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:

@@ -56,7 +56,7 @@ class Notification(Node):
     async def post(self, info: Info[Context, None]) -> Post | None:
         if self.record.post_id is None:
             return None
-        return await Post.load_visible(self.record.post_id, info)
+        return await Post.load(self.record.post_id, info)
 
     @strawberry.field
     async def comment(self, info: Info[Context, None]) -> Comment | None:

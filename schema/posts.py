@@ -75,16 +75,12 @@ class Post(Node):
 
     @classmethod
     async def load(cls, post_id: int, info: Info[Context, None]) -> Post | None:
-        """The post (any status) with what it shows, in one batched read; None when there is
-        no such row."""
+        """The post with what it shows, in one batched read; None when there is no such row or
+        the viewer may not see it (services.posts.is_visible): queries and mutations alike."""
         views = await post_fields.load_views(info.context, [post_id])
-        return cls.from_view(views[0], info) if views else None
-
-    @classmethod
-    async def load_visible(cls, post_id: int, info: Info[Context, None]) -> Post | None:
-        """As `load`, but None unless the viewer may see the post (services.posts.is_visible)."""
-        post = await cls.load(post_id, info)
-        return post if post and is_visible(post.record, info.context.viewer_id) else None
+        if not views or not is_visible(views[0].post, info.context.viewer_id):
+            return None
+        return cls.from_view(views[0], info)
 
     @strawberry.field(description="Comments, oldest first.")
     async def comments(

@@ -58,9 +58,12 @@ async def like_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
 
 
 async def unlike_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
-    """Take a like back; unliking again changes nothing. Returns whether a like was removed.
+    """Take a like back from a published post; unliking again changes nothing. Returns whether
+    a like was removed.
 
-    Side effects mirror like_post: the like leaves the author's LIKE notification too.
+    Raises DomainError NOT_FOUND when the post is not published (a deleted post's likes are
+    left as they were). Side effects mirror like_post: the like leaves the author's LIKE
+    notification too.
     """
     db, redis = deps.db, deps.redis
     change = await like_store.delete_like(db, post_id, viewer.user_id)

@@ -58,12 +58,15 @@ async def insert_like(
 
 
 async def delete_like(db: Db, post_id: int, user_id: int) -> LikeChange | None:
-    """Remove the like and take the liker out of the author's LIKE notification
-    (`retract_event`): one statement. None when there was no like."""
+    """Remove the like of a PUBLISHED post and take the liker out of the author's LIKE
+    notification (`retract_event`): one statement. None (nothing changed) when there was no
+    like or the post is not published (a deleted post's likes stay as they were)."""
     row = await db.fetchrow(
         """
         WITH unliked AS (
-            DELETE FROM likes WHERE post_id = $1 AND user_id = $2
+            DELETE FROM likes
+             WHERE post_id = $1 AND user_id = $2
+               AND EXISTS (SELECT 1 FROM posts WHERE id = $1 AND status = 'PUBLISHED')
             RETURNING (SELECT author_id FROM posts WHERE id = $1) AS author_id
         )
         SELECT unliked.author_id, event.notification_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schema.global_ids import encode_global_id
-from tests.api.helpers import sign_up
+from tests.api.helpers import sign_up, snapshot
 from tests.conftest import LiveApp
 from tests.factories import make_media
 
@@ -97,3 +97,42 @@ async def test_post_like_comment_and_delete(live: LiveApp) -> None:
         '{ user(username: "author") { postCount posts { edges { node { id } } } } }'
     )
     assert profile["data"]["user"] == {"postCount": 0, "posts": {"edges": []}}
+
+
+async def test_likes_of_a_deleted_post_cannot_be_changed_nor_the_post_read(live: LiveApp) -> None:
+    """A deleted post is NOT_FOUND to likePost and unlikePost alike: nothing of it (status,
+    caption, media, others' comments) comes back in the payload, and no like moves."""
+    author = await sign_up(live, "author")
+    fan = await sign_up(live, "fan")
+    author_id = await live.resources.db.fetchval("SELECT id FROM users WHERE username = 'author'")
+    media_id = encode_global_id("Media", await make_media(live.resources.db, author_id))
+    created = await live.graphql(
+        CREATE_POST,
+        {"input": {"mediaIds": [media_id], "caption": "soon gone"}},
+        token=author["accessToken"],
+    )
+    post_id = created["data"]["createPost"]["post"]["id"]
+    change = """mutation M($id: ID!) {
+      %s(postId: $id) { post { status caption likeCount } userErrors { code field } } }"""
+    liked = await live.graphql(change % "likePost", {"id": post_id}, token=fan["accessToken"])
+    assert liked["data"]["likePost"] == {
+        "post": {"status": "PUBLISHED", "caption": "soon gone", "likeCount": 1},
+        "userErrors": [],
+    }
+    deleted = await live.graphql(
+        "mutation M($id: ID!) { deletePost(postId: $id) { userErrors { code } } }",
+        {"id": post_id},
+        token=author["accessToken"],
+    )
+    assert deleted["data"]["deletePost"]["userErrors"] == []
+    not_found = {"post": None, "userErrors": [{"code": "NOT_FOUND", "field": ["postId"]}]}
+    for mutation, token in (
+        ("unlikePost", fan["accessToken"]),
+        ("likePost", fan["accessToken"]),
+        ("unlikePost", author["accessToken"]),
+        ("likePost", author["accessToken"]),
+    ):
+        before = await snapshot(live.resources)
+        body = await live.graphql(change % mutation, {"id": post_id}, token=token)
+        assert body == {"data": {mutation: not_found}}
+        assert await snapshot(live.resources) == before
