@@ -77,6 +77,8 @@ class Resources:
                     failures_per_account=self.settings.login_failures_per_account,
                     failures_per_ip=self.settings.login_failures_per_ip,
                     window_seconds=self.settings.login_failure_window_seconds,
+                    sign_ups_per_ip=self.settings.sign_ups_per_ip,
+                    sign_up_window_seconds=self.settings.sign_up_window_seconds,
                 ),
             ),
         )

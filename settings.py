@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     """Failed log-ins allowed per client address per window (successes are not counted)."""
     login_failure_window_seconds: int = Field(default=900, ge=60)
     """The moving window of both log-in limits (15 minutes)."""
+    sign_ups_per_ip: int = Field(default=20, ge=1)
+    """Sign-up attempts (well-formed ones, whether or not the name and email were free) allowed
+    per client address per window; beyond it signUp answers RATE_LIMITED before any check."""
+    sign_up_window_seconds: int = Field(default=3600, ge=60)
+    """The moving window of the sign-up limit (an hour)."""
     forwarded_allow_ips: str = "127.0.0.1"
     """Proxies trusted for `X-Forwarded-For`/`X-Forwarded-Proto` (uvicorn's option: comma-separated
     addresses or networks, `*` for any). The client address of log-in throttling comes from them

@@ -29,7 +29,10 @@ from services.errors import DomainError, UserErrorCode
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Create an account; signs it in.")
+    @strawberry.mutation(
+        description="Create an account; signs it in. Attempts are limited per client address: "
+        "RATE_LIMITED beyond."
+    )
     async def sign_up(self, info: Info[Context, None], input: SignUpInput) -> AuthPayload:
         try:
             outcome = await accounts.sign_up(
@@ -38,6 +41,7 @@ class AccountMutations:
                 email=input.email,
                 password=input.password,
                 full_name=input.full_name,
+                client_ip=current_client_ip(),
             )
         except DomainError as error:
             return AuthPayload(user_errors=user_errors(error, input_argument="input"))

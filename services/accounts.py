@@ -110,12 +110,20 @@ def _clean_text(value: str | None, *, field: str, max_length: int) -> str | User
 
 
 async def sign_up(
-    deps: AccountDeps, *, username: str, email: str, password: str, full_name: str | None
+    deps: AccountDeps,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    full_name: str | None,
+    client_ip: str | None,
 ) -> SignedIn:
     """Create an account and its first session.
 
-    Raises DomainError (INVALID_INPUT, USERNAME_TAKEN, EMAIL_TAKEN) with nothing written.
-    Side effects: inserts a user and a session in one transaction.
+    Raises DomainError (INVALID_INPUT, RATE_LIMITED, USERNAME_TAKEN, EMAIL_TAKEN) with no
+    account written. Side effects: a well-formed attempt counts against the client address's
+    sign-up window (services.login_throttle), then a user and a session are inserted in one
+    transaction.
     """
     username = normalize_username(username)
     normalized_email = _normalize_email(email)
@@ -134,6 +142,7 @@ async def sign_up(
         raise DomainError(*problems)
     assert isinstance(normalized_email, str)
     assert not isinstance(cleaned_name, UserError)
+    await deps.login_throttle.reserve_sign_up(client_ip)
     password_hash = await deps.passwords.hash(password)
     async with transaction(deps.db) as conn:
         user = await user_store.insert_user(

@@ -1,5 +1,6 @@
-"""Log-in throttling: failed log-ins counted per account name and per client address (moving
-windows in Redis, through the same `limits` limiter as the abuse limits; see storage.rate_limits).
+"""Log-in and sign-up throttling: failed log-ins counted per account name and per client
+address, sign-up attempts per client address (moving windows in Redis, through the same `limits`
+limiter as the abuse limits; see storage.rate_limits).
 
 The rules, checked BEFORE any password work (a throttled log-in costs no argon2 time, and answers
 the same whatever the password and whether the account exists):
@@ -21,6 +22,11 @@ the same whatever the password and whether the account exists):
   the check, concurrent requests of one address can exceed it by the number in flight; the
   per-name reservation is what bounds guesses against any one account.
 
+Sign-ups are limited per client address (`sign_ups_per_ip` per window): every well-formed
+attempt is counted before anything is looked up or hashed, whether it creates an account or
+answers USERNAME_TAKEN / EMAIL_TAKEN, so neither mass account creation nor probing which emails
+are registered goes faster than the limit from one address.
+
 The client address is the ASGI scope's client: uvicorn rewrites it from `X-Forwarded-For` only
 when the peer is a trusted proxy (`forwarded_allow_ips`). With no address known, only the
 per-name limit applies.
@@ -39,21 +45,28 @@ from storage.rate_limits import RateLimiter
 
 NAME_ACTION = "login-name"
 ADDRESS_ACTION = "login-ip"
+SIGN_UP_ACTION = "signup-ip"
 
 
 @dataclass(frozen=True, slots=True)
 class LoginThrottlePolicy:
-    """How many failed log-ins one name and one address may have in any `window_seconds`."""
+    """How many failed log-ins one name and one address may have in any `window_seconds`, and
+    how many sign-up attempts one address may make in any `sign_up_window_seconds`."""
 
     failures_per_account: int
     failures_per_ip: int
     window_seconds: int
+    sign_ups_per_ip: int
+    sign_up_window_seconds: int
 
     def account_window(self) -> tuple[RateLimitItem]:
         return (RateLimitItemPerSecond(self.failures_per_account, self.window_seconds),)
 
     def address_window(self) -> tuple[RateLimitItem]:
         return (RateLimitItemPerSecond(self.failures_per_ip, self.window_seconds),)
+
+    def sign_up_window(self) -> tuple[RateLimitItem]:
+        return (RateLimitItemPerSecond(self.sign_ups_per_ip, self.sign_up_window_seconds),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +108,19 @@ class LoginThrottle:
             await rate_limits.consume(
                 self.limiter, ADDRESS_ACTION, client_ip, self.policy.address_window()
             )
+
+    async def reserve_sign_up(self, client_ip: str | None) -> None:
+        """Count one sign-up attempt against the address, or refuse it when its window is full.
+
+        Raises DomainError RATE_LIMITED (nothing counted then). Side effects when allowed: one
+        entry in the address's sign-up window (Redis). No address known: nothing."""
+        if client_ip is None:
+            return
+        result = await rate_limits.hit(
+            self.limiter, SIGN_UP_ACTION, client_ip, self.policy.sign_up_window()
+        )
+        if not result.allowed:
+            raise refusal("sign-ups", result)
 
     async def forgive_name(self, name: str) -> None:
         """After a successful log-in: forget the name's failures (and this attempt).

@@ -452,6 +452,7 @@ async def _sign_up_all(deps: SeedDeps, plan: DemoPlan, progress: Progress) -> li
             email=person.email,
             password=DEMO_PASSWORD,
             full_name=person.full_name,
+            client_ip=None,  # the operator's own command: no address to limit
         )
         viewer = Viewer(
             user_id=signed_in.user.id,

@@ -18,7 +18,7 @@ from settings import Settings
 from storage import rate_limits as rate_limit_store
 from storage import redis_keys
 from tests.api.configured import app_with
-from tests.api.helpers import PASSWORD, sign_up
+from tests.api.helpers import PASSWORD, sign_up, snapshot
 from tests.conftest import LiveApp
 
 LOG_IN = """
@@ -172,3 +172,62 @@ async def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
     # Counted against the TCP peer, not against the address the client claimed.
     assert await remaining(clean, ADDRESS_ACTION, "127.0.0.1") == 49
     assert await remaining(clean, ADDRESS_ACTION, "198.51.100.7") == 50
+
+
+SIGN_UP = """
+mutation SignUp($input: SignUpInput!) {
+  signUp(input: $input) { accessToken viewer { username } userErrors { code field message } }
+}
+"""
+
+
+async def sign_up_from(
+    http: httpx.AsyncClient, username: str, email: str, *, client: str
+) -> dict[str, Any]:
+    response = await http.post(
+        "/graphql",
+        json={
+            "query": SIGN_UP,
+            "variables": {"input": {"username": username, "email": email, "password": PASSWORD}},
+        },
+        headers={"x-forwarded-for": client},
+    )
+    assert response.status_code == 200, response.text
+    payload: dict[str, Any] = response.json()["data"]["signUp"]
+    return payload
+
+
+async def test_sign_ups_are_limited_per_address_taken_names_included(
+    settings: Settings, clean: Resources
+) -> None:
+    """Every well-formed attempt counts, EMAIL_TAKEN ones too (probing which emails are
+    registered goes no faster than signing up); malformed ones cost nothing; another address
+    has its own allowance; a refusal changes nothing."""
+    async with app_with(settings, clean, sign_ups_per_ip=3) as app:
+        created = await sign_up_from(app.http, "first", "first@example.com", client="192.0.2.1")
+        assert created["userErrors"] == []
+        malformed = await sign_up_from(app.http, "bad name!", "x@example.com", client="192.0.2.1")
+        assert [e["code"] for e in malformed["userErrors"]] == ["INVALID_INPUT"]
+        taken = await sign_up_from(app.http, "second", "first@example.com", client="192.0.2.1")
+        assert [e["code"] for e in taken["userErrors"]] == ["EMAIL_TAKEN"]
+        taken = await sign_up_from(app.http, "first", "third@example.com", client="192.0.2.1")
+        assert [e["code"] for e in taken["userErrors"]] == ["USERNAME_TAKEN"]
+
+        before = await snapshot(clean)
+        for email in ("first@example.com", "fresh@example.com"):
+            refused = await sign_up_from(app.http, "fresh", email, client="192.0.2.1")
+            assert refused == {
+                "accessToken": None,
+                "viewer": None,
+                "userErrors": [
+                    {
+                        "code": "RATE_LIMITED",
+                        "field": None,
+                        "message": "Too many sign-ups: try again in 60 minutes.",
+                    }
+                ],
+            }
+        assert await snapshot(clean) == before
+
+        elsewhere = await sign_up_from(app.http, "fresh", "fresh@example.com", client="192.0.2.2")
+        assert elsewhere["viewer"] == {"username": "fresh"}

@@ -45,6 +45,7 @@ async def test_sign_up_folds_username_and_email_and_opens_a_session(
         email="Alice@Example.COM",
         password=PASSWORD,
         full_name=" Alice B ",
+        client_ip=None,
     )
     assert signed.user.username == "alice.b_1"
     assert signed.user.full_name == "Alice B"
@@ -97,6 +98,7 @@ async def test_sign_up_rejects_invalid_input_and_writes_nothing(
             email=email,
             password=password,
             full_name=None,
+            client_ip=None,
         )
     assert codes(error) == expected
     assert await count(conn, "users") == 0
@@ -108,16 +110,31 @@ async def test_username_and_email_are_unique_whatever_their_case(
 ) -> None:
     deps = deps_on(resources, conn)
     await accounts.sign_up(
-        deps, username="bob", email="bob@example.com", password=PASSWORD, full_name=None
+        deps,
+        username="bob",
+        email="bob@example.com",
+        password=PASSWORD,
+        full_name=None,
+        client_ip=None,
     )
     with pytest.raises(DomainError) as error:
         await accounts.sign_up(
-            deps, username="BOB", email="other@example.com", password=PASSWORD, full_name=None
+            deps,
+            username="BOB",
+            email="other@example.com",
+            password=PASSWORD,
+            full_name=None,
+            client_ip=None,
         )
     assert codes(error) == [(UserErrorCode.USERNAME_TAKEN, ("username",))]
     with pytest.raises(DomainError) as error:
         await accounts.sign_up(
-            deps, username="bobby", email="BOB@example.com", password=PASSWORD, full_name=None
+            deps,
+            username="bobby",
+            email="BOB@example.com",
+            password=PASSWORD,
+            full_name=None,
+            client_ip=None,
         )
     assert codes(error) == [(UserErrorCode.EMAIL_TAKEN, ("email",))]
     assert await count(conn, "users") == 1
@@ -127,7 +144,12 @@ async def test_username_and_email_are_unique_whatever_their_case(
 async def test_log_in_by_username_or_email(resources: Resources, conn: asyncpg.Connection) -> None:
     deps = deps_on(resources, conn)
     created = await accounts.sign_up(
-        deps, username="carol", email="carol@example.com", password=PASSWORD, full_name=None
+        deps,
+        username="carol",
+        email="carol@example.com",
+        password=PASSWORD,
+        full_name=None,
+        client_ip=None,
     )
     by_name = await accounts.log_in(deps, username_or_email="Carol", password=PASSWORD)
     by_email = await accounts.log_in(deps, username_or_email="CAROL@example.com", password=PASSWORD)
@@ -145,7 +167,12 @@ async def test_log_in_failures_say_nothing_about_which_part_was_wrong(
 ) -> None:
     deps = deps_on(resources, conn)
     await accounts.sign_up(
-        deps, username="carol", email="carol@example.com", password=PASSWORD, full_name=None
+        deps,
+        username="carol",
+        email="carol@example.com",
+        password=PASSWORD,
+        full_name=None,
+        client_ip=None,
     )
     with pytest.raises(DomainError) as error:
         await accounts.log_in(deps, username_or_email=identifier, password=password)
@@ -158,7 +185,12 @@ async def test_refresh_rotates_and_a_replayed_token_revokes_the_session(
 ) -> None:
     deps = deps_on(resources, conn)
     first = await accounts.sign_up(
-        deps, username="dave", email="dave@example.com", password=PASSWORD, full_name=None
+        deps,
+        username="dave",
+        email="dave@example.com",
+        password=PASSWORD,
+        full_name=None,
+        client_ip=None,
     )
     second = await accounts.refresh_session(deps, first.refresh_token)
     assert second.refresh_token != first.refresh_token
@@ -185,7 +217,12 @@ async def test_a_wrong_secret_with_a_real_session_id_is_refused_but_ends_nothing
 ) -> None:
     deps = deps_on(resources, conn)
     first = await accounts.sign_up(
-        deps, username="fay", email="fay@example.com", password=PASSWORD, full_name=None
+        deps,
+        username="fay",
+        email="fay@example.com",
+        password=PASSWORD,
+        full_name=None,
+        client_ip=None,
     )
     session_id = first.refresh_token.partition(".")[0]
     with pytest.raises(DomainError) as error:
@@ -204,7 +241,12 @@ async def test_refresh_with_an_unknown_token_changes_nothing(
 ) -> None:
     deps = deps_on(resources, conn)
     await accounts.sign_up(
-        deps, username="erin", email="erin@example.com", password=PASSWORD, full_name=None
+        deps,
+        username="erin",
+        email="erin@example.com",
+        password=PASSWORD,
+        full_name=None,
+        client_ip=None,
     )
     with pytest.raises(DomainError) as error:
         await accounts.refresh_session(deps, token)
@@ -217,7 +259,12 @@ async def test_an_expired_session_cannot_be_refreshed(
 ) -> None:
     deps = deps_on(resources, conn)
     signed = await accounts.sign_up(
-        deps, username="fay", email="fay@example.com", password=PASSWORD, full_name=None
+        deps,
+        username="fay",
+        email="fay@example.com",
+        password=PASSWORD,
+        full_name=None,
+        client_ip=None,
     )
     await conn.execute("UPDATE sessions SET expires_at = now() - interval '1 second'")
     with pytest.raises(DomainError):
@@ -229,7 +276,12 @@ async def test_log_out_ends_refresh_and_access_tokens(
 ) -> None:
     deps = deps_on(resources, conn)
     signed = await accounts.sign_up(
-        deps, username="gus", email="gus@example.com", password=PASSWORD, full_name=None
+        deps,
+        username="gus",
+        email="gus@example.com",
+        password=PASSWORD,
+        full_name=None,
+        client_ip=None,
     )
     viewer = await authenticate(
         resources.access_tokens, resources.redis, f"Bearer {signed.access_token}"
@@ -283,7 +335,12 @@ async def test_update_profile_changes_only_given_fields(
 ) -> None:
     deps = deps_on(resources, conn)
     signed = await accounts.sign_up(
-        deps, username="hal", email="hal@example.com", password=PASSWORD, full_name="Hal"
+        deps,
+        username="hal",
+        email="hal@example.com",
+        password=PASSWORD,
+        full_name="Hal",
+        client_ip=None,
     )
     viewer = Viewer(user_id=signed.user.id, session_id=uuid.uuid4())
     updated = await accounts.update_profile(deps, viewer, ProfileChanges(bio=" Photographer "))
