@@ -164,6 +164,10 @@ class Settings(BaseSettings):
     query_max_aliases: int = Field(default=30, ge=0)
     query_max_tokens: int = Field(default=2000, ge=100)
     """Lexical tokens (and, separately, comments) a document may have; refused while parsing."""
+    query_max_selections: int = Field(default=2000, ge=100)
+    """Selections (fields, fragment spreads, inline fragments) a document's operations may have
+    with each fragment written out wherever it is spread: MAX_SELECTIONS_EXCEEDED beyond, before
+    any other validation (fragments spreading each other make a small document huge)."""
     query_max_cost: int = Field(default=5000, ge=1)
     """Highest cost one operation may have (docs/query-cost.md): MAX_COST_EXCEEDED beyond."""
     query_cost_in_extensions: bool = True
