@@ -3,11 +3,11 @@ in bounded time, or its connection is dropped (slowloris: a few hundred connecti
 byte every few seconds would otherwise hold the server's connections forever).
 
 - Headers: `header_timeout_protocol(seconds)` is uvicorn's httptools protocol with one more
-  timer, armed when a connection opens and when the first byte of a next request arrives on a
-  kept-alive connection, cancelled when the headers are complete. When it fires, a partial
-  request is answered 408 and the connection closed; an idle new connection is just closed.
-  (Between requests uvicorn's own keep-alive timer closes an idle connection, but any byte
-  cancels it; a new connection has none at all.)
+  timer, armed when a connection opens and when the first bytes of a next request arrive on a
+  kept-alive connection without completing its headers, cancelled when they are complete. When
+  it fires, a partial request is answered 408 and the connection closed; an idle new connection
+  is just closed. (Between requests uvicorn's own keep-alive timer closes an idle connection,
+  but any byte cancels it; a new connection has none at all.)
 - Body: `BodyReadTimeoutMiddleware` bounds the app's reads of the body: the whole body within
   `body_seconds` of the request's headers, or, for streamed uploads (paths under
   `upload_prefix`), at most `upload_idle_seconds` between two chunks. On expiry: 408 with a
@@ -48,12 +48,17 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:
-        """Side effect: the first bytes of a next request arm the header timer."""
+        """Side effect: bytes of a next request that leave its headers incomplete arm the
+        header timer (a request arriving whole arms none)."""
         if self._awaiting_headers:
             self._partial_request = True
-            if self._header_timer is None:
-                self._arm_header_timer()
         super().data_received(data)
+        if (
+            self._awaiting_headers
+            and self._header_timer is None
+            and not self.transport.is_closing()
+        ):
+            self._arm_header_timer()
 
     def on_headers_complete(self) -> None:
         """Side effect: cancels the header timer (websocket upgrades included)."""
@@ -113,6 +118,17 @@ def header_timeout_protocol(seconds: float) -> type[HeaderTimeoutProtocol]:
     return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": seconds})
 
 
+def _has_body(scope: Scope) -> bool:
+    """Whether the request announces a body (a Content-Length above 0, or chunked)."""
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in headers:
+        if name == b"content-length":
+            return value != b"0"
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
 class _BodyTimeoutError(Exception):
     """Raised from `receive` when the body does not arrive in time."""
 
@@ -121,7 +137,8 @@ class BodyReadTimeoutMiddleware:
     """Bounds the reads of a request body: the whole body within `body_seconds` of the app's
     call (every route but uploads), or at most `upload_idle_seconds` between two chunks (paths
     under `upload_prefix`, whose large bodies stream). Reads after the body (an app waiting for
-    the client to disconnect) are not bounded. Side effects: the 408 answer on expiry."""
+    the client to disconnect), and requests announcing no body, are not bounded. Side effects:
+    the 408 answer on expiry."""
 
     def __init__(
         self,
@@ -137,8 +154,8 @@ class BodyReadTimeoutMiddleware:
         self.upload_prefix = upload_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)  # nothing to wait for: no timer (~5 µs)
             return
         loop = asyncio.get_running_loop()
         upload = scope["path"].startswith(self.upload_prefix)

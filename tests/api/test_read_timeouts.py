@@ -47,7 +47,8 @@ async def connection(
     app: LiveApp,
 ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     address = urlsplit(app.base_url)
-    assert address.hostname is not None and address.port is not None
+    assert address.hostname is not None
+    assert address.port is not None
     reader, writer = await asyncio.open_connection(address.hostname, address.port)
     try:
         yield reader, writer
@@ -110,9 +111,16 @@ def graphql_post(query: str) -> bytes:
     )
 
 
-async def test_trickled_headers_get_408_and_the_connection_closes(served: LiveApp) -> None:
-    async with connection(served) as (reader, writer), trickling(writer, header_lines(), 0.05):
-        received, took = await until_closed(reader)
+@pytest.mark.parametrize("after_a_request", [False, True], ids=["new", "kept-alive"])
+async def test_trickled_headers_get_408_and_the_connection_closes(
+    served: LiveApp, after_a_request: bool
+) -> None:
+    async with connection(served) as (reader, writer):
+        if after_a_request:
+            writer.write(graphql_post("{ __typename }"))
+            assert (await response(reader))[0] == 200
+        async with trickling(writer, header_lines(), 0.05):
+            received, took = await until_closed(reader)
     assert took >= TIMEOUT
     assert received.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
     assert received.endswith(b"\r\n\r\nRequest headers not received in time.")
