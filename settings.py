@@ -155,6 +155,16 @@ class Settings(BaseSettings):
     only when the peer is one of these; otherwise it is the TCP peer."""
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """Largest request body accepted on /graphql (and every route but uploads): 413 beyond."""
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A request's headers must arrive within this time of the connection opening (or of the
+    first byte of a next request on a kept-alive connection): 408 and closed beyond. Idle
+    kept-alive connections are closed by uvicorn's keep-alive timeout (5 s)."""
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A request's whole body must arrive within this time of its headers (every route but
+    uploads): 408 and closed beyond."""
+    http_upload_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    """An upload to the local blob backend (/uploads/, streamed) may pause at most this long
+    between two chunks: 408 and closed beyond."""
     max_websocket_message_bytes: int = Field(default=256 * 1024, ge=1024)
     """Largest websocket message accepted; a larger one closes the socket with 1009."""
     cors_max_age_seconds: int = Field(default=600, ge=0)
@@ -169,6 +179,10 @@ class Settings(BaseSettings):
     query_max_aliases: int = Field(default=30, ge=0)
     query_max_tokens: int = Field(default=2000, ge=100)
     """Lexical tokens (and, separately, comments) a document may have; refused while parsing."""
+    query_max_selections: int = Field(default=2000, ge=100)
+    """Selections (fields, fragment spreads, inline fragments) a document's operations may have
+    with each fragment written out wherever it is spread: MAX_SELECTIONS_EXCEEDED beyond, before
+    any other validation (fragments spreading each other make a small document huge)."""
     query_max_cost: int = Field(default=5000, ge=1)
     """Highest cost one operation may have (docs/query-cost.md): MAX_COST_EXCEEDED beyond."""
     query_cost_in_extensions: bool = True

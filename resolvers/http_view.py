@@ -9,8 +9,9 @@ HTTP rules (docs/graphql-over-http.md):
   says; THROTTLED is 429 with Retry-After under both; a mutation over GET is 405;
 - automatic persisted queries (resolvers.persisted_queries), and `Cache-Control: public` only for
   anonymous, error-free GET queries (`private, no-store` otherwise; `Vary: Accept, Authorization`);
-- websockets: `connection_init` timeout (4408), at most N operations per socket, and browser
-  origins limited to the same origin and `allowed_origins` (HTTP 403 before accepting).
+- websockets: messages of the wrong shape closed with 4400 (resolvers.transport_ws),
+  `connection_init` timeout (4408), at most N operations per socket, and browser origins
+  limited to the same origin and `allowed_origins` (HTTP 403 before accepting).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from resolvers.persisted_queries import (
 )
 from resolvers.query_limits import THROTTLED
 from resolvers.session_watch import stop_watching, watch_session
+from resolvers.transport_ws import CheckedTransportWSHandler
 from resources import Resources
 from services.auth import check_session, claimed_viewer
 from services.tokens import InvalidTokenError
@@ -133,6 +135,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI view, configured for Shutter."""
 
     websocket_adapter_class = TextFrameWebSocketAdapter
+    graphql_transport_ws_handler_class = CheckedTransportWSHandler
 
     def __init__(self, schema: BaseSchema, *, settings: Settings) -> None:
         super().__init__(

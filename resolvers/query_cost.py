@@ -17,7 +17,9 @@ literal values and variables alike, before anything runs (the services check it 
 A document is compiled once into a small expression over its variables, cached per document
 text and operation name, so that each request only evaluates that expression (microseconds).
 Selections merge as graphql-core merges them at execution (fields by response key, each
-fragment once per selection set), so repeating a fragment does not multiply its cost.
+fragment once per selection set), so repeating a fragment does not multiply its cost. The
+compiler walks the merged selections, never more than the document written out, which
+validation bounds first (QUERY_MAX_SELECTIONS, resolvers.query_limits).
 """
 
 from __future__ import annotations
@@ -353,14 +355,15 @@ class _Compiler:
         fields: dict[str, list[FieldNode]],
         visited_fragments: set[str],
     ) -> None:
-        """Fields by response key, as graphql-core's collect_fields merges them."""
+        """Fields by response key, as graphql-core's collect_fields merges them. Each selection
+        set is met once here (a fragment once per call, each field's own set once), so each
+        field node is appended once: no look-up in `nodes`, whose `in` compared syntax trees
+        deeply (quadratic in the repeats of a field: 0.4 s for `id` written 1,900 times)."""
         for selection_set in selection_sets:
             for selection in selection_set.selections:
                 if isinstance(selection, FieldNode):
                     key = selection.alias.value if selection.alias else selection.name.value
-                    nodes = fields.setdefault(key, [])
-                    if selection not in nodes:
-                        nodes.append(selection)
+                    fields.setdefault(key, []).append(selection)
                 elif isinstance(selection, InlineFragmentNode):
                     condition = selection.type_condition
                     if condition is None or self._applies(condition.name.value, object_type):

@@ -7,6 +7,9 @@ request costs a few dictionary lookups), plus the uvicorn options that belong wi
 - `BodySizeLimitMiddleware`: 413 with a GraphQL-shaped error for request bodies larger than the
   limit, refused from `Content-Length` before a byte is read, or counted while a chunked body
   streams in (never buffered here). Upload routes are exempt: they enforce their own signed size.
+- `BodyReadTimeoutMiddleware` (resolvers.read_timeouts): 408 for a body that does not arrive in
+  time (whole body; for uploads, between chunks); `server_options` adds the header read timeout
+  (a uvicorn protocol of the same module).
 - `ClientAddressMiddleware`: binds the request's client address for `current_client_ip()`
   (log-in throttling). The address is the ASGI scope's client, which uvicorn rewrites from
   `X-Forwarded-For` only when the peer is a trusted proxy (`server_options`).
@@ -26,6 +29,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from resolvers.read_timeouts import BodyReadTimeoutMiddleware, header_timeout_protocol
 from settings import Settings
 
 UPLOAD_PATH_PREFIX = "/uploads/"
@@ -205,7 +209,8 @@ def _content_length(scope: Scope) -> int | None:
 
 def security_middleware(settings: Settings) -> list[Middleware]:
     """The security middleware, outermost first (for after RequestIdMiddleware): headers on
-    every answer (CORS preflights and 413s included), CORS, the body limit, the client address.
+    every answer (CORS preflights, 408s and 413s included), CORS, the body read timeout, the
+    body limit, the client address.
     """
     stack = [Middleware(SecurityHeadersMiddleware, hsts=settings.hsts_enabled)]
     if settings.allowed_origins:
@@ -223,6 +228,12 @@ def security_middleware(settings: Settings) -> list[Middleware]:
             )
         )
     stack += [
+        Middleware(
+            BodyReadTimeoutMiddleware,
+            body_seconds=settings.http_body_timeout_seconds,
+            upload_idle_seconds=settings.http_upload_idle_timeout_seconds,
+            upload_prefix=UPLOAD_PATH_PREFIX,
+        ),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes),
         Middleware(ClientAddressMiddleware),
     ]
@@ -231,8 +242,10 @@ def security_middleware(settings: Settings) -> list[Middleware]:
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn.Config options of the security settings: the largest websocket message (a larger
-    one closes the socket with 1009) and which proxies' X-Forwarded-* headers are believed."""
+    one closes the socket with 1009), which proxies' X-Forwarded-* headers are believed, and the
+    HTTP protocol with the header read timeout (resolvers.read_timeouts)."""
     return {
+        "http": header_timeout_protocol(settings.http_header_timeout_seconds),
         "ws_max_size": settings.max_websocket_message_bytes,
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,

@@ -3,7 +3,10 @@ model, the per-request maximum, the points budget in Redis; introspection and su
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import math
+import time
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +21,15 @@ from graphql import (
     is_list_type,
     is_object_type,
     parse,
+    validate,
 )
+from strawberry.extensions.max_aliases import create_validator as strawberry_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as strawberry_depth_rule
 
 from resolvers.context import Context
+from resolvers.document_measures import DocumentMeasures
 from resolvers.query_cost import LIST_BOUNDS, CostModel, compile_cost
-from resolvers.query_limits import DocumentRules
+from resolvers.query_limits import ApiLimits, DocumentRules
 from resources import Resources
 from schema.build import build_schema
 from schema.global_ids import encode_global_id
@@ -115,6 +122,127 @@ async def test_document_rules_share_rule_classes_and_the_validation_cache(
         assert result.errors is None
     after = first.cached_validate.cache_info()  # type: ignore[attr-defined]
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)
+
+
+# --- Fragments: each measured once -------------------------------------------------------
+
+
+def doubling_fragments(count: int) -> str:
+    """`count` fragments, each spreading the next one twice: about 40 bytes a fragment, and
+    2**(count + 1) - 1 selections once written out."""
+    fragments = [
+        f"fragment F{i} on User {{ ...F{i + 1} ...F{i + 1} id }}" for i in range(count - 1)
+    ]
+    return " ".join(["{ viewer { ...F0 } }", *fragments, f"fragment F{count - 1} on User {{ id }}"])
+
+
+@pytest.mark.timeout(30)
+async def test_fragments_spreading_each_other_are_refused_at_once(live: LiveApp) -> None:
+    """Before: validation walked every spread (depth and alias rules), so 22 such fragments held
+    the event loop 10 s and 50 would hold it for years; the document was then charged 1 point.
+    Now it is measured in one pass and refused before any rule runs, /healthz answering
+    meanwhile; nothing is charged."""
+    started = time.perf_counter()
+    refused, health = await asyncio.gather(
+        post_strict(live, doubling_fragments(50)), live.http.get("/healthz")
+    )
+    assert time.perf_counter() - started < 2
+    assert health.status_code == 200
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "errors": [
+            {
+                "message": f"This document has {2**51 - 1} selections with its fragments written"
+                " out wherever they are spread; at most 2000 are allowed (docs/query-cost.md).",
+                "extensions": {"code": "MAX_SELECTIONS_EXCEEDED", "maximumSelections": 2000},
+            }
+        ]
+    }
+    assert await live.resources.redis.keys("qbudget:*") == []
+    # Within the limit, the same shape is served (1023 selections written out).
+    served = await post_strict(live, doubling_fragments(9))
+    assert served.status_code == 200
+    assert served.json()["data"] == {"viewer": None}
+
+
+async def test_same_named_fields_compared_pairwise_are_refused_within_a_bounded_time(
+    live: LiveApp,
+) -> None:
+    """graphql-core compares same-named fields pairwise; its default budget of work let this
+    1,960-token document hold the event loop about 0.8 s. Ours stops it after a tenth."""
+    query = "{ viewer { " + "followers { pageInfo { hasNextPage } } " * 280 + "} }"
+    response = await post_strict(live, query)
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "Validation aborted."}]}
+
+
+SMALL_LIMITS = {"max_depth": 4, "max_aliases": 3}
+"""Limits small enough for the documents below to cross them."""
+
+THROUGH_FRAGMENTS = [
+    # Nested fragments, aliases in the inner one.
+    "query Q { viewer { ...A } } fragment A on User { followers(first: 1) { edges { node {"
+    " ...B } } } } fragment B on User { a: following(first: 1) { edges { node { b: id c: id"
+    " } } } d: id }",
+    # A fragment used at two depths: only the deeper use crosses the limit.
+    "{ viewer { ...D following(first: 1) { edges { node { ...D } } } } } fragment D on User {"
+    " followers(first: 1) { edges { node { id } } } }",
+    # A shallow fragment before the deep field; inline fragments; introspection not counted.
+    "{ viewer { ...S followers(first: 1) { edges { node { following(first: 1) { edges { node {"
+    ' id } } } } } } } __schema { types { fields { type { name } } } } node(id: "x") { ... on'
+    " User { x: id } } } fragment S on User { y: id }",
+    # Two operations, each measured; repeated spreads count wherever they are.
+    "query One { viewer { ...F0 } } query Two { viewer { ...F0 following(first: 1) { edges {"
+    " node { ...F0 } } } } } fragment F0 on User { ...F1 ...F1 a: id } fragment F1 on User {"
+    " ...F2 ...F2 b: id } fragment F2 on User { c: id followers(first: 1) { edges { node { id"
+    " } } } }",
+]
+
+
+@pytest.mark.parametrize("query", THROUGH_FRAGMENTS)
+def test_depth_and_aliases_through_fragments_are_strawberrys(
+    graphql_schema: GraphQLSchema, query: str
+) -> None:
+    """The measured depth and alias errors are those of Strawberry's validators (which walk
+    every spread): the same messages, and for depth the first location Strawberry reports in
+    each operation."""
+    document = parse(query)
+    limits = dataclasses.replace(ApiLimits.from_settings(Settings()), **SMALL_LIMITS)
+    ours = [
+        (error.message, error.locations)
+        for error in limits.measured_errors(DocumentMeasures(document))
+    ]
+    reference = validate(
+        graphql_schema,
+        document,
+        [strawberry_depth_rule(4, should_ignore=None), strawberry_aliases_rule(3)],
+    )
+    first_per_message: dict[str, Any] = {}
+    for error in reference:
+        first_per_message.setdefault(error.message, error.locations)
+    assert ours == list(first_per_message.items())
+    assert ours  # every document crosses a limit
+
+
+def test_measures_count_each_fragment_wherever_it_is_spread() -> None:
+    measures = DocumentMeasures(parse(THROUGH_FRAGMENTS[3]))
+    # F2: c, followers, edges, node, id = 5; F1: 2 x (spread + 5) + b = 13; F0: 2 x 14 + 1 = 29.
+    # One: viewer + spread + 29 = 31; Two: viewer, spread + 29, following, edges, node,
+    # spread + 29 = 64.
+    assert [(o.name, o.measures.selections) for o in measures.operations] == [
+        ("One", 31),
+        ("Two", 64),
+    ]
+    assert measures.selections == 95
+    # F2: 1 alias, F1: 2 + 1 = 3, F0: 6 + 1 = 7; One: 7, Two: 14.
+    assert [o.measures.aliases for o in measures.operations] == [7, 14]
+    # F2's followers/edges/node: 3; Two: viewer, following/edges/node, then F0 down to F2's 3.
+    assert [o.measures.depth for o in measures.operations] == [4, 7]
+    limits = ApiLimits.from_settings(Settings())
+    assert dataclasses.replace(limits, max_selections=95).too_many_selections(measures) is None
+    error = dataclasses.replace(limits, max_selections=94).too_many_selections(measures)
+    assert error is not None
+    assert error.extensions == {"code": "MAX_SELECTIONS_EXCEEDED", "maximumSelections": 94}
 
 
 # --- `first` on every connection ----------------------------------------------------------
@@ -250,6 +378,20 @@ def test_every_list_of_objects_has_a_cost_bound(graphql_schema: GraphQLSchema) -
             " ... on Post { ...F id } } } } }",
             None,
             1 + 4 * (1 + 1),
+        ),
+        # Nested fragments, one used at two depths, cost as if written in place.
+        (
+            "fragment P on Post { author { id } } fragment U on User { posts(first: 3) { edges {"
+            " node { ...P } } } } { viewer { ...U following(first: 2) { edges { node { ...U } } }"
+            " } }",
+            None,
+            1 + (1 + 3 * (1 + 1)) + (1 + 2 * (1 + (1 + 3 * (1 + 1)))),
+        ),
+        (
+            "{ viewer { posts(first: 3) { edges { node { author { id } } } } following(first: 2)"
+            " { edges { node { posts(first: 3) { edges { node { author { id } } } } } } } } }",
+            None,
+            1 + (1 + 3 * (1 + 1)) + (1 + 2 * (1 + (1 + 3 * (1 + 1)))),
         ),
         # Abstract types: the most expensive possible type.
         (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 import websockets
@@ -103,6 +104,100 @@ async def test_operations_beyond_the_limit_get_an_error_and_the_others_go_on(
             await socket.send(json.dumps({"id": "3", "type": "subscribe", "payload": LIVE}))
             await socket.send(json.dumps({"type": "ping"}))
             assert json.loads(await asyncio.wait_for(socket.recv(), timeout=5)) == {"type": "pong"}
+
+
+def invalid(problem: str) -> str:
+    return f"Invalid message received: {problem}"
+
+
+SUBSCRIBE = '{"id": "1", "type": "subscribe", "payload": %s}'
+WRONG_SHAPES = [
+    # Not an object.
+    ("[]", invalid("not a JSON object")),
+    ("1", invalid("not a JSON object")),
+    ('"x"', invalid("not a JSON object")),
+    ("null", invalid("not a JSON object")),
+    # No type, or not one a client sends.
+    ("{}", invalid("unknown `type`")),
+    ('{"type": 1}', invalid("unknown `type`")),
+    ('{"type": ["subscribe"]}', invalid("unknown `type`")),
+    ('{"type": "next", "id": "1", "payload": {}}', invalid("unknown `type`")),
+    ('{"type": "%s"}' % ("x" * 200), invalid("unknown `type`")),  # not echoed: 123 bytes at most
+    # Payloads of the messages without an id.
+    ('{"type": "ping", "payload": "x"}', invalid("`payload` must be an object or null")),
+    ('{"type": "pong", "payload": []}', invalid("`payload` must be an object or null")),
+    # Ids.
+    ('{"type": "complete"}', invalid("`id` must be a string")),
+    ('{"type": "complete", "id": {}}', invalid("`id` must be a string")),
+    ('{"type": "complete", "id": 1}', invalid("`id` must be a string")),
+    (
+        '{"type": "subscribe", "id": [], "payload": {"query": "{ __typename }"}}',
+        invalid("`id` must be a string"),
+    ),
+    # The subscribe payload.
+    ('{"type": "subscribe", "id": "1"}', invalid("`payload` must be an object")),
+    (SUBSCRIBE % '"{ __typename }"', invalid("`payload` must be an object")),
+    (SUBSCRIBE % "[]", invalid("`payload` must be an object")),
+    (SUBSCRIBE % "{}", invalid("`payload.query` must be a string")),
+    (SUBSCRIBE % '{"query": 1}', invalid("`payload.query` must be a string")),
+    (SUBSCRIBE % '{"query": ["{ __typename }"]}', invalid("`payload.query` must be a string")),
+    (
+        SUBSCRIBE % '{"query": "{ __typename }", "variables": []}',
+        invalid("`payload.variables` must be an object or null"),
+    ),
+    (
+        SUBSCRIBE % '{"query": "{ __typename }", "variables": "x"}',
+        invalid("`payload.variables` must be an object or null"),
+    ),
+    (
+        SUBSCRIBE % '{"query": "{ __typename }", "operationName": 1}',
+        invalid("`payload.operationName` must be a string or null"),
+    ),
+    (
+        SUBSCRIBE % '{"query": "{ __typename }", "extensions": 1}',
+        invalid("`payload.extensions` must be an object or null"),
+    ),
+]
+
+
+@pytest.mark.parametrize("acknowledged", [True, False], ids=["after-init", "first-message"])
+async def test_messages_of_the_wrong_shape_close_with_4400_and_log_nothing(
+    live: LiveApp, caplog: pytest.LogCaptureFixture, acknowledged: bool
+) -> None:
+    """Before: valid JSON of the wrong shape raised inside Strawberry's handler (a traceback in
+    the log, the socket closed without a protocol code, or an operation task crashing)."""
+    token = (await sign_up(live, "wendy"))["accessToken"]
+    caplog.set_level(logging.INFO)
+    async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as good:
+        await init(good, token)
+        for message, reason in WRONG_SHAPES:
+            async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
+                if acknowledged:
+                    await init(socket, token)
+                await socket.send(message)
+                with pytest.raises(ConnectionClosed) as closed:
+                    await drain(socket)
+                assert closed.value.rcvd is not None, message
+                assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4400, reason)
+        # The good socket, open all along, still works.
+        query = {"query": "{ viewer { username } }"}
+        await good.send(json.dumps({"id": "q", "type": "subscribe", "payload": query}))
+        assert json.loads(await asyncio.wait_for(good.recv(), timeout=5)) == {
+            "id": "q",
+            "type": "next",
+            "payload": {"data": {"viewer": {"username": "wendy"}}},
+        }
+    # Nothing went wrong on the server's side: no error, no traceback.
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
+
+
+async def test_a_connection_init_with_a_null_payload_is_one_without_credentials(
+    live: LiveApp,
+) -> None:
+    """graphql-transport-ws allows `payload: null`; it carries no token: 4403, not 4400."""
+    async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": None}))
+        assert await close_code(socket) == 4403
 
 
 async def handshake(url: str, origin: str | None) -> int:
