@@ -106,6 +106,13 @@ class BlobStore(Protocol):
         """Store `data` under `key`, replacing any previous object (so reruns are idempotent)."""
         ...
 
+    async def put_file(
+        self, key: str, source: Path, *, content_type: str, cache_control: str
+    ) -> None:
+        """Store the content of the local file `source` under `key`, streamed (never whole in
+        memory), replacing any previous object."""
+        ...
+
     async def copy(
         self, source_key: str, destination_key: str, *, content_type: str, cache_control: str
     ) -> None:

@@ -170,6 +170,12 @@ class LocalBlobStore:
         """Side effects: replaces the file and its metadata."""
         await self._io(self._put_sync, key, data, content_type, cache_control)
 
+    async def put_file(
+        self, key: str, source: Path, *, content_type: str, cache_control: str
+    ) -> None:
+        """Side effects: replaces the file and its metadata (copied in chunks)."""
+        await self._io(self._put_file_sync, key, source, content_type, cache_control)
+
     async def copy(
         self, source_key: str, destination_key: str, *, content_type: str, cache_control: str
     ) -> None:
@@ -356,19 +362,31 @@ class LocalBlobStore:
     def _copy_sync(
         self, source_key: str, destination_key: str, content_type: str, cache_control: str
     ) -> None:
-        path = self._object_path(destination_key)
         with self._open_source(source_key) as source:
-            temp = self._open_temp()
-            try:
-                md5 = hashlib.md5(usedforsecurity=False)
-                while chunk := source.read(COPY_CHUNK_BYTES):
-                    md5.update(chunk)
-                    temp.file.write(chunk)
-                meta = {"content_type": content_type, "cache_control": cache_control}
-                self._commit_temp(temp, path, destination_key, meta, _etag(md5))
-            except BaseException:
-                _discard_temp(temp)
-                raise
+            self._store_stream_sync(source, destination_key, content_type, cache_control)
+
+    def _put_file_sync(
+        self, key: str, source_path: Path, content_type: str, cache_control: str
+    ) -> None:
+        with source_path.open("rb") as source:
+            self._store_stream_sync(source, key, content_type, cache_control)
+
+    def _store_stream_sync(
+        self, source: IO[bytes], key: str, content_type: str, cache_control: str
+    ) -> None:
+        """Copy `source` to the object `key` through a temp file, in chunks."""
+        path = self._object_path(key)
+        temp = self._open_temp()
+        try:
+            md5 = hashlib.md5(usedforsecurity=False)
+            while chunk := source.read(COPY_CHUNK_BYTES):
+                md5.update(chunk)
+                temp.file.write(chunk)
+            meta = {"content_type": content_type, "cache_control": cache_control}
+            self._commit_temp(temp, path, key, meta, _etag(md5))
+        except BaseException:
+            _discard_temp(temp)
+            raise
 
     def _delete_sync(self, keys: list[str]) -> None:
         for key in keys:

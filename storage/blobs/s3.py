@@ -283,6 +283,19 @@ class S3BlobStore:
                 CacheControl=cache_control,
             )
 
+    async def put_file(
+        self, key: str, source: Path, *, content_type: str, cache_control: str
+    ) -> None:
+        """Side effects: replaces the object (a multipart upload above 8 MiB)."""
+        validate_key(key)
+        with _translated_errors(key):
+            await self._client.upload_file(
+                str(source),
+                self._bucket,
+                key,
+                ExtraArgs={"ContentType": content_type, "CacheControl": cache_control},
+            )
+
     async def copy(
         self, source_key: str, destination_key: str, *, content_type: str, cache_control: str
     ) -> None:

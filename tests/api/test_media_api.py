@@ -161,6 +161,64 @@ async def test_upload_refusals_through_the_api(live: LiveApp) -> None:
     assert await live.resources.db.fetchval("SELECT status FROM media") == "AWAITING_UPLOAD"
 
 
+CREATE_POST = """
+mutation Post($ids: [ID!]!) {
+  createPost(input: {mediaIds: $ids}) { post { id status } userErrors { code } }
+}
+"""
+
+
+async def upload_processed(
+    live: LiveApp, settings: Settings, token: str, data: bytes, content_type: str
+) -> str:
+    """createUpload, PUT, completeUpload, then the worker: the media's global id."""
+    created = await create_upload(live, token, data, content_type)
+    headers = {h["name"]: h["value"] for h in created["uploadHeaders"]}  # type: ignore[attr-defined]
+    put = await live.http.put(str(created["uploadUrl"]), content=data, headers=headers)
+    assert put.status_code == 200, put.text
+    media_id = str(created["media"]["id"])  # type: ignore[index]
+    completed = await live.graphql(COMPLETE_UPLOAD, {"id": media_id}, token=token)
+    assert completed["data"]["completeUpload"]["userErrors"] == []
+    await run_worker_until_idle(settings)
+    return media_id
+
+
+async def test_a_video_s_place_and_device_are_its_owner_s_only(
+    live: LiveApp, settings: Settings
+) -> None:
+    token = (await sign_up(live, "filmmaker"))["accessToken"]
+    clip = media_fixtures.phone_video("mov")
+    media_id = await upload_processed(live, settings, token, clip, "video/quicktime")
+    posted = await live.graphql(CREATE_POST, {"ids": [media_id]}, token=token)
+    assert posted["data"]["createPost"]["post"]["status"] == "PUBLISHED"
+    query = """query M($id: ID!) { node(id: $id) { ... on Media {
+      status videoUrl variants { url }
+      metadata { cameraMake cameraModel takenAt latitude longitude } } } }"""
+
+    own = (await live.graphql(query, {"id": media_id}, token=token))["data"]["node"]
+    stranger = (await sign_up(live, "stranger"))["accessToken"]
+    theirs = (await live.graphql(query, {"id": media_id}, token=stranger))["data"]["node"]
+    anonymous = (await live.graphql(query, {"id": media_id}))["data"]["node"]
+
+    assert own["status"] == "READY"
+    assert own["metadata"] == {
+        "cameraMake": "Apple",
+        "cameraModel": "iPhone 15 Pro",
+        "takenAt": "2023-07-14T18:30:05+02:00",
+        "latitude": media_fixtures.PHONE_LATITUDE,
+        "longitude": media_fixtures.PHONE_LONGITUDE,
+    }
+    assert theirs == anonymous == {**own, "metadata": None}
+    # What everyone downloads carries none of it.
+    urls = [own["videoUrl"], *(variant["url"] for variant in own["variants"])]
+    for url in urls:
+        fetched = await live.http.get(url)
+        assert fetched.status_code == 200, url
+        leaked = [s for s in media_fixtures.PHONE_SECRETS if s.encode() in fetched.content]
+        assert leaked == [], url
+    assert (await live.http.get(own["videoUrl"])).headers["content-type"] == "video/quicktime"
+
+
 def media_with(variants: list[tuple[str, int]], status: str = "READY") -> Media:
     now = datetime.now(UTC)
     stored = tuple(

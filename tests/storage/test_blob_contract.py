@@ -167,6 +167,26 @@ async def test_copy_replaces_an_existing_destination(blob_backend: BlobBackend) 
     assert response.headers["content-type"] == "video/mp4"
 
 
+async def test_put_file_streams_a_local_file_and_publishes_it(
+    blob_backend: BlobBackend, tmp_path: Path
+) -> None:
+    store, published = blob_backend.store, media_key("video.mp4")
+    data = os.urandom(9 * 1024 * 1024 + 5)  # above S3's 8 MiB multipart threshold
+    source = tmp_path / "playable"
+    source.write_bytes(data)
+    await store.put(published, b"old", content_type="video/mp4", cache_control="private")
+
+    await store.put_file(
+        published, source, content_type="video/mp4", cache_control=IMMUTABLE_CACHE_CONTROL
+    )
+
+    assert await store.stat(published) == BlobStat(size=len(data), content_type="video/mp4")
+    response = await blob_backend.http.get(store.public_url(published))
+    assert (response.status_code, response.content == data) == (200, True)
+    assert response.headers["cache-control"] == IMMUTABLE_CACHE_CONTROL
+    assert source.read_bytes() == data  # the source is left as it was
+
+
 async def test_delete_removes_objects_and_ignores_missing_ones(blob_backend: BlobBackend) -> None:
     store, first, second = blob_backend.store, media_key(), upload_key()
     for key in (first, second):
