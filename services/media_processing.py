@@ -4,11 +4,11 @@ Every run ends the media READY, REJECTED (the file is refused, with a reason the
 FAILED (we could not process it), or raises TransientProcessingError for the caller to retry.
 Output keys derive from the media id, so a rerun overwrites the same objects.
 
-A run reads the uploaded original exactly once, into a temporary folder; everything it checks,
-moderates and publishes derives from that one local copy. A video's playable file is a copy
-without any metadata (storage.video.remux_without_metadata), never the original's bytes; the
-original stays private. Camera, capture time and position (a photo's EXIF, a video's container
-tags) are kept on the row for the owner only.
+A run reads the sealed original (services.media.complete_upload) exactly once, into a temporary
+folder; everything it checks, moderates and publishes derives from that one local copy. A
+video's playable file is a copy without any metadata (storage.video.remux_without_metadata),
+never the original's bytes; the original stays private. Camera, capture time and position
+(a photo's EXIF, a video's container tags) are kept on the row for the owner only.
 """
 
 from __future__ import annotations
@@ -100,6 +100,12 @@ def playback_key(media_id: int, content_type: str) -> str:
     return f"media/{media_id}/video.{VIDEO_EXTENSIONS.get(content_type, 'mp4')}"
 
 
+def original_key(media: MediaRecord) -> str:
+    """The private object a run reads: the original completeUpload sealed (the upload key for
+    media completed before sealing existed)."""
+    return media.original_key or upload_key(media.id)
+
+
 async def process_media(
     deps: ProcessingDeps, media_id: int, *, last_try: bool
 ) -> MediaRecord | None:
@@ -162,7 +168,7 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
         workspace = Path(folder)
         original = workspace / "original"
         # The run's one read of the original: nothing below reads the store again.
-        await deps.blobs.download(upload_key(media.id), original)
+        await deps.blobs.download(original_key(media), original)
         async with deps.cpu_slots:
             rendered = await asyncio.to_thread(_render, media, original, workspace, deps.limits)
         verdict = await deps.moderator.check(_largest(rendered.image.variants).data)

@@ -314,6 +314,15 @@ def phone_video(
     return buffer.getvalue()
 
 
+def padded_to(data: bytes, size: int) -> bytes:
+    """`data` (an ISO media file) followed by a `free` box, so that it is exactly `size` bytes
+    long and still a valid file: two different clips can then be swapped for one another."""
+    padding = size - len(data)
+    if padding < 8:
+        raise ValueError(f"cannot pad {len(data)} bytes to {size}")
+    return data + struct.pack(">I", padding) + b"free" + b"\x00" * (padding - 8)
+
+
 def bomb_png_header(width: int = 30_000, height: int = 30_000) -> bytes:
     """A PNG that declares ``width`` x ``height`` 8-bit RGB pixels but carries almost no data.
 

@@ -3,7 +3,10 @@
 Key layout (every key is a relative, slash-separated path):
 
 - ``uploads/<media id>/original``: the bytes a client PUT through a presigned URL. Private: never
-  served publicly, only read by the API (size and type checks) and the media worker.
+  served publicly. completeUpload moves them away at once (`BlobStore.move`) to
+- ``uploads/<media id>/sealed-<random>``: the original as completeUpload sealed and checked it, a
+  key no presigned URL targets. Private: read only by the API (size and type checks) and the
+  media worker (once per run).
 - ``media/<media id>/<variant>.jpg`` and ``media/<media id>/video.mp4``: published derivatives,
   public and immutable (served by the CDN, or by the app's ``/media`` route for the local backend).
 
@@ -111,6 +114,13 @@ class BlobStore(Protocol):
     ) -> None:
         """Store the content of the local file `source` under `key`, streamed (never whole in
         memory), replacing any previous object."""
+        ...
+
+    async def move(self, source_key: str, destination_key: str) -> None:
+        """Move an object to another key, replacing the destination and keeping its content
+        type; afterwards nothing is left at `source_key` (a write to `source_key` that lands
+        after the move creates a new object and leaves the moved one unchanged). Raises
+        `BlobNotFoundError` if the source is absent."""
         ...
 
     async def copy(

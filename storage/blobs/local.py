@@ -182,6 +182,12 @@ class LocalBlobStore:
         """Side effects: replaces the destination file and its metadata."""
         await self._io(self._copy_sync, source_key, destination_key, content_type, cache_control)
 
+    async def move(self, source_key: str, destination_key: str) -> None:
+        """Side effects: renames the file (atomic: a PUT to `source_key` that commits at the same
+        moment lands either before the move, and is moved, or after it, as a new file) and
+        moves its metadata."""
+        await self._io(self._move_sync, source_key, destination_key)
+
     async def delete(self, keys: Sequence[str]) -> None:
         """Side effects: removes the files and their metadata (empty folders are left)."""
         for key in keys:
@@ -387,6 +393,20 @@ class LocalBlobStore:
         except BaseException:
             _discard_temp(temp)
             raise
+
+    def _move_sync(self, source_key: str, destination_key: str) -> None:
+        source = self._object_path(source_key)
+        destination = self._object_path(destination_key)
+        meta = self._read_meta(source_key)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if not stat_module.S_ISREG(source.stat().st_mode):
+                raise BlobNotFoundError(source_key)
+            source.replace(destination)
+        except (FileNotFoundError, NotADirectoryError):
+            raise BlobNotFoundError(source_key) from None
+        self._write_meta(destination_key, meta)
+        self._meta_path(source_key).unlink(missing_ok=True)
 
     def _delete_sync(self, keys: list[str]) -> None:
         for key in keys:

@@ -48,6 +48,9 @@ class MediaRecord(NamedTuple):
     processing_attempts: int
     created_at: datetime
     updated_at: datetime
+    original_key: str | None
+    """The private object processing reads: the upload as completeUpload sealed and checked it
+    (None until then, and for media completed before sealing existed)."""
 
 
 MEDIA_COLUMNS = ", ".join(MediaRecord._fields)
@@ -123,17 +126,26 @@ async def fetch_media_by_ids(db: Db, ids: Sequence[int]) -> list[MediaRecord]:
     return [media_from_row(row) for row in rows]
 
 
-async def mark_processing(db: Db, media_id: int, *, content_type: str) -> bool:
-    """AWAITING_UPLOAD -> PROCESSING with the sniffed type; False when it was not awaiting."""
+async def mark_processing(db: Db, media_id: int, *, content_type: str, original_key: str) -> bool:
+    """AWAITING_UPLOAD -> PROCESSING with the sniffed type and the checked original's key;
+    False when it was not awaiting."""
     status = await db.execute(
         """
-        UPDATE media SET status = 'PROCESSING', content_type = $2, updated_at = now()
+        UPDATE media SET status = 'PROCESSING', content_type = $2, original_key = $3,
+                         updated_at = now()
          WHERE id = $1 AND status = 'AWAITING_UPLOAD'
         """,
         media_id,
         content_type,
+        original_key,
     )
     return status == "UPDATE 1"
+
+
+async def fetch_media_status(db: Db, media_id: int) -> str | None:
+    """The media item's status, or None when there is no such item."""
+    status: str | None = await db.fetchval("SELECT status FROM media WHERE id = $1", media_id)
+    return status
 
 
 async def mark_ready(db: Db, media_id: int, result: ProcessedMedia) -> MediaRecord | None:
@@ -258,8 +270,8 @@ async def mark_media_deleted(db: Db, media_ids: Sequence[int]) -> None:
     await db.execute(
         """
         UPDATE media
-           SET status = 'DELETED', variants = '[]', playback_key = NULL, blurhash = NULL,
-               photo_metadata = NULL, updated_at = now()
+           SET status = 'DELETED', variants = '[]', playback_key = NULL, original_key = NULL,
+               blurhash = NULL, photo_metadata = NULL, updated_at = now()
          WHERE id = ANY($1::bigint[])
         """,
         media_ids,
