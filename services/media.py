@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -140,18 +141,32 @@ async def create_upload(
     return CreatedUpload(media=media, upload=upload)
 
 
-def is_visible(media: MediaRecord, viewer_id: int | None) -> bool:
-    """READY media is public; media in progress or refused is its owner's business."""
-    return media.status == "READY" or media.owner_id == viewer_id
+async def fetch_visible_media(
+    db: Db, viewer_id: int | None, media_ids: Sequence[int]
+) -> list[MediaRecord]:
+    """The media among `media_ids` that the viewer (None: anonymous) may see, in no particular
+    order. THE visibility rule of media, which every read of a Media on someone's behalf goes
+    through (node, nodes, the media loader, the owner's own operations; a page of posts applies
+    its SQL form, storage.pg.media.visible_media_sql, in the same statement):
+
+    - the owner sees their media in every status;
+    - anyone else, anonymous included, sees a media item only once it is READY in a PUBLISHED
+      post. Drafts, the ready items of a refused carousel and the media of a deleted post are
+      the owner's alone (their file URLs are unguessable: media/<id>/<random>/..., and given to
+      the owner only until a post containing them is published).
+
+    No side effects."""
+    return await media_store.fetch_visible_media_by_ids(db, media_ids, viewer_id)
 
 
 async def fetch_own_media(db: Db, viewer: Viewer, media_id: int) -> MediaRecord:
     """The viewer's media item; DomainError NOT_FOUND / FORBIDDEN otherwise.
 
-    Someone else's media that the viewer may not see (not READY) is NOT_FOUND, as in every read:
-    FORBIDDEN would confirm that it exists. Only visible media of another owner is FORBIDDEN."""
-    found = await media_store.fetch_media_by_ids(db, [media_id])
-    if not found or not is_visible(found[0], viewer.user_id):
+    Someone else's media that the viewer may not see (fetch_visible_media) is NOT_FOUND, as in
+    every read: FORBIDDEN would confirm that it exists. Only visible media of another owner is
+    FORBIDDEN."""
+    found = await fetch_visible_media(db, viewer.user_id, [media_id])
+    if not found:
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaId")
     if found[0].owner_id != viewer.user_id:
         raise DomainError.single(UserErrorCode.FORBIDDEN, "This media is not yours.", "mediaId")

@@ -2,7 +2,8 @@
 
 Every run ends the media READY, REJECTED (the file is refused, with a reason the owner sees) or
 FAILED (we could not process it), or raises TransientProcessingError for the caller to retry.
-Output keys derive from the media id, so a rerun overwrites the same objects.
+Output keys derive from the media id and its random file token (unguessable, drawn once per
+media item), so a rerun overwrites the same objects.
 
 A run reads the sealed original (services.media.complete_upload) exactly once, into a temporary
 folder; everything it checks, moderates and publishes derives from that one local copy. A
@@ -92,12 +93,16 @@ class _Rendered:
     playable: _Playable | None
 
 
-def variant_key(media_id: int, variant_name: str) -> str:
-    return f"media/{media_id}/{variant_name}.jpg"
+def variant_key(media: MediaRecord, variant_name: str) -> str:
+    """Where a variant is published. The media's random file token makes the key unguessable:
+    media ids are sequential, and a draft's files must not be found by counting."""
+    return f"media/{media.id}/{media.file_token}/{variant_name}.jpg"
 
 
-def playback_key(media_id: int, content_type: str) -> str:
-    return f"media/{media_id}/video.{VIDEO_EXTENSIONS.get(content_type, 'mp4')}"
+def playback_key(media: MediaRecord, content_type: str) -> str:
+    """Where a video's playable copy is published (unguessable, as variant_key)."""
+    extension = VIDEO_EXTENSIONS.get(content_type, "mp4")
+    return f"media/{media.id}/{media.file_token}/video.{extension}"
 
 
 def original_key(media: MediaRecord) -> str:
@@ -180,10 +185,10 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
                 reason="flagged by moderation",
                 moderation=verdict.summary,
             )
-        stored = await _store_variants(deps.blobs, media.id, rendered.image.variants)
+        stored = await _store_variants(deps.blobs, media, rendered.image.variants)
         playable_key = None
         if rendered.playable is not None:
-            playable_key = playback_key(media.id, rendered.playable.content_type)
+            playable_key = playback_key(media, rendered.playable.content_type)
             await deps.blobs.put_file(
                 playable_key,
                 rendered.playable.path,
@@ -244,12 +249,12 @@ def _largest(variants: tuple[Variant, ...]) -> Variant:
 
 
 async def _store_variants(
-    blobs: BlobStore, media_id: int, variants: tuple[Variant, ...]
+    blobs: BlobStore, media: MediaRecord, variants: tuple[Variant, ...]
 ) -> list[StoredVariant]:
     stored = [
         StoredVariant(
             name=variant.name,
-            key=variant_key(media_id, variant.name),
+            key=variant_key(media, variant.name),
             width=variant.width,
             height=variant.height,
             content_type=variant.content_type,

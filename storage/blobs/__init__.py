@@ -7,7 +7,8 @@ Key layout (every key is a relative, slash-separated path):
 - ``uploads/<media id>/sealed-<random>``: the original as completeUpload sealed and checked it, a
   key no presigned URL targets. Private: read only by the API (size and type checks) and the
   media worker (once per run).
-- ``media/<media id>/<variant>.jpg`` and ``media/<media id>/video.mp4``: published derivatives,
+- ``media/<media id>/<file token>/<variant>.jpg`` and ``media/<media id>/<file token>/video.mp4``
+  (the token is random: a draft's files cannot be found by counting ids): published derivatives,
   public and immutable (served by the CDN, or by the app's ``/media`` route for the local backend).
 
 Only keys under ``media/`` may be served publicly: `BlobStore.public_url` refuses any other key.
@@ -175,7 +176,7 @@ def validate_public_key(key: str) -> str:
 
 
 _PLAIN_PUBLIC_KEY = re.compile(r"media(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)+")
-"""A public key as the service writes them (`media/<id>/<name>.<ext>`): URL-unreserved
+"""A public key as the service writes them (`media/<id>/<token>/<name>.<ext>`): URL-unreserved
 characters only, and no segment empty or starting with a dot."""
 
 

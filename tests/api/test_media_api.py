@@ -33,6 +33,13 @@ mutation Complete($id: ID!) {
   completeUpload(mediaId: $id) { media { id status } userErrors { code field } }
 }
 """
+CREATE_POST = """
+mutation Post($ids: [ID!]!) {
+  createPost(input: {mediaIds: $ids}) { post { id status } userErrors { code } }
+}
+"""
+
+
 MEDIA_FIELDS = """
   id status width height blurHash
   variants { name url width height contentType }
@@ -126,7 +133,9 @@ async def test_upload_process_and_watch_it_live(live: LiveApp, settings: Setting
             assert "immutable" in fetched.headers["cache-control"]
             assert b"Exif" not in fetched.content[:4096]
 
-    # Someone else sees the READY media, but neither its metadata nor its moderation details.
+    # Once published, someone else sees the media, but not its metadata.
+    posted = await live.graphql(CREATE_POST, {"ids": [media["id"]]}, token=token)
+    assert posted["data"]["createPost"]["post"]["status"] == "PUBLISHED"
     other = (await sign_up(live, "stranger"))["accessToken"]
     theirs = (await live.graphql(query, {"id": media["id"]}, token=other))["data"]["node"]
     assert theirs["metadata"] is None
@@ -159,13 +168,6 @@ async def test_upload_refusals_through_the_api(live: LiveApp) -> None:
     )
     assert hidden["data"] == {"node": None}
     assert await live.resources.db.fetchval("SELECT status FROM media") == "AWAITING_UPLOAD"
-
-
-CREATE_POST = """
-mutation Post($ids: [ID!]!) {
-  createPost(input: {mediaIds: $ids}) { post { id status } userErrors { code } }
-}
-"""
 
 
 async def upload_processed(
@@ -227,7 +229,7 @@ def media_with(variants: list[tuple[str, int]], status: str = "READY") -> Media:
     )
     record = MediaRecord(
         1, 1, "IMAGE", status, "image/jpeg", 1, "a.jpg", "image/jpeg", 1080, 1080, None, None,
-        stored, None, None, None, None, 0, now, now, None,
+        stored, None, None, None, None, 0, now, now, None, "0" * 32,
     )  # fmt: skip
     return Media(
         record_id=1, width=1080, height=1080, blur_hash=None, alt_text=None,

@@ -98,6 +98,6 @@ async def test_a_post_deleted_while_its_media_is_processed_leaves_no_files(
     (record,) = await media_store.fetch_media_by_ids(clean.db, [photo])
     assert (record.status, record.variants) == ("DELETED", ())
     names = ("1080", "750", "640", "480", "thumb320", "thumb160")
-    stored = [await clean.blobs.stat(variant_key(photo, name)) for name in names]
+    stored = [await clean.blobs.stat(variant_key(record, name)) for name in names]
     assert stored == [None] * len(names)
     assert await clean.blobs.stat(media.upload_key(photo)) is None

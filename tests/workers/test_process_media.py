@@ -93,7 +93,7 @@ async def test_a_photo_becomes_ready_with_variants_metadata_and_no_exif(
     assert record.photo_metadata["camera_make"] is not None
     assert record.photo_metadata["latitude"] is not None
     for variant in record.variants:
-        assert variant.key == variant_key(media_id, variant.name)
+        assert variant.key == variant_key(record, variant.name)
         image = await read_variant(clean, variant.key, tmp_path)
         assert (image.width, image.height) == (variant.width, variant.height)
         fields = image.get_fields()
@@ -160,7 +160,7 @@ async def test_a_video_gets_duration_dimensions_poster_and_a_playable_copy(
     assert record.status == "READY", record.rejection_reason
     assert (record.width, record.height) == (240, 320)
     assert record.duration_seconds == pytest.approx(2.0, abs=0.1)
-    assert record.playback_key == f"media/{media_id}/video.mp4"
+    assert record.playback_key == f"media/{media_id}/{record.file_token}/video.mp4"
     stat = await clean.blobs.stat(record.playback_key)
     assert stat is not None
     assert stat.content_type == "video/mp4"
