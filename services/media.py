@@ -53,7 +53,8 @@ class CreatedUpload:
     upload: PresignedPut
 
 
-_UPLOAD_KEY = re.compile(r"uploads/([1-9][0-9]{0,18})/original")
+_UPLOAD_KEY = re.compile(r"uploads/([1-9][0-9]{0,17})/original")
+"""A media item's upload key (ids of at most 18 digits: within bigint)."""
 
 
 def upload_key(media_id: int) -> str:
@@ -194,6 +195,9 @@ async def complete_upload(deps: MediaDeps, viewer: Viewer, media_id: int) -> Med
     try:
         await deps.blobs.move(upload_key(media.id), sealed)
     except BlobNotFoundError:
+        (current,) = await media_store.fetch_media_by_ids(deps.db, [media.id])
+        if current.status != "AWAITING_UPLOAD":
+            return current  # a concurrent call sealed the file first
         raise _incomplete_upload(media, found=None) from None
     try:
         content_type = await _check_sealed_upload(deps.blobs, media, sealed)
