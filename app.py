@@ -25,6 +25,7 @@ from resolvers.request_ids import RequestIdMiddleware
 from resolvers.security import security_middleware
 from resources import Resources, load_or_create_secret_key, open_resources
 from schema.build import build_schema
+from services import media as media_service
 from settings import Settings
 from storage import pg
 from storage.blobs import local_blob_store
@@ -82,7 +83,14 @@ def create_app(settings: Settings) -> Starlette:
         # The local backend is stateless: these routes check the same signatures as the store
         # the resources open (same settings, same key).
         store = local_blob_store(settings, signing_key=load_or_create_secret_key(settings).encode())
-        routes += blob_routes(store, max_upload_bytes=settings.max_video_bytes)
+
+        async def accepts_upload(key: str) -> bool:
+            resources: Resources = app.state.resources
+            return await media_service.accepts_upload(resources.db, key)
+
+        routes += blob_routes(
+            store, max_upload_bytes=settings.max_video_bytes, accepts_upload=accepts_upload
+        )
     if settings.graphiql_enabled:
         routes += [
             Route("/", lambda _: RedirectResponse("/graphql")),

@@ -9,7 +9,7 @@ from functools import partial
 from strawberry.dataloader import DataLoader
 
 from dataloaders.comments import load_comments_by_id
-from dataloaders.media import load_media_by_id
+from dataloaders.media import load_visible_media_by_id
 from dataloaders.users import load_follows_viewer, load_users_by_id, load_viewer_follows
 from storage.pg import Db
 from storage.pg.comments import CommentRecord
@@ -23,6 +23,7 @@ class Loaders:
     viewer_follows_by_user_id: DataLoader[int, bool]
     follows_viewer_by_user_id: DataLoader[int, bool]
     media_by_id: DataLoader[int, MediaRecord | None]
+    """The media the viewer may see (None for the others): services.media.fetch_visible_media."""
     comment_by_id: DataLoader[int, CommentRecord | None]
 
     def prime_users(self, users: list[UserRecord]) -> None:
@@ -36,6 +37,6 @@ def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
         user_by_id=DataLoader(partial(load_users_by_id, db)),
         viewer_follows_by_user_id=DataLoader(partial(load_viewer_follows, db, viewer_id)),
         follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
-        media_by_id=DataLoader(partial(load_media_by_id, db)),
+        media_by_id=DataLoader(partial(load_visible_media_by_id, db, viewer_id)),
         comment_by_id=DataLoader(partial(load_comments_by_id, db)),
     )

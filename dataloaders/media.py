@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.media import fetch_visible_media
 from storage.pg import Db
-from storage.pg import media as media_store
 from storage.pg.media import MediaRecord
 
 
-async def load_media_by_id(db: Db, ids: Sequence[int]) -> list[MediaRecord | None]:
-    found = {media.id: media for media in await media_store.fetch_media_by_ids(db, ids)}
+async def load_visible_media_by_id(
+    db: Db, viewer_id: int | None, ids: Sequence[int]
+) -> list[MediaRecord | None]:
+    """The media of `ids` the viewer may see (services.media.fetch_visible_media), None for
+    the others and for missing ids."""
+    found = {media.id: media for media in await fetch_visible_media(db, viewer_id, ids)}
     return [found.get(media_id) for media_id in ids]

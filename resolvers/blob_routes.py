@@ -2,7 +2,8 @@
 
 - ``PUT /uploads/{key}``: the target of `LocalBlobStore.presign_put` URLs (``key`` is the whole
   blob key, e.g. ``uploads/<media id>/original``). Refusals carry a JSON body
-  ``{"error": "..."}``: 403 for a malformed, tampered or expired URL, 400 for a Content-Type
+  ``{"error": "..."}``: 403 for a malformed, tampered or expired URL, 409 once the upload is
+  closed (completeUpload took the file: ``accepts_upload`` says no), 400 for a Content-Type
   other than the signed one or a body shorter than the signed size, 413 for a body longer than
   the signed size (or a signed size above ``max_upload_bytes``), 503 when the disk fails.
   Nothing is stored on refusal.
@@ -14,6 +15,8 @@ Production serves neither: clients PUT to S3 presigned URLs and fetch media from
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -33,9 +36,18 @@ def _refusal(status_code: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status_code)
 
 
-def blob_routes(store: LocalBlobStore, *, max_upload_bytes: int) -> list[BaseRoute]:
+UPLOAD_CLOSED = "this upload is closed: completeUpload has already taken the file"
+
+
+def blob_routes(
+    store: LocalBlobStore,
+    *,
+    max_upload_bytes: int,
+    accepts_upload: Callable[[str], Awaitable[bool]],
+) -> list[BaseRoute]:
     """The upload and media routes for `store`; uploads larger than `max_upload_bytes` are
-    refused whatever their URL says."""
+    refused whatever their URL says, and so are uploads to a key for which `accepts_upload`
+    answers False (a signed URL stays valid until it expires; this closes it earlier)."""
 
     async def put_upload(request: Request) -> Response:
         """Side effects: on success, replaces the object at the signed key."""
@@ -43,6 +55,8 @@ def blob_routes(store: LocalBlobStore, *, max_upload_bytes: int) -> list[BaseRou
             grant = store.verify_upload(request.path_params["key"], request.query_params)
         except UploadSignatureError as error:
             return _refusal(403, error.reason)
+        if not await accepts_upload(grant.key):
+            return _refusal(409, UPLOAD_CLOSED)
         if grant.size > max_upload_bytes:
             return _refusal(413, f"uploads are limited to {max_upload_bytes} bytes")
         content_type = request.headers.get("content-type")

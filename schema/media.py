@@ -1,4 +1,4 @@
-"""`Media`, its rendered `Image` variants and owner-only photo metadata."""
+"""`Media`, its rendered `Image` variants and owner-only capture metadata."""
 
 from __future__ import annotations
 
@@ -146,8 +146,8 @@ class Media(Node):
         return None if chosen is None else self._image(chosen)
 
     @strawberry.field(
-        description="Photo metadata from EXIF (camera, takenAt, location). Visible to the owner "
-        "only; never in published files."
+        description="Capture metadata (camera, takenAt, location) from a photo's EXIF or a "
+        "video's container tags. Visible to the owner only; never in published files."
     )
     def metadata(self, info: Info[Context, None]) -> MediaMetadata | None:
         if info.context.viewer_id != self.record.owner_id or not self.record.photo_metadata:

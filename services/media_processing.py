@@ -2,7 +2,14 @@
 
 Every run ends the media READY, REJECTED (the file is refused, with a reason the owner sees) or
 FAILED (we could not process it), or raises TransientProcessingError for the caller to retry.
-Output keys derive from the media id, so a rerun overwrites the same objects.
+Output keys derive from the media id and its random file token (unguessable, drawn once per
+media item), so a rerun overwrites the same objects.
+
+A run reads the sealed original (services.media.complete_upload) exactly once, into a temporary
+folder; everything it checks, moderates and publishes derives from that one local copy. A
+video's playable file is a copy without any metadata (storage.video.remux_without_metadata),
+never the original's bytes; the original stays private. Camera, capture time and position
+(a photo's EXIF, a video's container tags) are kept on the row for the owner only.
 """
 
 from __future__ import annotations
@@ -23,12 +30,18 @@ from services.media import upload_key
 from services.moderation import Moderator
 from storage import jobs, redis_keys
 from storage.blobs import BlobNotFoundError, BlobStore, BlobStoreUnavailableError
-from storage.images import ProcessedImage, RejectedMediaError, Variant, process_image
+from storage.images import (
+    PhotoMetadata,
+    ProcessedImage,
+    RejectedMediaError,
+    Variant,
+    process_image,
+)
 from storage.pg import Db
 from storage.pg import media as media_store
 from storage.pg.media import MediaRecord, ProcessedMedia, StoredVariant
 from storage.pubsub import publish
-from storage.video import probe_video
+from storage.video import probe_video, remux_without_metadata
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +75,40 @@ class ProcessingDeps:
 
 
 @dataclass(frozen=True, slots=True)
+class _Playable:
+    """A video's publishable copy, written in the run's temporary folder."""
+
+    path: Path
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Rendered:
     image: ProcessedImage
     duration_seconds: float | None
     width: int
     height: int
+    metadata: PhotoMetadata
+    """Owner-only: a photo's EXIF or a video's container tags."""
+    playable: _Playable | None
 
 
-def variant_key(media_id: int, variant_name: str) -> str:
-    return f"media/{media_id}/{variant_name}.jpg"
+def variant_key(media: MediaRecord, variant_name: str) -> str:
+    """Where a variant is published. The media's random file token makes the key unguessable:
+    media ids are sequential, and a draft's files must not be found by counting."""
+    return f"media/{media.id}/{media.file_token}/{variant_name}.jpg"
+
+
+def playback_key(media: MediaRecord, content_type: str) -> str:
+    """Where a video's playable copy is published (unguessable, as variant_key)."""
+    extension = VIDEO_EXTENSIONS.get(content_type, "mp4")
+    return f"media/{media.id}/{media.file_token}/video.{extension}"
+
+
+def original_key(media: MediaRecord) -> str:
+    """The private object a run reads: the original completeUpload sealed (the upload key for
+    media completed before sealing existed)."""
+    return media.original_key or upload_key(media.id)
 
 
 async def process_media(
@@ -132,30 +170,31 @@ async def fail_media(deps: ProcessingDeps, media_id: int, reason: str) -> MediaR
 
 async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | None:
     with tempfile.TemporaryDirectory(prefix=f"media-{media.id}-") as folder:
-        original = Path(folder) / "original"
-        await deps.blobs.download(upload_key(media.id), original)
+        workspace = Path(folder)
+        original = workspace / "original"
+        # The run's one read of the original: nothing below reads the store again.
+        await deps.blobs.download(original_key(media), original)
         async with deps.cpu_slots:
-            rendered = await asyncio.to_thread(_render, media, original, deps.limits)
-    verdict = await deps.moderator.check(_largest(rendered.image.variants).data)
-    if verdict.flagged:
-        return await media_store.mark_failed(
-            deps.db,
-            media.id,
-            status="REJECTED",
-            reason="flagged by moderation",
-            moderation=verdict.summary,
-        )
-    stored = await _store_variants(deps.blobs, media.id, rendered.image.variants)
-    playback_key = None
-    if media.kind == "VIDEO":
-        content_type = media.content_type or media.declared_content_type
-        playback_key = f"media/{media.id}/video.{VIDEO_EXTENSIONS.get(content_type, 'mp4')}"
-        await deps.blobs.copy(
-            upload_key(media.id),
-            playback_key,
-            content_type=content_type,
-            cache_control=PUBLISHED_CACHE_CONTROL,
-        )
+            rendered = await asyncio.to_thread(_render, media, original, workspace, deps.limits)
+        verdict = await deps.moderator.check(_largest(rendered.image.variants).data)
+        if verdict.flagged:
+            return await media_store.mark_failed(
+                deps.db,
+                media.id,
+                status="REJECTED",
+                reason="flagged by moderation",
+                moderation=verdict.summary,
+            )
+        stored = await _store_variants(deps.blobs, media, rendered.image.variants)
+        playable_key = None
+        if rendered.playable is not None:
+            playable_key = playback_key(media, rendered.playable.content_type)
+            await deps.blobs.put_file(
+                playable_key,
+                rendered.playable.path,
+                content_type=rendered.playable.content_type,
+                cache_control=PUBLISHED_CACHE_CONTROL,
+            )
     ready = await media_store.mark_ready(
         deps.db,
         media.id,
@@ -165,8 +204,8 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
             duration_seconds=rendered.duration_seconds,
             blurhash=rendered.image.blurhash,
             variants=stored,
-            playback_key=playback_key,
-            photo_metadata=_metadata_json(rendered.image) if media.kind == "IMAGE" else None,
+            playback_key=playable_key,
+            photo_metadata=_metadata_json(rendered.metadata),
             moderation=verdict.summary,
         ),
     )
@@ -177,20 +216,32 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
         (current,) = await media_store.fetch_media_by_ids(deps.db, [media.id]) or (None,)
         if current is not None and current.status == "DELETED":
             stored_keys = [variant.key for variant in stored]
-            await deps.blobs.delete([*stored_keys, *([playback_key] if playback_key else [])])
+            await deps.blobs.delete([*stored_keys, *([playable_key] if playable_key else [])])
     return ready
 
 
-def _render(media: MediaRecord, original: Path, limits: ProcessingLimits) -> _Rendered:
-    """CPU-bound: decode and derive every variant (runs in a worker thread)."""
+def _render(
+    media: MediaRecord, original: Path, workspace: Path, limits: ProcessingLimits
+) -> _Rendered:
+    """CPU-bound: decode and derive every variant (runs in a worker thread). A video's
+    playable copy is written into `workspace`."""
     if media.kind == "VIDEO":
         video = probe_video(
             original, max_pixels=limits.max_pixels, max_duration_seconds=limits.max_video_seconds
         )
         poster = process_image(video.poster_jpeg, max_pixels=limits.max_pixels)
-        return _Rendered(poster, video.duration_seconds, video.width, video.height)
+        playable = workspace / "playable"
+        content_type = remux_without_metadata(original, playable)
+        return _Rendered(
+            poster,
+            video.duration_seconds,
+            video.width,
+            video.height,
+            video.metadata,
+            _Playable(playable, content_type),
+        )
     image = process_image(original.read_bytes(), max_pixels=limits.max_pixels)
-    return _Rendered(image, None, image.width, image.height)
+    return _Rendered(image, None, image.width, image.height, image.metadata, None)
 
 
 def _largest(variants: tuple[Variant, ...]) -> Variant:
@@ -198,12 +249,12 @@ def _largest(variants: tuple[Variant, ...]) -> Variant:
 
 
 async def _store_variants(
-    blobs: BlobStore, media_id: int, variants: tuple[Variant, ...]
+    blobs: BlobStore, media: MediaRecord, variants: tuple[Variant, ...]
 ) -> list[StoredVariant]:
     stored = [
         StoredVariant(
             name=variant.name,
-            key=variant_key(media_id, variant.name),
+            key=variant_key(media, variant.name),
             width=variant.width,
             height=variant.height,
             content_type=variant.content_type,
@@ -224,8 +275,7 @@ async def _store_variants(
     return stored
 
 
-def _metadata_json(image: ProcessedImage) -> dict[str, Any] | None:
-    meta = image.metadata
+def _metadata_json(meta: PhotoMetadata) -> dict[str, Any] | None:
     values: dict[str, Any] = {
         "camera_make": meta.camera_make,
         "camera_model": meta.camera_model,

@@ -23,6 +23,7 @@ from storage import counters, jobs
 from storage.pg import Db, transaction
 from storage.pg import media as media_store
 from storage.pg import posts as post_store
+from storage.pg.media import LockedMedia
 from storage.pg.posts import PostRecord
 
 MAX_MEDIA_PER_POST = 10
@@ -89,8 +90,8 @@ async def create_post(
     """Create a post of the viewer's own uploaded media; PUBLISHED at once when every item is
     READY, else PROCESSING until they are (see `settle_posts_of_media`).
 
-    Raises DomainError: INVALID_INPUT, NOT_FOUND (also someone else's media not READY) /
-    FORBIDDEN (someone else's READY media),
+    Raises DomainError: INVALID_INPUT, NOT_FOUND (also someone else's media the viewer may not
+    see: not in a published post) / FORBIDDEN (someone else's published media),
     MEDIA_NOT_READY (not uploaded yet, or refused), ALREADY_EXISTS (already in a post),
     RATE_LIMITED; nothing is written then. Side effects: a post and its media rows; on publish,
     the author's post count, a like counter and a fan-out job (after the commit).
@@ -110,14 +111,14 @@ async def create_post(
     async with transaction(deps.db) as conn:
         # FOR SHARE: a worker marking one of these READY waits for this commit, so its
         # settle_posts_of_media sees the post (and this read sees its READY otherwise).
-        statuses = await media_store.lock_media_statuses(conn, media_ids)
+        statuses = await media_store.lock_media_statuses(conn, media_ids, viewer.user_id)
         _check_media_usable(viewer, media_ids, statuses)
         post = await post_store.insert_post(conn, author_id=viewer.user_id, caption=cleaned_caption)
         if not await post_store.insert_post_media(conn, post.id, media_ids, alt_text_rows):
             raise DomainError.single(
                 UserErrorCode.ALREADY_EXISTS, "A media item is already in a post.", "mediaIds"
             )
-        if all(status == "READY" for _, status in statuses.values()):
+        if all(item.status == "READY" for item in statuses.values()):
             published = await post_store.publish_post(conn, post.id)
             assert published is not None
             post = published
@@ -128,15 +129,14 @@ async def create_post(
 
 
 def _check_media_usable(
-    viewer: Viewer, media_ids: list[int], statuses: dict[int, tuple[int, str]]
+    viewer: Viewer, media_ids: list[int], statuses: dict[int, LockedMedia]
 ) -> None:
     for media_id in media_ids:
-        if media_id not in statuses:
+        if media_id not in statuses or not statuses[media_id].visible:
+            # Someone else's media the viewer may not see (in no published post) is hidden from
+            # them (services.media.fetch_visible_media): do not confirm that it exists.
             raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaIds")
-        owner_id, status = statuses[media_id]
-        if owner_id != viewer.user_id and status != "READY":
-            # Someone else's media in progress is hidden from the viewer: do not confirm it.
-            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaIds")
+        owner_id, status, _ = statuses[media_id]
         if owner_id != viewer.user_id:
             raise DomainError.single(
                 UserErrorCode.FORBIDDEN, "You can only post your own media.", "mediaIds"

@@ -16,7 +16,7 @@ from typing import Final
 
 from PIL import Image as PILImage
 
-__all__ = ["PhotoMetadata", "read_photo_metadata"]
+__all__ = ["PhotoMetadata", "camera_text", "read_photo_metadata"]
 
 # EXIF in a JPEG is at most 64 KiB; other containers allow more, but nothing legitimate needs it.
 _MAX_EXIF_BYTES: Final = 1_000_000
@@ -77,8 +77,8 @@ def read_photo_metadata(exif: bytes | None) -> PhotoMetadata:
         # Half a position is useless, and 0,0 is what receivers write when they had no fix.
         latitude = longitude = None
     return PhotoMetadata(
-        camera_make=_camera_text(ifd0.get(_MAKE)),
-        camera_model=_camera_text(ifd0.get(_MODEL)),
+        camera_make=camera_text(ifd0.get(_MAKE)),
+        camera_model=camera_text(ifd0.get(_MODEL)),
         taken_at=_taken_at(exif_ifd.get(_DATE_TIME_ORIGINAL), exif_ifd.get(_OFFSET_TIME_ORIGINAL)),
         latitude=latitude,
         longitude=longitude,
@@ -98,7 +98,9 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _camera_text(value: object) -> str | None:
+def camera_text(value: object) -> str | None:
+    """A camera make or model as shown to its owner: control characters and runs of spaces
+    collapsed, at most 100 characters; None when empty or not text."""
     text = _text(value)
     if text is None:
         return None

@@ -1,9 +1,17 @@
-"""Probe an uploaded MP4/QuickTime file with PyAV: duration, display size and a poster frame.
+"""Probe an uploaded MP4/QuickTime file with PyAV, and write the copy we publish.
 
-:func:`probe_video` reads the file at the given path and nothing else. The poster frame is
-returned as a full-size, upright, metadata-free JPEG meant to go through
-:func:`storage.images.process_image` like any photo, so a video's thumbnails and blurhash are
-made exactly like a photo's.
+:func:`probe_video` reads the file at the given path and nothing else: duration, display size,
+the owner-only capture metadata of its container tags (:mod:`storage.video_metadata`) and a
+poster frame. The poster is returned as a full-size, upright, metadata-free JPEG meant to go
+through :func:`storage.images.process_image` like any photo, so a video's thumbnails and
+blurhash are made exactly like a photo's.
+
+:func:`remux_without_metadata` writes the playable copy: the same video and audio packets
+(no transcoding) in a new container of the same family that carries no tag at all. A phone's
+file holds its position (``©xyz``, ``com.apple.quicktime.location.ISO6709``), make, model,
+capture time, track handler names, and timecode or timed-metadata tracks: none of them is
+copied. The display rotation is stream side data (the track's display matrix), copied with
+the codec parameters, so portrait videos still play upright.
 
 Untrusted input: the container must sniff as MP4 or QuickTime and is opened with FFmpeg's
 ``mov`` demuxer only (never format probing, which would let playlists or concat files make
@@ -23,12 +31,14 @@ from typing import Final
 import av
 import av.error
 import pyvips
-from av.container import InputContainer
+from av.container import InputContainer, OutputContainer
+from av.stream import Stream
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from storage import media_sniff
-from storage.images import RejectedMediaError, VipsImage
+from storage.images import PhotoMetadata, RejectedMediaError, VipsImage
+from storage.video_metadata import read_video_metadata
 
 DEFAULT_MAX_PIXELS: Final = 7680 * 4320
 """8K UHD: anything larger is not a phone or camera video."""
@@ -41,16 +51,27 @@ _MAX_PACKETS_FOR_POSTER: Final = 600
 _DEMUXER: Final = "mov"
 # Counter-clockwise display rotation -> libvips' clockwise rotation that makes the frame upright.
 _UPRIGHT: Final = {90: "d270", 180: "d180", 270: "d90"}
+# The published copy keeps the upload's container family: FFmpeg muxer per sniffed type.
+_MUXERS: Final = {media_sniff.MP4: "mp4", media_sniff.QUICKTIME: "mov"}
+_MUXER_OPTIONS: Final = {
+    # The index (moov) before the media data: playback starts before the download ends.
+    "movflags": "faststart",
+    # No "encoder" tag naming the FFmpeg version, no random or time-derived values.
+    "fflags": "+bitexact",
+}
 
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """Duration, display size (rotation applied) and an upright poster JPEG (no metadata)."""
+    """Duration, display size (rotation applied), an upright poster JPEG (no metadata), the
+    sniffed container type and the owner-only capture metadata of the container's tags."""
 
     duration_seconds: float
     width: int
     height: int
     poster_jpeg: bytes
+    content_type: str
+    metadata: PhotoMetadata
 
 
 def probe_video(
@@ -66,25 +87,72 @@ def probe_video(
     has no video stream, is corrupt, has no decodable frame, or exceeds a limit. Reads the
     file; writes nothing.
     """
-    _require_iso_container(path)
+    content_type = _require_iso_container(path)
     try:
         with av.open(os.fspath(path), mode="r", format=_DEMUXER) as container:
-            return _probe_container(container, max_pixels, max_duration_seconds)
+            return _probe_container(container, content_type, max_pixels, max_duration_seconds)
     except av.error.FFmpegError as error:
         raise RejectedMediaError(f"video is corrupt or unsupported: {error}") from error
     except pyvips.Error as error:
         raise RejectedMediaError("video poster frame could not be encoded") from error
 
 
-def _require_iso_container(path: str | os.PathLike[str]) -> None:
+def remux_without_metadata(
+    source: str | os.PathLike[str], destination: str | os.PathLike[str]
+) -> str:
+    """Write to `destination` the first video stream and the first audio stream of `source`,
+    packet for packet, in a new container of the same family (MP4 or QuickTime) with no
+    container or stream metadata; return its content type.
+
+    Data, timecode, subtitle and further streams are dropped; the display rotation is kept.
+    Raises :class:`RejectedMediaError` when `source` is not MP4/QuickTime or FFmpeg cannot read
+    or write it (nothing is left at `destination` then). Reads `source`; writes `destination`.
+    """
+    content_type = _require_iso_container(source)
+    try:
+        with (
+            av.open(os.fspath(source), mode="r", format=_DEMUXER) as source_container,
+            av.open(
+                os.fspath(destination),
+                mode="w",
+                format=_MUXERS[content_type],
+                options=dict(_MUXER_OPTIONS),
+            ) as published,
+        ):
+            _copy_packets(source_container, published)
+    except av.error.FFmpegError as error:
+        Path(destination).unlink(missing_ok=True)
+        raise RejectedMediaError(f"video could not be repackaged: {error}") from error
+    return content_type
+
+
+def _copy_packets(source: InputContainer, published: OutputContainer) -> None:
+    """Copy the packets of the first video and first audio stream, nothing else. A stream made
+    from a template takes its codec parameters (side data included: the display matrix) but
+    none of its metadata, and the output container gets none."""
+    if not source.streams.video:
+        raise RejectedMediaError("file has no video stream")
+    kept: list[Stream] = [source.streams.video[0], *source.streams.audio[:1]]
+    targets = {stream.index: published.add_stream_from_template(stream) for stream in kept}
+    for packet in source.demux(kept):
+        if packet.dts is None:
+            continue  # the demuxer's end-of-stream marker for this stream
+        packet.stream = targets[packet.stream.index]
+        published.mux(packet)
+
+
+def _require_iso_container(path: str | os.PathLike[str]) -> str:
+    """The sniffed content type of an MP4 or QuickTime file; RejectedMediaError otherwise."""
     with Path(path).open("rb") as file:
         head = file.read(media_sniff.SNIFF_BYTES)
-    if media_sniff.sniff_content_type(head) not in media_sniff.VIDEO_CONTENT_TYPES:
+    content_type = media_sniff.sniff_content_type(head)
+    if content_type not in media_sniff.VIDEO_CONTENT_TYPES:
         raise RejectedMediaError("not a supported video format (accepted: MP4, QuickTime)")
+    return content_type
 
 
 def _probe_container(
-    container: InputContainer, max_pixels: int, max_duration_seconds: float
+    container: InputContainer, content_type: str, max_pixels: int, max_duration_seconds: float
 ) -> VideoInfo:
     if not container.streams.video:
         raise RejectedMediaError("file has no video stream")
@@ -103,7 +171,8 @@ def _probe_container(
     rotation = _quarter_turns(frame.rotation)
     poster = _upright_poster(frame, rotation)
     display_width, display_height = (height, width) if rotation in (90, 270) else (width, height)
-    return VideoInfo(duration, display_width, display_height, poster)
+    metadata = read_video_metadata(container.metadata)
+    return VideoInfo(duration, display_width, display_height, poster, content_type, metadata)
 
 
 def _duration_seconds(container: InputContainer, stream: VideoStream) -> float:

@@ -232,6 +232,97 @@ def mp4(
     return buffer.getvalue()
 
 
+PHONE_LATITUDE, PHONE_LONGITUDE = 48.858370, 2.294481
+PHONE_ISO6709 = "+48.858370+002.294481+035.000/"
+PHONE_MAKE, PHONE_MODEL = "Apple", "iPhone 15 Pro"
+PHONE_CONTAINER_TAGS = {
+    # ©xyz, ©mak, ©mod (classic user data) and the movie header's creation time ...
+    "location": "+48.858370+002.294481/",
+    "make": PHONE_MAKE,
+    "model": PHONE_MODEL,
+    "creation_time": "2023-07-14T16:30:05.000000Z",
+    # ... and the QuickTime metadata keys current iPhones write.
+    "com.apple.quicktime.location.ISO6709": PHONE_ISO6709,
+    "com.apple.quicktime.make": PHONE_MAKE,
+    "com.apple.quicktime.model": PHONE_MODEL,
+    "com.apple.quicktime.software": "17.5.1",
+    "com.apple.quicktime.creationdate": "2023-07-14T18:30:05+0200",
+}
+PHONE_VIDEO_HANDLER = "Core Media Video of Jane's phone"
+PHONE_AUDIO_HANDLER = "Core Media Audio of Jane's phone"
+PHONE_TIMECODE = "01:02:03:04"
+PHONE_SECRETS = (
+    "48.858",  # FFmpeg writes ©xyz with 4 decimals, the ISO 6709 key as given
+    "2.294",
+    "iPhone",
+    "Apple",
+    "17.5.1",
+    "2023-07-14",
+    "Jane",
+    "quicktime",
+    "ISO6709",
+    "01:02:03:04",
+)
+"""Strings of the phone fixture's tags: none may appear in any published file."""
+
+
+def phone_video(
+    container_format: str = "mov",
+    width: int = 320,
+    height: int = 240,
+    *,
+    frames: int = 24,
+    rate: int = 12,
+    rotation: int = -90,
+) -> bytes:
+    """H.264 + AAC video of the quadrant image tagged the way a phone tags it: every
+    `PHONE_CONTAINER_TAGS` entry, per-track handler names and creation times, a timecode track
+    (QuickTime only) and a display rotation (-90: a phone held upright). `container_format` is
+    "mov" or "mp4" (QuickTime metadata keys written in both, as FFmpeg's movenc allows)."""
+    buffer = io.BytesIO()
+    rgba = quadrant_image(width, height).convert("RGBA").tobytes()
+    picture = av.VideoFrame.from_bytes(rgba, width, height, format="rgba")
+    picture = picture.reformat(format="yuv420p")
+    with av.open(
+        buffer, mode="w", format=container_format, options={"movflags": "use_metadata_tags"}
+    ) as container:
+        container.metadata.update(PHONE_CONTAINER_TAGS)
+        if container_format == "mov":
+            container.metadata["timecode"] = PHONE_TIMECODE
+        video = container.add_stream("libx264", rate=rate)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.metadata.update(
+            {"handler_name": PHONE_VIDEO_HANDLER, "creation_time": "2023-07-14T16:30:05Z"}
+        )
+        video.set_display_rotation(rotation)
+        audio = container.add_stream("aac", rate=44100)
+        audio.metadata.update(
+            {"handler_name": PHONE_AUDIO_HANDLER, "creation_time": "2023-07-14T16:30:05Z"}
+        )
+        for index in range(frames):
+            picture.pts = index
+            container.mux(video.encode(picture))
+        container.mux(video.encode(None))
+        samples_per_frame = 1024
+        for index in range(frames * 44100 // rate // samples_per_frame):
+            sound = av.AudioFrame(format="fltp", layout="mono", samples=samples_per_frame)
+            for plane in sound.planes:
+                plane.update(bytes(plane.buffer_size))
+            sound.sample_rate, sound.pts = 44100, index * samples_per_frame
+            container.mux(audio.encode(sound))
+        container.mux(audio.encode(None))
+    return buffer.getvalue()
+
+
+def padded_to(data: bytes, size: int) -> bytes:
+    """`data` (an ISO media file) followed by a `free` box, so that it is exactly `size` bytes
+    long and still a valid file: two different clips can then be swapped for one another."""
+    padding = size - len(data)
+    if padding < 8:
+        raise ValueError(f"cannot pad {len(data)} bytes to {size}")
+    return data + struct.pack(">I", padding) + b"free" + b"\x00" * (padding - 8)
+
+
 def bomb_png_header(width: int = 30_000, height: int = 30_000) -> bytes:
     """A PNG that declares ``width`` x ``height`` 8-bit RGB pixels but carries almost no data.
 

@@ -3,8 +3,12 @@
 Key layout (every key is a relative, slash-separated path):
 
 - ``uploads/<media id>/original``: the bytes a client PUT through a presigned URL. Private: never
-  served publicly, only read by the API (size and type checks) and the media worker.
-- ``media/<media id>/<variant>.jpg`` and ``media/<media id>/video.mp4``: published derivatives,
+  served publicly. completeUpload moves them away at once (`BlobStore.move`) to
+- ``uploads/<media id>/sealed-<random>``: the original as completeUpload sealed and checked it, a
+  key no presigned URL targets. Private: read only by the API (size and type checks) and the
+  media worker (once per run).
+- ``media/<media id>/<file token>/<variant>.jpg`` and ``media/<media id>/<file token>/video.mp4``
+  (the token is random: a draft's files cannot be found by counting ids): published derivatives,
   public and immutable (served by the CDN, or by the app's ``/media`` route for the local backend).
 
 Only keys under ``media/`` may be served publicly: `BlobStore.public_url` refuses any other key.
@@ -106,6 +110,20 @@ class BlobStore(Protocol):
         """Store `data` under `key`, replacing any previous object (so reruns are idempotent)."""
         ...
 
+    async def put_file(
+        self, key: str, source: Path, *, content_type: str, cache_control: str
+    ) -> None:
+        """Store the content of the local file `source` under `key`, streamed (never whole in
+        memory), replacing any previous object."""
+        ...
+
+    async def move(self, source_key: str, destination_key: str) -> None:
+        """Move an object to another key, replacing the destination and keeping its content
+        type; afterwards nothing is left at `source_key` (a write to `source_key` that lands
+        after the move creates a new object and leaves the moved one unchanged). Raises
+        `BlobNotFoundError` if the source is absent."""
+        ...
+
     async def copy(
         self, source_key: str, destination_key: str, *, content_type: str, cache_control: str
     ) -> None:
@@ -158,7 +176,7 @@ def validate_public_key(key: str) -> str:
 
 
 _PLAIN_PUBLIC_KEY = re.compile(r"media(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)+")
-"""A public key as the service writes them (`media/<id>/<name>.<ext>`): URL-unreserved
+"""A public key as the service writes them (`media/<id>/<token>/<name>.<ext>`): URL-unreserved
 characters only, and no segment empty or starting with a dot."""
 
 

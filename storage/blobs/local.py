@@ -170,11 +170,23 @@ class LocalBlobStore:
         """Side effects: replaces the file and its metadata."""
         await self._io(self._put_sync, key, data, content_type, cache_control)
 
+    async def put_file(
+        self, key: str, source: Path, *, content_type: str, cache_control: str
+    ) -> None:
+        """Side effects: replaces the file and its metadata (copied in chunks)."""
+        await self._io(self._put_file_sync, key, source, content_type, cache_control)
+
     async def copy(
         self, source_key: str, destination_key: str, *, content_type: str, cache_control: str
     ) -> None:
         """Side effects: replaces the destination file and its metadata."""
         await self._io(self._copy_sync, source_key, destination_key, content_type, cache_control)
+
+    async def move(self, source_key: str, destination_key: str) -> None:
+        """Side effects: renames the file (atomic: a PUT to `source_key` that commits at the same
+        moment lands either before the move, and is moved, or after it, as a new file) and
+        moves its metadata."""
+        await self._io(self._move_sync, source_key, destination_key)
 
     async def delete(self, keys: Sequence[str]) -> None:
         """Side effects: removes the files and their metadata (empty folders are left)."""
@@ -356,19 +368,45 @@ class LocalBlobStore:
     def _copy_sync(
         self, source_key: str, destination_key: str, content_type: str, cache_control: str
     ) -> None:
-        path = self._object_path(destination_key)
         with self._open_source(source_key) as source:
-            temp = self._open_temp()
-            try:
-                md5 = hashlib.md5(usedforsecurity=False)
-                while chunk := source.read(COPY_CHUNK_BYTES):
-                    md5.update(chunk)
-                    temp.file.write(chunk)
-                meta = {"content_type": content_type, "cache_control": cache_control}
-                self._commit_temp(temp, path, destination_key, meta, _etag(md5))
-            except BaseException:
-                _discard_temp(temp)
-                raise
+            self._store_stream_sync(source, destination_key, content_type, cache_control)
+
+    def _put_file_sync(
+        self, key: str, source_path: Path, content_type: str, cache_control: str
+    ) -> None:
+        with source_path.open("rb") as source:
+            self._store_stream_sync(source, key, content_type, cache_control)
+
+    def _store_stream_sync(
+        self, source: IO[bytes], key: str, content_type: str, cache_control: str
+    ) -> None:
+        """Copy `source` to the object `key` through a temp file, in chunks."""
+        path = self._object_path(key)
+        temp = self._open_temp()
+        try:
+            md5 = hashlib.md5(usedforsecurity=False)
+            while chunk := source.read(COPY_CHUNK_BYTES):
+                md5.update(chunk)
+                temp.file.write(chunk)
+            meta = {"content_type": content_type, "cache_control": cache_control}
+            self._commit_temp(temp, path, key, meta, _etag(md5))
+        except BaseException:
+            _discard_temp(temp)
+            raise
+
+    def _move_sync(self, source_key: str, destination_key: str) -> None:
+        source = self._object_path(source_key)
+        destination = self._object_path(destination_key)
+        meta = self._read_meta(source_key)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if not stat_module.S_ISREG(source.stat().st_mode):
+                raise BlobNotFoundError(source_key)
+            source.replace(destination)
+        except (FileNotFoundError, NotADirectoryError):
+            raise BlobNotFoundError(source_key) from None
+        self._write_meta(destination_key, meta)
+        self._meta_path(source_key).unlink(missing_ok=True)
 
     def _delete_sync(self, keys: list[str]) -> None:
         for key in keys:

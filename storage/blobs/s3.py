@@ -283,6 +283,34 @@ class S3BlobStore:
                 CacheControl=cache_control,
             )
 
+    async def put_file(
+        self, key: str, source: Path, *, content_type: str, cache_control: str
+    ) -> None:
+        """Side effects: replaces the object (a multipart upload above 8 MiB)."""
+        validate_key(key)
+        with _translated_errors(key):
+            await self._client.upload_file(
+                str(source),
+                self._bucket,
+                key,
+                ExtraArgs={"ContentType": content_type, "CacheControl": cache_control},
+            )
+
+    async def move(self, source_key: str, destination_key: str) -> None:
+        """Side effects: a server-side copy (up to 5 GB; metadata kept), then the source's
+        deletion. S3 cannot revoke a presigned PUT: one to `source_key` that lands after the copy
+        is deleted with it or leaves a new object there; the moved object stays unchanged."""
+        validate_key(source_key)
+        validate_key(destination_key)
+        with _translated_errors(source_key):
+            await self._client.copy_object(
+                Bucket=self._bucket,
+                Key=destination_key,
+                CopySource={"Bucket": self._bucket, "Key": source_key},
+                MetadataDirective="COPY",
+            )
+        await self.delete([source_key])
+
     async def copy(
         self, source_key: str, destination_key: str, *, content_type: str, cache_control: str
     ) -> None:

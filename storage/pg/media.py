@@ -48,6 +48,11 @@ class MediaRecord(NamedTuple):
     processing_attempts: int
     created_at: datetime
     updated_at: datetime
+    original_key: str | None
+    """The private object processing reads: the upload as completeUpload sealed and checked it
+    (None until then, and for media completed before sealing existed)."""
+    file_token: str
+    """The random segment of the media's published keys (unguessable file URLs)."""
 
 
 MEDIA_COLUMNS = ", ".join(MediaRecord._fields)
@@ -117,23 +122,64 @@ async def insert_media(
     return media_from_row(row)
 
 
+def visible_media_sql(media: str, post: str, viewer: str) -> str:
+    """The SQL form of services.media.fetch_visible_media's rule, as a boolean expression: the
+    media row `media` is visible to the viewer whose id is `viewer` (a placeholder, NULL when
+    anonymous) when they own it, or when it is READY in a published post. `post` is the alias
+    of the post containing the media (NULL columns, e.g. from a LEFT JOIN, when in none)."""
+    return (
+        f"coalesce({media}.owner_id = {viewer}"
+        f" OR ({media}.status = 'READY' AND {post}.status = 'PUBLISHED'), false)"
+    )
+
+
 async def fetch_media_by_ids(db: Db, ids: Sequence[int]) -> list[MediaRecord]:
-    """The media among `ids` that exist, in no particular order."""
+    """The media among `ids` that exist, whoever may see them, in no particular order: for the
+    owner's own operations and the workers; reads on behalf of a viewer use
+    fetch_visible_media_by_ids."""
     rows = await db.fetch(f"SELECT {MEDIA_COLUMNS} FROM media WHERE id = ANY($1::bigint[])", ids)
     return [media_from_row(row) for row in rows]
 
 
-async def mark_processing(db: Db, media_id: int, *, content_type: str) -> bool:
-    """AWAITING_UPLOAD -> PROCESSING with the sniffed type; False when it was not awaiting."""
+_VISIBLE_BY_IDS = f"""
+SELECT {_MEDIA_COLUMNS_OF_M}
+  FROM media m
+  LEFT JOIN post_media pm ON pm.media_id = m.id
+  LEFT JOIN posts p ON p.id = pm.post_id
+ WHERE m.id = ANY($1::bigint[]) AND {visible_media_sql("m", "p", "$2")}
+"""
+
+
+async def fetch_visible_media_by_ids(
+    db: Db, ids: Sequence[int], viewer_id: int | None
+) -> list[MediaRecord]:
+    """The media among `ids` that `viewer_id` (None: anonymous) may see (`visible_media_sql`),
+    in no particular order. A media item is in at most one post (post_media.media_id is
+    unique), so the join yields one row per item."""
+    rows = await db.fetch(_VISIBLE_BY_IDS, ids, viewer_id)
+    return [media_from_row(row) for row in rows]
+
+
+async def mark_processing(db: Db, media_id: int, *, content_type: str, original_key: str) -> bool:
+    """AWAITING_UPLOAD -> PROCESSING with the sniffed type and the checked original's key;
+    False when it was not awaiting."""
     status = await db.execute(
         """
-        UPDATE media SET status = 'PROCESSING', content_type = $2, updated_at = now()
+        UPDATE media SET status = 'PROCESSING', content_type = $2, original_key = $3,
+                         updated_at = now()
          WHERE id = $1 AND status = 'AWAITING_UPLOAD'
         """,
         media_id,
         content_type,
+        original_key,
     )
     return status == "UPDATE 1"
+
+
+async def fetch_media_status(db: Db, media_id: int) -> str | None:
+    """The media item's status, or None when there is no such item."""
+    status: str | None = await db.fetchval("SELECT status FROM media WHERE id = $1", media_id)
+    return status
 
 
 async def mark_ready(db: Db, media_id: int, result: ProcessedMedia) -> MediaRecord | None:
@@ -206,16 +252,30 @@ async def claim_stale_processing(
     return [(row["id"], row["processing_attempts"]) for row in rows]
 
 
-async def lock_media_statuses(db: Db, media_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
-    """{media id: (owner id, status)} of these media, share-locked until the transaction ends."""
+class LockedMedia(NamedTuple):
+    owner_id: int
+    status: str
+    visible: bool
+    """Whether the viewer the rows were locked for may see the item (`visible_media_sql`)."""
+
+
+async def lock_media_statuses(
+    db: Db, media_ids: Sequence[int], viewer_id: int
+) -> dict[int, LockedMedia]:
+    """{media id: (owner id, status, visible to `viewer_id`)} of these media, the media rows
+    share-locked until the transaction ends."""
     rows = await db.fetch(
-        """
-        SELECT id, owner_id, status FROM media
-         WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
+        f"""
+        SELECT m.id, m.owner_id, m.status, {visible_media_sql("m", "p", "$2")} AS visible
+          FROM media m
+          LEFT JOIN post_media pm ON pm.media_id = m.id
+          LEFT JOIN posts p ON p.id = pm.post_id
+         WHERE m.id = ANY($1::bigint[]) ORDER BY m.id FOR SHARE OF m
         """,
         media_ids,
+        viewer_id,
     )
-    return {row["id"]: (row["owner_id"], row["status"]) for row in rows}
+    return {row["id"]: LockedMedia(row["owner_id"], row["status"], row["visible"]) for row in rows}
 
 
 async def delete_abandoned_uploads(db: Db, *, created_before: datetime, limit: int) -> list[int]:
@@ -258,8 +318,8 @@ async def mark_media_deleted(db: Db, media_ids: Sequence[int]) -> None:
     await db.execute(
         """
         UPDATE media
-           SET status = 'DELETED', variants = '[]', playback_key = NULL, blurhash = NULL,
-               photo_metadata = NULL, updated_at = now()
+           SET status = 'DELETED', variants = '[]', playback_key = NULL, original_key = NULL,
+               blurhash = NULL, photo_metadata = NULL, updated_at = now()
          WHERE id = ANY($1::bigint[])
         """,
         media_ids,

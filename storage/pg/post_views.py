@@ -12,7 +12,7 @@ from typing import NamedTuple
 import asyncpg
 
 from storage.pg import Db, qualified
-from storage.pg.media import MediaRecord, media_from_row
+from storage.pg.media import MediaRecord, media_from_row, visible_media_sql
 from storage.pg.posts import POST_COLUMNS, PostRecord
 from storage.pg.users import USER_COLUMNS, UserRecord
 
@@ -32,14 +32,16 @@ VIEW_WIDTH = _MEDIA + 3
 
 def view_columns(viewer: str) -> str:
     """The select list of a post view, read by `view_from_row`: the post `p`, its author `u`
-    (`JOIN users u ON u.id = p.author_id`), its media and alt texts in carousel order, and
-    whether the viewer (`viewer`: the placeholder of their id, or of NULL) liked it."""
+    (`JOIN users u ON u.id = p.author_id`), its media that the viewer may see (the media rule,
+    `visible_media_sql`) and their alt texts in carousel order, and whether the viewer
+    (`viewer`: the placeholder of their id, or of NULL) liked it."""
+    visible = visible_media_sql("m", "p", viewer)
     return f"""{qualified(POST_COLUMNS, "p")},
        {qualified(USER_COLUMNS, "u", prefix="author_")},
        ARRAY(SELECT m FROM post_media pm JOIN media m ON m.id = pm.media_id
-              WHERE pm.post_id = p.id ORDER BY pm.position) AS media,
-       ARRAY(SELECT pm.alt_text FROM post_media pm
-              WHERE pm.post_id = p.id ORDER BY pm.position) AS alt_texts,
+              WHERE pm.post_id = p.id AND {visible} ORDER BY pm.position) AS media,
+       ARRAY(SELECT pm.alt_text FROM post_media pm JOIN media m ON m.id = pm.media_id
+              WHERE pm.post_id = p.id AND {visible} ORDER BY pm.position) AS alt_texts,
        {viewer}::bigint IS NOT NULL AND EXISTS (
            SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = {viewer}
        ) AS viewer_has_liked"""

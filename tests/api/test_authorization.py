@@ -6,9 +6,9 @@ that it can only ever act on the caller's own data), and `ANONYMOUS_CASES` holds
 a token for each mutation that needs one. Every refusal asserts the exact answer AND that the
 database (every row of every table) and Redis (every key and value) are unchanged.
 
-Conventions kept from the code: an object the caller may not see (someone else's media in
-progress, someone else's unpublished post, a comment of a deleted post) is NOT_FOUND, exactly
-like a missing id; a visible object that is not the caller's is FORBIDDEN.
+Conventions kept from the code: an object the caller may not see (someone else's media in no
+published post, someone else's unpublished post, a comment of a deleted post) is NOT_FOUND,
+exactly like a missing id; a visible object that is not the caller's is FORBIDDEN.
 
 `test_every_mutation_has_an_authorization_case` enumerates the Mutation fields of the built
 schema: a new mutation without a case here fails CI.
@@ -59,6 +59,15 @@ class World:
             caption=None,
             alt_texts=[],
         )
+
+    async def published_media(self) -> int:
+        """The id of the owner's media item in a published post (visible to everyone)."""
+        post = await self.published_post()
+        media_id = await self.resources.db.fetchval(
+            "SELECT media_id FROM post_media WHERE post_id = $1", post.id
+        )
+        assert isinstance(media_id, int)
+        return media_id
 
     async def unpublished_post(self) -> PostRecord:
         media_id = await make_media(self.resources.db, self.owner.id, status="PROCESSING")
@@ -237,18 +246,21 @@ async def complete_upload_case(w: World) -> None:
     awaiting = await make_media(w.resources.db, w.owner.id, status="AWAITING_UPLOAD")
     expected = {"media": None, "userErrors": error("NOT_FOUND", "mediaId")}
     await refused(w, COMPLETE_UPLOAD, {"id": gid("Media", awaiting)}, expected)
-    ready = await make_media(w.resources.db, w.owner.id)
+    draft = await make_media(w.resources.db, w.owner.id)  # READY, in no post: owner's only
+    await refused(w, COMPLETE_UPLOAD, {"id": gid("Media", draft)}, expected)
+    published = await w.published_media()
     expected = {"media": None, "userErrors": error("FORBIDDEN", "mediaId")}
-    await refused(w, COMPLETE_UPLOAD, {"id": gid("Media", ready)}, expected)
+    await refused(w, COMPLETE_UPLOAD, {"id": gid("Media", published)}, expected)
 
 
 async def create_post_case(w: World) -> None:
-    ready = await make_media(w.resources.db, w.owner.id)
+    published = await w.published_media()
     expected = {"post": None, "userErrors": error("FORBIDDEN", "input", "mediaIds")}
-    await refused(w, CREATE_POST, {"input": {"mediaIds": [gid("Media", ready)]}}, expected)
-    processing = await make_media(w.resources.db, w.owner.id, status="PROCESSING")
+    await refused(w, CREATE_POST, {"input": {"mediaIds": [gid("Media", published)]}}, expected)
     expected = {"post": None, "userErrors": error("NOT_FOUND", "input", "mediaIds")}
-    await refused(w, CREATE_POST, {"input": {"mediaIds": [gid("Media", processing)]}}, expected)
+    for status in ("PROCESSING", "READY"):  # a READY draft is as hidden as media in progress
+        hidden = await make_media(w.resources.db, w.owner.id, status=status)
+        await refused(w, CREATE_POST, {"input": {"mediaIds": [gid("Media", hidden)]}}, expected)
 
 
 async def delete_post_case(w: World) -> None:

@@ -33,6 +33,13 @@ mutation Complete($id: ID!) {
   completeUpload(mediaId: $id) { media { id status } userErrors { code field } }
 }
 """
+CREATE_POST = """
+mutation Post($ids: [ID!]!) {
+  createPost(input: {mediaIds: $ids}) { post { id status } userErrors { code } }
+}
+"""
+
+
 MEDIA_FIELDS = """
   id status width height blurHash
   variants { name url width height contentType }
@@ -126,7 +133,9 @@ async def test_upload_process_and_watch_it_live(live: LiveApp, settings: Setting
             assert "immutable" in fetched.headers["cache-control"]
             assert b"Exif" not in fetched.content[:4096]
 
-    # Someone else sees the READY media, but neither its metadata nor its moderation details.
+    # Once published, someone else sees the media, but not its metadata.
+    posted = await live.graphql(CREATE_POST, {"ids": [media["id"]]}, token=token)
+    assert posted["data"]["createPost"]["post"]["status"] == "PUBLISHED"
     other = (await sign_up(live, "stranger"))["accessToken"]
     theirs = (await live.graphql(query, {"id": media["id"]}, token=other))["data"]["node"]
     assert theirs["metadata"] is None
@@ -161,6 +170,57 @@ async def test_upload_refusals_through_the_api(live: LiveApp) -> None:
     assert await live.resources.db.fetchval("SELECT status FROM media") == "AWAITING_UPLOAD"
 
 
+async def upload_processed(
+    live: LiveApp, settings: Settings, token: str, data: bytes, content_type: str
+) -> str:
+    """createUpload, PUT, completeUpload, then the worker: the media's global id."""
+    created = await create_upload(live, token, data, content_type)
+    headers = {h["name"]: h["value"] for h in created["uploadHeaders"]}  # type: ignore[attr-defined]
+    put = await live.http.put(str(created["uploadUrl"]), content=data, headers=headers)
+    assert put.status_code == 200, put.text
+    media_id = str(created["media"]["id"])  # type: ignore[index]
+    completed = await live.graphql(COMPLETE_UPLOAD, {"id": media_id}, token=token)
+    assert completed["data"]["completeUpload"]["userErrors"] == []
+    await run_worker_until_idle(settings)
+    return media_id
+
+
+async def test_a_video_s_place_and_device_are_its_owner_s_only(
+    live: LiveApp, settings: Settings
+) -> None:
+    token = (await sign_up(live, "filmmaker"))["accessToken"]
+    clip = media_fixtures.phone_video("mov")
+    media_id = await upload_processed(live, settings, token, clip, "video/quicktime")
+    posted = await live.graphql(CREATE_POST, {"ids": [media_id]}, token=token)
+    assert posted["data"]["createPost"]["post"]["status"] == "PUBLISHED"
+    query = """query M($id: ID!) { node(id: $id) { ... on Media {
+      status videoUrl variants { url }
+      metadata { cameraMake cameraModel takenAt latitude longitude } } } }"""
+
+    own = (await live.graphql(query, {"id": media_id}, token=token))["data"]["node"]
+    stranger = (await sign_up(live, "stranger"))["accessToken"]
+    theirs = (await live.graphql(query, {"id": media_id}, token=stranger))["data"]["node"]
+    anonymous = (await live.graphql(query, {"id": media_id}))["data"]["node"]
+
+    assert own["status"] == "READY"
+    assert own["metadata"] == {
+        "cameraMake": "Apple",
+        "cameraModel": "iPhone 15 Pro",
+        "takenAt": "2023-07-14T18:30:05+02:00",
+        "latitude": media_fixtures.PHONE_LATITUDE,
+        "longitude": media_fixtures.PHONE_LONGITUDE,
+    }
+    assert theirs == anonymous == {**own, "metadata": None}
+    # What everyone downloads carries none of it.
+    urls = [own["videoUrl"], *(variant["url"] for variant in own["variants"])]
+    for url in urls:
+        fetched = await live.http.get(url)
+        assert fetched.status_code == 200, url
+        leaked = [s for s in media_fixtures.PHONE_SECRETS if s.encode() in fetched.content]
+        assert leaked == [], url
+    assert (await live.http.get(own["videoUrl"])).headers["content-type"] == "video/quicktime"
+
+
 def media_with(variants: list[tuple[str, int]], status: str = "READY") -> Media:
     now = datetime.now(UTC)
     stored = tuple(
@@ -169,7 +229,7 @@ def media_with(variants: list[tuple[str, int]], status: str = "READY") -> Media:
     )
     record = MediaRecord(
         1, 1, "IMAGE", status, "image/jpeg", 1, "a.jpg", "image/jpeg", 1080, 1080, None, None,
-        stored, None, None, None, None, 0, now, now,
+        stored, None, None, None, None, 0, now, now, None, "0" * 32,
     )  # fmt: skip
     return Media(
         record_id=1, width=1080, height=1080, blur_hash=None, alt_text=None,

@@ -28,6 +28,21 @@ async def queued_jobs(resources: Resources) -> int:
     return len(await resources.redis.queued_jobs())
 
 
+def uploaded_objects(resources: Resources, media_id: int) -> list[str]:
+    """The names of the objects under uploads/<media id>/ (local backend)."""
+    folder = resources.settings.media_dir / "uploads" / str(media_id)
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+async def sealed_name(resources: Resources, media_id: int) -> str:
+    key = await resources.db.fetchval("SELECT original_key FROM media WHERE id = $1", media_id)
+    assert isinstance(key, str)
+    prefix = f"uploads/{media_id}/sealed-"
+    assert key.startswith(prefix)
+    assert len(key) == len(prefix) + 32  # 128 random bits
+    return key.rsplit("/", 1)[1]
+
+
 @pytest.fixture
 async def owner(clean: Resources) -> UserRecord:
     return await make_user(clean.db, "owner")
@@ -116,11 +131,17 @@ async def test_complete_upload_checks_presence_size_and_real_type(
     status = await clean.db.fetchval("SELECT status FROM media WHERE id = $1", created.media.id)
     assert status == "AWAITING_UPLOAD"
     assert await queued_jobs(clean) == 0
+    # Each refused file was taken from the upload key, checked and deleted: nothing is left.
+    assert uploaded_objects(clean, created.media.id) == []
 
     # The client uploads again, correctly this time, and retries.
     await clean.blobs.put(key, jpeg, content_type="image/jpeg", cache_control="private")
     done = await media.complete_upload(clean.media, viewer, created.media.id)
     assert (done.status, done.content_type) == ("PROCESSING", "image/jpeg")
+    # Sealed: the upload key is empty, the checked file is under a key no URL targets.
+    assert done.original_key is not None
+    assert uploaded_objects(clean, created.media.id) == [await sealed_name(clean, done.id)]
+    assert await clean.blobs.read_head(done.original_key, len(jpeg) + 1) == jpeg
     again = await media.complete_upload(clean.media, viewer, created.media.id)
     assert again.status == "PROCESSING"
     assert await queued_jobs(clean) == 1
@@ -206,6 +227,7 @@ async def test_uploads_never_completed_are_purged_with_their_partial_originals(
     ]
     assert await clean.blobs.stat(upload_key(abandoned)) is None
     assert await clean.blobs.stat(upload_key(recent)) is not None
-    assert await clean.blobs.stat(upload_key(completed)) is not None
+    # The completed upload was sealed: its original lives on under a key of its own.
+    assert uploaded_objects(clean, completed) == [await sealed_name(clean, completed)]
     # Nothing left to do: a second run purges nothing.
     assert await media.purge_abandoned_uploads(clean.media, older_than=timedelta(hours=24)) == 0

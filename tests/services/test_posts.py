@@ -91,7 +91,15 @@ async def test_a_post_waits_for_its_media_and_follows_their_fate(
 async def test_create_post_refusals_write_nothing(clean: Resources, author: UserRecord) -> None:
     stranger = await make_user(clean.db, "stranger")
     mine = await make_media(clean.db, author.id)
-    theirs = await make_media(clean.db, stranger.id)
+    theirs = await make_media(clean.db, stranger.id)  # a READY draft: hidden from the author
+    theirs_published = await make_media(clean.db, stranger.id)
+    await posts.create_post(
+        clean.posts,
+        viewer_of(stranger),
+        media_ids=[theirs_published],
+        caption=None,
+        alt_texts=[],
+    )
     awaiting = await make_media(clean.db, author.id, status="AWAITING_UPLOAD")
     rejected = await make_media(clean.db, author.id, status="REJECTED")
     cases = [
@@ -100,7 +108,8 @@ async def test_create_post_refusals_write_nothing(clean: Resources, author: User
         (list(range(1, 12)), None, [], [(UserErrorCode.INVALID_INPUT, ("mediaIds",))]),
         ([mine], "x" * 2201, [], [(UserErrorCode.INVALID_INPUT, ("caption",))]),
         ([mine], None, ["a", "b"], [(UserErrorCode.INVALID_INPUT, ("altTexts",))]),
-        ([mine, theirs], None, [], [(UserErrorCode.FORBIDDEN, ("mediaIds",))]),
+        ([mine, theirs_published], None, [], [(UserErrorCode.FORBIDDEN, ("mediaIds",))]),
+        ([mine, theirs], None, [], [(UserErrorCode.NOT_FOUND, ("mediaIds",))]),
         ([mine, 999_999], None, [], [(UserErrorCode.NOT_FOUND, ("mediaIds",))]),
         ([awaiting], None, [], [(UserErrorCode.MEDIA_NOT_READY, ("mediaIds",))]),
         ([rejected], None, [], [(UserErrorCode.MEDIA_NOT_READY, ("mediaIds",))]),
@@ -115,7 +124,7 @@ async def test_create_post_refusals_write_nothing(clean: Resources, author: User
                 alt_texts=alt_texts,
             )
         assert codes(error) == expected, media_ids
-    assert await clean.db.fetchval("SELECT count(*) FROM posts") == 0
+    assert await clean.db.fetchval("SELECT count(*) FROM posts") == 1  # the stranger's
     await posts.create_post(
         clean.posts, viewer_of(author), media_ids=[mine], caption=None, alt_texts=[]
     )
@@ -124,7 +133,7 @@ async def test_create_post_refusals_write_nothing(clean: Resources, author: User
             clean.posts, viewer_of(author), media_ids=[mine], caption=None, alt_texts=[]
         )
     assert codes(error) == [(UserErrorCode.ALREADY_EXISTS, ("mediaIds",))]
-    assert await clean.db.fetchval("SELECT count(*) FROM posts") == 1
+    assert await clean.db.fetchval("SELECT count(*) FROM posts") == 2
 
 
 async def test_delete_post_by_its_author_only(clean: Resources, author: UserRecord) -> None:

@@ -118,6 +118,12 @@ async def serve_on_loopback(app: Starlette, sock: socket.socket) -> AsyncIterato
             await task
 
 
+async def any_upload_key(key: str) -> bool:
+    """The store's own contract has no media: every signed key stays open until its URL expires
+    (the app closes a media item's upload key at completeUpload: tests/workers)."""
+    return True
+
+
 def local_store(root: Path, base_url: str, *, clock_offset: float = 0) -> LocalBlobStore:
     return LocalBlobStore(
         root,
@@ -137,7 +143,11 @@ async def local_backend(
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     store = local_store(root, base_url)
-    app = Starlette(routes=blob_routes(store, max_upload_bytes=LOCAL_MAX_UPLOAD_BYTES))
+    app = Starlette(
+        routes=blob_routes(
+            store, max_upload_bytes=LOCAL_MAX_UPLOAD_BYTES, accepts_upload=any_upload_key
+        )
+    )
     async with serve_on_loopback(app, sock):
         yield BlobBackend("local", store, blob_http, verifies_presigned_puts=True, root=root)
 

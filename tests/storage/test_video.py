@@ -1,16 +1,20 @@
-"""storage.video: duration, display size with rotation, poster frame, hostile input."""
+"""storage.video: duration, display size with rotation, poster frame, hostile input; the
+owner-only capture metadata of a phone's container tags, and the metadata-free published copy."""
 
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import av
 import pytest
 from PIL import Image
 
+from storage.exif import PhotoMetadata
 from storage.images import RejectedMediaError, process_image
-from storage.video import VideoInfo, probe_video
+from storage.video import VideoInfo, probe_video, remux_without_metadata
+from storage.video_metadata import parse_iso6709, read_video_metadata
 from tests import media_fixtures as fixtures
 
 Colour = tuple[int, int, int]
@@ -170,4 +174,152 @@ def test_non_iso_containers_never_reach_ffmpeg(tmp_path: Path, data: bytes) -> N
 
 
 def test_video_info_is_a_plain_value() -> None:
-    assert VideoInfo(1.0, 2, 3, b"x") == VideoInfo(1.0, 2, 3, b"x")
+    nothing = PhotoMetadata(None, None, None, None, None)
+    assert VideoInfo(1.0, 2, 3, b"x", "video/mp4", nothing) == VideoInfo(
+        1.0, 2, 3, b"x", "video/mp4", nothing
+    )
+
+
+# -- capture metadata (owner only) and the published copy (none at all) ------------------------
+
+PHONE_METADATA = PhotoMetadata(
+    camera_make=fixtures.PHONE_MAKE,
+    camera_model=fixtures.PHONE_MODEL,
+    taken_at=datetime(2023, 7, 14, 18, 30, 5, tzinfo=timezone(timedelta(hours=2))),
+    latitude=fixtures.PHONE_LATITUDE,
+    longitude=fixtures.PHONE_LONGITUDE,
+)
+# What FFmpeg's muxer writes by itself (brands, default handler names, vendor, language): no
+# value of the upload's.
+MUXER_CONTAINER_TAGS = {"major_brand", "minor_version", "compatible_brands"}
+MUXER_STREAM_TAGS = {
+    "mov": [
+        {"handler_name": "VideoHandler", "vendor_id": "FFMP"},
+        {"handler_name": "SoundHandler", "vendor_id": "[0][0][0][0]"},
+    ],
+    "mp4": [
+        {"handler_name": "VideoHandler", "language": "und"},
+        {"handler_name": "SoundHandler", "language": "und"},
+    ],
+}
+
+
+@pytest.mark.parametrize("container_format", ["mov", "mp4"])
+def test_a_phone_video_gives_its_owner_camera_time_and_place(
+    tmp_path: Path, container_format: str
+) -> None:
+    info = probe_video(write(tmp_path, fixtures.phone_video(container_format)))
+
+    assert info.metadata == PHONE_METADATA
+    assert info.content_type == {"mov": "video/quicktime", "mp4": "video/mp4"}[container_format]
+
+
+def test_classic_user_data_tags_are_read_when_the_quicktime_keys_are_absent() -> None:
+    tags = {"location": "-33.8568+151.2153/", "make": "GoPro", "model": "HERO12 Black"}
+    tags["creation_time"] = "2024-01-02T03:04:05.000000Z"
+
+    assert read_video_metadata(tags) == PhotoMetadata(
+        "GoPro",
+        "HERO12 Black",
+        datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+        -33.8568,
+        151.2153,
+    )
+    assert read_video_metadata({"make": "\x00\x01", "creation_time": "yesterday"}) == (
+        PhotoMetadata(None, None, None, None, None)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+48.858370+002.294481+035.000/", (48.85837, 2.294481)),
+        ("-33.8568+151.2153/", (-33.8568, 151.2153)),
+        ("+4851.5022-00217.6689/", (48.85837, -2.294481666666667)),  # DDMM.MM
+        ("+485130.13+0021740.13/", (48.85837, 2.2944805555555554)),  # DDMMSS.SS
+        ("+48.8584+002.2945CRSWGS_84/", (48.8584, 2.2945)),
+        ("+00.0000+000.0000/", None),  # no fix
+        ("+91.0000+000.0000/", None),
+        ("+48.8584+181.0000/", None),
+        ("+4861.0000+00217.0000/", None),  # 61 minutes
+        ("+48.8584/", None),
+        ("48.8584 2.2945", None),
+        ("", None),
+        (None, None),
+        ("+" + "9" * 500, None),
+    ],
+)
+def test_iso6709_points(text: str | None, expected: tuple[float, float] | None) -> None:
+    point = parse_iso6709(text)
+    if expected is None:
+        assert point is None
+    else:
+        assert point == pytest.approx(expected)
+
+
+def packets(path: Path) -> list[tuple[str, bytes]]:
+    with av.open(str(path)) as container:
+        return [
+            (packet.stream.type, bytes(packet))
+            for packet in container.demux()
+            if packet.size and packet.stream.type in ("video", "audio")
+        ]
+
+
+@pytest.mark.parametrize("container_format", ["mov", "mp4"])
+def test_the_published_copy_has_the_same_pictures_and_sound_and_no_metadata(
+    tmp_path: Path, container_format: str
+) -> None:
+    upload = write(tmp_path, fixtures.phone_video(container_format), f"upload.{container_format}")
+    published = tmp_path / "published"
+    original_bytes = upload.read_bytes().decode("latin-1")
+    assert all(secret in original_bytes for secret in fixtures.PHONE_SECRETS[:-1])
+
+    content_type = remux_without_metadata(upload, published)
+
+    assert content_type == {"mov": "video/quicktime", "mp4": "video/mp4"}[container_format]
+    with av.open(str(published)) as container:
+        assert set(container.metadata) == MUXER_CONTAINER_TAGS
+        assert [stream.type for stream in container.streams] == ["video", "audio"]  # no tmcd
+        assert [dict(stream.metadata) for stream in container.streams] == (
+            MUXER_STREAM_TAGS[container_format]
+        )
+    raw = published.read_bytes()
+    found = [secret for secret in fixtures.PHONE_SECRETS if secret.encode() in raw]
+    assert found == []
+    assert raw.index(b"moov") < raw.index(b"mdat")  # faststart
+    assert packets(published) == packets(upload)  # remuxed, not re-encoded
+    # The display rotation survives: same display size, and a poster as upright as the upload's.
+    again, before = probe_video(published), probe_video(upload)
+    assert (again.width, again.height) == (before.width, before.height) == (240, 320)
+    assert corners(again.poster_jpeg) == corners(before.poster_jpeg) == (B, R, W, G)
+    assert again.metadata == PhotoMetadata(None, None, None, None, None)
+
+
+def test_a_plain_upload_is_published_with_its_rotation(tmp_path: Path) -> None:
+    upload = write(tmp_path, fixtures.mp4(320, 240, rotation=90))
+    published = tmp_path / "published"
+
+    remux_without_metadata(upload, published)
+
+    info = probe_video(published)
+    assert (info.width, info.height) == (240, 320)
+    assert corners(info.poster_jpeg) == (G, W, R, B)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        fixtures.jpeg_with_exif(64, 48),
+        b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64),
+    ],
+    ids=["jpeg", "ftyp-then-garbage"],
+)
+def test_what_cannot_be_repackaged_is_rejected_and_leaves_nothing(
+    tmp_path: Path, data: bytes
+) -> None:
+    published = tmp_path / "published"
+    with pytest.raises(RejectedMediaError):
+        remux_without_metadata(write(tmp_path, data), published)
+
+    assert not published.exists()

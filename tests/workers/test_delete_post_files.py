@@ -36,8 +36,11 @@ async def test_deleting_a_post_deletes_its_media_files(
     assert post.status == "PUBLISHED"
     records = await media_store.fetch_media_by_ids(clean.db, photos)
     keys = [key for record in records for key in media.file_keys(record)]
-    assert len(keys) == 2 * 7  # per 1600-wide photo: the original and six variants
-    assert all([await clean.blobs.stat(key) for key in keys])
+    # Per 1600-wide photo: its upload key (emptied when completeUpload sealed the file; listed
+    # for what a late PUT may leave there), the sealed original and six variants.
+    assert len(keys) == 2 * 8
+    upload_keys = {media.upload_key(photo) for photo in photos}
+    assert all([await clean.blobs.stat(key) for key in keys if key not in upload_keys])
     other = await start_processing(clean, author, media_fixtures.jpeg_with_exif(), "image/jpeg")
     await run_worker_until_idle(settings)
 
@@ -52,7 +55,9 @@ async def test_deleting_a_post_deletes_its_media_files(
     # Media outside the post keep their files; running the job again finds nothing to do.
     (kept,) = await media_store.fetch_media_by_ids(clean.db, [other])
     assert kept.status == "READY"
-    assert all([await clean.blobs.stat(key) for key in media.file_keys(kept)])
+    kept_keys = media.file_keys(kept)[1:]  # all but the (emptied) upload key
+    assert len(kept_keys) == 5  # a 640-wide photo: four variants, the sealed original
+    assert all([await clean.blobs.stat(key) for key in kept_keys])
     assert await media.delete_post_files(clean.media, post.id) == 0
 
 
@@ -93,6 +98,6 @@ async def test_a_post_deleted_while_its_media_is_processed_leaves_no_files(
     (record,) = await media_store.fetch_media_by_ids(clean.db, [photo])
     assert (record.status, record.variants) == ("DELETED", ())
     names = ("1080", "750", "640", "480", "thumb320", "thumb160")
-    stored = [await clean.blobs.stat(variant_key(photo, name)) for name in names]
+    stored = [await clean.blobs.stat(variant_key(record, name)) for name in names]
     assert stored == [None] * len(names)
     assert await clean.blobs.stat(media.upload_key(photo)) is None

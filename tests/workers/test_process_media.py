@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 import pyvips
 
@@ -23,7 +24,7 @@ from services.media_processing import (
 )
 from services.moderation import NOT_MODERATED, NoModeration, Verdict
 from settings import Settings
-from storage.blobs import BlobStoreUnavailableError
+from storage.blobs import BlobStoreUnavailableError, InvalidBlobKeyError
 from storage.pg import media as media_store
 from storage.pg.media import MediaRecord
 from storage.pg.users import UserRecord
@@ -92,7 +93,7 @@ async def test_a_photo_becomes_ready_with_variants_metadata_and_no_exif(
     assert record.photo_metadata["camera_make"] is not None
     assert record.photo_metadata["latitude"] is not None
     for variant in record.variants:
-        assert variant.key == variant_key(media_id, variant.name)
+        assert variant.key == variant_key(record, variant.name)
         image = await read_variant(clean, variant.key, tmp_path)
         assert (image.width, image.height) == (variant.width, variant.height)
         fields = image.get_fields()
@@ -144,8 +145,13 @@ async def test_hostile_images_end_rejected_with_a_reason(
         assert time.monotonic() - started < 3  # worker start-up included; the check itself is ms
 
 
+def video_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(packet) for packet in container.demux(video=0) if packet.size]
+
+
 async def test_a_video_gets_duration_dimensions_poster_and_a_playable_copy(
-    clean: Resources, settings: Settings, owner: UserRecord
+    clean: Resources, settings: Settings, owner: UserRecord, tmp_path: Path
 ) -> None:
     clip = media_fixtures.mp4(320, 240, frames=24, rate=12, rotation=90)
     media_id = await start_processing(clean, owner, clip, "video/mp4")
@@ -154,10 +160,14 @@ async def test_a_video_gets_duration_dimensions_poster_and_a_playable_copy(
     assert record.status == "READY", record.rejection_reason
     assert (record.width, record.height) == (240, 320)
     assert record.duration_seconds == pytest.approx(2.0, abs=0.1)
-    assert record.playback_key == f"media/{media_id}/video.mp4"
+    assert record.playback_key == f"media/{media_id}/{record.file_token}/video.mp4"
     stat = await clean.blobs.stat(record.playback_key)
     assert stat is not None
-    assert stat.size == len(clip)
+    assert stat.content_type == "video/mp4"
+    published, uploaded = tmp_path / "published.mp4", tmp_path / "uploaded.mp4"
+    await clean.blobs.download(record.playback_key, published)
+    uploaded.write_bytes(clip)
+    assert video_packets(published) == video_packets(uploaded)  # a remux: the same pictures
     # The poster is 240 wide: no width variant is upscaled; the smallest width slot holds it as is.
     assert [(v.name, v.width, v.height) for v in record.variants] == [
         ("thumb320", 240, 240),
@@ -165,6 +175,74 @@ async def test_a_video_gets_duration_dimensions_poster_and_a_playable_copy(
         ("480", 240, 320),
     ]
     assert record.photo_metadata is None
+
+
+CONTAINER_TYPES = {"mov": "video/quicktime", "mp4": "video/mp4"}
+
+
+def published_files(settings: Settings, media_id: int) -> list[str]:
+    """The keys of every file stored under the media item's public prefix."""
+    root = settings.media_dir
+    return sorted(
+        str(path.relative_to(root))
+        for path in (root / "media" / str(media_id)).rglob("*")
+        if path.is_file()
+    )
+
+
+@pytest.mark.parametrize("container_format", ["mov", "mp4"])
+async def test_a_phone_video_is_published_without_its_place_device_or_time(
+    clean: Resources, settings: Settings, owner: UserRecord, tmp_path: Path, container_format: str
+) -> None:
+    clip = media_fixtures.phone_video(container_format)
+    content_type = CONTAINER_TYPES[container_format]
+    media_id = await start_processing(clean, owner, clip, content_type)
+    await run_worker_until_idle(settings)
+    record = await load(clean, media_id)
+    assert record.status == "READY", record.rejection_reason
+    assert record.playback_key is not None
+
+    # The owner keeps camera, time and place, as for a photo.
+    assert record.photo_metadata == {
+        "camera_make": media_fixtures.PHONE_MAKE,
+        "camera_model": media_fixtures.PHONE_MODEL,
+        "taken_at": "2023-07-14T18:30:05+02:00",
+        "latitude": media_fixtures.PHONE_LATITUDE,
+        "longitude": media_fixtures.PHONE_LONGITUDE,
+    }
+    # Every published file of the media: the playable copy and the poster's variants.
+    keys = published_files(settings, media_id)
+    assert keys == sorted([record.playback_key, *(v.key for v in record.variants)])
+    assert len(keys) == 4  # video, thumb320, thumb160, 480
+    for key in keys:
+        path = tmp_path / key.replace("/", "_")
+        await clean.blobs.download(key, path)
+        raw = path.read_bytes()
+        leaked = [s for s in media_fixtures.PHONE_SECRETS if s.encode() in raw]
+        assert leaked == [], key
+        if key == record.playback_key:
+            with av.open(str(path)) as container:
+                assert set(container.metadata) == {
+                    "major_brand",
+                    "minor_version",
+                    "compatible_brands",
+                }
+                assert [s.type for s in container.streams] == ["video", "audio"]
+                handlers = [s.metadata.get("handler_name") for s in container.streams]
+                assert handlers == ["VideoHandler", "SoundHandler"]
+                assert not {"creation_time", "location", "timecode"} & {
+                    tag for s in container.streams for tag in s.metadata
+                }
+                frame = next(container.decode(video=0))
+                assert frame.rotation == -90  # still plays upright
+        else:
+            fields = pyvips.Image.new_from_file(str(path)).get_fields()
+            assert not [f for f in fields if f.startswith(("exif", "xmp", "iptc", "icc"))], key
+    # The original stays private: outside media/, never given a public URL.
+    assert record.original_key is not None
+    assert record.original_key.startswith("uploads/")
+    with pytest.raises(InvalidBlobKeyError):
+        clean.blobs.public_url(record.original_key)
 
 
 class FlagEverything:
@@ -233,7 +311,7 @@ async def test_storage_outage_retries_then_fails_on_the_last_try(
 
 async def test_a_vanished_original_fails_at_once(clean: Resources, owner: UserRecord) -> None:
     media_id = await start_processing(clean, owner, media_fixtures.jpeg_with_exif(), "image/jpeg")
-    await clean.blobs.delete([upload_key(media_id)])
+    await clean.blobs.delete([media_processing.original_key(await load(clean, media_id))])
     outcome = await media_processing.process_media(processing_deps(clean), media_id, last_try=False)
     assert outcome is not None
     assert (outcome.status, outcome.rejection_reason) == (
