@@ -53,6 +53,8 @@ async def test_sigterm_drains_requests_closes_websockets_going_away_and_exits_0(
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
         "SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS),
+        # Every request below is a sign-up from 127.0.0.1: more than the default allowance.
+        "SIGN_UPS_PER_IP": "1000",
     }
     server = start_server(env, tmp_path / "server.log")
     try:
