@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 
 from services.accounts import AccountDeps
 from services.feed_deps import FeedConfig, FeedDeps
@@ -32,6 +32,7 @@ from storage.pg import QueryCounter
 from storage.pg import create_pool as create_pg_pool
 from storage.pubsub import EventHub
 from storage.rate_limits import RateLimiter, open_rate_limiter
+from storage.redis_client import redis_client
 from storage.search import SearchBackend
 from storage.search.factory import open_search_backend
 
@@ -50,7 +51,8 @@ class Resources:
     settings: Settings
     db: asyncpg.Pool
     redis: ArqRedis
-    """Redis for keys, counters and pub/sub; also the arq queue (ArqRedis is a Redis client)."""
+    """Redis for keys, counters and pub/sub; also the arq queue (ArqRedis is a Redis client).
+    Every call gives up after REDIS_TIMEOUT_SECONDS (storage.redis_client)."""
     passwords: Passwords
     access_tokens: AccessTokens
     sql_statements: QueryCounter
@@ -153,7 +155,10 @@ def load_or_create_secret_key(settings: Settings) -> str:
 
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Open the PostgreSQL pool and the Redis client; close them when the block ends."""
+    """Open the PostgreSQL pool and the Redis client; close them when the block ends.
+
+    Every Redis call gives up after REDIS_TIMEOUT_SECONDS (storage.redis_client). Raises (and
+    closes what it opened) when PostgreSQL or Redis does not answer at start-up."""
     if not settings.database_url or not settings.redis_url:
         raise MissingServiceError(
             "DATABASE_URL and REDIS_URL must be set (or use `shutter run`, which starts "
@@ -168,8 +173,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     )
     secret_key = load_or_create_secret_key(settings)
     try:
-        redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        redis = redis_client(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds)
         try:
+            await redis.ping()
             async with (
                 open_blob_store(settings, signing_key=secret_key.encode()) as blobs,
                 _search_backend(db, settings) as search,

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     """Redis (or Valkey) URL. Unset: `shutter run` starts an embedded Valkey under `data_dir`."""
 
+    redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    """Longest wait for Redis to accept a connection or answer one command, in the API, the
+    worker and the pub/sub connection. Beyond it a request answers SERVICE_UNAVAILABLE (HTTP
+    503) instead of hanging while Redis is stopped or unreachable."""
+
     secret_key: str | None = None
     """Signs access tokens. Unset: a random key is generated once into `data_dir/secret.key`."""
 

@@ -7,6 +7,9 @@ HTTP rules (docs/graphql-over-http.md):
 - a request that fails before execution (parse, validation, variables, cost) has no `data`;
   it is answered 400 under graphql-response+json and 200 under application/json, as the spec
   says; THROTTLED is 429 with Retry-After under both; a mutation over GET is 405;
+- Redis or PostgreSQL not answering before execution (the budget, persisted queries) is
+  SERVICE_UNAVAILABLE with the request id, HTTP 503 under both media types (resolvers.extensions
+  logs it; a field failing so keeps its partial `data` and a 200);
 - automatic persisted queries (resolvers.persisted_queries), and `Cache-Control: public` only for
   anonymous, error-free GET queries (`private, no-store` otherwise; `Vary: Accept, Authorization`);
 - websockets: messages of the wrong shape closed with 4400 (resolvers.transport_ws),
@@ -39,6 +42,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from resolvers.context import Context
+from resolvers.extensions import SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE, log_outage
 from resolvers.graphiql import graphiql_html
 from resolvers.persisted_queries import (
     PERSISTED_QUERY_NOT_FOUND,
@@ -53,6 +57,7 @@ from resources import Resources
 from services.auth import check_session, claimed_viewer
 from services.tokens import InvalidTokenError
 from settings import Settings
+from storage.outages import unavailable_service
 from storage.persisted_queries import store_persisted_query
 
 log = logging.getLogger("shutter.http")
@@ -100,9 +105,13 @@ def error_response(
     *,
     media_type: str = JSON,
     headers: Mapping[str, str] | None = None,
+    request_id: str | None = None,
 ) -> Response:
     """A GraphQL-shaped JSON error for requests that never reached execution (never cached)."""
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    extensions: dict[str, str] = {"code": code}
+    if request_id is not None:
+        extensions["requestId"] = request_id
+    body = orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
     response = Response(body, status_code=status_code, media_type=media_type, headers=headers)
     response.headers["cache-control"] = PRIVATE
     return response
@@ -178,6 +187,19 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 PERSISTED_QUERY_NOT_FOUND_MESSAGE,
                 PERSISTED_QUERY_NOT_FOUND,
                 media_type=response_media_type(request.headers.get("accept")),
+            )
+        except Exception as error:
+            # Outside the operation (persisted queries' Redis calls): an outage is a 503 like
+            # one met inside it; anything else stays a bug for uvicorn to log and answer 500.
+            service = unavailable_service(error)
+            if service is None:
+                raise
+            response = error_response(
+                503,
+                SERVICE_UNAVAILABLE_MESSAGE,
+                SERVICE_UNAVAILABLE,
+                media_type=response_media_type(request.headers.get("accept")),
+                request_id=log_outage(service, error, "the HTTP request"),
             )
         response.headers.append("vary", "Accept, Authorization")
         await response(scope, receive, send)
@@ -299,6 +321,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 retry_after = _first_extension(errors, "retryAfterSeconds")
                 if isinstance(retry_after, int):
                     response.headers["retry-after"] = str(retry_after)
+            elif code == SERVICE_UNAVAILABLE:
+                response.status_code = 503
             elif sub_response.media_type == GRAPHQL_RESPONSE_JSON:
                 response.status_code = 400
         response.headers["cache-control"] = self.public_cache_control if public else PRIVATE

@@ -10,16 +10,19 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import redis
 import uvicorn
 from starlette.types import ASGIApp
 
-from storage.embedded import start_postgres, start_valkey
+from storage.embedded import EmbeddedValkey, start_postgres, start_valkey
 
 
 @contextlib.contextmanager
@@ -53,6 +56,39 @@ def throwaway_redis_url(tmp: Path) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@dataclass
+class RestartableValkey:
+    """A Valkey of a test's own on a fixed loopback port: stopped, started again on the same
+    port, or paused (SIGSTOP: it accepts connections and never answers) for outage tests."""
+
+    data_dir: Path
+    port: int
+    server: EmbeddedValkey | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.server = start_valkey(self.data_dir, persist=False, port=self.port)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """SIGSTOP the server for the block; SIGCONT when it ends, whatever happened."""
+        with redis.Redis.from_url(self.url, socket_timeout=5) as client:
+            pid = int(client.info("server")["process_id"])
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
 
 
 @contextlib.asynccontextmanager

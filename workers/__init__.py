@@ -23,6 +23,7 @@ from storage.jobs import (
     FAN_OUT_POST,
     PROCESS_MEDIA,
 )
+from storage.redis_client import redis_client
 from storage.search.jobs import INDEX_POST, INDEX_USER
 from workers import feed_jobs
 from workers.jobs import (
@@ -140,10 +141,11 @@ def worker_options(settings: Settings) -> dict[str, Any]:
 
 
 def build_worker(settings: Settings, *, burst: bool = False, handle_signals: bool = True) -> Worker:
-    """A worker for the queue on `settings.redis_url`; nothing connects until it runs."""
+    """A worker for the queue on `settings.redis_url`; nothing connects until it runs. Its
+    Redis calls give up after REDIS_TIMEOUT_SECONDS (storage.redis_client)."""
     assert settings.redis_url, "the worker needs REDIS_URL"
     return Worker(
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_pool=redis_client(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds),
         burst=burst,
         handle_signals=handle_signals,
         **worker_options(settings),
@@ -169,7 +171,10 @@ def __getattr__(name: str) -> Any:
     settings = Settings()
     if not settings.redis_url:
         raise RuntimeError("arq workers.WorkerSettings needs REDIS_URL (and DATABASE_URL)")
+    timeout = settings.redis_timeout_seconds
     return {
+        "redis_pool": redis_client(settings.redis_url, timeout_seconds=timeout),
+        # Read by arq's `--check` only (the worker itself uses `redis_pool`).
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         **worker_options(settings),
     }

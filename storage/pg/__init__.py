@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+from storage.outages import DatabaseUnreachableError
 
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 """One connection, direct or borrowed from the pool."""
@@ -56,11 +58,23 @@ async def create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        connect=_connect,
         init=register_counter,
         connection_class=PooledConnection,
     )
     assert pool is not None
     return pool
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """asyncpg's connect, for the pool: a server that cannot be reached raises
+    DatabaseUnreachableError (from the operating system's error) rather than a bare OSError
+    that names no service (storage.outages)."""
+    try:
+        connection: asyncpg.Connection = await asyncpg.connect(*args, **kwargs)
+    except (OSError, TimeoutError) as error:
+        raise DatabaseUnreachableError(f"cannot connect to PostgreSQL: {error}") from error
+    return connection
 
 
 @contextlib.asynccontextmanager

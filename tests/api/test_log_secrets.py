@@ -1,8 +1,10 @@
 """No log line carries a password, an email, a password hash or a refresh token, even when an
 unexpected error inside the mutations that handle them is logged with its traceback.
 
-Each test breaks one storage call deep inside a mutation (as a PostgreSQL outage would), with the
-process's logging configured as `shutter run` configures it, and reads every rendered line."""
+Each test breaks one storage call deep inside a mutation (as a PostgreSQL internal error would: an
+outage is answered SERVICE_UNAVAILABLE and logged in one line without a traceback, see
+tests/api/test_service_outages.py), with the process's logging configured as `shutter run`
+configures it, and reads every rendered line."""
 
 from __future__ import annotations
 
@@ -25,11 +27,11 @@ EMAIL = "very.private.person@example.org"
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
-def fail_like_an_outage(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
-    """Make `module.name` raise as a dropped PostgreSQL connection does."""
+def fail_unexpectedly(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+    """Make `module.name` raise as PostgreSQL does on an internal error (SQLSTATE XX000)."""
 
     async def broken(*_args: object, **_kwargs: object) -> None:
-        raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+        raise asyncpg.exceptions.InternalServerError("could not read block 7")
 
     monkeypatch.setattr(module, name, broken)
 
@@ -46,7 +48,7 @@ async def logged_during(
 
 def assert_error_logged_without(text: str, secrets: list[str]) -> None:
     assert "unexpected error in operation" in text  # the failure was logged, with its traceback
-    assert "ConnectionDoesNotExistError" in text
+    assert "InternalServerError" in text
     for secret in secrets:
         assert secret not in text
 
@@ -58,7 +60,7 @@ async def test_sign_up_failure_logs_neither_password_nor_email(
     monkeypatch: pytest.MonkeyPatch,
     log_format: str,
 ) -> None:
-    fail_like_an_outage(monkeypatch, user_store, "insert_user")
+    fail_unexpectedly(monkeypatch, user_store, "insert_user")
     variables = {"input": {"username": "ann", "email": EMAIL, "password": PASSWORD}}
 
     async def call() -> None:
@@ -81,7 +83,7 @@ async def test_log_in_failure_logs_neither_password_nor_hash(
         "SELECT password_hash FROM users WHERE username = 'bea'"
     )
     # After the password was checked: the hash and the password are both locals by then.
-    fail_like_an_outage(monkeypatch, user_store, "fetch_users_by_ids")
+    fail_unexpectedly(monkeypatch, user_store, "fetch_users_by_ids")
 
     async def call() -> None:
         body = await live.graphql(
@@ -103,7 +105,7 @@ async def test_refresh_failure_logs_no_refresh_token(
 ) -> None:
     signed_up = await sign_up(live, "cat")
     refresh_token = signed_up["refreshToken"]
-    fail_like_an_outage(monkeypatch, session_store, "rotate_session_token")
+    fail_unexpectedly(monkeypatch, session_store, "rotate_session_token")
 
     async def call() -> None:
         body = await live.graphql(REFRESH, {"token": refresh_token})

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +16,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from storage import pubsub
-from storage.embedded import EmbeddedValkey, start_valkey
 from storage.pubsub import LISTENER_QUEUE_SIZE, EventHub, publish
 from storage.redis_keys import EVENTS_HEARTBEAT_CHANNEL as HEARTBEAT_CHANNEL
 from tests.conftest import free_port
+from tests.servers import RestartableValkey
 
 SECONDS = 5.0
-
-
-@dataclass
-class RestartableValkey:
-    data_dir: Path
-    port: int
-    server: EmbeddedValkey | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.server = start_valkey(self.data_dir, persist=False, port=self.port)
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
 
 
 @pytest.fixture
