@@ -58,10 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     # uvicorn and arq handle SIGTERM themselves while they run (graceful shutdown); uvicorn then
     # re-raises it, and outside them it should stop the command just as Ctrl-C does, exit 0.
     signal.signal(signal.SIGTERM, _raise_terminated)
+    from storage.embedded import DataDirInUseError
+
     try:
         _dispatch(args, settings)
     except (KeyboardInterrupt, Terminated):  # re-raised by uvicorn after a clean shutdown
         log.info("shutter stopped")
+    except DataDirInUseError as error:
+        sys.exit(f"shutter {args.command}: {error}")
     return 0
 
 
@@ -76,25 +80,31 @@ def _raise_terminated(signum: int, frame: object) -> None:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     command: str = args.command
     if command == "run":
-        with _services(settings) as ready:
+        with _services(settings, purpose="shutter run") as ready, _temporary_files(settings):
             _migrate(ready)
             _run_in_fast_loop(_serve(ready, args.host, args.port, with_worker=True))
     elif command == "serve":
-        _run_in_fast_loop(_serve(settings, args.host, args.port, with_worker=False))
+        with _temporary_files(settings):
+            _run_in_fast_loop(_serve(settings, args.host, args.port, with_worker=False))
     elif command == "worker":
         _require_urls(settings)
         if settings.worker_metrics_port is not None:
             from metrics import serve_worker_metrics
 
             serve_worker_metrics(settings.worker_metrics_port, settings.worker_metrics_host)
-        _run_in_fast_loop(_work(settings))
+        with _temporary_files(settings):
+            _run_in_fast_loop(_work(settings))
     elif command == "migrate":
-        with _services(settings) as ready:
+        with _services(
+            settings, purpose="shutter migrate", need_redis=False, share_running=True
+        ) as ready:
             _migrate(ready)
     elif command == "reindex":
         from services.reindex import run_reindex
 
-        with _services(settings) as ready:
+        with _services(
+            settings, purpose="shutter reindex", need_redis=False, share_running=True
+        ) as ready:
             asyncio.run(run_reindex(ready))
     elif command == "seed":
         _seed(args, settings)
@@ -158,17 +168,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def _services(settings: Settings, *, share_running: bool = False) -> Iterator[Settings]:
+def _services(
+    settings: Settings, *, purpose: str, need_redis: bool = True, share_running: bool = False
+) -> Iterator[Settings]:
     """Settings whose URLs point at running servers: the configured ones, or embedded ones
-    started under SHUTTER_DATA_DIR for the length of the block (`share_running`: also those
-    a running `shutter run` started there)."""
+    started under SHUTTER_DATA_DIR for the length of the block. While another process owns
+    the folder's servers, `share_running` uses them (`shutter seed`, `migrate` and `reindex`
+    next to `shutter run`); otherwise storage.embedded.DataDirInUseError says who owns it.
+    `need_redis` False: no Valkey (the command uses PostgreSQL only)."""
     from storage.embedded import embedded_services
 
     with embedded_services(
         settings.data_dir,
         need_postgres=not settings.database_url,
-        need_redis=not settings.redis_url,
+        need_redis=need_redis and not settings.redis_url,
         share_running=share_running,
+        purpose=purpose,
     ) as (database_url, redis_url):
         yield settings.model_copy(
             update={
@@ -189,7 +204,10 @@ def _seed(args: argparse.Namespace, settings: Settings) -> None:
         sys.exit(f"shutter seed: {error}")
 
     logging.getLogger("arq").setLevel(logging.WARNING)  # a line per drained job
-    with _services(settings, share_running=True) as ready:
+    with (
+        _services(settings, purpose="shutter seed", share_running=True) as ready,
+        _temporary_files(settings),
+    ):
         _migrate(ready)
         try:
             report = asyncio.run(
@@ -203,6 +221,17 @@ def _seed(args: argparse.Namespace, settings: Settings) -> None:
                 "stop Shutter and delete SHUTTER_DATA_DIR (./var), or use an empty database."
             )
     print(summary(report, f"{ready.public_base_url}/graphql"))
+
+
+@contextlib.contextmanager
+def _temporary_files(settings: Settings) -> Iterator[None]:
+    """The process's temporary files (media being processed, ...) in a folder of its own under
+    SHUTTER_DATA_DIR/tmp, where the next process removes what a killed one left
+    (storage.scratch.temporary_files_in)."""
+    from storage.scratch import temporary_files_in
+
+    with temporary_files_in(settings.data_dir / "tmp"):
+        yield
 
 
 def _migrate(settings: Settings) -> None:

@@ -23,6 +23,7 @@ a job may retry it with backoff. `BlobNotFoundError` means the object is absent.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -215,12 +216,15 @@ def local_blob_store(settings: Settings, *, signing_key: bytes) -> LocalBlobStor
 async def open_blob_store(settings: Settings, *, signing_key: bytes) -> AsyncIterator[BlobStore]:
     """The backend ``settings.storage_backend`` selects, open for the block.
 
-    ``local``: files under ``settings.media_dir`` (see `local_blob_store`). ``s3``: one
+    ``local``: files under ``settings.media_dir`` (see `local_blob_store`); opening it removes
+    the temp files of processes that stopped mid-write. ``s3``: one
     long-lived client to ``settings.s3_bucket`` (credentials from the environment, AWS
     profile or instance role), public URLs on ``settings.media_base_url``; closed on exit.
     """
     if settings.storage_backend == "local":
-        yield local_blob_store(settings, signing_key=signing_key)
+        local = local_blob_store(settings, signing_key=signing_key)
+        await asyncio.to_thread(local.remove_abandoned_temp_files)
+        yield local
         return
     if not settings.s3_bucket:
         raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")

@@ -6,8 +6,10 @@ Layout under `root`:
 - ``<key>``: the object's bytes.
 - ``.meta/<key>``: JSON with its content type, cache control and ETag (MD5 of the bytes, as S3
   reports for single-part uploads). Absent for files put there by other means.
-- ``.tmp/``: files being written. Every write goes to a temp file there, is fsynced, then
-  `os.replace`d over the target, so readers see the old object or the new one, never a part.
+- ``.tmp/<process>/``: files being written, in a folder per process (storage.scratch). Every
+  write goes to a temp file there, is fsynced, then `os.replace`d over the target, so readers
+  see the old object or the new one, never a part. What a killed process left there is removed
+  by the next process that opens the store (`remove_abandoned_temp_files`).
 
 Keys cannot name ``.meta`` or ``.tmp`` (no key segment may start with a dot), and every path is
 resolved and checked to stay inside `root` (symlinks included). Data and metadata are two
@@ -55,6 +57,7 @@ from storage.blobs.signing import (
     upload_query,
     verify_upload,
 )
+from storage.scratch import process_tag, remove_abandoned
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -135,6 +138,7 @@ class LocalBlobStore:
         if not signing_key:
             raise ValueError("signing_key must not be empty")
         self._root = root.resolve()
+        self._temp_folder = self._root / ".tmp" / process_tag()
         self._signing_key = signing_key
         self._base_url = public_base_url.rstrip("/")
         self._clock = clock
@@ -285,8 +289,13 @@ class LocalBlobStore:
             return {}
         return {name: value for name, value in loaded.items() if isinstance(value, str)}
 
+    def remove_abandoned_temp_files(self) -> list[Path]:
+        """Side effects: deletes the temp files of processes that stopped mid-write (a crash)
+        and returns them; running processes' files stay."""
+        return remove_abandoned(self._root / ".tmp")
+
     def _open_temp(self) -> _TempFile:
-        folder = self._root / ".tmp"
+        folder = self._temp_folder
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=folder)
         os.fchmod(fd, 0o644)
