@@ -3,9 +3,14 @@
 `plan_demo` decides everything from a seed (pure, no I/O): users with names and bios, a follow
 graph with a few popular accounts, posts with captions (#hashtags, @mentions) and generated
 pictures, likes and comments. `seed_demo` carries the plan out through the services (sign_up,
-update_profile, follow_user, create_upload + complete_upload + process_media, create_post,
-like_post, add_comment), so counters, feeds, hashtags, search jobs and notifications end up
-exactly as if people had done it. Nothing is written with raw SQL.
+update_profile, follow_user, create_upload + complete_upload, create_post, like_post,
+add_comment), so counters, feeds, hashtags, search jobs and notifications end up exactly as if
+people had done it. Nothing is written with raw SQL.
+
+Pictures are processed as a client's are: by the `process_media` job complete_upload queues,
+which a worker runs (whichever takes it: `shutter seed` runs one, and so does a `shutter run`
+next to it; the queue runs each job once) while the seed waits for the job to finish. The seed
+never processes a picture itself, so it never races a worker for one.
 
 Refusal rather than idempotence: `check_not_seeded` raises `AlreadySeededError` when the demo
 user (or any planned username) exists, so a second run changes nothing.
@@ -19,16 +24,17 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services import accounts, comments, follows, likes, media, media_processing, posts
+from services import accounts, comments, follows, likes, media, posts
 from services.accounts import AccountDeps, ProfileChanges
 from services.auth import Viewer
 from services.media import MediaDeps
-from services.media_processing import ProcessingDeps
 from services.posts import PostDeps
 from services.rate_limits import ActionLimits, RateLimitPolicy
 from services.social import SocialDeps
 from services.tokens import RefreshToken
+from storage import jobs
 from storage.demo_images import STYLES, ImageSpec, ImageStyle, render_demo_image
+from storage.pg import media as media_store
 from storage.pg import users as user_store
 
 Progress = Callable[[str, int, int], None]
@@ -206,28 +212,25 @@ class DemoPlan:
 
 @dataclass(frozen=True, slots=True)
 class SeedDeps:
-    """What seeding touches: the use cases' usual dependency bundles, plus media processing
-    (run in this process, so seeding needs no worker for the pictures)."""
+    """What seeding touches: the use cases' usual dependency bundles. The pictures' processing
+    jobs need a worker running meanwhile (workers.seed runs one)."""
 
     accounts: AccountDeps
     social: SocialDeps
     posts: PostDeps
     media: MediaDeps
-    processing: ProcessingDeps
     concurrency: int
-    """Pictures rendered and processed at once (CPU bound: the machine's cores)."""
+    """Pictures rendered and uploaded at once (CPU bound: the machine's cores)."""
+    picture_timeout_seconds: float
+    """How long one picture's processing job may take, retries included, before seeding gives
+    up (RuntimeError)."""
 
     def unlimited(self) -> SeedDeps:
         """The same dependencies with the seeding rate limits (see SEED_LIMIT)."""
         policy = RateLimitPolicy(SEED_LIMIT, SEED_LIMIT, SEED_LIMIT, SEED_LIMIT)
         social = dataclasses.replace(self.social, limits=policy)
         publishing = dataclasses.replace(self.posts, social=social)
-        return dataclasses.replace(
-            self,
-            social=social,
-            posts=publishing,
-            processing=dataclasses.replace(self.processing, publishing=publishing),
-        )
+        return dataclasses.replace(self, social=social, posts=publishing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,8 +470,9 @@ async def _sign_up_all(deps: SeedDeps, plan: DemoPlan, progress: Progress) -> li
 async def _upload_all(
     deps: SeedDeps, plan: DemoPlan, viewers: list[Viewer], progress: Progress
 ) -> list[list[int]]:
-    """Render, upload and process every picture, `deps.concurrency` at a time; the media ids
-    of each post, in plan order."""
+    """Render and upload every picture, `deps.concurrency` at a time, and wait for each to be
+    processed (the uploads go on meanwhile, so the workers always have pictures to process);
+    the media ids of each post, in plan order."""
     slots = asyncio.Semaphore(deps.concurrency)
     done = 0
 
@@ -476,6 +480,7 @@ async def _upload_all(
         nonlocal done
         async with slots:
             media_id = await _upload_picture(deps, owner, spec, name)
+        await _wait_until_processed(deps, media_id, name)
         done += 1
         progress("pictures", done, plan.image_count)
         return media_id
@@ -492,9 +497,8 @@ async def _upload_all(
 
 async def _upload_picture(deps: SeedDeps, owner: Viewer, spec: ImageSpec, name: str) -> int:
     """One picture through the real upload path: createUpload, the bytes written where the
-    presigned PUT would put them, completeUpload, then the media job run here.
-
-    Raises RuntimeError if the media did not end READY."""
+    presigned PUT would put them, then completeUpload, which queues its processing job.
+    Returns the media id."""
     data = await asyncio.to_thread(render_demo_image, spec)
     created = await media.create_upload(
         deps.media, owner, filename=name, content_type="image/jpeg", byte_size=len(data)
@@ -503,10 +507,23 @@ async def _upload_picture(deps: SeedDeps, owner: Viewer, spec: ImageSpec, name: 
         media.upload_key(created.media.id), data, content_type="image/jpeg", cache_control="private"
     )
     await media.complete_upload(deps.media, owner, created.media.id)
-    # complete_upload also queued the job; a worker running it later finds the media READY.
-    record = await media_processing.process_media(deps.processing, created.media.id, last_try=True)
-    if record is None:
-        raise RuntimeError(f"demo picture {name} is gone")
+    return created.media.id
+
+
+async def _wait_until_processed(deps: SeedDeps, media_id: int, name: str) -> None:
+    """Wait for the picture's processing job, run by whichever worker took it.
+
+    Raises RuntimeError if the media did not end READY (or its job did not finish within
+    `deps.picture_timeout_seconds`). Side effects: Redis reads while waiting, one SELECT."""
+    try:
+        await jobs.wait_for_process_media(
+            deps.media.queue, media_id, timeout_seconds=deps.picture_timeout_seconds
+        )
+    except TimeoutError:
+        raise RuntimeError(
+            f"demo picture {name} was not processed within {deps.picture_timeout_seconds:.0f} s:"
+            " is a worker running?"
+        ) from None
+    (record,) = await media_store.fetch_media_by_ids(deps.media.db, [media_id])
     if record.status != "READY":
         raise RuntimeError(f"demo picture {name} ended {record.status}: {record.rejection_reason}")
-    return created.media.id

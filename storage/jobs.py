@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from arq.connections import ArqRedis
 from arq.constants import default_queue_name
+from arq.jobs import Job, JobStatus
 from redis.asyncio import Redis
 
 PROCESS_MEDIA = "process_media"
+JOB_POLL_SECONDS = 0.05
+
+
+def process_media_job_id(media_id: int, *, sweep: int = 0) -> str:
+    """The id of a media item's processing job; `sweep` > 0: the sweeper's re-enqueue."""
+    return f"{PROCESS_MEDIA}:{media_id}" + (f":sweep{sweep}" if sweep else "")
 
 
 async def enqueue_process_media(queue: ArqRedis, media_id: int, *, sweep: int = 0) -> bool:
@@ -14,9 +23,20 @@ async def enqueue_process_media(queue: ArqRedis, media_id: int, *, sweep: int = 
 
     `sweep` > 0 (a re-enqueue by the sweeper after a crash) gives a new job id.
     """
-    job_id = f"{PROCESS_MEDIA}:{media_id}" + (f":sweep{sweep}" if sweep else "")
+    job_id = process_media_job_id(media_id, sweep=sweep)
     job = await queue.enqueue_job(PROCESS_MEDIA, media_id, _job_id=job_id)
     return job is not None
+
+
+async def wait_for_process_media(queue: ArqRedis, media_id: int, *, timeout_seconds: float) -> None:
+    """Until the media item's processing job has finished (whichever worker ran it, whatever
+    its outcome: the media row tells) or is not queued at all. Raises TimeoutError after
+    `timeout_seconds`. Side effects: a few Redis reads per JOB_POLL_SECONDS."""
+    job = Job(process_media_job_id(media_id), queue)
+    async with asyncio.timeout(timeout_seconds):
+        # arq keeps a job's state in Redis only, announced nowhere: polled.
+        while await job.status() not in (JobStatus.complete, JobStatus.not_found):  # noqa: ASYNC110
+            await asyncio.sleep(JOB_POLL_SECONDS)
 
 
 FAN_OUT_POST = "fan_out_post"

@@ -18,8 +18,9 @@ import httpx
 import psutil
 import pytest
 
+from services.seed import DEMO_PASSWORD
 from tests.conftest import free_port
-from tests.test_cli import graphql, start, stop, wait_until_up
+from tests.test_cli import ROOT, SHUTTER, clean_env, graphql, start, stop, wait_until_up
 
 WAIT_SECONDS = 30.0
 SIGN_UP = (
@@ -32,6 +33,10 @@ mutation Create($input: CreateUploadInput!) {
 }
 """
 UPLOAD_BYTES = 200_000
+DEMO_LOG_IN = (
+    f'mutation {{ logIn(input: {{usernameOrEmail: "demo", password: "{DEMO_PASSWORD}"}}) '
+    "{ accessToken } }"
+)
 
 
 def valkeys_on(folder: Path) -> list[psutil.Process]:
@@ -182,3 +187,45 @@ def test_a_killed_run_is_cleaned_up_by_the_next_and_a_second_run_is_refused(
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=WAIT_SECONDS)
+
+
+def test_seed_next_to_a_running_run_shares_its_servers_and_completes(data_dir: Path) -> None:
+    """The README's path: `shutter seed` next to a running `shutter run` on the same folder
+    uses its servers (no second Valkey) and ends with every picture READY, although the run's
+    worker takes the seed's media jobs."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    run = start(data_dir, port)
+    try:
+        wait_until_up(run, base_url)
+        [valkey] = valkeys_on(data_dir / "valkey")
+        seeded = subprocess.run(
+            [*SHUTTER, "seed", "--users", "3", "--posts-per-user", "2"],
+            cwd=ROOT,
+            env=clean_env(data_dir),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert seeded.returncode == 0, seeded.stderr
+        assert "Seeded 3 users" in seeded.stdout, seeded.stdout
+        assert valkeys_on(data_dir / "valkey") == [valkey]
+        logged_in = graphql(base_url, DEMO_LOG_IN)
+        token = logged_in["data"]["logIn"]["accessToken"]  # type: ignore[index]
+        feed = httpx.post(
+            f"{base_url}/graphql",
+            json={"query": "{ feed(first: 50) { edges { node { media { status } } } } }"},
+            headers={"authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
+        statuses = [
+            item["status"]
+            for edge in feed["data"]["feed"]["edges"]
+            for item in edge["node"]["media"]
+        ]
+        assert statuses
+        assert set(statuses) == {"READY"}
+    finally:
+        output = stop(run)
+    assert run.returncode == 0, output

@@ -5,6 +5,7 @@ README.md's "Demo data" section shows."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import re
@@ -16,7 +17,9 @@ import asyncpg
 import pytest
 import pyvips
 import websockets
+from arq.connections import RedisSettings
 from arq.constants import default_queue_name
+from arq.worker import Worker
 
 from resources import Resources
 from services import likes
@@ -35,6 +38,7 @@ from storage.embedded import find_running_valkey, start_valkey
 from storage.pg import users as user_store
 from tests.conftest import LiveApp
 from tests.factories import viewer_of
+from workers import drain, worker_options
 from workers.seed import run_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,6 +252,48 @@ async def _receive_live_notification(
         assert message["type"] == "next", message
         event = message["payload"]["data"]["notificationReceived"]
         assert (event["kind"], event["actor"]["username"]) == ("COMMENT", "alpine.light")
+
+
+async def test_seed_next_to_a_running_worker_completes_with_every_picture_ready(
+    clean: Resources, settings: Settings
+) -> None:
+    """`shutter seed` next to a running `shutter run`: its worker takes the media jobs the seed
+    queues (this one polls the queue constantly, so it takes each job at once) while the seed
+    waits for them; every picture ends READY once, every post is published."""
+    assert settings.redis_url
+    worker = Worker(
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        handle_signals=False,
+        poll_delay=0.01,
+        **worker_options(settings),
+    )
+    running = asyncio.create_task(worker.async_run())
+    try:
+        plan = plan_demo(USERS, POSTS_PER_USER, SEED)
+        report = await run_seed(
+            settings, users=USERS, posts_per_user=POSTS_PER_USER, seed=SEED, out=io.StringIO()
+        )
+    finally:
+        await drain(worker, grace_seconds=10)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert (report.users, report.posts, report.images) == (USERS, len(plan.posts), plan.image_count)
+    db = clean.db
+    media = await db.fetch("SELECT status, variants FROM media ORDER BY id")
+    assert len(media) == plan.image_count
+    assert {row["status"] for row in media} == {"READY"}
+    assert all([v["name"] for v in _variants(row)] == VARIANTS for row in media)
+    posts = await db.fetch("SELECT status, caption FROM posts ORDER BY id")
+    assert [(row["status"], row["caption"]) for row in posts] == [
+        ("PUBLISHED", post.caption) for post in plan.posts
+    ]
+    assert await db.fetchval("SELECT count(*) FROM post_media") == plan.image_count
+    tags = await db.fetch("SELECT name, post_count FROM hashtags")
+    assert {row["name"]: row["post_count"] for row in tags} == _expected_tag_counts(plan)
+    assert await db.fetchval("SELECT count(*) FROM likes") == len(plan.likes)
+    assert await db.fetchval("SELECT count(*) FROM comments") == len(plan.comments)
+    assert await clean.redis.zcard(default_queue_name) == 0
 
 
 def test_seed_finds_the_valkey_a_running_shutter_run_started(tmp_path: Path) -> None:

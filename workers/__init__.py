@@ -47,8 +47,8 @@ FEED_JOB_TIMEOUT_SECONDS = 10
 
 
 def processing_deps(settings: Settings, resources: Resources) -> ProcessingDeps:
-    """What media processing needs, for a worker process (or the seed command) with these
-    resources. Side effect: loads the moderation model, when one is installed."""
+    """What media processing needs, for a worker process with these resources. Side effect:
+    loads the moderation model, when one is installed."""
     return ProcessingDeps(
         db=resources.db,
         redis=resources.redis,
@@ -76,8 +76,10 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         ctx["processing"] = processing_deps(settings, resources)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        stack: contextlib.AsyncExitStack = ctx.pop("exit_stack")
-        await stack.aclose()
+        # Absent when the worker is stopped before its start-up finished.
+        stack: contextlib.AsyncExitStack | None = ctx.pop("exit_stack", None)
+        if stack is not None:
+            await stack.aclose()
 
     options: dict[str, Any] = {
         "functions": [

@@ -1,17 +1,31 @@
-"""`shutter seed` in a process of its own: open the resources, carry out the demo plan through
-the services (pictures processed here, so no worker is needed), then drain the jobs the seeding
-queued (fan-out, search indexing) with a burst worker, and say how to log in."""
+"""`shutter seed` in a process of its own: open the resources, run a worker (which, with any
+other running one, such as `shutter run`'s, processes the pictures' jobs), carry out the demo
+plan through the services, then drain the jobs the seeding queued (fan-out, search indexing)
+with a burst worker, and say how to log in."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 from typing import TextIO
 
 from resources import open_resources
 from services.reindex import ProgressBar
-from services.seed import DEMO_PASSWORD, DEMO_USERNAME, SeedDeps, SeedReport, plan_demo, seed_demo
+from services.seed import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    SeedDeps,
+    SeedReport,
+    check_not_seeded,
+    plan_demo,
+    seed_demo,
+)
 from settings import Settings
-from workers import build_worker, processing_deps
+from workers import ARQ_TIMEOUT_MARGIN_SECONDS, build_worker
+from workers.jobs import RETRY_BACKOFF_SECONDS
+from workers.supervisor import WorkerSupervisor
 
 
 async def run_seed(
@@ -29,16 +43,42 @@ async def run_seed(
             social=resources.social,
             posts=resources.posts,
             media=resources.media,
-            processing=processing_deps(settings, resources),
             concurrency=settings.media_processing_concurrency,
+            picture_timeout_seconds=picture_timeout_seconds(settings),
         )
-        bar = ProgressBar(out)
-        report = await seed_demo(deps, plan, bar)
-        bar.finish()
+        await check_not_seeded(deps, plan)  # a refusal starts no worker
+        async with _worker_running(settings):
+            bar = ProgressBar(out)
+            report = await seed_demo(deps, plan, bar)
+            bar.finish()
     out.write("jobs     fan-out and search indexing ...\n")
     out.flush()
     await drain_queue(settings)
     return report
+
+
+def picture_timeout_seconds(settings: Settings) -> float:
+    """The longest one media job may take: each try's limit, and the backoffs between tries."""
+    tries = settings.media_job_max_tries
+    return float(
+        tries * (settings.media_job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS)
+        + sum(RETRY_BACKOFF_SECONDS[: tries - 1])
+    )
+
+
+@contextlib.asynccontextmanager
+async def _worker_running(settings: Settings) -> AsyncIterator[None]:
+    """A worker running jobs for the block (through Redis restarts: workers.supervisor); when
+    the block ends it takes no new job and its running jobs get SHUTDOWN_GRACE_SECONDS."""
+    supervisor = WorkerSupervisor(settings)
+    running = asyncio.create_task(supervisor.run())
+    try:
+        yield
+    finally:
+        await supervisor.stop(settings.shutdown_grace_seconds)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
 
 async def drain_queue(settings: Settings) -> None:
