@@ -19,11 +19,14 @@ RUN EXTRAS="${EXTRAS}" python -c "import os, tomllib; p = tomllib.load(open('pyp
 # Then the project. Compat editable mode, as dev.py does: the code runs from /app, where
 # migrations/ and static/ sit beside it (they are found relative to the modules).
 COPY app.py cli.py logs.py metrics.py resources.py settings.py tracing.py ./
+COPY web/ web/
 COPY schema/ schema/
 COPY resolvers/ resolvers/
+COPY execution/ execution/
 COPY services/ services/
 COPY dataloaders/ dataloaders/
 COPY storage/ storage/
+COPY media/ media/
 COPY workers/ workers/
 COPY migrations/ migrations/
 COPY static/ static/

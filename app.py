@@ -16,13 +16,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from resolvers.blob_routes import blob_routes
-from resolvers.connections import ConnectionsMiddleware, WebSocketRegistry
-from resolvers.graphiql import GRAPHIQL_STATIC_DIR
-from resolvers.http_view import GraphQLEndpoint
-from resolvers.metrics_route import metrics_route
-from resolvers.request_ids import RequestIdMiddleware
-from resolvers.security import security_middleware
 from resources import Resources, load_or_create_secret_key, open_resources
 from schema.build import build_schema
 from services import media as media_service
@@ -30,6 +23,13 @@ from settings import Settings
 from storage import pg
 from storage.blobs import local_blob_store
 from tracing import tracing_middleware
+from web.blob_routes import blob_routes
+from web.connections import ConnectionsMiddleware, WebSocketRegistry
+from web.graphiql import GRAPHIQL_STATIC_DIR
+from web.graphql_endpoint import GraphQLEndpoint
+from web.metrics_route import metrics_route
+from web.request_ids import RequestIdMiddleware
+from web.security import security_middleware
 
 log = logging.getLogger("shutter.app")
 

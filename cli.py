@@ -23,7 +23,7 @@ from logs import configure_logging
 from settings import Settings
 
 if TYPE_CHECKING:
-    from resolvers.connections import WebSocketRegistry
+    from web.connections import WebSocketRegistry
 
 log = logging.getLogger("shutter")
 
@@ -254,7 +254,7 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
     """Serve the API until SIGINT/SIGTERM; with_worker also runs the arq worker in this loop."""
     _require_urls(settings)
     from app import create_app
-    from resolvers.security import server_options
+    from web.security import server_options
 
     if "public_base_url" not in settings.model_fields_set:
         settings = settings.model_copy(update={"public_base_url": _base_url(host, port)})
@@ -267,7 +267,7 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
             port=port,
             lifespan="on",
             log_config=None,
-            # resolvers.connections logs each request (one renderer, with the request id).
+            # web.connections logs each request (one renderer, with the request id).
             access_log=False,
             # SIGTERM: in-flight requests get this long to finish before they are cancelled.
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from settings import Settings
 
 ACCESS_FIELDS = ("method", "path", "status", "duration_ms")
-"""`extra=` fields rendered as fields of their own (resolvers.connections' access log)."""
+"""`extra=` fields rendered as fields of their own (web.connections' access log)."""
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _job: ContextVar[tuple[str, str | None] | None] = ContextVar("job", default=None)

@@ -2,7 +2,7 @@
 logging: the transport, the services and the workers all record into the objects defined here.
 
 Importing this module only creates the metric objects (no I/O, no server). Exposition is the
-transport's business: resolvers.metrics_route serves `/metrics` in the API, and
+transport's business: web.metrics_route serves `/metrics` in the API, and
 `serve_worker_metrics` serves a worker's on its own port.
 
 Label values are bounded: operation names are validated and capped (`operation_label`), job

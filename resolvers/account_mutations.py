@@ -10,7 +10,6 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from resolvers.security import current_client_ip
 from schema.accounts import (
     AuthPayload,
     FollowPayload,
@@ -25,6 +24,7 @@ from schema.global_ids import decode_id_of_type
 from schema.users import User
 from services import accounts, follows
 from services.errors import DomainError, UserErrorCode
+from web.security import current_client_ip
 
 
 @strawberry.type

@@ -32,7 +32,7 @@ class Context:
     session_unchecked: bool = False
     """`viewer` is what the access token claims, its session not yet checked against the
     revocation denylist: an HTTP request checks it in the Redis call that pays for its query,
-    before execution (resolvers.query_limits), and `require_viewer` refuses to hand out an
+    before execution (execution.admission), and `require_viewer` refuses to hand out an
     unchecked viewer."""
     connection_params: dict[str, Any] | None = None
     """The graphql-transport-ws `connection_init` payload, set by Strawberry on websockets."""

@@ -10,19 +10,19 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache
 from strawberry.types import ExecutionContext
 
-from resolvers.execution import PlainFieldExecution
-from resolvers.extensions import OperationScope
-from resolvers.mutation import Mutation
-from resolvers.query import Query
-from resolvers.query_cost import CostModel
-from resolvers.query_limits import (
+from execution.admission import (
     ApiLimits,
     QueryCostLimits,
     document_rules,
     hide_suggestions_in_execution,
 )
+from execution.cost import CostModel
+from execution.executor import PlainFieldExecution
+from execution.operation_scope import OperationScope
+from execution.text_inputs import StorableTextInputs
+from resolvers.mutation import Mutation
+from resolvers.query import Query
 from resolvers.subscription import Subscription
-from resolvers.text_inputs import StorableTextInputs
 from settings import Settings
 from tracing import tracing_extensions
 

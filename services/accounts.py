@@ -34,7 +34,7 @@ BIO_MAX_LENGTH = 150
 SESSION_ENDED_EVENT = "session_ended"
 """The event on a user's events channel when one of their sessions ends: `{"type":
 "session_ended", "session_id": "<uuid>"}`. That session's websockets close on it
-(resolvers.session_watch)."""
+(web.session_watch)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
 
+from media.sniff import sniff_content_type
 from services.auth import Viewer
 from services.errors import DomainError, UserError, UserErrorCode
 from services.media_types import media_kind
 from storage import jobs
 from storage.blobs import BlobNotFoundError, BlobStore, PresignedPut
-from storage.media_sniff import sniff_content_type
 from storage.pg import Db
 from storage.pg import media as media_store
 from storage.pg.media import MediaRecord

@@ -7,7 +7,7 @@ media item), so a rerun overwrites the same objects.
 
 A run reads the sealed original (services.media.complete_upload) exactly once, into a temporary
 folder; everything it checks, moderates and publishes derives from that one local copy. A
-video's playable file is a copy without any metadata (storage.video.remux_without_metadata),
+video's playable file is a copy without any metadata (media.video.remux_without_metadata),
 never the original's bytes; the original stays private. Camera, capture time and position
 (a photo's EXIF, a video's container tags) are kept on the row for the owner only.
 """
@@ -25,23 +25,23 @@ from typing import Any
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
-from services import posts
-from services.media import upload_key
-from services.moderation import Moderator
-from storage import jobs, redis_keys
-from storage.blobs import BlobNotFoundError, BlobStore, BlobStoreUnavailableError
-from storage.images import (
+from media.images import (
     PhotoMetadata,
     ProcessedImage,
     RejectedMediaError,
     Variant,
     process_image,
 )
+from media.video import probe_video, remux_without_metadata
+from services import posts
+from services.media import upload_key
+from services.moderation import Moderator
+from storage import jobs, redis_keys
+from storage.blobs import BlobNotFoundError, BlobStore, BlobStoreUnavailableError
 from storage.pg import Db
 from storage.pg import media as media_store
 from storage.pg.media import MediaRecord, ProcessedMedia, StoredVariant
 from storage.pubsub import publish
-from storage.video import probe_video, remux_without_metadata
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from media.demo_images import STYLES, ImageSpec, ImageStyle, render_demo_image
 from services import accounts, comments, follows, likes, media, posts
 from services.accounts import AccountDeps, ProfileChanges
 from services.auth import Viewer
@@ -33,7 +34,6 @@ from services.rate_limits import ActionLimits, RateLimitPolicy
 from services.social import SocialDeps
 from services.tokens import RefreshToken
 from storage import jobs
-from storage.demo_images import STYLES, ImageSpec, ImageStyle, render_demo_image
 from storage.pg import media as media_store
 from storage.pg import users as user_store
 

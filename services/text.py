@@ -10,7 +10,7 @@ what would deceive or annoy the reader rather than say something:
   combining marks with nothing to combine with, Hangul fillers, the blank Braille pattern):
   it would look empty while not being empty.
 
-(NUL and lone surrogates never get this far: resolvers.text_inputs refuses them for every input.)
+(NUL and lone surrogates never get this far: execution.text_inputs refuses them for every input.)
 """
 
 from __future__ import annotations

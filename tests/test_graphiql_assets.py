@@ -10,7 +10,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from resolvers.graphiql import GRAPHIQL_STATIC_DIR, graphiql_html
+from web.graphiql import GRAPHIQL_STATIC_DIR, graphiql_html
 
 STATIC_PREFIX = "/graphiql/static/"
 

@@ -21,6 +21,7 @@ from arq.connections import RedisSettings
 from arq.constants import default_queue_name
 from arq.worker import Worker
 
+from media.demo_images import ImageSpec, render_demo_image
 from resources import Resources
 from services import likes
 from services.comments import add_comment
@@ -33,7 +34,6 @@ from services.seed import (
     plan_demo,
 )
 from settings import Settings
-from storage.demo_images import ImageSpec, render_demo_image
 from storage.embedded import find_running_valkey, start_valkey
 from storage.pg import users as user_store
 from tests.conftest import LiveApp

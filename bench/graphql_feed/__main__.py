@@ -41,9 +41,9 @@ from bench.harness import (
     run_load,
     services,
 )
+from media.images import THUMBNAIL_SIZES, WIDTH_VARIANTS
 from services.tokens import AccessTokens
 from settings import Settings
-from storage.images import THUMBNAIL_SIZES, WIDTH_VARIANTS
 
 FEED = """
 query Feed($first: Int!) {
@@ -58,7 +58,7 @@ _VARIANT_SIZES = (
     *((str(width), width, width * 1350 // 1080) for width in WIDTH_VARIANTS),
     *((name, side, side) for name, side in THUMBNAIL_SIZES),
 )
-"""What the media pipeline (storage.images) stores for a 1080x1350 photo: its widths and square
+"""What the media pipeline (media.images) stores for a 1080x1350 photo: its widths and square
 thumbnails (the query picks one of them)."""
 _VARIANTS = orjson.dumps(
     [

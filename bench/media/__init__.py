@@ -1,4 +1,4 @@
-"""Media pipeline benchmark: storage.images (pyvips) against a Pillow baseline, side by side.
+"""Media pipeline benchmark: media.images (pyvips) against a Pillow baseline, side by side.
 
 Every (input, pipeline) pair runs in a fresh child process (``python -m bench.media --worker``)
 so that its peak RSS is its own: the child reports its peak RSS (``VmHWM``) after its imports
@@ -116,10 +116,10 @@ def write_synthetic_heic(path: Path, width: int = 4000, height: int = 3000) -> P
 
 
 def pillow_variants(data: bytes, *, threads: int) -> list[tuple[str, int, int, bytes]]:
-    """The storage.images variant set made with Pillow; ``threads`` encoders in parallel."""
+    """The media.images variant set made with Pillow; ``threads`` encoders in parallel."""
     from PIL import Image, ImageOps
 
-    from storage.images import (
+    from media.images import (
         THUMBNAIL_SIZES,
         WIDTH_VARIANTS,
         encode_blurhash,
@@ -202,7 +202,7 @@ def run_worker(pipeline: str, path: Path, runs: int) -> JobStats:
     import os
 
     if pipeline == "pyvips":
-        from storage.images import process_image
+        from media.images import process_image
 
         def job(data: bytes) -> list[tuple[str, int, int]]:
             result = process_image(data)

@@ -22,7 +22,7 @@ from bench.media import (
     write_synthetic_heic,
     write_synthetic_jpeg,
 )
-from storage.media_sniff import AVIF, HEIC, HEIF, SNIFF_BYTES, sniff_content_type
+from media.sniff import AVIF, HEIC, HEIF, SNIFF_BYTES, sniff_content_type
 
 
 def main(argv: list[str] | None = None) -> int:

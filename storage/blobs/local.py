@@ -1,5 +1,5 @@
 """The local blob backend: objects are files under one folder, uploads arrive through signed
-PUT URLs served by the app itself (`resolvers/blob_routes.py`).
+PUT URLs served by the app itself (`web/blob_routes.py`).
 
 Layout under `root`:
 

@@ -1,5 +1,5 @@
 """The real app on its own loopback port, configured like `shutter serve` configures uvicorn
-(resolvers.security.server_options) and with some settings changed, for tests of limits that the
+(web.security.server_options) and with some settings changed, for tests of limits that the
 shared live server keeps at their defaults."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 
 from app import create_app
-from resolvers.security import server_options
 from resources import Resources
 from settings import Settings
 from tests.conftest import LiveApp, free_port
 from tests.servers import serve_app
+from web.security import server_options
 
 
 @contextlib.asynccontextmanager

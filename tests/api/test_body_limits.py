@@ -19,13 +19,13 @@ from starlette.routing import Route
 from starlette.types import Message
 from websockets.exceptions import ConnectionClosed
 
-from resolvers.security import BodySizeLimitMiddleware
 from resources import Resources
 from settings import Settings
 from tests.api.configured import app_with
 from tests.api.helpers import PASSWORD, SIGN_UP, sign_up
 from tests.api.test_media_api import create_upload
 from tests.conftest import LiveApp
+from web.security import BodySizeLimitMiddleware
 
 MiB = 1024 * 1024
 PROTOCOL = websockets.Subprotocol("graphql-transport-ws")

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dataloaders import Loaders
+from execution.executor import PlainFieldExecution
 from resolvers.context import Context
-from resolvers.execution import PlainFieldExecution
 from schema.global_ids import encode_global_id
 from schema.posts import Post
 from storage.pg.posts import PostRecord
@@ -118,7 +118,7 @@ async def test_feed_like_counts_are_live_and_exact_after_redis_loses_them(live: 
 
 async def test_a_feed_request_leaves_nothing_to_the_cycle_collector(live: LiveApp) -> None:
     """A request's objects are freed when it ends, none left in reference cycles: the cyclic
-    garbage collector's young collections stop the event loop (resolvers/execution.py)."""
+    garbage collector's young collections stop the event loop (execution/executor.py)."""
     token = await viewer_with_own_posts(live, 5)
     await live.graphql(FEED, {"first": 5, "order": "CHRONOLOGICAL"}, token=token)  # warm
     body, left = await left_in_cycles(live, {"first": 5, "order": "CHRONOLOGICAL"}, token)

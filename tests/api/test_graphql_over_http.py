@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from resolvers.http_view import response_media_type
 from tests.conftest import LiveApp
+from web.graphql_endpoint import response_media_type
 
 AUDIT_DIR = Path(__file__).resolve().parent.parent / "http_audit"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"

@@ -1,4 +1,4 @@
-"""The fast path for plain fields (resolvers/execution.py) answers exactly as graphql-core's
+"""The fast path for plain fields (execution/executor.py) answers exactly as graphql-core's
 general execution does: the same data, the same errors with the same messages, paths and
 locations, for every case the fast path takes and every case it must hand back.
 
@@ -21,8 +21,8 @@ from hypothesis_graphql import queries
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
-from resolvers.execution import PlainFieldExecution
-from resolvers.field_plans import PlainLeaf, PlainObject, plain_field_plan
+from execution.executor import PlainFieldExecution
+from execution.field_plans import PlainLeaf, PlainObject, plain_field_plan
 from schema.build import build_schema
 
 RESOLVER_CALLS: list[str] = []

@@ -26,10 +26,10 @@ from graphql import (
 from strawberry.extensions.max_aliases import create_validator as strawberry_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as strawberry_depth_rule
 
+from execution.admission import ApiLimits, DocumentRules
+from execution.cost import LIST_BOUNDS, CostModel, compile_cost
+from execution.document_measures import DocumentMeasures
 from resolvers.context import Context
-from resolvers.document_measures import DocumentMeasures
-from resolvers.query_cost import LIST_BOUNDS, CostModel, compile_cost
-from resolvers.query_limits import ApiLimits, DocumentRules
 from resources import Resources
 from schema.build import build_schema
 from schema.global_ids import encode_global_id

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from resolvers.security import API_CSP, GRAPHIQL_CSP
 from resources import Resources
 from settings import Settings
 from tests.api.configured import app_with
 from tests.conftest import LiveApp
+from web.security import API_CSP, GRAPHIQL_CSP
 
 COMMON = {
     "x-content-type-options": "nosniff",

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from resolvers.extensions import SERVICE_UNAVAILABLE_MESSAGE
+from execution.operation_scope import SERVICE_UNAVAILABLE_MESSAGE
 from resources import Resources
 from settings import Settings
 from storage.embedded import EmbeddedPostgres, start_postgres

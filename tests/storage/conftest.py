@@ -20,10 +20,10 @@ import uvicorn
 from moto.server import ThreadedMotoServer
 from starlette.applications import Starlette
 
-from resolvers.blob_routes import blob_routes
 from storage.blobs import BlobStore
 from storage.blobs.local import LocalBlobStore
 from storage.blobs.s3 import S3BlobStore
+from web.blob_routes import blob_routes
 
 S3_BUCKET = "shutter-test-media"
 S3_REGION = "us-east-1"

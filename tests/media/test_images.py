@@ -1,4 +1,4 @@
-"""storage.images: variants, orientation, metadata, stripping and hostile input."""
+"""media.images: variants, orientation, metadata, stripping and hostile input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import pyvips
 from PIL import Image
 
-from storage.images import (
+from media.images import (
     PhotoMetadata,
     ProcessedImage,
     RejectedMediaError,

@@ -8,11 +8,11 @@ HTTP rules (docs/graphql-over-http.md):
   it is answered 400 under graphql-response+json and 200 under application/json, as the spec
   says; THROTTLED is 429 with Retry-After under both; a mutation over GET is 405;
 - Redis or PostgreSQL not answering before execution (the budget, persisted queries) is
-  SERVICE_UNAVAILABLE with the request id, HTTP 503 under both media types (resolvers.extensions
-  logs it; a field failing so keeps its partial `data` and a 200);
-- automatic persisted queries (resolvers.persisted_queries), and `Cache-Control: public` only for
+  SERVICE_UNAVAILABLE with the request id, HTTP 503 under both media types
+  (execution.operation_scope logs it; a field failing so keeps its partial `data` and a 200);
+- automatic persisted queries (web.persisted_queries), and `Cache-Control: public` only for
   anonymous, error-free GET queries (`private, no-store` otherwise; `Vary: Accept, Authorization`);
-- websockets: messages of the wrong shape closed with 4400 (resolvers.transport_ws),
+- websockets: messages of the wrong shape closed with 4400 (web.transport_ws),
   `connection_init` timeout (4408), at most N operations per socket, and browser origins
   limited to the same origin and `allowed_origins` (HTTP 403 before accepting).
 """
@@ -41,24 +41,24 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
+from execution.admission import THROTTLED
+from execution.operation_scope import SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE, log_outage
 from resolvers.context import Context
-from resolvers.extensions import SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE, log_outage
-from resolvers.graphiql import graphiql_html
-from resolvers.persisted_queries import (
-    PERSISTED_QUERY_NOT_FOUND,
-    PERSISTED_QUERY_NOT_FOUND_MESSAGE,
-    PersistedQueryNotFoundError,
-    resolve_persisted_query,
-)
-from resolvers.query_limits import THROTTLED
-from resolvers.session_watch import stop_watching, watch_session
-from resolvers.transport_ws import CheckedTransportWSHandler
 from resources import Resources
 from services.auth import check_session, claimed_viewer
 from services.tokens import InvalidTokenError
 from settings import Settings
 from storage.outages import unavailable_service
 from storage.persisted_queries import store_persisted_query
+from web.graphiql import graphiql_html
+from web.persisted_queries import (
+    PERSISTED_QUERY_NOT_FOUND,
+    PERSISTED_QUERY_NOT_FOUND_MESSAGE,
+    PersistedQueryNotFoundError,
+    resolve_persisted_query,
+)
+from web.session_watch import stop_watching, watch_session
+from web.transport_ws import CheckedTransportWSHandler
 
 log = logging.getLogger("shutter.http")
 
@@ -220,7 +220,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         """Authenticate a websocket from its `connection_init` payload: `{"authorization":
         "Bearer <token>"}`. Sockets carry live, per-user events: a missing or bad token closes
         the socket with 4403 (graphql-transport-ws "Forbidden"), and so does the end of the
-        session later (resolvers.session_watch)."""
+        session later (web.session_watch)."""
         params = context.connection_params or {}
         authorization = params.get("authorization", params.get("Authorization"))
         if not isinstance(authorization, str):

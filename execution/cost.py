@@ -19,7 +19,7 @@ text and operation name, so that each request only evaluates that expression (mi
 Selections merge as graphql-core merges them at execution (fields by response key, each
 fragment once per selection set), so repeating a fragment does not multiply its cost. The
 compiler walks the merged selections, never more than the document written out, which
-validation bounds first (QUERY_MAX_SELECTIONS, resolvers.query_limits).
+validation bounds first (QUERY_MAX_SELECTIONS, execution.admission).
 """
 
 from __future__ import annotations

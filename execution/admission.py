@@ -2,11 +2,11 @@
 
 - `DocumentRules`: the parser's token limits, then validation (cached): the document's
   selections with its fragments written out (refused before anything else beyond the limit),
-  its depth and aliases (all measured in one linear pass, resolvers.document_measures), the
+  its depth and aliases (all measured in one linear pass, execution.document_measures), the
   specified rules (graphql-core's overlap check with a smaller budget of work), introspection
   refused when turned off, and "Did you mean ...?" left out of messages when field suggestions
   are turned off;
-- `QueryCostLimits`: the operation's cost (resolvers.query_cost) against the per-request maximum
+- `QueryCostLimits`: the operation's cost (execution.cost) against the per-request maximum
   and the caller's points budget (storage.query_budget), reported in `extensions.cost`.
 
 Both are built once per schema from `ApiLimits`, and their validation rules are classes made
@@ -35,15 +35,15 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from execution.cost import CostModel
+from execution.document_measures import DocumentMeasures
 from resolvers.context import Context
-from resolvers.document_measures import DocumentMeasures
-from resolvers.query_cost import CostModel
-from resolvers.security import current_client_ip
 from services.auth import SESSION_ENDED, Viewer
 from settings import Settings
 from storage.query_budget import BudgetState, spend_query_points
 from storage.redis_keys import budget_subject
 from storage.revocations import is_session_revoked
+from web.security import current_client_ip
 
 MAX_COST_EXCEEDED = "MAX_COST_EXCEEDED"
 MAX_SELECTIONS_EXCEEDED = "MAX_SELECTIONS_EXCEEDED"

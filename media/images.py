@@ -3,7 +3,7 @@
 :func:`process_image` is the whole pipeline. It does no I/O besides reading the given bytes and
 keeps nothing between calls. Its steps, in order:
 
-1. Sniff the format from the magic numbers (:mod:`storage.media_sniff`); only JPEG, PNG, WebP,
+1. Sniff the format from the magic numbers (:mod:`media.sniff`); only JPEG, PNG, WebP,
    GIF, HEIC/HEIF and AVIF go on, each to its own pyvips loader. The generic
    ``new_from_buffer`` is never used, so SVG, PDF and friends never reach any loader.
 2. Read the header lazily (``access="sequential"``) and reject images above ``max_pixels``
@@ -37,7 +37,7 @@ HEIC costs more, as pillow-heif decodes it at full size (3 bytes per pixel, up t
 threads spread allocations over many arenas and RSS creeps up to ~270 MB over repeated HEIC
 calls instead of staying at ~130 MB (measured with ``python -m bench.media``).
 
-EXIF reading lives in :mod:`storage.exif` and the BlurHash encoder in :mod:`storage.blurhash`;
+EXIF reading lives in :mod:`media.exif` and the BlurHash encoder in :mod:`media.blurhash`;
 ``PhotoMetadata``, ``read_photo_metadata`` and ``encode_blurhash`` are re-exported here.
 """
 
@@ -54,9 +54,9 @@ from typing import TYPE_CHECKING, Final, Protocol
 import pillow_heif
 import pyvips
 
-from storage import media_sniff
-from storage.blurhash import encode_blurhash
-from storage.exif import PhotoMetadata, read_photo_metadata
+from media import sniff
+from media.blurhash import encode_blurhash
+from media.exif import PhotoMetadata, read_photo_metadata
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -89,7 +89,7 @@ _BLURHASH_WIDTH: Final = 32
 # length in memory to give their 320 px side to the thumbnails.
 _MAX_WORKING_PIXELS: Final = 10_000_000
 _WHITE: Final = [255.0, 255.0, 255.0]
-_HEIF_FAMILY: Final = frozenset({media_sniff.HEIC, media_sniff.HEIF, media_sniff.AVIF})
+_HEIF_FAMILY: Final = frozenset({sniff.HEIC, sniff.HEIF, sniff.AVIF})
 _PILLOW_HEIF_BANDS: Final = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 # Variants are encoded concurrently, one thread per core this process may use.
 _ENCODER_THREADS: Final = max(1, len(os.sched_getaffinity(0)))
@@ -184,8 +184,8 @@ def process_image(data: bytes, *, max_pixels: int = 100_000_000) -> ProcessedIma
     decoding). Pure: no I/O, no state kept between calls (see the module docstring for the
     process-wide libvips settings made at import).
     """
-    content_type = media_sniff.sniff_content_type(data[: media_sniff.SNIFF_BYTES])
-    if content_type not in media_sniff.IMAGE_CONTENT_TYPES:
+    content_type = sniff.sniff_content_type(data[: sniff.SNIFF_BYTES])
+    if content_type not in sniff.IMAGE_CONTENT_TYPES:
         raise RejectedMediaError(
             "not a supported image format (accepted: JPEG, PNG, WebP, GIF, HEIC/HEIF, AVIF)"
         )
@@ -222,14 +222,14 @@ def _summary(error: Exception) -> str:
 # fail_on="error" turns truncated or corrupt pixel data into an error instead of grey pixels.
 _LOAD_OPTIONS: Final = {"access": "sequential", "fail_on": "error"}
 _LOADERS: Final[dict[str, Callable[..., VipsImage]]] = {
-    media_sniff.JPEG: pyvips.Image.jpegload_buffer,
-    media_sniff.PNG: pyvips.Image.pngload_buffer,
-    media_sniff.WEBP: pyvips.Image.webpload_buffer,
-    media_sniff.GIF: pyvips.Image.gifload_buffer,
+    sniff.JPEG: pyvips.Image.jpegload_buffer,
+    sniff.PNG: pyvips.Image.pngload_buffer,
+    sniff.WEBP: pyvips.Image.webpload_buffer,
+    sniff.GIF: pyvips.Image.gifload_buffer,
     # libvips parses HEVC HEIF headers fine; only decoding HEVC pixels is missing.
-    media_sniff.HEIC: pyvips.Image.heifload_buffer,
-    media_sniff.HEIF: pyvips.Image.heifload_buffer,
-    media_sniff.AVIF: pyvips.Image.heifload_buffer,
+    sniff.HEIC: pyvips.Image.heifload_buffer,
+    sniff.HEIF: pyvips.Image.heifload_buffer,
+    sniff.AVIF: pyvips.Image.heifload_buffer,
 }
 
 
@@ -323,9 +323,9 @@ def _decode_working_image(data: bytes, header: _Header, header_image: VipsImage)
 def _open_for_decode(
     data: bytes, header: _Header, header_image: VipsImage, shrink: int
 ) -> VipsImage:
-    if header.content_type == media_sniff.JPEG and shrink > 1:
+    if header.content_type == sniff.JPEG and shrink > 1:
         return _load_header(data, header.content_type, shrink=shrink)
-    if header.content_type == media_sniff.WEBP and shrink > 1:
+    if header.content_type == sniff.WEBP and shrink > 1:
         return _load_header(data, header.content_type, scale=1.0 / shrink)
     if header.content_type in _HEIF_FAMILY and header.heif_compression != "av1":
         return _decode_hevc_heif(data, header)

@@ -5,7 +5,7 @@ Each fragment is measured once, and a spread adds its fragment's measures. Walki
 instead (as Strawberry's depth and alias validators do) costs as much as the document written
 out: fragments that each spread the next one twice double it with every fragment, so that a
 1 KB document held the event loop for hours. Measured here, the same document takes
-microseconds, and its written-out size is a number to refuse it by (resolvers.query_limits).
+microseconds, and its written-out size is a number to refuse it by (execution.admission).
 
 A fragment spread inside itself (a cycle, which validation reports) adds nothing where it
 closes the cycle; a spread of an unknown fragment adds only itself.

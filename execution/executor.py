@@ -7,7 +7,7 @@ the media list, read from an attribute of an object the page already holds (DESI
 for them that general walk costs several times the read itself (a feed page of 20 posts has 200
 such fields).
 
-`PlainFieldExecution` completes a field itself when it is plain (resolvers/field_plans.py: an
+`PlainFieldExecution` completes a field itself when it is plain (execution/field_plans.py: an
 attribute read or a simple synchronous method, of a scalar or enum, object, or list-of-objects
 type). It reads the value as Strawberry would and:
 
@@ -49,7 +49,7 @@ from graphql.type.scalars import GRAPHQL_MAX_INT as _MAX_INT
 from graphql.type.scalars import GRAPHQL_MIN_INT as _MIN_INT
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from resolvers.field_plans import (
+from execution.field_plans import (
     PlainLeaf,
     PlainObject,
     PlainRead,
@@ -83,7 +83,7 @@ _KIND: dict[type, str] = {PlainLeaf: _LEAF, PlainObject: _OBJECT, type(None): _G
 
 
 class _Step:
-    """One field of a selection as this operation runs it: its plan (resolvers/field_plans.py),
+    """One field of a selection as this operation runs it: its plan (execution/field_plans.py),
     its coerced arguments once read, and for an object field the steps of its sub-selection
     once collected. The items of a list share their steps."""
 

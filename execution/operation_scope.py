@@ -15,9 +15,9 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from execution.operation_metrics import as_graphql_error, record_operation
 from logs import current_request_id
 from resolvers.context import Context
-from resolvers.operation_metrics import as_graphql_error, record_operation
 from services.pagination import InvalidArgumentError
 from storage.outages import Service, unavailable_service
 
@@ -66,9 +66,9 @@ class OperationScope(SchemaExtension):
       client sees INTERNAL_SERVER_ERROR with that request id (`extensions.requestId`). Redis
       or PostgreSQL not answering (storage.outages) is SERVICE_UNAVAILABLE with the request
       id, logged once per operation (HTTP 503 when the operation could not run at all:
-      resolvers.http_view). This holds for errors of fields and for those raised before
-      execution (the budget's Redis call, resolvers.query_limits) alike;
-    - then the metrics (resolvers.operation_metrics), of the errors as clients get them.
+      web.graphql_endpoint). This holds for errors of fields and for those raised before
+      execution (the budget's Redis call, execution.admission) alike;
+    - then the metrics (execution.operation_metrics), of the errors as clients get them.
     """
 
     _outage_logged = False

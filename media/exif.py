@@ -1,6 +1,6 @@
 """Read the little we keep from a photo's EXIF: camera, capture time and GPS position.
 
-:func:`read_photo_metadata` takes the raw EXIF blob a loader found (see :mod:`storage.images`)
+:func:`read_photo_metadata` takes the raw EXIF blob a loader found (see :mod:`media.images`)
 and returns a :class:`PhotoMetadata`. EXIF is attacker-controlled, so the parser never raises
 and drops unusable fields one by one.
 """

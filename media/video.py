@@ -1,9 +1,9 @@
 """Probe an uploaded MP4/QuickTime file with PyAV, and write the copy we publish.
 
 :func:`probe_video` reads the file at the given path and nothing else: duration, display size,
-the owner-only capture metadata of its container tags (:mod:`storage.video_metadata`) and a
+the owner-only capture metadata of its container tags (:mod:`media.video_metadata`) and a
 poster frame. The poster is returned as a full-size, upright, metadata-free JPEG meant to go
-through :func:`storage.images.process_image` like any photo, so a video's thumbnails and
+through :func:`media.images.process_image` like any photo, so a video's thumbnails and
 blurhash are made exactly like a photo's.
 
 :func:`remux_without_metadata` writes the playable copy: the same video and audio packets
@@ -36,9 +36,9 @@ from av.stream import Stream
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from storage import media_sniff
-from storage.images import PhotoMetadata, RejectedMediaError, VipsImage
-from storage.video_metadata import read_video_metadata
+from media import sniff
+from media.images import PhotoMetadata, RejectedMediaError, VipsImage
+from media.video_metadata import read_video_metadata
 
 DEFAULT_MAX_PIXELS: Final = 7680 * 4320
 """8K UHD: anything larger is not a phone or camera video."""
@@ -52,7 +52,7 @@ _DEMUXER: Final = "mov"
 # Counter-clockwise display rotation -> libvips' clockwise rotation that makes the frame upright.
 _UPRIGHT: Final = {90: "d270", 180: "d180", 270: "d90"}
 # The published copy keeps the upload's container family: FFmpeg muxer per sniffed type.
-_MUXERS: Final = {media_sniff.MP4: "mp4", media_sniff.QUICKTIME: "mov"}
+_MUXERS: Final = {sniff.MP4: "mp4", sniff.QUICKTIME: "mov"}
 _MUXER_OPTIONS: Final = {
     # The index (moov) before the media data: playback starts before the download ends.
     "movflags": "faststart",
@@ -144,9 +144,9 @@ def _copy_packets(source: InputContainer, published: OutputContainer) -> None:
 def _require_iso_container(path: str | os.PathLike[str]) -> str:
     """The sniffed content type of an MP4 or QuickTime file; RejectedMediaError otherwise."""
     with Path(path).open("rb") as file:
-        head = file.read(media_sniff.SNIFF_BYTES)
-    content_type = media_sniff.sniff_content_type(head)
-    if content_type not in media_sniff.VIDEO_CONTENT_TYPES:
+        head = file.read(sniff.SNIFF_BYTES)
+    content_type = sniff.sniff_content_type(head)
+    if content_type not in sniff.VIDEO_CONTENT_TYPES:
         raise RejectedMediaError("not a supported video format (accepted: MP4, QuickTime)")
     return content_type
 

@@ -9,7 +9,7 @@ write them as QuickTime ``mdta`` keys (``com.apple.quicktime.location.ISO6709``,
 
 Tags are attacker-controlled: the parser never raises and drops unusable fields one by one.
 These values are for the owner only; the published copy of a video carries none of them
-(:func:`storage.video.remux_without_metadata`).
+(:func:`media.video.remux_without_metadata`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
-from storage.exif import PhotoMetadata, camera_text
+from media.exif import PhotoMetadata, camera_text
 
 __all__ = ["parse_iso6709", "read_video_metadata"]
 

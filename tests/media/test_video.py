@@ -1,4 +1,4 @@
-"""storage.video: duration, display size with rotation, poster frame, hostile input; the
+"""media.video: duration, display size with rotation, poster frame, hostile input; the
 owner-only capture metadata of a phone's container tags, and the metadata-free published copy."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import av
 import pytest
 from PIL import Image
 
-from storage.exif import PhotoMetadata
-from storage.images import RejectedMediaError, process_image
-from storage.video import VideoInfo, probe_video, remux_without_metadata
-from storage.video_metadata import parse_iso6709, read_video_metadata
+from media.exif import PhotoMetadata
+from media.images import RejectedMediaError, process_image
+from media.video import VideoInfo, probe_video, remux_without_metadata
+from media.video_metadata import parse_iso6709, read_video_metadata
 from tests import media_fixtures as fixtures
 
 Colour = tuple[int, int, int]

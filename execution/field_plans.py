@@ -1,4 +1,4 @@
-"""Which fields the plain-field execution (resolvers/execution.py) completes itself, and how.
+"""Which fields the plain-field execution (execution/executor.py) completes itself, and how.
 
 A field is plain when Strawberry would only read an attribute (its default resolver), or call
 a synchronous method taking `self` and arguments of built-in scalar types (which Strawberry

@@ -1,4 +1,4 @@
-"""storage.blurhash: the encoder against the reference implementation.
+"""media.blurhash: the encoder against the reference implementation.
 
 The blurhash of a processed image (size flag, average colour) is tested in test_images.py.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.blurhash import encode_blurhash
+from media.blurhash import encode_blurhash
 
 
 def _pattern(width: int, height: int) -> bytes:

@@ -1,4 +1,4 @@
-"""storage.exif: reading camera, capture time and position from raw EXIF blobs.
+"""media.exif: reading camera, capture time and position from raw EXIF blobs.
 
 The pipeline-level metadata tests (EXIF found in JPEG/HEIC files) stay in test_images.py.
 """
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from storage.exif import PhotoMetadata, read_photo_metadata
+from media.exif import PhotoMetadata, read_photo_metadata
 from tests import media_fixtures as fixtures
 
 

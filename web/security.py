@@ -7,7 +7,7 @@ request costs a few dictionary lookups), plus the uvicorn options that belong wi
 - `BodySizeLimitMiddleware`: 413 with a GraphQL-shaped error for request bodies larger than the
   limit, refused from `Content-Length` before a byte is read, or counted while a chunked body
   streams in (never buffered here). Upload routes are exempt: they enforce their own signed size.
-- `BodyReadTimeoutMiddleware` (resolvers.read_timeouts): 408 for a body that does not arrive in
+- `BodyReadTimeoutMiddleware` (web.read_timeouts): 408 for a body that does not arrive in
   time (whole body; for uploads, between chunks); `server_options` adds the header read timeout
   (a uvicorn protocol of the same module).
 - `ClientAddressMiddleware`: binds the request's client address for `current_client_ip()`
@@ -29,8 +29,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from resolvers.read_timeouts import BodyReadTimeoutMiddleware, header_timeout_protocol
 from settings import Settings
+from web.read_timeouts import BodyReadTimeoutMiddleware, header_timeout_protocol
 
 UPLOAD_PATH_PREFIX = "/uploads/"
 MEDIA_PATH_PREFIX = "/media/"
@@ -243,7 +243,7 @@ def security_middleware(settings: Settings) -> list[Middleware]:
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn.Config options of the security settings: the largest websocket message (a larger
     one closes the socket with 1009), which proxies' X-Forwarded-* headers are believed, and the
-    HTTP protocol with the header read timeout (resolvers.read_timeouts)."""
+    HTTP protocol with the header read timeout (web.read_timeouts)."""
     return {
         "http": header_timeout_protocol(settings.http_header_timeout_seconds),
         "ws_max_size": settings.max_websocket_message_bytes,

@@ -1,5 +1,5 @@
 """Prometheus metrics of GraphQL operations: latency per operation, errors per code. Recorded by
-resolvers.extensions.OperationScope once an operation's errors are what clients get."""
+execution.operation_scope.OperationScope once an operation's errors are what clients get."""
 
 from __future__ import annotations
 

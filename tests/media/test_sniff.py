@@ -1,4 +1,4 @@
-"""storage.media_sniff: magic numbers and ftyp brands."""
+"""media.sniff: magic numbers and ftyp brands."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage.media_sniff import SNIFF_BYTES, sniff_content_type
+from media.sniff import SNIFF_BYTES, sniff_content_type
 from tests import media_fixtures as fixtures
 
 

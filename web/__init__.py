@@ -1,0 +1,1 @@
+"""The HTTP and websocket side: the GraphQL endpoint, middleware and routes."""
