@@ -2,7 +2,7 @@
 """The two commands of a fresh clone; needs only Python 3.11+ and access to PyPI.
 
     python3 dev.py run     # the whole service: API + worker, embedded PostgreSQL and Valkey
-    python3 dev.py test    # ruff, mypy (strict) and pytest, with throwaway servers
+    python3 dev.py test    # ruff, mypy (strict), import contracts, pytest (throwaway servers)
 
 Each creates `.venv` on first use and (re)installs the project there whenever pyproject.toml
 changes; extra arguments go to `shutter run` or to pytest.
@@ -58,6 +58,7 @@ def run_checks(pytest_args: list[str]) -> int:
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
         ["mypy"],
+        ["lint-imports"],  # the layers of docs/architecture.md (contracts in pyproject.toml)
         ["pytest", *pytest_args],
     ]
     for step in steps:

@@ -43,7 +43,6 @@ from settings import Settings
 from storage.query_budget import BudgetState, spend_query_points
 from storage.redis_keys import budget_subject
 from storage.revocations import is_session_revoked
-from web.security import current_client_ip
 
 MAX_COST_EXCEEDED = "MAX_COST_EXCEEDED"
 MAX_SELECTIONS_EXCEEDED = "MAX_SELECTIONS_EXCEEDED"
@@ -307,7 +306,7 @@ class QueryCostLimits(SchemaExtension):
     async def _spend_as(self, context: Context, cost: int, unchecked: Viewer | None) -> BudgetState:
         return await spend_query_points(
             context.resources.redis,
-            budget_subject(context.viewer_id, current_client_ip()),
+            budget_subject(context.viewer_id, context.client_ip),
             cost=cost,
             capacity=self.limits.budget_points,
             restore_rate=self.limits.budget_restore_rate,

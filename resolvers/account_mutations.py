@@ -24,7 +24,6 @@ from schema.global_ids import decode_id_of_type
 from schema.users import User
 from services import accounts, follows
 from services.errors import DomainError, UserErrorCode
-from web.security import current_client_ip
 
 
 @strawberry.type
@@ -41,7 +40,7 @@ class AccountMutations:
                 email=input.email,
                 password=input.password,
                 full_name=input.full_name,
-                client_ip=current_client_ip(),
+                client_ip=info.context.client_ip,
             )
         except DomainError as error:
             return AuthPayload(user_errors=user_errors(error, input_argument="input"))
@@ -57,7 +56,7 @@ class AccountMutations:
                 info.context.resources.accounts,
                 username_or_email=input.username_or_email,
                 password=input.password,
-                client_ip=current_client_ip(),
+                client_ip=info.context.client_ip,
             )
         except DomainError as error:
             return AuthPayload(user_errors=user_errors(error, input_argument="input"))

@@ -26,6 +26,10 @@ class Context:
     """
 
     resources: Resources
+    client_ip: str | None = None
+    """The client's address: the TCP peer, or what `X-Forwarded-For` says when the peer is a
+    trusted proxy (uvicorn's `forwarded_allow_ips`); None when unknown. Log-in and sign-up
+    limits and the anonymous points budget count by it."""
     viewer: Viewer | None = None
     auth_error: str | None = None
     """Why the presented credentials were refused (None when none or valid ones were sent)."""

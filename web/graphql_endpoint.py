@@ -210,11 +210,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         resources: Resources = request.app.state.resources
+        client_ip = request.client.host if request.client else None
         if isinstance(request, Request):
-            context = Context(resources=resources)
+            context = Context(resources=resources, client_ip=client_ip)
             _read_credential(context, request.headers.get("authorization"))
             return context
-        return Context(resources=resources, websocket=request)
+        return Context(resources=resources, client_ip=client_ip, websocket=request)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a websocket from its `connection_init` payload: `{"authorization":

@@ -10,9 +10,9 @@ request costs a few dictionary lookups), plus the uvicorn options that belong wi
 - `BodyReadTimeoutMiddleware` (web.read_timeouts): 408 for a body that does not arrive in
   time (whole body; for uploads, between chunks); `server_options` adds the header read timeout
   (a uvicorn protocol of the same module).
-- `ClientAddressMiddleware`: binds the request's client address for `current_client_ip()`
-  (log-in throttling). The address is the ASGI scope's client, which uvicorn rewrites from
-  `X-Forwarded-For` only when the peer is a trusted proxy (`server_options`).
+- The client address (log-in and sign-up limits, the anonymous budget) is the ASGI scope's
+  client, which uvicorn rewrites from `X-Forwarded-For` only when the peer is a trusted proxy
+  (`server_options`); the GraphQL endpoint puts it on the Context.
 - CORS is Starlette's `CORSMiddleware`, configured by `security_middleware` from
   `allowed_origins`: nothing when empty (no CORS headers at all), any origin for `["*"]`.
 
@@ -21,7 +21,6 @@ See docs/security.md.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -50,27 +49,6 @@ GRAPHIQL_CSP = (
 # Everything else is data (JSON, media, assets): nothing in it may run or load anything.
 API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 HSTS = "max-age=31536000"
-
-_client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
-
-
-def current_client_ip() -> str | None:
-    """The client address of the HTTP request or websocket being served (None if unknown)."""
-    return _client_ip.get()
-
-
-class ClientAddressMiddleware:
-    """Binds the scope's client address for `current_client_ip()`. Side effects: sets a context
-    variable for the request's task (and the tasks it starts)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            client = scope.get("client")
-            _client_ip.set(client[0] if client else None)
-        await self.app(scope, receive, send)
 
 
 class SecurityHeadersMiddleware:
@@ -235,7 +213,6 @@ def security_middleware(settings: Settings) -> list[Middleware]:
             upload_prefix=UPLOAD_PATH_PREFIX,
         ),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes),
-        Middleware(ClientAddressMiddleware),
     ]
     return stack
 
