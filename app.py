@@ -61,7 +61,8 @@ def create_app(settings: Settings) -> Starlette:
             app.state.resources = resources
             await resources.events.start()
             # Objects alive after start-up live for the whole process: keep them out of the
-            # collector's generations so full collections stay short under load (DESIGN.md §5).
+            # collector's generations so full collections stay short under load
+            # (docs/architecture.md).
             gc.collect()
             gc.freeze()
             # Young collections rarer: fewer objects promoted, so rarer full collections, whose

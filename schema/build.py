@@ -26,8 +26,9 @@ from resolvers.subscription import Subscription
 from settings import Settings
 from tracing import tracing_extensions
 
-# Parsing and validating a document costs more than executing a small one (DESIGN.md §5);
-# clients send the same few documents over and over, so both steps are cached (bounded LRU).
+# Parsing and validating a document costs more than executing a small one
+# (docs/architecture.md, "Why the executor exists"); clients send the same few documents over
+# and over, so both steps are cached (bounded LRU).
 DOCUMENT_CACHE_SIZE = 1024
 
 

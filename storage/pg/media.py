@@ -26,7 +26,7 @@ class StoredVariant(NamedTuple):
 class MediaRecord(NamedTuple):
     """A row of `media`. Like the other records read on every page (posts, users), a NamedTuple:
     immutable as a frozen dataclass, and built several times faster (a feed page builds
-    hundreds of records, variants included: DESIGN.md §5)."""
+    hundreds of records, variants included: docs/architecture.md)."""
 
     id: int
     owner_id: int
