@@ -13,7 +13,7 @@ from schema.node import Node
 from schema.posts import PostConnection
 from schema.users import User
 from services.hashtag_pages import HashtagOrder
-from storage.pg.hashtags import HashtagRecord
+from services.records import HashtagRecord
 
 
 @strawberry.enum

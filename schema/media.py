@@ -13,7 +13,7 @@ from strawberry.types import Info
 from resolvers.context import Context
 from schema.errors import UserError
 from schema.node import Node
-from storage.pg.media import MediaRecord, StoredVariant
+from services.records import MediaRecord, StoredVariant
 
 TERMINAL_STATUSES = frozenset({"READY", "REJECTED", "FAILED", "DELETED"})
 

@@ -16,7 +16,7 @@ from schema.pagination import PageInfo
 from schema.posts import Comment, Post
 from schema.users import User
 from services.pagination import Page
-from storage.pg.notifications import NotificationRecord
+from services.records import NotificationRecord
 
 
 @strawberry.enum

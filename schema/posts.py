@@ -20,8 +20,7 @@ from services.hashtags import parse_hashtags
 from services.pagination import Page
 from services.post_views import PostView
 from services.posts import is_visible
-from storage.pg.comments import CommentRecord
-from storage.pg.posts import PostRecord
+from services.records import CommentRecord, PostRecord
 
 
 @strawberry.enum

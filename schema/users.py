@@ -14,7 +14,7 @@ from resolvers.context import Context
 from schema.node import Node
 from schema.pagination import PageInfo
 from services.pagination import Page
-from storage.pg.users import UserRecord
+from services.records import UserRecord
 
 if TYPE_CHECKING:
     from schema.posts import PostConnection

@@ -1,0 +1,24 @@
+"""The records the domain hands to the layers above it (resolvers, schema, workers).
+
+Today each is the row type its storage module builds from PostgreSQL, re-exported here so that
+the GraphQL layer depends on the domain's names and never imports storage (an import-linter
+contract in pyproject.toml). A record whose public shape must differ from its row gets a class
+of its own here, and the services that return it map rows to it.
+"""
+
+from storage.pg.comments import CommentRecord
+from storage.pg.hashtags import HashtagRecord
+from storage.pg.media import MediaRecord, StoredVariant
+from storage.pg.notifications import NotificationRecord
+from storage.pg.posts import PostRecord
+from storage.pg.users import UserRecord
+
+__all__ = [
+    "CommentRecord",
+    "HashtagRecord",
+    "MediaRecord",
+    "NotificationRecord",
+    "PostRecord",
+    "StoredVariant",
+    "UserRecord",
+]
