@@ -18,7 +18,7 @@ import asyncpg
 from arq.connections import ArqRedis
 
 from services.accounts import AccountDeps
-from services.feed_deps import FeedConfig, FeedDeps
+from services.feed.deps import FeedConfig, FeedDeps
 from services.login_throttle import LoginThrottle, LoginThrottlePolicy
 from services.media import MediaDeps, UploadLimits
 from services.passwords import Passwords

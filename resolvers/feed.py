@@ -1,23 +1,17 @@
-"""The home feed query."""
+"""The home feed query: services.feed assembles the page; this maps it to GraphQL types."""
 
 from __future__ import annotations
-
-import enum
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from resolvers.posts import load_feed_page
+from resolvers.posts import loaded_views
 from schema.posts import PostConnection
 from services import feed
-from services.feed_deps import FeedOrder as Order
+from services.feed import FeedOrder
 
-
-@strawberry.enum
-class FeedOrder(enum.Enum):
-    RANKED = "RANKED"
-    CHRONOLOGICAL = "CHRONOLOGICAL"
+strawberry.enum(FeedOrder)  # the GraphQL enum FeedOrder is the domain's, registered as it is
 
 
 @strawberry.type
@@ -37,11 +31,6 @@ class FeedQueries:
         context = info.context
         viewer = context.require_viewer()
         page = await feed.read_feed(
-            context.resources.feed,
-            viewer.user_id,
-            first=first,
-            after=after,
-            order=Order(order.value),
+            context.resources.feed, viewer.user_id, first=first, after=after, order=order
         )
-        loaded = await load_feed_page(context, page)
-        return PostConnection.from_loaded(loaded, info, after=after)
+        return PostConnection.from_loaded(loaded_views(context, page), info, after=after)

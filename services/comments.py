@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from services import notifications
 from services.auth import Viewer
+from services.cursors import decode_time_id_cursor, encode_time_id_cursor
 from services.errors import DomainError, UserError, UserErrorCode
 from services.pagination import (
     Page,
     check_page_size,
-    decode_time_id_cursor,
-    encode_time_id_cursor,
     page_of,
 )
 from services.social import SocialDeps

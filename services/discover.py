@@ -9,7 +9,7 @@ from datetime import datetime
 from arq.connections import ArqRedis
 
 from services.hashtags import parse_hashtags
-from services.pagination import encode_time_id_cursor
+from storage.micros import micros_of
 from storage.pg import Db, transaction
 from storage.pg import hashtags as hashtag_store
 from storage.pg.posts import PostRecord
@@ -52,7 +52,7 @@ async def on_post_deleted(db: Db, queue: ArqRedis, post_id: int) -> list[str]:
 async def on_profile_changed(queue: ArqRedis, user_id: int, changed_at: datetime) -> None:
     """Queue re-indexing a user whose username or full name may have changed (sign-up, profile
     update). Side effect: one arq job per distinct `changed_at`."""
-    await search_jobs.enqueue_index_user(queue, user_id, encode_time_id_cursor(changed_at, 0))
+    await search_jobs.enqueue_index_user(queue, user_id, str(micros_of(changed_at)))
 
 
 async def _tag(db: Db, post: PostRecord, *, replace: bool) -> list[str]:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from services.cursor_codec import decode_fields, encode_fields
+from services.cursors import ExploreCursor, decode, encode
 from services.pagination import InvalidArgumentError, Page, check_page_size
 from storage import explore_snapshots
 from storage.pg import Db
@@ -129,7 +129,7 @@ async def read_explore(
         if post.status == "PUBLISHED"
     }
     items = [
-        (encode_fields("x1", snapshot_id, offset + index + 1), records[post_id])
+        (encode(ExploreCursor(snapshot_id, offset + index + 1)), records[post_id])
         for index, post_id in enumerate(found.ids)
         if post_id in records
     ]
@@ -151,7 +151,7 @@ async def _take_snapshot(deps: ExploreDeps, viewer_id: int | None, now: datetime
 
 
 def _decode_cursor(after: str) -> tuple[str, int]:
-    _, (snapshot_id, offset) = decode_fields(after, {"x1": 2})
-    if not offset.isdigit() or not snapshot_id or len(snapshot_id) > _SNAPSHOT_ID_LENGTH:
+    cursor = decode(after, ExploreCursor)
+    if len(cursor.snapshot_id) > _SNAPSHOT_ID_LENGTH:
         raise InvalidArgumentError("`after` is not a cursor of this list.")
-    return snapshot_id, int(offset)
+    return cursor.snapshot_id, cursor.offset

@@ -15,16 +15,20 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from services.cursor_codec import decode_fields, encode_fields
+from services.cursors import (
+    HashtagOlderCursor,
+    HashtagTopCursor,
+    decode,
+    decode_time_id_cursor,
+    encode,
+    encode_time_id_cursor,
+)
 from services.pagination import (
-    InvalidArgumentError,
     Page,
     check_page_size,
-    decode_time_id_cursor,
-    encode_time_id_cursor,
     page_of,
 )
-from storage.feed_keys import datetime_of, micros_of
+from storage.micros import datetime_of, micros_of
 from storage.pg import Db
 from storage.pg import hashtags as hashtag_store
 from storage.pg.hashtags import HashtagRecord
@@ -91,7 +95,7 @@ async def _top_page(
         )
         since_micros = micros_of(since)
         items = [
-            (encode_fields("h1", since_micros, score, micros_of(_published(p)), p.id), p)
+            (encode(HashtagTopCursor(since_micros, score, micros_of(_published(p)), p.id)), p)
             for score, p in ranked
         ]
         if rows > limit:  # the window has more (even if a just-deleted post was left out)
@@ -101,7 +105,7 @@ async def _top_page(
     older = await hashtag_store.fetch_recent_page(
         db, hashtag_id, limit=limit + 1 - len(items), after=older_after
     )
-    items += [(encode_fields("h2", micros_of(_published(p)), p.id), p) for p in older]
+    items += [(encode(HashtagOlderCursor(micros_of(_published(p)), p.id)), p) for p in older]
     return page_of(items, limit)
 
 
@@ -111,16 +115,11 @@ def _decode_top(
     """(window start, keyset in the ranked window, keyset below it)."""
     if after is None:
         return now - TOP_WINDOW, None, None
-    tag, fields = decode_fields(after, {"h1": 4, "h2": 2})
-    try:
-        numbers = [int(field) for field in fields]
-        if tag == "h1":
-            since, score, published, post_id = numbers
-            return datetime_of(since), (score, datetime_of(published), post_id), None
-        published, post_id = numbers
-        return now, None, (datetime_of(published), post_id)
-    except (ValueError, OverflowError, OSError):
-        raise InvalidArgumentError("`after` is not a cursor of this list.") from None
+    cursor = decode(after, HashtagTopCursor, HashtagOlderCursor)
+    if isinstance(cursor, HashtagTopCursor):
+        ranked = (cursor.score, datetime_of(cursor.published_micros), cursor.post_id)
+        return datetime_of(cursor.since_micros), ranked, None
+    return now, None, (datetime_of(cursor.published_micros), cursor.post_id)
 
 
 def _published(post: PostRecord) -> datetime:

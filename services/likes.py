@@ -9,12 +9,11 @@ from redis.asyncio import Redis
 
 from services import notifications
 from services.auth import Viewer
+from services.cursors import decode_time_id_cursor, encode_time_id_cursor
 from services.errors import DomainError, UserErrorCode
 from services.pagination import (
     Page,
     check_page_size,
-    decode_time_id_cursor,
-    encode_time_id_cursor,
     page_of,
 )
 from services.social import SocialDeps

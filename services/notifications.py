@@ -14,12 +14,11 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from services.cursors import decode_time_id_cursor, encode_time_id_cursor
 from services.hashtags import parse_mentions
 from services.pagination import (
     Page,
     check_page_size,
-    decode_time_id_cursor,
-    encode_time_id_cursor,
     page_of,
 )
 from storage import redis_keys

@@ -13,9 +13,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.cursor_codec import decode_fields, encode_fields
-from services.pagination import InvalidArgumentError, Page, check_page_size
-from storage.feed_keys import datetime_of, micros_of
+from services.cursors import SearchCursor, SearchSessionCursor, decode, encode
+from services.pagination import Page, check_page_size
+from storage.micros import datetime_of, micros_of
 from storage.pg import Db
 from storage.pg import hashtags as hashtag_store
 from storage.pg import posts as post_store
@@ -109,21 +109,18 @@ async def search_posts(
 
 
 def _encode_cursor(hit: PostHit, as_of: datetime | None) -> str:
+    published = micros_of(hit.published_at)
     if as_of is None:  # continuing a cursor made before as_of existed
-        return encode_fields("s1", hit.score.hex(), micros_of(hit.published_at), hit.post_id)
-    return encode_fields(
-        "s2", hit.score.hex(), micros_of(hit.published_at), hit.post_id, micros_of(as_of)
-    )
+        return encode(SearchCursor(hit.score, published, hit.post_id))
+    return encode(SearchSessionCursor(hit.score, published, hit.post_id, micros_of(as_of)))
 
 
 def _decode_cursor(after: str | None) -> tuple[PostSearchAfter | None, datetime | None]:
     """(keyset position, the paging session's start: None for an `s1` cursor)."""
     if after is None:
         return None, None
-    tag, fields = decode_fields(after, {"s1": 3, "s2": 4})
-    try:
-        score, published, post_id = float.fromhex(fields[0]), int(fields[1]), int(fields[2])
-        as_of = datetime_of(int(fields[3])) if tag == "s2" else None
-        return (score, datetime_of(published), post_id), as_of
-    except (ValueError, OverflowError, OSError):
-        raise InvalidArgumentError("`after` is not a cursor of this list.") from None
+    cursor = decode(after, SearchCursor, SearchSessionCursor)
+    keyset = (cursor.score, datetime_of(cursor.published_micros), cursor.post_id)
+    if isinstance(cursor, SearchSessionCursor):
+        return keyset, datetime_of(cursor.as_of_micros)
+    return keyset, None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from arq.connections import ArqRedis
 
-from services.feed_deps import FeedDeps
 from services.rate_limits import (
     RateLimitedAction,
     RateLimitPolicy,
@@ -15,6 +15,9 @@ from services.rate_limits import (
 )
 from storage.pg import Db
 from storage.rate_limits import RateLimiter
+
+if TYPE_CHECKING:  # services.feed reads pages through services.likes, which needs SocialDeps
+    from services.feed.deps import FeedDeps
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,12 +27,12 @@ LIKE_COUNTS_DIRTY = "likes:dirty"
 
 FEED_KEY_AFFIXES = ("feed:{", "}")
 """A feed key is prefix + user id + suffix: scripts that build feed keys from user ids (the
-fan-out sends ids, not keys, see storage.feeds) get the format from here."""
+fan-out sends ids, not keys, see storage.feed.cache) get the format from here."""
 
 
 def feed(user_id: int) -> str:
     """A user's home feed: sorted set of post ids scored by publish time (ms, with microsecond
-    fractions), plus bookkeeping members (see storage.feeds). Absent: the user is inactive."""
+    fractions), plus bookkeeping members (see storage.feed.cache). Absent: the user is inactive."""
     return f"{FEED_KEY_AFFIXES[0]}{user_id}{FEED_KEY_AFFIXES[1]}"
 
 
@@ -43,7 +43,7 @@ def feed_ranked_snapshot(user_id: int, snapshot_id: str) -> str:
 
 def feed_impressions(user_id: int) -> str:
     """The posts a user's home feed has shown them: sorted set of post ids scored by when each
-    was first shown (ms), the newest 120 only (services.ranking.SEEN_KEPT), expiring when the
+    was first shown (ms), the newest 120 only (services.feed.ranking.SEEN_KEPT), expiring when the
     user stops reading."""
     return f"feed:{{{user_id}}}:seen"
 

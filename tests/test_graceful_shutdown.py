@@ -144,7 +144,7 @@ async def published_to_a_live_feed(clean: Resources) -> tuple[int, int]:
 
 
 async def feed_ids(clean: Resources, user_id: int) -> list[int]:
-    page = await feed.read_feed(
+    page = await feed.read_feed_ids(
         feed_deps(clean), user_id, first=50, after=None, order=FeedOrder.CHRONOLOGICAL
     )
     return [post_id for _, post_id in page.edges]

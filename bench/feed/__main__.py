@@ -29,12 +29,13 @@ from bench import datagen
 from bench.harness import percentile, services
 from services import feed
 from services.feed import FeedConfig, FeedDeps, FeedOrder
-from services.feed_read import collect_chronological
-from storage import feeds, redis_keys
-from storage.feed_keys import micros_of
+from services.feed.chronological import collect_chronological
+from storage import redis_keys
+from storage.feed import cache as feeds
+from storage.feed import sql as feed_store
+from storage.micros import micros_of
 from storage.pg import QueryCounter
 from storage.pg import create_pool as create_pg_pool
-from storage.pg import feed as feed_store
 from storage.pg.post_views import fetch_post_views
 
 PAGE = 20
@@ -110,7 +111,8 @@ async def bench_reads(deps: FeedDeps, data: datagen.Dataset, reads: int, sql: Qu
     (low, low_viewer), (high, high_viewer) = viewers[0], viewers[-1]
 
     for level, what in (
-        ("ids", "assembly: the page's post ids (services.feed_read against the pull query)"),
+        ("ids", "assembly: the page's post ids (services.feed.chronological against the pull "
+         "query)"),
         ("page", "the page with what its posts show (services.feed.read_feed: views read in "
          "the candidate query; pull: its query, then the views)"),
     ):  # fmt: skip

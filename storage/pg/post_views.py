@@ -2,7 +2,7 @@
 carousel order, with alt texts) and whether the viewer liked it.
 
 The view's columns (`view_columns`) are also selected by the feed's candidate query
-(storage.pg.feed), which reads the views of the page it expects in the same round trip."""
+(storage.feed.sql), which reads the views of the page it expects in the same round trip."""
 
 from __future__ import annotations
 

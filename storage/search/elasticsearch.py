@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from elasticsearch.helpers import async_bulk, async_streaming_bulk
 
-from storage.feed_keys import datetime_of, micros_of
+from storage.micros import datetime_of, micros_of
 from storage.pg import Db
 from storage.pg import hashtags as hashtag_store
 from storage.pg import search as search_store

@@ -8,11 +8,12 @@ import pytest
 
 from resources import Resources
 from services import feed, follows
+from services.cursors import FeedSnapshotCursor, FeedTailCursor, decode
 from services.feed import FeedDeps, FeedOrder
-from services.feed_cursors import SnapshotCursor, decode_ranked
-from services.pagination import InvalidArgumentError
-from storage import feeds, jobs, redis_keys
-from storage.feed_keys import micros_of
+from services.pagination import InvalidArgumentError, Page
+from storage import jobs, redis_keys
+from storage.feed import cache as feeds
+from storage.micros import micros_of
 from storage.pg.post_views import fetch_post_views
 from storage.pg.posts import fetch_posts_by_ids, insert_post_media
 from storage.pg.users import UserRecord, fetch_users_by_ids
@@ -43,7 +44,7 @@ async def read_all(
     ids: list[int] = []
     after = None
     while True:
-        page = await feed.read_feed(deps, viewer_id, first=first, after=after, order=order)
+        page = await feed.read_feed_ids(deps, viewer_id, first=first, after=after, order=order)
         ids += [post_id for _, post_id in page.edges]
         if not page.has_next_page:
             return ids
@@ -66,8 +67,8 @@ async def test_fan_out_skips_inactive_followers_and_celebrity_authors(clean: Res
         [(active.id, author.id), (inactive.id, author.id)]
         + [(u.id, star.id) for u in (active, inactive, other)],
     )
-    page = await feed.read_feed(deps, active.id, first=5, after=None, order=CHRONO)
-    assert page == feed.FeedPage(edges=[], has_next_page=False, like_counters=[])
+    page = await feed.read_feed_ids(deps, active.id, first=5, after=None, order=CHRONO)
+    assert page == feed.FeedIdPage(edges=[], has_next_page=False, like_counters=[])
     assert await cached(clean, active.id) == ["h"]
 
     post = await insert_post(clean.db, author.id, at(1))
@@ -176,7 +177,7 @@ async def test_a_missing_feed_is_rebuilt_from_postgres_and_cached(clean: Resourc
     await insert_follows(clean.db, [(me.id, a.id), (me.id, b.id)])
     posts = [await insert_post(clean.db, (a, b)[m % 2].id, at(m)) for m in range(5)]
     assert await cached(clean, me.id) is None
-    page = await feed.read_feed(deps, me.id, first=2, after=None, order=CHRONO)
+    page = await feed.read_feed_ids(deps, me.id, first=2, after=None, order=CHRONO)
     assert [post_id for _, post_id in page.edges] == [posts[4], posts[3]]
     assert await cached(clean, me.id) == ["h", *map(str, posts[2:])]
     ttl = await clean.redis.ttl(redis_keys.feed(me.id))
@@ -350,7 +351,7 @@ async def test_chronological_paging_never_repeats_or_skips_when_posts_arrive(
     after = None
     minute = 100
     while True:
-        page = await feed.read_feed(deps, me.id, first=3, after=after, order=CHRONO)
+        page = await feed.read_feed_ids(deps, me.id, first=3, after=after, order=CHRONO)
         seen += [post_id for _, post_id in page.edges]
         for author in authors:  # newer posts arrive between pages
             await feed.fan_out_post(deps, await insert_post(clean.db, author.id, at(minute)))
@@ -374,7 +375,7 @@ async def test_ranked_paging_is_stable_complete_and_expires_clearly(clean: Resou
     minute = 20
     cursors = []
     while True:
-        page = await feed.read_feed(deps, me.id, first=2, after=after, order=ranked, now=now)
+        page = await feed.read_feed_ids(deps, me.id, first=2, after=after, order=ranked, now=now)
         seen += [post_id for _, post_id in page.edges]
         cursors += [cursor for cursor, _ in page.edges]
         new = await insert_post(clean.db, a.id, at(minute), likes=1000)
@@ -386,13 +387,13 @@ async def test_ranked_paging_is_stable_complete_and_expires_clearly(clean: Resou
     assert sorted(seen) == posts
     assert len(seen) == len(set(seen)) == 7
 
-    snapshot = decode_ranked(cursors[0])
-    assert isinstance(snapshot, SnapshotCursor)
+    snapshot = decode(cursors[0], FeedSnapshotCursor, FeedTailCursor)
+    assert isinstance(snapshot, FeedSnapshotCursor)
     await clean.redis.delete(redis_keys.feed_ranked_snapshot(me.id, snapshot.snapshot_id))
     with pytest.raises(InvalidArgumentError, match="expired"):
-        await feed.read_feed(deps, me.id, first=2, after=cursors[0], order=ranked)
+        await feed.read_feed_ids(deps, me.id, first=2, after=cursors[0], order=ranked)
     with pytest.raises(InvalidArgumentError):
-        await feed.read_feed(deps, me.id, first=2, after=cursors[0], order=CHRONO)
+        await feed.read_feed_ids(deps, me.id, first=2, after=cursors[0], order=CHRONO)
 
 
 async def test_ranked_order_follows_affinity_and_drops_deleted_posts(clean: Resources) -> None:
@@ -404,11 +405,13 @@ async def test_ranked_order_follows_affinity_and_drops_deleted_posts(clean: Reso
     recent_like = await insert_post(clean.db, liked.id, at(1))
     now = at(60)
     await insert_like(clean.db, recent_like, me.id, now - timedelta(days=1))
-    page = await feed.read_feed(deps, me.id, first=1, after=None, order=FeedOrder.RANKED, now=now)
+    page = await feed.read_feed_ids(
+        deps, me.id, first=1, after=None, order=FeedOrder.RANKED, now=now
+    )
     # Without the like, the two newer posts of `other` would come first.
     assert [post_id for _, post_id in page.edges] == [recent_like]
     await delete_post(clean.db, newer[1])
-    rest = await feed.read_feed(
+    rest = await feed.read_feed_ids(
         deps, me.id, first=10, after=page.edges[0][0], order=FeedOrder.RANKED, now=now
     )
     assert [post_id for _, post_id in rest.edges] == [old, newer[0]]
@@ -423,17 +426,17 @@ async def test_posts_already_shown_sink_on_the_next_ranked_first_page(clean: Res
     now = at(30)
     ranked = FeedOrder.RANKED
 
-    first = await feed.read_feed(deps, me.id, first=2, after=None, order=ranked, now=now)
+    first = await feed.read_feed_ids(deps, me.id, first=2, after=None, order=ranked, now=now)
     assert [post_id for _, post_id in first.edges] == [posts[3], posts[2]]
     assert await feeds.shown_before(clean.redis, me.id, posts) == {posts[3], posts[2]}
 
     # Reloading: the two shown posts lose W_SEEN (2 points); the unseen ones come first.
-    again = await feed.read_feed(deps, me.id, first=4, after=None, order=ranked, now=now)
+    again = await feed.read_feed_ids(deps, me.id, first=4, after=None, order=ranked, now=now)
     assert [post_id for _, post_id in again.edges] == [posts[1], posts[0], posts[3], posts[2]]
 
     # Time order knows nothing of it, but what it shows counts as shown too.
     await clean.redis.delete(redis_keys.feed_impressions(me.id))
-    chrono = await feed.read_feed(deps, me.id, first=1, after=None, order=CHRONO, now=now)
+    chrono = await feed.read_feed_ids(deps, me.id, first=1, after=None, order=CHRONO, now=now)
     assert [post_id for _, post_id in chrono.edges] == [posts[3]]
     assert await feeds.shown_before(clean.redis, me.id, posts) == {posts[3]}
 
@@ -467,19 +470,43 @@ async def test_a_page_comes_with_the_like_counters_of_its_posts(clean: Resources
     await insert_follows(clean.db, [(me.id, friend.id)])
     older, newer = [await insert_post(clean.db, friend.id, at(m)) for m in range(2)]
     await clean.redis.set(redis_keys.post_like_count(older), 3)
-    page = await feed.read_feed(deps, me.id, first=2, after=None, order=CHRONO)
+    page = await feed.read_feed_ids(deps, me.id, first=2, after=None, order=CHRONO)
     assert [post_id for _, post_id in page.edges] == [newer, older]
-    assert page.like_counters == [None, 3]  # None: no counter yet (the reader recounts it)
+    assert page.like_counters == [None, 3]  # None: no counter yet (read_feed recounts it)
+
+
+async def test_a_page_is_assembled_with_what_its_posts_show(clean: Resources) -> None:
+    """read_feed returns the posts themselves, their authors, live like counts (recounted
+    where Redis has none) and the viewer's likes, with the cursors of read_feed_ids."""
+    deps = feed_deps(clean)
+    me, friend = await users(clean, "me", "friend")
+    await insert_follows(clean.db, [(me.id, friend.id)])
+    older, newer = [await insert_post(clean.db, friend.id, at(m)) for m in range(2)]
+    await insert_like(clean.db, older, me.id, at(3))
+    await clean.redis.set(redis_keys.post_like_count(newer), 4)
+    ids = await feed.read_feed_ids(deps, me.id, first=1, after=None, order=CHRONO)
+    page = await feed.read_feed(deps, me.id, first=2, after=None, order=CHRONO)
+    assert [
+        (view.post.id, view.author.username, view.like_count, view.viewer_has_liked)
+        for _, view in page.edges
+    ] == [(newer, "friend", 4, False), (older, "friend", 1, True)]
+    assert page.edges[0][0] == ids.edges[0][0]
+    assert not page.has_next_page
+    rest = await feed.read_feed(deps, me.id, first=2, after=ids.edges[0][0], order=CHRONO)
+    assert [view.post.id for _, view in rest.edges] == [older]
+    assert await feed.read_feed(deps, me.id, first=0, after=None, order=CHRONO) == Page(
+        edges=[], has_next_page=True
+    )
 
 
 async def test_bad_arguments_are_refused(clean: Resources) -> None:
     deps = feed_deps(clean)
     (me,) = await users(clean, "me")
     with pytest.raises(InvalidArgumentError):
-        await feed.read_feed(deps, me.id, first=101, after=None, order=CHRONO)
+        await feed.read_feed_ids(deps, me.id, first=101, after=None, order=CHRONO)
     for order in FeedOrder:
         with pytest.raises(InvalidArgumentError):
-            await feed.read_feed(deps, me.id, first=1, after="bm90LWEtY3Vyc29y", order=order)
+            await feed.read_feed_ids(deps, me.id, first=1, after="bm90LWEtY3Vyc29y", order=order)
 
 
 async def test_a_page_of_the_cached_feed_comes_with_what_its_posts_show(clean: Resources) -> None:
@@ -497,11 +524,11 @@ async def test_a_page_of_the_cached_feed_comes_with_what_its_posts_show(clean: R
     media_id = await make_media(clean.db, author.id)
     await insert_post_media(clean.db, fanned[2], [media_id], ["a lake"])
     await insert_like(clean.db, pulled[1], reader.id, at(7))
-    rebuilt = await feed.read_feed(deps, reader.id, first=4, after=None, order=CHRONO)
+    rebuilt = await feed.read_feed_ids(deps, reader.id, first=4, after=None, order=CHRONO)
     assert len(rebuilt.edges) == 4
     assert rebuilt.views is None  # the feed was missing: rebuilt from PostgreSQL, views unread
 
-    page = await feed.read_feed(deps, reader.id, first=4, after=None, order=CHRONO)
+    page = await feed.read_feed_ids(deps, reader.id, first=4, after=None, order=CHRONO)
     page_ids = [post_id for _, post_id in page.edges]
     assert page_ids == [own, fanned[2], pulled[1], fanned[1]]
     assert page.views == await fetch_post_views(clean.db, page_ids, reader.id)
@@ -517,7 +544,7 @@ async def test_a_page_of_the_cached_feed_comes_with_what_its_posts_show(clean: R
     ]
     assert [view.viewer_has_liked for view in page.views] == [False, False, True, False]
     assert [(media.id, alt) for media, alt in page.views[1].media] == [(media_id, "a lake")]
-    rest = await feed.read_feed(deps, reader.id, first=4, after=page.edges[-1][0], order=CHRONO)
+    rest = await feed.read_feed_ids(deps, reader.id, first=4, after=page.edges[-1][0], order=CHRONO)
     rest_ids = [post_id for _, post_id in rest.edges]
     assert rest_ids == [pulled[0], fanned[0]]
     assert rest.views == await fetch_post_views(clean.db, rest_ids, reader.id)

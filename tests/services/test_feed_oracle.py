@@ -14,7 +14,7 @@ from resources import Resources
 from services import feed, follows
 from services.feed import FeedDeps, FeedOrder
 from storage import redis_keys
-from storage.pg import feed as feed_store
+from storage.feed import sql as feed_sql
 from tests.conftest import reset_state
 from tests.factories import make_user, viewer_of
 from tests.feed_factories import (
@@ -65,7 +65,7 @@ graphs = st.lists(st.integers(0, USERS - 1), min_size=USERS, max_size=USERS).map
 async def pull_model(deps: FeedDeps, viewer_id: int) -> list[int]:
     return [
         post.id
-        for post in await feed_store.fetch_pull_feed(deps.db, viewer_id, before=None, limit=10_000)
+        for post in await feed_sql.fetch_pull_feed(deps.db, viewer_id, before=None, limit=10_000)
     ]
 
 
@@ -73,7 +73,7 @@ async def hybrid(deps: FeedDeps, viewer_id: int, order: FeedOrder, first: int) -
     ids: list[int] = []
     after = None
     while True:
-        page = await feed.read_feed(deps, viewer_id, first=first, after=after, order=order)
+        page = await feed.read_feed_ids(deps, viewer_id, first=first, after=after, order=order)
         ids += [post_id for _, post_id in page.edges]
         if not page.has_next_page:
             return ids

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services import ranking
-from services.ranking import Candidate, Interactions, ScoredPost
+from services.feed import ranking
+from services.feed.ranking import Candidate, Interactions, ScoredPost
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

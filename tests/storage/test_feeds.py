@@ -1,4 +1,4 @@
-"""The Redis side of the feed (storage.feeds) on the test Valkey: scores, the horizon and
+"""The Redis side of the feed (storage.feed.cache) on the test Valkey: scores, the horizon and
 building states, script writes with and without declared keys, snapshots, Cluster grouping."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from redis.crc import key_slot
 
 from resources import Resources
-from storage import feeds, redis_keys
-from storage.feed_keys import datetime_of, micros_of
-from storage.feeds import FeedState
+from storage import redis_keys
+from storage.feed import cache as feeds
+from storage.feed.cache import FeedState
+from storage.micros import datetime_of, micros_of
 
 T = micros_of(datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC))
 

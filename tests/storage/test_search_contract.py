@@ -12,9 +12,9 @@ import pytest
 
 from resources import Resources
 from services import discover, search
-from services.cursor_codec import encode_fields
+from services.cursors import SearchCursor, encode
 from services.pagination import InvalidArgumentError
-from storage.feed_keys import micros_of
+from storage.micros import micros_of
 from storage.pg import Db
 from storage.pg import posts as post_store
 from storage.search import SearchBackend
@@ -226,7 +226,7 @@ async def test_caption_pages_keep_the_candidates_of_their_first_page(clean: Reso
     after = first_page.edges[0][0]
     assert await fox_search(clean.db, 3, first=1, after=after) == [ids["once_new"], ids["once"]]
     # A cursor made before the session start was carried (`s1`) still pages, with no bound.
-    older_cursor = encode_fields("s1", (1.0).hex(), micros_of(NOW), 0)  # above every rank
+    older_cursor = encode(SearchCursor(1.0, micros_of(NOW), 0))  # above every rank
     from_older = await fox_search(clean.db, 3, first=1, after=older_cursor)
     assert from_older == [late.id, ids["once_new"], ids["once"]]
     # A new search ranks the three most recent matches now: "twice_new" is no longer one.

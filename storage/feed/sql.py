@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 import asyncpg
 
-from storage.feed_keys import FeedKey, datetime_of, micros_of
+from storage.feed.keys import FeedKey
+from storage.micros import datetime_of, micros_of
 from storage.pg import Db
 from storage.pg.post_views import VIEW_WIDTH, PostViewRow, view_columns, view_from_row
 

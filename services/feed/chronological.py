@@ -2,7 +2,7 @@
 the pull side (followed celebrities and the viewer's own posts, one query), checked against
 PostgreSQL (still PUBLISHED, author still followed).
 
-The cache is trusted only above its horizon (see storage.feeds); below it, and when a feed is
+The cache is trusted only above its horizon (see storage.feed.cache); below it, and when a feed is
 missing, the pure pull-model query answers, and a missing or thin feed is rebuilt and cached
 within the request, which also revives an inactive user.
 """
@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from metrics import FEED_CACHE_HIT, FEED_CACHE_MISS, FEED_CACHE_REBUILD
-from services.feed_deps import FeedDeps
-from storage import feeds
-from storage.feed_keys import FeedKey
-from storage.feeds import FeedState
-from storage.pg import feed as feed_store
-from storage.pg.feed import FeedPost
+from services.feed.deps import FeedDeps
+from storage.feed import cache as feed_cache
+from storage.feed import sql as feed_sql
+from storage.feed.cache import FeedState
+from storage.feed.keys import FeedKey
+from storage.feed.sql import FeedPost
 from storage.pg.post_views import PostViewRow
 
 _WINDOW_SLACK = 4
@@ -50,7 +50,7 @@ async def collect_chronological(
     """
     config = deps.config
     count = limit + limit // 8 + _WINDOW_SLACK
-    window = await feeds.read_window(
+    window = await feed_cache.read_window(
         deps.redis, viewer_id, at_most=before, count=count, ttl_seconds=config.ttl_seconds
     )
     (FEED_CACHE_HIT if window.state is FeedState.LIVE else FEED_CACHE_MISS).inc()
@@ -63,7 +63,7 @@ async def collect_chronological(
         if window_full:
             floor_micros = max(floor_micros, window.entries[-1][0])
         floor = (floor_micros, _MAX_ID)
-        checked, pulled, viewed = await feed_store.fetch_feed_candidates(
+        checked, pulled, viewed = await feed_sql.fetch_feed_candidates(
             deps.db,
             viewer_id,
             config.celebrity_follower_threshold,
@@ -83,7 +83,7 @@ async def collect_chronological(
         if window_full:
             # Read-time checks dropped too much: read more of the cache and try again.
             count *= 4
-            window = await feeds.read_window(
+            window = await feed_cache.read_window(
                 deps.redis, viewer_id, at_most=before, count=count, ttl_seconds=config.ttl_seconds
             )
             continue
@@ -93,7 +93,7 @@ async def collect_chronological(
             # Fewer cached entries than a page: refill the cache from PostgreSQL.
             posts = await _rebuild(deps, viewer_id, before=before, limit=limit)
         else:
-            posts = await feed_store.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
+            posts = await feed_sql.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
         return Collected(posts, {})
     posts = await _without_cache(deps, viewer_id, window.state, before=before, limit=limit)
     return Collected(posts, {})
@@ -109,10 +109,10 @@ async def _without_cache(
     deps: FeedDeps, viewer_id: int, state: FeedState, *, before: FeedKey | None, limit: int
 ) -> list[FeedPost]:
     if state is FeedState.MISSING:
-        await feeds.start_rebuild(deps.redis, viewer_id)
+        await feed_cache.start_rebuild(deps.redis, viewer_id)
         return await _rebuild(deps, viewer_id, before=before, limit=limit)
     # Another request is rebuilding it: answer from PostgreSQL alone.
-    return await feed_store.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
+    return await feed_sql.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
 
 
 async def _rebuild(
@@ -124,9 +124,9 @@ async def _rebuild(
     Side effects: one pull query of `max_entries + 1` rows; the feed installed in Redis."""
     FEED_CACHE_REBUILD.inc()
     max_entries = deps.config.max_entries
-    rows = await feed_store.fetch_pull_feed(deps.db, viewer_id, before=None, limit=max_entries + 1)
+    rows = await feed_sql.fetch_pull_feed(deps.db, viewer_id, before=None, limit=max_entries + 1)
     complete = len(rows) <= max_entries
-    await feeds.install_feed(
+    await feed_cache.install_feed(
         deps.redis,
         viewer_id,
         [post.key for post in rows[:max_entries]],
@@ -137,4 +137,4 @@ async def _rebuild(
     page = [post for post in rows if before is None or post.key < before][:limit]
     if complete or len(page) == limit:
         return page
-    return await feed_store.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
+    return await feed_sql.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)

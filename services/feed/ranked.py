@@ -1,4 +1,4 @@
-"""RANKED home feed: the newest `ranked_window` candidates re-scored (services.ranking).
+"""RANKED home feed: the newest `ranked_window` candidates re-scored (services.feed.ranking).
 
 Paging stays stable because the first page stores the ranked order in Redis (a snapshot with a
 TTL); later pages read positions from it, so new posts or changing like counts never move a
@@ -13,14 +13,15 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from services import ranking
-from services.feed_cursors import SnapshotCursor, TailCursor, encode_snapshot, encode_tail
-from services.feed_deps import FeedDeps
-from services.feed_read import collect_chronological
+from services.cursors import FeedSnapshotCursor, FeedTailCursor, encode
+from services.feed import ranking
+from services.feed.chronological import collect_chronological
+from services.feed.deps import FeedDeps
 from services.pagination import InvalidArgumentError, Page, page_of
-from storage import feeds
-from storage.pg import feed as feed_store
-from storage.pg.feed import FeedPost
+from storage.feed import cache as feed_cache
+from storage.feed import sql as feed_sql
+from storage.feed.keys import FeedKey
+from storage.feed.sql import FeedPost
 
 _SNAPSHOT_SLACK = 8
 
@@ -30,7 +31,7 @@ async def read_ranked(
     viewer_id: int,
     *,
     limit: int,
-    cursor: SnapshotCursor | TailCursor | None,
+    cursor: FeedSnapshotCursor | FeedTailCursor | None,
     now: datetime,
 ) -> Page[int]:
     """One page of the ranked feed. The first page (no cursor) ranks and stores a snapshot.
@@ -38,8 +39,9 @@ async def read_ranked(
     Raises InvalidArgumentError when the snapshot of `cursor` has expired. Side effects: as
     collect_chronological; the first page writes the snapshot (TTL ranked_snapshot_ttl_seconds).
     """
-    if isinstance(cursor, TailCursor):
-        return page_of(await _tail_items(deps, viewer_id, cursor.key, limit + 1), limit)
+    if isinstance(cursor, FeedTailCursor):
+        below = (cursor.micros, cursor.post_id)
+        return page_of(await _tail_items(deps, viewer_id, below, limit + 1), limit)
     if cursor is None:
         return await _first_page(deps, viewer_id, limit, now)
     return await _snapshot_page(deps, viewer_id, cursor, limit)
@@ -53,10 +55,10 @@ async def rank_candidates(
     if not candidates:
         return []
     post_ids = [post.id for post in candidates]
-    engagement = await feed_store.fetch_post_engagement(deps.db, post_ids)
-    shown = await feeds.shown_before(deps.redis, viewer_id, post_ids)
+    engagement = await feed_sql.fetch_post_engagement(deps.db, post_ids)
+    shown = await feed_cache.shown_before(deps.redis, viewer_id, post_ids)
     authors = sorted({post.author_id for post in candidates})
-    given = await feed_store.fetch_author_affinity(
+    given = await feed_sql.fetch_author_affinity(
         deps.db, viewer_id, authors, since=now - timedelta(days=ranking.AFFINITY_DAYS)
     )
     scored = [
@@ -84,7 +86,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
     tail = candidates[-1].key if len(candidates) == window else None
     ranked = [post.post_id for post in await rank_candidates(deps, viewer_id, candidates, now)]
     snapshot_id = secrets.token_urlsafe(9)
-    await feeds.save_ranked_snapshot(
+    await feed_cache.save_ranked_snapshot(
         deps.redis,
         viewer_id,
         snapshot_id,
@@ -93,7 +95,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
         ttl_seconds=deps.config.ranked_snapshot_ttl_seconds,
     )
     items = [
-        (encode_snapshot(snapshot_id, index + 1), post_id)
+        (encode(FeedSnapshotCursor(snapshot_id, index + 1)), post_id)
         for index, post_id in enumerate(ranked[: limit + 1])
     ]
     if len(items) <= limit and tail is not None:
@@ -102,12 +104,12 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
 
 
 async def _snapshot_page(
-    deps: FeedDeps, viewer_id: int, cursor: SnapshotCursor, limit: int
+    deps: FeedDeps, viewer_id: int, cursor: FeedSnapshotCursor, limit: int
 ) -> Page[int]:
     items: list[tuple[str, int]] = []
     offset = cursor.offset
     while True:
-        found = await feeds.read_ranked_snapshot(
+        found = await feed_cache.read_ranked_snapshot(
             deps.redis,
             viewer_id,
             cursor.snapshot_id,
@@ -121,10 +123,10 @@ async def _snapshot_page(
         if found.ids:
             visible = {
                 post.id
-                for post in await feed_store.fetch_feed_visible_posts(deps.db, viewer_id, found.ids)
+                for post in await feed_sql.fetch_feed_visible_posts(deps.db, viewer_id, found.ids)
             }
             items += [
-                (encode_snapshot(cursor.snapshot_id, offset + index + 1), post_id)
+                (encode(FeedSnapshotCursor(cursor.snapshot_id, offset + index + 1)), post_id)
                 for index, post_id in enumerate(found.ids)
                 if post_id in visible
             ]
@@ -139,7 +141,7 @@ async def _snapshot_page(
 
 
 async def _tail_items(
-    deps: FeedDeps, viewer_id: int, below: tuple[int, int], count: int
+    deps: FeedDeps, viewer_id: int, below: FeedKey, count: int
 ) -> list[tuple[str, int]]:
     posts = (await collect_chronological(deps, viewer_id, before=below, limit=count)).posts
-    return [(encode_tail(post.key), post.id) for post in posts]
+    return [(encode(FeedTailCursor(*post.key)), post.id) for post in posts]

@@ -12,7 +12,7 @@ from storage.pg import Db
 
 class FeedOrder(enum.Enum):
     RANKED = "RANKED"
-    """Re-scored candidate window (services.ranking), stable while paging (a snapshot)."""
+    """Re-scored candidate window (services.feed.ranking), stable while paging (a snapshot)."""
     CHRONOLOGICAL = "CHRONOLOGICAL"
     """Pure time order, newest first, keyset cursors."""
 

@@ -36,7 +36,7 @@ from redis.crc import key_slot
 
 from storage import redis_keys, redis_scripts
 from storage.counters import like_count_keys, like_counters
-from storage.feed_keys import FeedKey
+from storage.feed.keys import FeedKey
 
 HORIZON = "h"
 BUILDING = "b"
