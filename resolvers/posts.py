@@ -46,7 +46,7 @@ async def load_views(context: Context, post_ids: list[int]) -> list[PostView]:
     user_by_id is primed with the authors, for fields that ask again.
 
     The schema hands these to the posts as plain values: resolving 20 posts then creates no
-    awaitable per field (DESIGN.md §5: per-field awaitables, not SQL, are the cost).
+    awaitable per field (docs/architecture.md: per-field awaitables, not SQL, are the cost).
     """
     views = await post_views.page_views(
         context.db,

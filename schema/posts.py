@@ -56,7 +56,7 @@ class Post(Node):
     @classmethod
     def from_view(cls, view: PostView, info: Info[Context, None]) -> Post:
         """Every field a plain value: the view was loaded for the whole page in one batched
-        read, so resolving a page creates no awaitable per post field (DESIGN.md §5). What
+        read, so resolving a page creates no awaitable per post field (docs/architecture.md). What
         takes work to compute (hashtags, enums) is computed when a query asks for it."""
         record = view.post
         return cls(

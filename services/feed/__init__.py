@@ -1,5 +1,6 @@
-"""The home feed (DESIGN.md §3, "Feed: hybrid fan-out"): fan-out on write, assembly on read,
-and the upkeep that follows and unfollows need. Its storage is storage.feed.
+"""The home feed: fan-out on write, assembly on read, and the upkeep that follows and unfollows
+need (README, "Home feed: hybrid fan-out"; docs/architecture.md; docs/ranking.md). Its storage
+is storage.feed.
 
 - `page`: reading a page (`read_feed`: assembled posts; `read_feed_ids`: the ids under it).
 - `chronological`: the time-ordered feed, cached entries merged with the pull side.

@@ -1,4 +1,4 @@
-"""Fan-out on write, and the feed upkeep that follows and unfollows need (DESIGN.md §3, "Feed:
+"""Fan-out on write, and the feed upkeep that follows and unfollows need (README, "Home feed:
 hybrid fan-out").
 
 - Publishing: `fan_out_post` (the job run when a post becomes PUBLISHED) pushes the post into
