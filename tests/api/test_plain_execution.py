@@ -299,9 +299,9 @@ async def test_abstract_types_and_info_resolvers_take_the_general_path() -> None
         "age": 7,
     }
     person_type = PLAIN._schema.get_type("Person")
-    assert plain_field_plan(PLAIN._schema, person_type, "withInfo") is None  # type: ignore[arg-type]
-    assert plain_field_plan(PLAIN._schema, person_type, "laterAge") is None  # type: ignore[arg-type]
-    assert plain_field_plan(PLAIN._schema, person_type, "failing") is not None  # type: ignore[arg-type]
+    assert plain_field_plan(person_type, "withInfo") is None  # type: ignore[arg-type]
+    assert plain_field_plan(person_type, "laterAge") is None  # type: ignore[arg-type]
+    assert plain_field_plan(person_type, "failing") is not None  # type: ignore[arg-type]
 
 
 class Uppercase(SchemaExtension):
@@ -330,17 +330,17 @@ def test_the_api_schema_takes_the_fast_path_for_the_feed_page_fields() -> None:
     graphql_schema = build_schema()._schema
     post = graphql_schema.get_type("Post")
     media = graphql_schema.get_type("Media")
-    assert isinstance(plain_field_plan(graphql_schema, post, "likeCount"), PlainLeaf)  # type: ignore[arg-type]
-    assert isinstance(plain_field_plan(graphql_schema, post, "author"), PlainObject)  # type: ignore[arg-type]
-    media_plan = plain_field_plan(graphql_schema, post, "media")  # type: ignore[arg-type]
+    assert isinstance(plain_field_plan(post, "likeCount"), PlainLeaf)  # type: ignore[arg-type]
+    assert isinstance(plain_field_plan(post, "author"), PlainObject)  # type: ignore[arg-type]
+    media_plan = plain_field_plan(post, "media")  # type: ignore[arg-type]
     assert isinstance(media_plan, PlainObject)
     assert media_plan.item_type is not None
-    image = plain_field_plan(graphql_schema, media, "image")  # type: ignore[arg-type]
+    image = plain_field_plan(media, "image")  # type: ignore[arg-type]
     assert isinstance(image, PlainObject)
     assert image.source.argument_names == {"minWidth": "min_width"}
     # async resolvers and ones taking the info keep Strawberry's wrapper
-    assert plain_field_plan(graphql_schema, post, "comments") is None  # type: ignore[arg-type]
-    assert plain_field_plan(graphql_schema, media, "metadata") is None  # type: ignore[arg-type]
+    assert plain_field_plan(post, "comments") is None  # type: ignore[arg-type]
+    assert plain_field_plan(media, "metadata") is None  # type: ignore[arg-type]
 
 
 @settings(
