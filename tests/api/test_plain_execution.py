@@ -19,10 +19,12 @@ from graphql import GraphQLError
 from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import queries
 from strawberry.extensions import SchemaExtension
+from strawberry.permission import BasePermission
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from execution.executor import PlainFieldExecution
-from execution.field_plans import PlainLeaf, PlainObject, plain_field_plan
+from execution.field_plans import PlainLeaf, PlainObject, plain_field_plan, plans_of
 from schema.build import build_schema
 
 RESOLVER_CALLS: list[str] = []
@@ -45,6 +47,13 @@ class Tag:
     weight: int
 
 
+class Nobody(BasePermission):
+    message = "Nobody may read this."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return False
+
+
 @strawberry.type
 class Person(Named):
     age: int
@@ -56,6 +65,11 @@ class Person(Named):
     missing_age: int = strawberry.field(description="Returns None for a non-null Int.")
     huge_age: int = strawberry.field(description="Returns an int wider than 32 bits.")
     flag_as_int: int = strawberry.field(description="Returns a bool for an Int (coerced to 1).")
+    secret: str | None = strawberry.field(
+        default="s3cret",
+        permission_classes=[Nobody],
+        description="An attribute behind a permission.",
+    )
 
     @strawberry.field
     def greeting(self, punctuation: str = "!", times: int = 1) -> str:
@@ -302,6 +316,31 @@ async def test_abstract_types_and_info_resolvers_take_the_general_path() -> None
     assert plain_field_plan(person_type, "withInfo") is None  # type: ignore[arg-type]
     assert plain_field_plan(person_type, "laterAge") is None  # type: ignore[arg-type]
     assert plain_field_plan(person_type, "failing") is not None  # type: ignore[arg-type]
+
+
+async def test_a_field_with_a_permission_is_checked_as_the_general_path_checks_it() -> None:
+    result = await both("{ first { name secret } }")
+    assert result["data"] == {"first": {"name": "Ada", "secret": None}}
+    assert [(e["message"], e["path"]) for e in result["errors"]] == [
+        ("Nobody may read this.", ["first", "secret"])
+    ]
+    person_type = PLAIN._schema.get_type("Person")
+    assert plain_field_plan(person_type, "secret") is None  # type: ignore[arg-type]
+
+
+async def test_with_incremental_delivery_every_field_takes_the_general_path() -> None:
+    incremental = StrawberryConfig(enable_experimental_incremental_execution=True)
+    schema = QuietSchema(
+        query=Query, execution_context_class=PlainFieldExecution, config=incremental
+    )
+    assert schema._schema.get_directive("defer") is not None
+    assert plans_of(schema._schema) is None
+    assert plans_of(PLAIN._schema) is not None
+    document = "{ people { name tags { label } } first { greeting bestTag { weight } } }"
+    result = await schema.execute(document)
+    general = await GENERAL.execute(document)
+    assert (result.data, result.errors) == (general.data, general.errors)
+    assert result.data is not None and result.data["first"]["greeting"] == "hi Ada!"
 
 
 class Uppercase(SchemaExtension):
