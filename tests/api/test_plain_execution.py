@@ -340,7 +340,8 @@ async def test_with_incremental_delivery_every_field_takes_the_general_path() ->
     result = await schema.execute(document)
     general = await GENERAL.execute(document)
     assert (result.data, result.errors) == (general.data, general.errors)
-    assert result.data is not None and result.data["first"]["greeting"] == "hi Ada!"
+    assert result.data is not None
+    assert result.data["first"]["greeting"] == "hi Ada!"
 
 
 class Uppercase(SchemaExtension):

@@ -21,7 +21,7 @@ from execution.executor import PlainFieldExecution
 from schema.build import build_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-FENCED = sorted((ROOT / "execution").glob("*.py")) + [ROOT / "schema" / "build.py"]
+FENCED = [*sorted((ROOT / "execution").glob("*.py")), ROOT / "schema" / "build.py"]
 FENCE = ROOT / "execution" / "private_api.py"
 
 
@@ -102,18 +102,21 @@ def test_every_other_listed_name_exists() -> None:
     assert private_api.strawberry_schema_of(graphql_schema) is schema
     post = graphql_schema.get_type("Post")
     media = graphql_schema.get_type("Media")
-    assert post is not None and media is not None
+    assert post is not None
+    assert media is not None
     like_count = private_api.strawberry_field_of(post.fields["likeCount"])  # type: ignore[attr-defined]
     assert isinstance(like_count, private_api.StrawberryField)
     image = private_api.strawberry_field_of(media.fields["image"])  # type: ignore[attr-defined]
-    assert image is not None and isinstance(image.base_resolver, private_api.StrawberryResolver)
+    assert image is not None
+    assert isinstance(image.base_resolver, private_api.StrawberryResolver)
     for attribute in ("self_parameter", "info_parameter", "root_parameter", "parent_parameter"):
         assert hasattr(image.base_resolver, attribute), attribute
     for attribute in ("base_resolver", "extensions", "is_async", "python_name", "arguments"):
         assert hasattr(image, attribute), attribute
     assert image.default_resolver is getattr
     min_width = private_api.strawberry_argument_of(media.fields["image"].args["minWidth"])  # type: ignore[attr-defined]
-    assert min_width is not None and min_width.python_name == "min_width"
+    assert min_width is not None
+    assert min_width.python_name == "min_width"
     assert private_api.strawberry_definition_of(post) is not None
     assert hasattr(schema, "exception_handlers")
     for name in ("MaybeNullValidationRule", "OneOfInputValidationRule"):
@@ -155,9 +158,7 @@ def test_internals_are_reached_only_through_the_fence(path: Path) -> None:
         return
     tree = ast.parse(path.read_text(), str(path))
     internal = [
-        f"{module}.{name}"
-        for module, name in _imported_names(tree)
-        if not _is_public(module, name)
+        f"{module}.{name}" for module, name in _imported_names(tree) if not _is_public(module, name)
     ]
     assert internal == [], f"import these through execution/private_api.py: {internal}"
     private_reads = [
@@ -172,7 +173,8 @@ def test_internals_are_reached_only_through_the_fence(path: Path) -> None:
     overridden = [
         node.name
         for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("_")
+        if isinstance(node, ast.FunctionDef)
+        and node.name.startswith("_")
         and not node.name.startswith("__")
         and hasattr(strawberry.Schema, node.name)
     ]
