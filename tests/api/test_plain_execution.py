@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from execution.executor import PlainFieldExecution
+from execution.executor import PlainFieldExecution, plain_field_execution
 from execution.field_plans import PlainLeaf, PlainObject, plain_field_plan, plans_of
 from schema.build import build_schema
 
@@ -155,6 +156,13 @@ class Query:
             tags_with_broken_item=[Tag(label="ok", weight=1), Tag(label="no", weight=None)],  # type: ignore[arg-type]
             tags_with_null=[Tag(label="ok", weight=1), None],  # type: ignore[list-item]
         )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def moods(self, mood: Mood) -> AsyncGenerator[Mood, None]:
+        yield mood
 
 
 class QuietSchema(strawberry.Schema):
@@ -342,6 +350,26 @@ async def test_with_incremental_delivery_every_field_takes_the_general_path() ->
     assert (result.data, result.errors) == (general.data, general.errors)
     assert result.data is not None
     assert result.data["first"]["greeting"] == "hi Ada!"
+
+
+@pytest.mark.parametrize("suggestions", [True, False])
+async def test_suggestions_follow_the_executor_class_in_queries_and_subscriptions(
+    suggestions: bool,
+) -> None:
+    schema = QuietSchema(
+        query=Query,
+        subscription=Subscription,
+        execution_context_class=plain_field_execution(field_suggestions=suggestions),
+    )
+    subscription = await schema.subscribe(
+        "subscription S($m: Mood!) { moods(mood: $m) }", variable_values={"m": "HAPY"}
+    )
+    assert isinstance(subscription, AsyncGenerator)
+    refused = await anext(subscription)
+    assert [error.message for error in refused.errors or []] == [
+        "Variable '$m' has invalid value: Value 'HAPY' does not exist in 'Mood' enum."
+        + (" Did you mean the enum value 'HAPPY'?" if suggestions else "")
+    ]
 
 
 class Uppercase(SchemaExtension):
