@@ -89,6 +89,7 @@ _plans_by_schema: weakref.WeakKeyDictionary[GraphQLSchema, Plans | None] = (
     weakref.WeakKeyDictionary()
 )
 _INCREMENTAL_DIRECTIVES = ("defer", "stream")
+_UNKNOWN = object()
 
 
 def plans_of(schema: GraphQLSchema) -> Plans | None:
@@ -96,8 +97,9 @@ def plans_of(schema: GraphQLSchema) -> Plans | None:
     may take the fast path: with @defer or @stream (incremental delivery, whose bookkeeping
     only graphql-core's general path does) or with Strawberry exception handlers (which wrap
     resolvers)."""
-    if schema in _plans_by_schema:
-        return _plans_by_schema[schema]
+    known = _plans_by_schema.get(schema, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known  # type: ignore[return-value]
     strawberry_schema = strawberry_schema_of(schema)
     fast = (
         strawberry_schema is not None
