@@ -30,8 +30,6 @@ DOCUMENT_CACHE_SIZE = 1024
 
 
 class Schema(strawberry.Schema):
-    limits: ApiLimits | None = None
-
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -50,7 +48,7 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the public API's limits of `settings` (from the environment if None)."""
     limits = ApiLimits.from_settings(settings or Settings())
-    schema = Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -68,8 +66,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             partial(QueryCostLimits, limits=limits, model=CostModel(DOCUMENT_CACHE_SIZE)),
         ],
     )
-    schema.limits = limits
-    return schema
 
 
 def schema_sdl() -> str:
