@@ -32,11 +32,14 @@ from graphql import (
     validate,
 )
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
-from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from execution.cost import CostModel
 from execution.document_measures import DocumentMeasures
+from execution.private_api import (
+    MaybeNullValidationRule,
+    OneOfInputValidationRule,
+    graphql_schema_of,
+)
 from resolvers.context import Context
 from services.auth import SESSION_ENDED, Viewer
 from settings import Settings
@@ -212,7 +215,7 @@ class DocumentRules(SchemaExtension):
         context = self.execution_context
         assert context.graphql_document is not None  # parsed before validation
         context.pre_execution_errors = self.cached_validate(
-            context.schema._schema,
+            graphql_schema_of(context.schema),
             _SameDocument(context.graphql_document),
             context.validation_rules,
             not self.limits.field_suggestions_enabled,
@@ -251,7 +254,7 @@ class QueryCostLimits(SchemaExtension):
         execution = self.execution_context
         assert execution.graphql_document is not None
         plan = self.model.plan(
-            execution.schema._schema,
+            graphql_schema_of(execution.schema),
             execution.query,
             execution.graphql_document,
             execution.operation_name,
@@ -333,11 +336,6 @@ def _report(cost: int, limits: ApiLimits, budget: BudgetState | None) -> dict[st
     }
 
 
-def hide_suggestions_in_execution(limits: ApiLimits) -> dict[str, Any]:
-    """Keyword arguments for graphql-core's `execute` (variable values are checked there)."""
-    return {} if limits.field_suggestions_enabled else {"hide_suggestions": True}
-
-
 __all__ = [
     "MAX_COST_EXCEEDED",
     "MAX_SELECTIONS_EXCEEDED",
@@ -348,5 +346,4 @@ __all__ = [
     "DocumentRules",
     "QueryCostLimits",
     "document_rules",
-    "hide_suggestions_in_execution",
 ]

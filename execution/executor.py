@@ -24,8 +24,12 @@ Other fields go through graphql-core's own `execute_field`. A value the fast pat
 as it is (null for a non-null field, an awaitable, a value of the wrong type, a coercion error)
 is completed by graphql-core's `complete_value`, as `execute_field` would after calling the
 resolver: the same result and the same error, and the resolver is called once. With schema
-middleware (an extension's resolve hook, e.g. tracing) every field takes the general path, and
-so does every list when the schema has @stream.
+middleware (an extension's resolve hook, e.g. tracing), and on a schema with @defer or @stream
+or exception handlers (execution/field_plans.py: `plans_of`), every field takes the general
+path; so the fast path never meets incremental delivery.
+
+It relies on graphql-core's and Strawberry's executor internals: each one it uses is listed,
+with the versions it was checked against, in execution/private_api.py.
 """
 
 from __future__ import annotations
@@ -34,29 +38,28 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from graphql import GRAPHQL_MAX_INT as _MAX_INT
+from graphql import GRAPHQL_MIN_INT as _MIN_INT
 from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfoHelpers,
     Undefined,
+    get_argument_values,
 )
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.execution.executor import to_nodes
-from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
-from graphql.type.scalars import GRAPHQL_MAX_INT as _MAX_INT
-from graphql.type.scalars import GRAPHQL_MIN_INT as _MIN_INT
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from execution.field_plans import (
     PlainLeaf,
     PlainObject,
     PlainRead,
     Plan,
+    Plans,
     plain_field_plan,
     plans_of,
 )
+from execution.private_api import FieldDetailsList, GroupedFieldSet, StrawberryExecutionContext
 
 _TYPENAME = "__typename"
 _COMPLETED = frozenset({dict, list, str, int, float, bool, type(None)})
@@ -72,11 +75,6 @@ class _Never:
     """A type no value has: the `unchanged` of a leaf whose coercion always runs."""
 
 
-class _Unknown:
-    """The `children` of a step whose sub-selection is not collected yet."""
-
-
-_UNKNOWN = _Unknown()
 _NO_ARGUMENTS: dict[str, Any] = {}
 _LEAF, _OBJECT, _GENERAL = "leaf", "object", "general"
 _KIND: dict[type, str] = {PlainLeaf: _LEAF, PlainObject: _OBJECT, type(None): _GENERAL}
@@ -107,7 +105,7 @@ class _Step:
         self.read: Callable[..., Any] = _not_plain
         self.unchanged: type = _Never
         self.arguments: dict[str, Any] | None = None
-        self.children: list[_Step] | _Unknown | None = _UNKNOWN
+        self.children: list[_Step] | None = None  # collected when first needed
         self.object_type: GraphQLObjectType | None = None
         if isinstance(plan, PlainLeaf | PlainObject):
             self.read = plan.source.read
@@ -123,7 +121,7 @@ class _Step:
             self.object_type = named
 
 
-class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
+class PlainFieldExecution(StrawberryExecutionContext):
     """Strawberry's execution context, completing plain fields without the general walk."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -136,7 +134,11 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         self.async_helpers = GraphQLResolveInfoHelpers(
             gather=_gather, track=_tracking_by(weakref.ref(self))
         )
-        self._plans = plans_of(self.schema)
+        middleware = self.middleware_manager
+        self._plans: Plans | None = (
+            None if middleware is not None and middleware.middlewares else plans_of(self.schema)
+        )
+        """The schema's plans; None when every field takes the general path."""
         # The steps of each grouped field set met by graphql-core's own calls, keyed by
         # identity and kept alive with the key (as graphql-core's memo of sub-selections).
         self._steps_of: dict[int, tuple[GroupedFieldSet, list[_Step]]] = {}
@@ -150,23 +152,24 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
         """As graphql-core's `execute_fields`, with plain fields completed here; the response
-        keys keep the order of the selection."""
-        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+        keys keep the order of the selection. (`position_context` is incremental delivery's,
+        None without it: the fast path runs only then.)"""
+        plans = self._plans
+        if plans is None:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
         memo = self._steps_of.get(id(grouped_field_set))
         if memo is None:
-            memo = (grouped_field_set, self._steps(parent_type, grouped_field_set))
+            memo = (grouped_field_set, self._steps(plans, parent_type, grouped_field_set))
             self._steps_of[id(grouped_field_set)] = memo
-        return self._execute_steps(memo[1], parent_type, source_value, path, position_context)
+        return self._execute_steps(memo[1], parent_type, source_value, path)
 
     def _steps(
-        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+        self, plans: Plans, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
     ) -> list[_Step]:
         """The step of each field of `grouped_field_set` (its plan is `_TYPENAME` for
-        `__typename`)."""
-        plans = self._plans
+        `__typename`); fills `plans` with the plans of fields met the first time."""
         steps = []
         for response_name, field_details_list in grouped_field_set.items():
             field_name = field_details_list[0].node.name.value
@@ -175,7 +178,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                 continue
             key = (parent_type.name, field_name)
             if key not in plans:
-                plans[key] = plain_field_plan(self.schema, parent_type, field_name)
+                plans[key] = plain_field_plan(parent_type, field_name)
             steps.append(_Step(response_name, field_details_list, plans[key]))
         return steps
 
@@ -185,7 +188,6 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         source: Any,
         path: Path | None,
-        position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
         """The fields of `source`, completed; awaitable when one of them is."""
         results: dict[str, Any] = {}
@@ -219,7 +221,6 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                         parent_type,
                         source,
                         Path(path, step.name, parent_type.name),
-                        position_context,
                     )
                 elif kind is _TYPENAME:
                     results[step.name] = parent_type.name
@@ -230,7 +231,7 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                         source,
                         step.field_details_list,
                         Path(path, step.name, parent_type.name),
-                        position_context,
+                        None,
                     )
                     if result is Undefined:
                         continue
@@ -302,7 +303,6 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         source: Any,
         path: Path,
-        position_context: Any,
     ) -> Any:
         """The completed object (or list of objects), possibly awaitable. Errors are located
         and reported as graphql-core does."""
@@ -324,14 +324,14 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
                 if is_type_of is not None
                 else self._is_plain_value(value)
             ):
-                return self._guarded(step, plan.field_type, path, position_context, value)
+                return self._guarded(step, plan.field_type, path, value)
         elif type(value) is list and (
             all(is_type_of(item, None) is True for item in value)
             if is_type_of is not None
             else all(self._is_plain_value(item) for item in value)
         ):
             try:
-                items = self._complete_items(step, value, path, position_context)
+                items = self._complete_items(step, value, path)
             except Exception as raw_error:
                 self.handle_field_error(raw_error, plan.field_type, step.field_details_list, path)
                 return None
@@ -355,7 +355,8 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         `execute_field` does after calling the resolver; the resolver is not called again."""
         field = plan.field
         return_type = field.type
-        info = self.build_resolve_info(field, to_nodes(field_details_list), parent_type, path)
+        nodes = [details.node for details in field_details_list]
+        info = self.build_resolve_info(field, nodes, parent_type, path)
         try:
             if self.is_awaitable(value):
                 return self.complete_awaitable_value(
@@ -384,7 +385,6 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         step: _Step,
         error_type: GraphQLOutputType,
         path: Path,
-        position_context: Any,
         value: Any,
     ) -> Any:
         """The sub-selection of `value` executed, with an error reported at `path` against
@@ -393,14 +393,10 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         assert object_type is not None
         try:
             children = step.children
-            if isinstance(children, _Unknown):
+            if children is None:
                 children = step.children = self._children(step, object_type)
-            if children is None or position_context is not None:  # incremental delivery
-                completed = self.collect_and_execute_subfields(
-                    object_type, step.field_details_list, path, value, position_context
-                )
-            else:  # what graphql-core's collect_and_execute_subfields comes down to
-                completed = self._execute_steps(children, object_type, value, path, None)
+            # what graphql-core's collect_and_execute_subfields comes down to
+            completed = self._execute_steps(children, object_type, value, path)
         except Exception as raw_error:
             self.handle_field_error(raw_error, error_type, step.field_details_list, path)
             return None
@@ -408,13 +404,12 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
             return self._await_guarded(completed, error_type, step.field_details_list, path)
         return completed
 
-    def _children(self, step: _Step, object_type: GraphQLObjectType) -> list[_Step] | None:
-        """The steps of the fields the step selects on `object_type`; None when it defers
-        fragments (@defer)."""
-        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
-            object_type, step.field_details_list
-        )
-        return None if new_defer_usages else self._steps(object_type, grouped_field_set)
+    def _children(self, step: _Step, object_type: GraphQLObjectType) -> list[_Step]:
+        """The steps of the fields the step selects on `object_type`."""
+        plans = self._plans
+        assert plans is not None  # the fast path runs only with plans
+        grouped_field_set = self.collect_subfields(object_type, step.field_details_list)[0]
+        return self._steps(plans, object_type, grouped_field_set)
 
     async def _await_guarded(
         self,
@@ -435,7 +430,6 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         step: _Step,
         items: list[Any],
         path: Path,
-        position_context: Any,
     ) -> AwaitableOrValue[list[Any]]:
         """Each item's sub-selection executed; an item's error is located at the item (items
         are non-null, so it then fails the list as graphql-core's list completion does)."""
@@ -446,13 +440,30 @@ class PlainFieldExecution(StrawberryGraphQLCoreExecutionContext):
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         for index, item in enumerate(items):
-            result = self._guarded(step, item_type, Path(path, index, None), position_context, item)
+            result = self._guarded(step, item_type, Path(path, index, None), item)
             if type(result) is not dict and self.is_awaitable(result):
                 awaitable_indices.append(index)
             completed.append(result)
         if not awaitable_indices:
             return completed
         return _await_items(completed, awaitable_indices)
+
+
+class PlainFieldExecutionWithoutSuggestions(PlainFieldExecution):
+    """`PlainFieldExecution` whose errors suggest no names ("Did you mean ...?"): variable
+    values are coerced while graphql-core builds the executor, arguments while it runs, and
+    both hide their suggestions, for queries, mutations and subscriptions alike."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        """graphql-core's documented `Executor.build`, with `hide_suggestions` on."""
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
+
+
+def plain_field_execution(*, field_suggestions: bool) -> type[PlainFieldExecution]:
+    """The executor class of a schema whose errors may (or may not) suggest names."""
+    return PlainFieldExecution if field_suggestions else PlainFieldExecutionWithoutSuggestions
 
 
 def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:

@@ -5,6 +5,9 @@ a synchronous method taking `self` and arguments of built-in scalar types (which
 passes unconverted), with no field extensions, permissions or exception handlers; and when its
 type is a scalar or enum, an object type (with no hand-written `is_type_of`), or a list of
 non-null objects. Each plan is worked out once per schema and field.
+
+A schema with incremental delivery (@defer, @stream) or exception handlers has no plans at
+all: every field takes graphql-core's general path there.
 """
 
 from __future__ import annotations
@@ -29,9 +32,14 @@ from graphql import (
     GraphQLString,
     is_leaf_type,
 )
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.field import StrawberryField
-from strawberry.types.fields.resolver import StrawberryResolver
+
+from execution.private_api import (
+    StrawberryResolver,
+    strawberry_argument_of,
+    strawberry_definition_of,
+    strawberry_field_of,
+    strawberry_schema_of,
+)
 
 
 class PlainRead(NamedTuple):
@@ -74,25 +82,41 @@ class PlainObject(NamedTuple):
 
 Plan = PlainLeaf | PlainObject | None
 
-_plans_by_schema: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], Plan]] = (
+Plans = dict[tuple[str, str], Plan]
+"""A schema's plans by (type name, field name), filled as fields are first met."""
+
+_plans_by_schema: weakref.WeakKeyDictionary[GraphQLSchema, Plans | None] = (
     weakref.WeakKeyDictionary()
 )
+_INCREMENTAL_DIRECTIVES = ("defer", "stream")
+_UNKNOWN = object()
 
 
-def plans_of(schema: GraphQLSchema) -> dict[tuple[str, str], Plan]:
-    """The schema's plans by (type name, field name), filled as fields are first met (the
-    schema never changes once built)."""
-    plans = _plans_by_schema.get(schema)
-    if plans is None:
-        plans = _plans_by_schema[schema] = {}
+def plans_of(schema: GraphQLSchema) -> Plans | None:
+    """The schema's plans (the schema never changes once built), or None when no field of it
+    may take the fast path: with @defer or @stream (incremental delivery, whose bookkeeping
+    only graphql-core's general path does) or with Strawberry exception handlers (which wrap
+    resolvers)."""
+    known = _plans_by_schema.get(schema, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known  # type: ignore[return-value]
+    strawberry_schema = strawberry_schema_of(schema)
+    fast = (
+        strawberry_schema is not None
+        and not strawberry_schema.exception_handlers
+        and not any(schema.get_directive(name) for name in _INCREMENTAL_DIRECTIVES)
+    )
+    plans: Plans | None = {} if fast else None
+    _plans_by_schema[schema] = plans
     return plans
 
 
-def plain_field_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) -> Plan:
+def plain_field_plan(parent_type: GraphQLObjectType, name: str) -> Plan:
     """How the fast path completes `parent_type.name`, or None when the field needs the general
-    path (an async or info-taking resolver, an abstract type, nullable list items...)."""
+    path (an async or info-taking resolver, an abstract type, nullable list items...). Only
+    for a schema `plans_of` gives plans for."""
     field = parent_type.fields.get(name)
-    source = None if field is None else plain_read(schema, field)
+    source = None if field is None else plain_read(field)
     if field is None or source is None:
         return None
     field_type = field.type
@@ -104,9 +128,7 @@ def plain_field_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, name
         return PlainLeaf(source, named.coerce_output_value, nullable, unchanged)
     item_type = None
     if isinstance(named, GraphQLList):
-        if schema.get_directive("stream") is not None or not isinstance(
-            named.of_type, GraphQLNonNull
-        ):
+        if not isinstance(named.of_type, GraphQLNonNull):
             return None
         item_type = named.of_type
         named = item_type.of_type
@@ -120,26 +142,25 @@ def plain_field_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, name
 _PLAIN_ARGUMENT_TYPES = (int, float, str, bool)
 
 
-def plain_read(schema: GraphQLSchema, field: GraphQLField) -> PlainRead | None:
+def plain_read(field: GraphQLField) -> PlainRead | None:
     """How to read `field` without Strawberry's general resolver wrapper, or None when it needs
     that wrapper: Strawberry's default attribute read, or a synchronous method resolver taking
     only `self` and arguments of built-in scalar types (which Strawberry passes unconverted),
-    with no field extensions, permissions or exception handlers."""
-    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if getattr(field.resolve, "_is_default", False):
-        assert field.resolve is not None
-        if isinstance(definition, StrawberryField) and definition.default_resolver is getattr:
-            # What Strawberry's default resolver does, without its three calls per read.
-            return PlainRead(operator.attrgetter(definition.python_name), field, {})
-        return PlainRead(field.resolve, field, {})
-    resolver = getattr(definition, "base_resolver", None)
-    if not isinstance(definition, StrawberryField) or not isinstance(resolver, StrawberryResolver):
+    with no field extensions (permissions are one)."""
+    definition = strawberry_field_of(field)
+    if definition is None or definition.extensions:
         return None
-    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    resolver = definition.base_resolver
+    if resolver is None:
+        name = definition.python_name
+        if definition.default_resolver is getattr:
+            # What Strawberry's default resolver does, without its three calls per read.
+            return PlainRead(operator.attrgetter(name), field, {})
+        default_resolver = definition.default_resolver
+        return PlainRead(lambda source: default_resolver(source, name), field, {})
     if (
-        definition.is_async
-        or definition.extensions
-        or getattr(strawberry_schema, "exception_handlers", None) != ()
+        not isinstance(resolver, StrawberryResolver)
+        or definition.is_async
         or resolver.self_parameter is None
         or resolver.info_parameter is not None
         or resolver.root_parameter is not None
@@ -147,12 +168,13 @@ def plain_read(schema: GraphQLSchema, field: GraphQLField) -> PlainRead | None:
         or any(argument.type not in _PLAIN_ARGUMENT_TYPES for argument in definition.arguments)
     ):
         return None
-    names = strawberry_schema.config.name_converter  # type: ignore[union-attr]
-    return PlainRead(
-        resolver,
-        field,
-        {names.from_argument(argument): argument.python_name for argument in definition.arguments},
-    )
+    names = {}
+    for graphql_name, argument in field.args.items():
+        strawberry_argument = strawberry_argument_of(argument)
+        if strawberry_argument is None:
+            return None
+        names[graphql_name] = strawberry_argument.python_name
+    return PlainRead(resolver, field, names)
 
 
 def _has_custom_is_type_of(object_type: GraphQLObjectType) -> bool:
@@ -160,5 +182,5 @@ def _has_custom_is_type_of(object_type: GraphQLObjectType) -> bool:
     value's class and ignores the info)."""
     if object_type.is_type_of is None:
         return False
-    definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    definition = strawberry_definition_of(object_type)
     return definition is None or getattr(definition, "is_type_of", None) is not None

@@ -13,9 +13,9 @@ from time import perf_counter
 from graphql import GraphQLError
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from execution.operation_metrics import as_graphql_error, record_operation
+from execution.private_api import CannotGetOperationTypeError, InvalidOperationTypeError
 from logs import current_request_id
 from resolvers.context import Context
 from services.pagination import InvalidArgumentError

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -14,10 +13,9 @@ from execution.admission import (
     ApiLimits,
     QueryCostLimits,
     document_rules,
-    hide_suggestions_in_execution,
 )
 from execution.cost import CostModel
-from execution.executor import PlainFieldExecution
+from execution.executor import plain_field_execution
 from execution.operation_scope import OperationScope
 from execution.text_inputs import StorableTextInputs
 from resolvers.mutation import Mutation
@@ -33,8 +31,6 @@ DOCUMENT_CACHE_SIZE = 1024
 
 
 class Schema(strawberry.Schema):
-    limits: ApiLimits | None = None
-
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -49,24 +45,19 @@ class Schema(strawberry.Schema):
             if error.original_error is None:
                 error.__traceback__ = None
 
-    def _get_custom_context_kwargs(
-        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
-    ) -> dict[str, Any]:
-        """Variable values are checked during execution: hide suggestions there too."""
-        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
-        if self.limits is not None:
-            kwargs |= hide_suggestions_in_execution(self.limits)
-        return kwargs
-
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the public API's limits of `settings` (from the environment if None)."""
     limits = ApiLimits.from_settings(settings or Settings())
-    schema = Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        execution_context_class=PlainFieldExecution,
+        # Variable values and arguments are checked during execution: suggestions hidden there
+        # too when they are off.
+        execution_context_class=plain_field_execution(
+            field_suggestions=limits.field_suggestions_enabled
+        ),
         extensions=[
             *tracing_extensions(),  # first: outermost (issue #8)
             OperationScope,
@@ -76,8 +67,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             partial(QueryCostLimits, limits=limits, model=CostModel(DOCUMENT_CACHE_SIZE)),
         ],
     )
-    schema.limits = limits
-    return schema
 
 
 def schema_sdl() -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -19,10 +20,12 @@ from graphql import GraphQLError
 from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import queries
 from strawberry.extensions import SchemaExtension
+from strawberry.permission import BasePermission
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from execution.executor import PlainFieldExecution
-from execution.field_plans import PlainLeaf, PlainObject, plain_field_plan
+from execution.executor import PlainFieldExecution, plain_field_execution
+from execution.field_plans import PlainLeaf, PlainObject, plain_field_plan, plans_of
 from schema.build import build_schema
 
 RESOLVER_CALLS: list[str] = []
@@ -45,6 +48,13 @@ class Tag:
     weight: int
 
 
+class Nobody(BasePermission):
+    message = "Nobody may read this."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return False
+
+
 @strawberry.type
 class Person(Named):
     age: int
@@ -56,6 +66,11 @@ class Person(Named):
     missing_age: int = strawberry.field(description="Returns None for a non-null Int.")
     huge_age: int = strawberry.field(description="Returns an int wider than 32 bits.")
     flag_as_int: int = strawberry.field(description="Returns a bool for an Int (coerced to 1).")
+    secret: str | None = strawberry.field(
+        default="s3cret",
+        permission_classes=[Nobody],
+        description="An attribute behind a permission.",
+    )
 
     @strawberry.field
     def greeting(self, punctuation: str = "!", times: int = 1) -> str:
@@ -141,6 +156,13 @@ class Query:
             tags_with_broken_item=[Tag(label="ok", weight=1), Tag(label="no", weight=None)],  # type: ignore[arg-type]
             tags_with_null=[Tag(label="ok", weight=1), None],  # type: ignore[list-item]
         )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def moods(self, mood: Mood) -> AsyncGenerator[Mood, None]:
+        yield mood
 
 
 class QuietSchema(strawberry.Schema):
@@ -299,9 +321,55 @@ async def test_abstract_types_and_info_resolvers_take_the_general_path() -> None
         "age": 7,
     }
     person_type = PLAIN._schema.get_type("Person")
-    assert plain_field_plan(PLAIN._schema, person_type, "withInfo") is None  # type: ignore[arg-type]
-    assert plain_field_plan(PLAIN._schema, person_type, "laterAge") is None  # type: ignore[arg-type]
-    assert plain_field_plan(PLAIN._schema, person_type, "failing") is not None  # type: ignore[arg-type]
+    assert plain_field_plan(person_type, "withInfo") is None  # type: ignore[arg-type]
+    assert plain_field_plan(person_type, "laterAge") is None  # type: ignore[arg-type]
+    assert plain_field_plan(person_type, "failing") is not None  # type: ignore[arg-type]
+
+
+async def test_a_field_with_a_permission_is_checked_as_the_general_path_checks_it() -> None:
+    result = await both("{ first { name secret } }")
+    assert result["data"] == {"first": {"name": "Ada", "secret": None}}
+    assert [(e["message"], e["path"]) for e in result["errors"]] == [
+        ("Nobody may read this.", ["first", "secret"])
+    ]
+    person_type = PLAIN._schema.get_type("Person")
+    assert plain_field_plan(person_type, "secret") is None  # type: ignore[arg-type]
+
+
+async def test_with_incremental_delivery_every_field_takes_the_general_path() -> None:
+    incremental = StrawberryConfig(enable_experimental_incremental_execution=True)
+    schema = QuietSchema(
+        query=Query, execution_context_class=PlainFieldExecution, config=incremental
+    )
+    assert schema._schema.get_directive("defer") is not None
+    assert plans_of(schema._schema) is None
+    assert plans_of(PLAIN._schema) is not None
+    document = "{ people { name tags { label } } first { greeting bestTag { weight } } }"
+    result = await schema.execute(document)
+    general = await GENERAL.execute(document)
+    assert (result.data, result.errors) == (general.data, general.errors)
+    assert result.data is not None
+    assert result.data["first"]["greeting"] == "hi Ada!"
+
+
+@pytest.mark.parametrize("suggestions", [True, False])
+async def test_suggestions_follow_the_executor_class_in_queries_and_subscriptions(
+    suggestions: bool,
+) -> None:
+    schema = QuietSchema(
+        query=Query,
+        subscription=Subscription,
+        execution_context_class=plain_field_execution(field_suggestions=suggestions),
+    )
+    subscription = await schema.subscribe(
+        "subscription S($m: Mood!) { moods(mood: $m) }", variable_values={"m": "HAPY"}
+    )
+    assert isinstance(subscription, AsyncGenerator)
+    refused = await anext(subscription)
+    assert [error.message for error in refused.errors or []] == [
+        "Variable '$m' has invalid value: Value 'HAPY' does not exist in 'Mood' enum."
+        + (" Did you mean the enum value 'HAPPY'?" if suggestions else "")
+    ]
 
 
 class Uppercase(SchemaExtension):
@@ -330,17 +398,17 @@ def test_the_api_schema_takes_the_fast_path_for_the_feed_page_fields() -> None:
     graphql_schema = build_schema()._schema
     post = graphql_schema.get_type("Post")
     media = graphql_schema.get_type("Media")
-    assert isinstance(plain_field_plan(graphql_schema, post, "likeCount"), PlainLeaf)  # type: ignore[arg-type]
-    assert isinstance(plain_field_plan(graphql_schema, post, "author"), PlainObject)  # type: ignore[arg-type]
-    media_plan = plain_field_plan(graphql_schema, post, "media")  # type: ignore[arg-type]
+    assert isinstance(plain_field_plan(post, "likeCount"), PlainLeaf)  # type: ignore[arg-type]
+    assert isinstance(plain_field_plan(post, "author"), PlainObject)  # type: ignore[arg-type]
+    media_plan = plain_field_plan(post, "media")  # type: ignore[arg-type]
     assert isinstance(media_plan, PlainObject)
     assert media_plan.item_type is not None
-    image = plain_field_plan(graphql_schema, media, "image")  # type: ignore[arg-type]
+    image = plain_field_plan(media, "image")  # type: ignore[arg-type]
     assert isinstance(image, PlainObject)
     assert image.source.argument_names == {"minWidth": "min_width"}
     # async resolvers and ones taking the info keep Strawberry's wrapper
-    assert plain_field_plan(graphql_schema, post, "comments") is None  # type: ignore[arg-type]
-    assert plain_field_plan(graphql_schema, media, "metadata") is None  # type: ignore[arg-type]
+    assert plain_field_plan(post, "comments") is None  # type: ignore[arg-type]
+    assert plain_field_plan(media, "metadata") is None  # type: ignore[arg-type]
 
 
 @settings(
