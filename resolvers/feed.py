@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from resolvers.context import Context
 from resolvers.posts import load_feed_page
-from schema.posts import PostConnection
+from schema.posts import PostConnection, post_connection
 from services import feed
 from services.feed_deps import FeedOrder as Order
 
@@ -44,4 +44,4 @@ class FeedQueries:
             order=Order(order.value),
         )
         loaded = await load_feed_page(context, page)
-        return PostConnection.from_loaded(loaded, info, after=after)
+        return post_connection(loaded, info, after=after)

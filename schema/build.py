@@ -23,6 +23,7 @@ from execution.text_inputs import StorableTextInputs
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
+from schema.scalars import SCALAR_OVERRIDES
 from settings import Settings
 from tracing import tracing_extensions
 
@@ -66,6 +67,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         execution_context_class=PlainFieldExecution,
+        scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
             *tracing_extensions(),  # first: outermost (issue #8)
             OperationScope,

@@ -416,7 +416,7 @@ def test_every_list_of_objects_has_a_cost_bound(graphql_schema: GraphQLSchema) -
         ),
         ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["a", "b", "c"]}, 3),
         # A mutation field costs 10, plus its payload.
-        ('mutation { follow(userId: "x") { user { id } userErrors { code } } }', None, 10 + 1 + 3),
+        ('mutation { followUser(input: {userId: "x"}) { user { id } userErrors { code } } }', None, 10 + 1 + 3),
         ("{ __schema { types { name fields { name } } } }", None, 1),
     ],
 )
@@ -469,7 +469,7 @@ async def test_an_operation_over_the_maximum_cost_fails_before_running(
         bob = await sign_up(app, "bob")
         # 10 (the mutation field) + 1 (user) + 1 (viewer) + 3 (up to three userErrors) = 15
         follow = {
-            "query": "mutation($id: ID!) { follow(userId: $id) {"
+            "query": "mutation($id: ID!) { followUser(input: {userId: $id}) {"
             " user { id viewerIsFollowing } viewer { id } userErrors { code } } }",
             "variables": {"id": bob["viewer"]["id"]},
         }
@@ -523,7 +523,7 @@ async def test_an_exhausted_budget_throttles_with_429_and_changes_nothing(
         )
         assert spent["extensions"]["cost"]["requestedQueryCost"] == 52
         follow = {  # 10 + 3 = 13 points; about 8 are left
-            "query": "mutation($id: ID!) { follow(userId: $id) { userErrors { code } } }",
+            "query": "mutation($id: ID!) { followUser(input: {userId: $id}) { userErrors { code } } }",
             "variables": {"id": bob["viewer"]["id"]},
         }
         response = await app.http.post(
@@ -584,7 +584,7 @@ async def test_a_revoked_session_is_refused_and_its_request_pays_as_anonymous(
         assert signed_in == {
             "data": {"post": {"viewerHasLiked": True}, "viewer": {"username": "dora"}}
         }
-        await app.graphql("mutation { logOut { ok } }", token=token)
+        await app.graphql("mutation { logOut(input: {}) { ok } }", token=token)
         for key in await clean.redis.keys("qbudget:*"):
             await clean.redis.delete(key)
 
