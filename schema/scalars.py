@@ -17,8 +17,7 @@ def serialize_utc(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat() + "Z"
 
 
-DateTime = strawberry.scalar(
-    datetime,
+DATE_TIME = strawberry.scalar(
     name="DateTime",
     description="An instant as an RFC 3339 date and time, always in UTC with a `Z` "
     '(e.g. "2026-12-07T14:31:43.123456Z").',
@@ -27,4 +26,5 @@ DateTime = strawberry.scalar(
     parse_value=wrap_parser(datetime.fromisoformat, "DateTime"),
 )
 
-SCALAR_OVERRIDES = {datetime: DateTime}
+SCALAR_MAP = {datetime: DATE_TIME}
+"""For StrawberryConfig.scalar_map: every `datetime` field is this DateTime."""

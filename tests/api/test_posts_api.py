@@ -119,7 +119,7 @@ async def test_likes_of_a_deleted_post_cannot_be_changed_nor_the_post_read(live:
     )
     post_id = created["data"]["createPost"]["post"]["id"]
     change = """mutation M($id: ID!) {
-      %s(postId: $id) { post { status caption likeCount } userErrors { code field } } }"""
+      %s(input: {postId: $id}) { post { status caption likeCount } userErrors { code field } } }"""
     liked = await live.graphql(change % "likePost", {"id": post_id}, token=fan["accessToken"])
     assert liked["data"]["likePost"] == {
         "post": {"status": "PUBLISHED", "caption": "soon gone", "likeCount": 1},
