@@ -206,7 +206,7 @@ async def test_a_video_s_place_and_device_are_its_owner_s_only(
     assert own["metadata"] == {
         "cameraMake": "Apple",
         "cameraModel": "iPhone 15 Pro",
-        "takenAt": "2023-07-14T16:30:05Z"  # 18:30:05+02:00, in UTC,
+        "takenAt": "2023-07-14T16:30:05Z",  # 18:30:05+02:00, in UTC
         "latitude": media_fixtures.PHONE_LATITUDE,
         "longitude": media_fixtures.PHONE_LONGITUDE,
     }
