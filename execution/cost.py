@@ -11,8 +11,9 @@ Shopify's GraphQL APIs (the rules and their reasons: docs/query-cost.md).
 - `__schema` and `__type` cost 1: they are answered from memory, and graphql-core's
   MaxIntrospectionDepthRule bounds their nesting.
 
-`first` must be within MIN_PAGE_SIZE..MAX_PAGE_SIZE (1..100) on every field that takes it; this module checks it for
-literal values and variables alike, before anything runs (the services check it again).
+`first` must be within MIN_PAGE_SIZE..MAX_PAGE_SIZE (1..100) on every field that takes it;
+this module checks it for literal values and variables alike, before anything runs (the
+services check it again).
 
 A document is compiled once into a small expression over its variables, cached per document
 text and operation name, so that each request only evaluates that expression (microseconds).
@@ -571,8 +572,8 @@ def _argument(node: FieldNode, name: str) -> ArgumentNode | None:
 
 __all__ = [
     "LIST_BOUNDS",
-    "actual_cost",
     "CostModel",
     "CostPlan",
+    "actual_cost",
     "compile_cost",
 ]

@@ -10,13 +10,13 @@ from strawberry.types import Info
 from resolvers.context import Context
 from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
-from schema.pagination import Connection
 from schema.notifications import (
     MarkNotificationsReadInput,
     MarkNotificationsReadPayload,
     Notification,
     NotificationConnection,
 )
+from schema.pagination import Connection
 from schema.posts import Post
 from services import notifications, posts
 from services.errors import DomainError, UserErrorCode

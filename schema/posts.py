@@ -88,9 +88,7 @@ class Post(Node):
         page = await post_fields.comments_page(
             info.context, self.record.id, first=first, after=after
         )
-        return Connection.of(
-            page, Comment.from_record, after=after, total_count=self.comment_count
-        )
+        return Connection.of(page, Comment.from_record, after=after, total_count=self.comment_count)
 
     @strawberry.field(description="Who liked the post, most recent first.")
     async def likers(

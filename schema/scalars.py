@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import strawberry
 from strawberry.schema.types.base_scalars import wrap_parser
+from strawberry.types.scalar import ScalarDefinition
 
 RFC3339_URL = "https://datatracker.ietf.org/doc/html/rfc3339"
 
@@ -26,5 +28,5 @@ DATE_TIME = strawberry.scalar(
     parse_value=wrap_parser(datetime.fromisoformat, "DateTime"),
 )
 
-SCALAR_MAP = {datetime: DATE_TIME}
+SCALAR_MAP: Mapping[object, ScalarDefinition] = {datetime: DATE_TIME}
 """For StrawberryConfig.scalar_map: every `datetime` field is this DateTime."""

@@ -69,9 +69,7 @@ class User(Node):
         page = await user_fields.followers_page(
             info.context, self.record_id, first=first, after=after
         )
-        return Connection.of(
-            page, User.from_record, after=after, total_count=self.follower_count
-        )
+        return Connection.of(page, User.from_record, after=after, total_count=self.follower_count)
 
     @strawberry.field(description="Whom this user follows, most recent first.")
     async def following(
@@ -80,10 +78,7 @@ class User(Node):
         page = await user_fields.following_page(
             info.context, self.record_id, first=first, after=after
         )
-        return Connection.of(
-            page, User.from_record, after=after, total_count=self.following_count
-        )
-
+        return Connection.of(page, User.from_record, after=after, total_count=self.following_count)
 
 
 UserConnection = Connection[User]

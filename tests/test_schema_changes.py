@@ -16,7 +16,7 @@ CHANGELOG = ROOT / "docs" / "schema-changes.md"
 
 
 def last_released() -> Path:
-    """The released schema of the highest version (files named `<major>.<minor>.<patch>.graphql`)."""
+    """The released schema of the highest version (named `<major>.<minor>.<patch>.graphql`)."""
     releases = sorted(
         RELEASED.glob("*.graphql"),
         key=lambda path: tuple(int(part) for part in path.stem.split(".")),

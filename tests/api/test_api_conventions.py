@@ -71,16 +71,15 @@ def test_every_mutation_takes_one_input_and_returns_its_own_payload(
     payloads = [get_named_type(f.type) for f in graphql_schema.mutation_type.fields.values()]
     assert len({p.name for p in payloads}) == len(payloads)  # no payload shared
     interface = graphql_schema.get_type("Payload")
-    assert all(
-        isinstance(p, GraphQLObjectType) and interface in p.interfaces for p in payloads
-    )
+    assert all(isinstance(p, GraphQLObjectType) and interface in p.interfaces for p in payloads)
 
 
 async def test_client_mutation_id_comes_back_in_success_and_failure(live: LiveApp) -> None:
     alice = await sign_up(live, "alice")
     token = alice["accessToken"]
     follow = """mutation F($input: FollowUserInput!) {
-      followUser(input: $input) { clientMutationId user { username } userErrors { code field } } }"""
+      followUser(input: $input) { clientMutationId user { username }
+        userErrors { code field } } }"""
     bob = await sign_up(live, "bob")
     done = await live.graphql(
         follow, {"input": {"userId": bob["viewer"]["id"], "clientMutationId": "f-1"}}, token=token
@@ -192,8 +191,7 @@ async def test_date_times_are_rfc3339_in_utc_with_z(
     assert scalar is not None
     assert scalar.specified_by_url == "https://datatracker.ietf.org/doc/html/rfc3339"  # type: ignore[attr-defined]
     signed_up = await sign_up(live, "zoe")
-    body = await live.graphql(
-        "{ viewer { createdAt } }", token=signed_up["accessToken"]
-    )
+    body = await live.graphql("{ viewer { createdAt } }", token=signed_up["accessToken"])
     created_at: Any = body["data"]["viewer"]["createdAt"]
-    assert created_at.endswith("Z") and "+" not in created_at
+    assert created_at.endswith("Z")
+    assert "+" not in created_at

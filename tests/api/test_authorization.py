@@ -137,7 +137,8 @@ UPDATE_PROFILE = """mutation M($input: UpdateProfileInput!) {
 FOLLOW = """mutation M($id: ID!) {
   followUser(input: {userId: $id}) { user { username } userErrors { code field } } }"""
 UNFOLLOW = """mutation M($id: ID!) {
-  unfollowUser(input: {userId: $id}) { user { username followerCount } userErrors { code field } } }"""
+  unfollowUser(input: {userId: $id}) { user { username followerCount }
+    userErrors { code field } } }"""
 CREATE_UPLOAD = """mutation M($input: CreateUploadInput!) {
   createUpload(input: $input) { media { id } uploadUrl userErrors { code field } } }"""
 COMPLETE_UPLOAD = """mutation M($id: ID!) {
@@ -155,7 +156,8 @@ ADD_COMMENT = """mutation M($input: AddCommentInput!) {
 DELETE_COMMENT = """mutation M($id: ID!) {
   deleteComment(input: {commentId: $id}) { deletedCommentId userErrors { code field } } }"""
 MARK_READ = """mutation M($upTo: ID) {
-  markNotificationsRead(input: {upTo: $upTo}) { unreadNotificationCount userErrors { code field } } }"""
+  markNotificationsRead(input: {upTo: $upTo}) { unreadNotificationCount
+    userErrors { code field } } }"""
 
 
 async def sign_up_case(w: World) -> None:
@@ -256,11 +258,15 @@ async def complete_upload_case(w: World) -> None:
 async def create_post_case(w: World) -> None:
     published = await w.published_media()
     expected = {"post": None, "userErrors": error("FORBIDDEN", "input", "media", "0", "mediaId")}
-    await refused(w, CREATE_POST, {"input": {"media": [{"mediaId": gid("Media", published)}]}}, expected)
+    await refused(
+        w, CREATE_POST, {"input": {"media": [{"mediaId": gid("Media", published)}]}}, expected
+    )
     expected = {"post": None, "userErrors": error("NOT_FOUND", "input", "media", "0", "mediaId")}
     for status in ("PROCESSING", "READY"):  # a READY draft is as hidden as media in progress
         hidden = await make_media(w.resources.db, w.owner.id, status=status)
-        await refused(w, CREATE_POST, {"input": {"media": [{"mediaId": gid("Media", hidden)}]}}, expected)
+        await refused(
+            w, CREATE_POST, {"input": {"media": [{"mediaId": gid("Media", hidden)}]}}, expected
+        )
 
 
 async def delete_post_case(w: World) -> None:

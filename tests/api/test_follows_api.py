@@ -74,7 +74,9 @@ async def test_follow_refusals_are_user_errors_and_change_nothing(live: LiveApp)
         payload = body["data"]["followUser"]
         assert payload["user"] is None
         assert payload["viewer"] is None
-        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [(code, ["input", "userId"])]
+        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+            (code, ["input", "userId"])
+        ]
     assert await live.resources.db.fetchval("SELECT count(*) FROM follows") == 0
     viewer = await live.graphql("{ viewer { followingCount } }", token=token)
     assert viewer["data"]["viewer"] == {"followingCount": 0}

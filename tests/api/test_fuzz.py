@@ -88,7 +88,8 @@ async def fuzz_world(live: LiveApp) -> tuple[LiveApp, str]:
     author_id = await live.resources.db.fetchval("SELECT id FROM users WHERE username = 'author'")
     media_id = await make_media(live.resources.db, author_id)
     post = await live.graphql(
-        'mutation P($m: ID!) { createPost(input: {media: [{mediaId: $m}], caption: "#fuzz @fuzzer"}) {'
+        "mutation P($m: ID!) {"
+        ' createPost(input: {media: [{mediaId: $m}], caption: "#fuzz @fuzzer"}) {'
         " post { id } userErrors { code } } }",
         {"m": encode_global_id("Media", media_id)},
         token=author_token,

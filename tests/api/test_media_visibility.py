@@ -28,7 +28,8 @@ NODE = """query N($id: ID!) { node(id: $id) { ... on Media {
 NODES = "query N($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 POST = "query P($id: ID!) { post(id: $id) { status media { id status } } }"
 DELETE_POST = (
-    "mutation D($id: ID!) { deletePost(input: {postId: $id}) { deletedPostId userErrors { code } } }"
+    "mutation D($id: ID!) { deletePost(input: {postId: $id}) { deletedPostId"
+    " userErrors { code } } }"
 )
 # media/<id>/<32 hex digits: 122 random bits>/<variant>.jpg
 UNGUESSABLE = re.compile(r"/media/(\d+)/([0-9a-f]{32})/[a-z0-9]+\.jpg")

@@ -355,7 +355,8 @@ async def test_generated_queries_answer_the_same(document: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "connection", ["PostConnection", "UserConnection", "CommentConnection", "NotificationConnection"]
+    "connection",
+    ["PostConnection", "UserConnection", "CommentConnection", "NotificationConnection"],
 )
 def test_the_generic_connections_take_the_fast_path(connection: str) -> None:
     """Connection[T] (schema/pagination.py): every field of a connection and of its edge is

@@ -83,7 +83,8 @@ async def test_post_like_comment_and_delete(live: LiveApp) -> None:
     }
 
     refused = await live.graphql(
-        "mutation D($id: ID!) { deletePost(input: {postId: $id}) { deletedPostId userErrors { code } } }",
+        "mutation D($id: ID!) { deletePost(input: {postId: $id}) { deletedPostId"
+        " userErrors { code } } }",
         {"id": post["id"]},
         token=fan["accessToken"],
     )
@@ -92,7 +93,8 @@ async def test_post_like_comment_and_delete(live: LiveApp) -> None:
         "userErrors": [{"code": "FORBIDDEN"}],
     }
     deleted = await live.graphql(
-        "mutation D($id: ID!) { deletePost(input: {postId: $id}) { deletedPostId userErrors { code } } }",
+        "mutation D($id: ID!) { deletePost(input: {postId: $id}) { deletedPostId"
+        " userErrors { code } } }",
         {"id": post["id"]},
         token=author["accessToken"],
     )

@@ -420,7 +420,11 @@ def test_every_list_of_objects_has_a_cost_bound(graphql_schema: GraphQLSchema) -
         ),
         ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["a", "b", "c"]}, 3),
         # A mutation field costs 10, plus its payload.
-        ('mutation { followUser(input: {userId: "x"}) { user { id } userErrors { code } } }', None, 10 + 1 + 3),
+        (
+            'mutation { followUser(input: {userId: "x"}) { user { id } userErrors { code } } }',
+            None,
+            10 + 1 + 3,
+        ),
         ("{ __schema { types { name fields { name } } } }", None, 1),
     ],
 )
@@ -532,7 +536,8 @@ async def test_an_exhausted_budget_throttles_with_429_and_changes_nothing(
         )
         assert spent["extensions"]["cost"]["requestedQueryCost"] == 52
         follow = {  # 10 + 3 = 13 points; about 8 are left
-            "query": "mutation($id: ID!) { followUser(input: {userId: $id}) { userErrors { code } } }",
+            "query": "mutation($id: ID!) { followUser(input: {userId: $id}) {"
+            " userErrors { code } } }",
             "variables": {"id": bob["viewer"]["id"]},
         }
         response = await app.http.post(

@@ -89,7 +89,11 @@ async def test_content_inputs_refuse_nul(live: LiveApp, token: str) -> None:
     await assert_refused(
         live,
         CREATE_POST,
-        {"input": {"media": [{"mediaId": media, "altText": "fine"}, {"mediaId": media, "altText": NUL}]}},
+        {
+            "input": {
+                "media": [{"mediaId": media, "altText": "fine"}, {"mediaId": media, "altText": NUL}]
+            }
+        },
         ["input", "media", 1, "altText"],
         token=token,
     )

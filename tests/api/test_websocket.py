@@ -130,9 +130,9 @@ async def test_a_token_of_an_ended_session_is_refused_and_leaves_nothing(live: L
     signed_up = await sign_up(live, "yara")
     user_id = decode_id_of_type(signed_up["viewer"]["id"], "User")
     assert user_id is not None
-    assert await live.graphql("mutation { logOut(input: {}) { ok } }", token=signed_up["accessToken"]) == {
-        "data": {"logOut": {"ok": True}}
-    }
+    assert await live.graphql(
+        "mutation { logOut(input: {}) { ok } }", token=signed_up["accessToken"]
+    ) == {"data": {"logOut": {"ok": True}}}
     async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
         authorization = f"Bearer {signed_up['accessToken']}"
         await socket.send(
