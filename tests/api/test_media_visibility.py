@@ -118,7 +118,9 @@ async def test_the_ready_items_of_a_rejected_carousel_stay_private(
         completed = await live.graphql(COMPLETE_UPLOAD, {"id": media_id}, token=v.owner)
         assert completed["data"]["completeUpload"]["userErrors"] == []
         ids.append(media_id)
-    posted = await live.graphql(CREATE_POST, {"media": [{"mediaId": i} for i in ids]}, token=v.owner)
+    posted = await live.graphql(
+        CREATE_POST, {"media": [{"mediaId": i} for i in ids]}, token=v.owner
+    )
     post_id = posted["data"]["createPost"]["post"]["id"]
     assert posted["data"]["createPost"]["post"]["status"] == "PROCESSING"
 
