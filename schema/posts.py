@@ -213,4 +213,3 @@ class DeleteCommentPayload(Payload):
 
 
 PostConnection = Connection[Post]
-CommentConnection = Connection[Comment]

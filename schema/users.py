@@ -79,6 +79,3 @@ class User(Node):
             info.context, self.record_id, first=first, after=after
         )
         return Connection.of(page, User.from_record, after=after, total_count=self.following_count)
-
-
-UserConnection = Connection[User]

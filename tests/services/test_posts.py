@@ -102,7 +102,7 @@ async def test_create_post_refusals_write_nothing(clean: Resources, author: User
     )
     awaiting = await make_media(clean.db, author.id, status="AWAITING_UPLOAD")
     rejected = await make_media(clean.db, author.id, status="REJECTED")
-    ITEM_0, ITEM_1 = ("media", "0", "mediaId"), ("media", "1", "mediaId")  # noqa: N806
+    ITEM_0, ITEM_1 = ("media", "0", "mediaId"), ("media", "1", "mediaId")
     cases = [
         ([], None, [], [(UserErrorCode.INVALID_INPUT, ("media",))]),
         ([mine] * 2, None, [], [(UserErrorCode.INVALID_INPUT, ("media",))]),
