@@ -33,7 +33,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from execution.cost import CostModel
+from execution.cost import CostModel, actual_cost
 from execution.document_measures import DocumentMeasures
 from execution.private_api import (
     MaybeNullValidationRule,
@@ -283,6 +283,26 @@ class QueryCostLimits(SchemaExtension):
                 extensions={"code": THROTTLED, "retryAfterSeconds": retry_after},
             )
         yield
+        self._report_actual_cost(cost)
+
+    def _report_actual_cost(self, requested: int) -> None:
+        """Sets `actualQueryCost` from what the response holds (never above the requested
+        cost). The difference is not refunded to the budget: that would take a Redis call for
+        nearly every operation (a page shorter than `first`, fewer userErrors than their bound),
+        docs/query-cost.md. Side effects: none beyond the report."""
+        execution = self.execution_context
+        result = execution.result
+        if self.report is None or not self.limits.report_cost or result is None:
+            return
+        data = getattr(result, "data", None)
+        assert execution.graphql_document is not None
+        actual = actual_cost(
+            execution.schema._schema,
+            execution.graphql_document,
+            execution.operation_name,
+            data if isinstance(data, dict) else None,
+        )
+        self.report["actualQueryCost"] = None if actual is None else min(actual, requested)
 
     async def _spend(self, cost: int) -> BudgetState | None:
         """Pay for the operation, and check the session of a viewer the request's token claims
@@ -323,16 +343,20 @@ class QueryCostLimits(SchemaExtension):
 
 
 def _report(cost: int, limits: ApiLimits, budget: BudgetState | None) -> dict[str, Any]:
-    """`extensions.cost`, named as in Shopify's API (documented in docs/query-cost.md)."""
-    if budget is None:
-        return {"requestedQueryCost": cost, "maximumAvailable": limits.max_cost}
-    return {
-        "requestedQueryCost": cost,
-        "maximumAvailable": limits.budget_points,
-        "throttleStatus": {
+    """`extensions.cost`, in the shape of Shopify's API (docs/query-cost.md). `actualQueryCost`
+    is null until the operation ran (set after execution); `throttleStatus` is null when the
+    budget is off."""
+    throttle_status = None
+    if budget is not None:
+        throttle_status = {
+            "maximumAvailable": limits.budget_points,
             "currentlyAvailable": int(budget.available),
             "restoreRate": limits.budget_restore_rate,
-        },
+        }
+    return {
+        "requestedQueryCost": cost,
+        "actualQueryCost": None,
+        "throttleStatus": throttle_status,
     }
 
 

@@ -11,8 +11,9 @@ Shopify's GraphQL APIs (the rules and their reasons: docs/query-cost.md).
 - `__schema` and `__type` cost 1: they are answered from memory, and graphql-core's
   MaxIntrospectionDepthRule bounds their nesting.
 
-`first` must be within 0..MAX_PAGE_SIZE on every field that takes it; this module checks it for
-literal values and variables alike, before anything runs (the services check it again).
+`first` must be within MIN_PAGE_SIZE..MAX_PAGE_SIZE (1..100) on every field that takes it;
+this module checks it for literal values and variables alike, before anything runs (the
+services check it again).
 
 A document is compiled once into a small expression over its variables, cached per document
 text and operation name, so that each request only evaluates that expression (microseconds).
@@ -56,7 +57,7 @@ from graphql import (
 )
 from graphql.utilities import get_operation_ast
 
-from services.pagination import MAX_PAGE_SIZE
+from services.pagination import MAX_PAGE_SIZE, MIN_PAGE_SIZE
 
 OBJECT_COST = 1
 MUTATION_FIELD_COST = 10
@@ -134,15 +135,15 @@ class _PageCheck:
 
     def error(self, value: int) -> GraphQLError:
         return GraphQLError(
-            f"`{PAGE_SIZE_ARGUMENT}` on `{self.coordinate}` must be between 0 and "
+            f"`{PAGE_SIZE_ARGUMENT}` on `{self.coordinate}` must be between {MIN_PAGE_SIZE} and "
             f"{MAX_PAGE_SIZE} (got {value}).",
             nodes=[self.node],
             extensions={"code": BAD_USER_INPUT},
         )
 
     def problem(self, value: int) -> GraphQLError | None:
-        """The error of a `first` out of range; None when it is within 0..MAX_PAGE_SIZE."""
-        return None if 0 <= value <= MAX_PAGE_SIZE else self.error(value)
+        """The error of a `first` out of range; None when it is within 1..MAX_PAGE_SIZE."""
+        return None if MIN_PAGE_SIZE <= value <= MAX_PAGE_SIZE else self.error(value)
 
     def enforce(self, value: int) -> None:
         if (error := self.problem(value)) is not None:
@@ -490,6 +491,81 @@ class _Compiler:
         return DEFAULT_LIST_SIZE
 
 
+class _ActualCost(_Compiler):
+    """The cost of what a response holds, by the same rules as the requested cost, each list
+    (the edges and nodes of a connection too) counted by the items it really has."""
+
+    def value(
+        self, selection_sets: list[SelectionSetNode], parent: GraphQLNamedType, data: object
+    ) -> int:
+        if not isinstance(data, dict):
+            return 0
+        if is_abstract_type(parent):
+            # The response names no type unless asked (`__typename`): the costliest reading.
+            possible = self.schema.get_possible_types(parent)
+            return max((self.object_value(selection_sets, t, data) for t in possible), default=0)
+        if is_object_type(parent):
+            return self.object_value(selection_sets, parent, data)
+        return 0
+
+    def object_value(
+        self,
+        selection_sets: list[SelectionSetNode],
+        object_type: GraphQLObjectType,
+        data: dict[str, object],
+    ) -> int:
+        fields: dict[str, list[FieldNode]] = {}
+        self._collect(selection_sets, object_type, fields, set())
+        return sum(
+            self.field_value(object_type, nodes, data[key])
+            for key, nodes in fields.items()
+            if key in data
+        )
+
+    def field_value(self, parent: GraphQLObjectType, nodes: list[FieldNode], value: object) -> int:
+        name = nodes[0].name.value
+        if name in ("__schema", "__type"):
+            return INTROSPECTION_COST if value is not None else 0
+        definition = parent.fields.get(name)
+        if definition is None or value is None:
+            return 0
+        named = get_named_type(definition.type)
+        if is_leaf_type(named):
+            return 0
+        selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        if parent is self.schema.mutation_type:
+            own = MUTATION_FIELD_COST
+        elif named.name.endswith(("Connection", "Edge")) or named.name == "PageInfo":
+            own = OBJECT_COST if PAGE_SIZE_ARGUMENT in definition.args else 0
+        else:
+            own = OBJECT_COST
+        if isinstance(value, list):
+            return sum(
+                own + self.value(selection_sets, named, item) for item in value if item is not None
+            )
+        return own + self.value(selection_sets, named, value)
+
+
+def actual_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    data: Mapping[str, object] | None,
+) -> int | None:
+    """The cost of the response `data` of the operation `operation_name` selects (None when
+    nothing ran: no data). Like the requested cost, except that every list counts the items it
+    holds, not its bound: a connection asked for 20 that returned 3 costs as 3; a null object
+    costs nothing. Side effects: none."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or data is None:
+        return None
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return None
+    walker = _ActualCost(schema, document, operation)
+    return walker.value([operation.selection_set], root, dict(data))
+
+
 def _argument(node: FieldNode, name: str) -> ArgumentNode | None:
     return next((a for a in node.arguments or () if a.name.value == name), None)
 
@@ -498,5 +574,6 @@ __all__ = [
     "LIST_BOUNDS",
     "CostModel",
     "CostPlan",
+    "actual_cost",
     "compile_cost",
 ]

@@ -11,11 +11,18 @@ from strawberry.types import Info
 
 from resolvers.context import Context
 from schema.accounts import (
-    AuthPayload,
-    FollowPayload,
+    FollowUserInput,
+    FollowUserPayload,
     LogInInput,
+    LogInPayload,
+    LogOutInput,
     LogOutPayload,
+    RefreshSessionInput,
+    RefreshSessionPayload,
     SignUpInput,
+    SignUpPayload,
+    UnfollowUserInput,
+    UnfollowUserPayload,
     UpdateProfileInput,
     UpdateProfilePayload,
 )
@@ -32,7 +39,7 @@ class AccountMutations:
         description="Create an account; signs it in. Attempts are limited per client address: "
         "RATE_LIMITED beyond."
     )
-    async def sign_up(self, info: Info[Context, None], input: SignUpInput) -> AuthPayload:
+    async def sign_up(self, info: Info[Context, None], input: SignUpInput) -> SignUpPayload:
         try:
             outcome = await accounts.sign_up(
                 info.context.resources.accounts,
@@ -43,14 +50,16 @@ class AccountMutations:
                 client_ip=info.context.client_ip,
             )
         except DomainError as error:
-            return AuthPayload(user_errors=user_errors(error, input_argument="input"))
-        return AuthPayload.signed_in(outcome)
+            return SignUpPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return SignUpPayload.signed_in(outcome, input.client_mutation_id)
 
     @strawberry.mutation(
         description="Sign in with a username or an email, and a password. Failed attempts are "
         "limited per account name and per client address: RATE_LIMITED beyond."
     )
-    async def log_in(self, info: Info[Context, None], input: LogInInput) -> AuthPayload:
+    async def log_in(self, info: Info[Context, None], input: LogInInput) -> LogInPayload:
         try:
             outcome = await accounts.log_in(
                 info.context.resources.accounts,
@@ -59,25 +68,33 @@ class AccountMutations:
                 client_ip=info.context.client_ip,
             )
         except DomainError as error:
-            return AuthPayload(user_errors=user_errors(error, input_argument="input"))
-        return AuthPayload.signed_in(outcome)
+            return LogInPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return LogInPayload.signed_in(outcome, input.client_mutation_id)
 
     @strawberry.mutation(
         description="Trade a refresh token for new tokens. Each refresh token works once: "
         "presenting a used one ends the session."
     )
-    async def refresh_session(self, info: Info[Context, None], refresh_token: str) -> AuthPayload:
+    async def refresh_session(
+        self, info: Info[Context, None], input: RefreshSessionInput
+    ) -> RefreshSessionPayload:
         try:
-            outcome = await accounts.refresh_session(info.context.resources.accounts, refresh_token)
+            outcome = await accounts.refresh_session(
+                info.context.resources.accounts, input.refresh_token
+            )
         except DomainError as error:
-            return AuthPayload(user_errors=user_errors(error, input_argument="refreshToken"))
-        return AuthPayload.signed_in(outcome)
+            return RefreshSessionPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return RefreshSessionPayload.signed_in(outcome, input.client_mutation_id)
 
     @strawberry.mutation(description="End the viewer's session (its refresh and access tokens).")
-    async def log_out(self, info: Info[Context, None]) -> LogOutPayload:
+    async def log_out(self, info: Info[Context, None], input: LogOutInput) -> LogOutPayload:
         viewer = info.context.require_viewer()
         await accounts.log_out(info.context.resources.accounts, viewer)
-        return LogOutPayload(ok=True)
+        return LogOutPayload(ok=True, client_mutation_id=input.client_mutation_id)
 
     @strawberry.mutation(description="Change the viewer's profile.")
     async def update_profile(
@@ -88,28 +105,57 @@ class AccountMutations:
         try:
             record = await accounts.update_profile(info.context.resources.accounts, viewer, changes)
         except DomainError as error:
-            return UpdateProfilePayload(user_errors=user_errors(error, input_argument="input"))
-        return UpdateProfilePayload(user=User.from_record(record))
+            return UpdateProfilePayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return UpdateProfilePayload(
+            user=User.from_record(record), client_mutation_id=input.client_mutation_id
+        )
 
     @strawberry.mutation(description="Follow a user. Following again changes nothing.")
-    async def follow(self, info: Info[Context, None], user_id: strawberry.ID) -> FollowPayload:
-        return await _change_follow(info.context, user_id, follow=True)
+    async def follow_user(
+        self, info: Info[Context, None], input: FollowUserInput
+    ) -> FollowUserPayload:
+        viewer = info.context.require_viewer()
+        try:
+            target_id = _user_id(input.user_id)
+            viewer_record, target_record = await follows.follow_user(
+                info.context.resources.social, viewer, target_id
+            )
+        except DomainError as error:
+            return FollowUserPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return FollowUserPayload(
+            user=User.from_record(target_record),
+            viewer=User.from_record(viewer_record),
+            client_mutation_id=input.client_mutation_id,
+        )
 
     @strawberry.mutation(description="Stop following a user. Unfollowing again changes nothing.")
-    async def unfollow(self, info: Info[Context, None], user_id: strawberry.ID) -> FollowPayload:
-        return await _change_follow(info.context, user_id, follow=False)
+    async def unfollow_user(
+        self, info: Info[Context, None], input: UnfollowUserInput
+    ) -> UnfollowUserPayload:
+        viewer = info.context.require_viewer()
+        try:
+            target_id = _user_id(input.user_id)
+            viewer_record, target_record = await follows.unfollow_user(
+                info.context.resources.social, viewer, target_id
+            )
+        except DomainError as error:
+            return UnfollowUserPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return UnfollowUserPayload(
+            user=User.from_record(target_record),
+            viewer=User.from_record(viewer_record),
+            client_mutation_id=input.client_mutation_id,
+        )
 
 
-async def _change_follow(context: Context, user_id: str, *, follow: bool) -> FollowPayload:
-    viewer = context.require_viewer()
-    try:
-        target_id = decode_id_of_type(user_id, "User")
-        if target_id is None:
-            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such user.", "userId")
-        change = follows.follow_user if follow else follows.unfollow_user
-        viewer_record, target_record = await change(context.resources.social, viewer, target_id)
-    except DomainError as error:
-        return FollowPayload(user_errors=user_errors(error))
-    return FollowPayload(
-        user=User.from_record(target_record), viewer=User.from_record(viewer_record)
-    )
+def _user_id(global_id: str) -> int:
+    """The record id of a User global ID. Raises DomainError NOT_FOUND for any other ID."""
+    target_id = decode_id_of_type(global_id, "User")
+    if target_id is None:
+        raise DomainError.single(UserErrorCode.NOT_FOUND, "No such user.", "userId")
+    return target_id

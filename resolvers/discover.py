@@ -8,7 +8,7 @@ from strawberry.types import Info
 from resolvers import discover_fields
 from resolvers.context import Context
 from schema.discover import Hashtag, SearchResults
-from schema.posts import PostConnection
+from schema.posts import PostConnection, post_connection
 from schema.users import User
 from services import hashtag_pages, search
 
@@ -22,7 +22,7 @@ class DiscoverQueries:
         self, info: Info[Context, None], first: int = 30, after: str | None = None
     ) -> PostConnection:
         loaded = await discover_fields.explore_page(info.context, first=first, after=after)
-        return PostConnection.from_loaded(loaded, info, after=after)
+        return post_connection(loaded, info, after=after)
 
     @strawberry.field(description="The hashtag with this name (`#` optional, any case), or null.")
     async def hashtag(self, info: Info[Context, None], name: str) -> Hashtag | None:

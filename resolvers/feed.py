@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from resolvers.context import Context
 from resolvers.posts import loaded_views
-from schema.posts import PostConnection
+from schema.posts import PostConnection, post_connection
 from services import feed
 from services.feed import FeedOrder
 
@@ -33,4 +33,4 @@ class FeedQueries:
         page = await feed.read_feed(
             context.resources.feed, viewer.user_id, first=first, after=after, order=order
         )
-        return PostConnection.from_loaded(loaded_views(context, page), info, after=after)
+        return post_connection(loaded_views(context, page), info, after=after)

@@ -9,6 +9,7 @@ from resolvers.context import Context
 from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
 from schema.media import (
+    CompleteUploadInput,
     CompleteUploadPayload,
     CreateUploadInput,
     CreateUploadPayload,
@@ -35,7 +36,9 @@ class MediaMutations:
                 byte_size=input.byte_size,
             )
         except DomainError as error:
-            return CreateUploadPayload(user_errors=user_errors(error, input_argument="input"))
+            return CreateUploadPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
         return CreateUploadPayload(
             media=Media.from_record(created.media, info),
             upload_url=created.upload.url,
@@ -43,6 +46,7 @@ class MediaMutations:
                 HttpHeader(name=name, value=value) for name, value in created.upload.headers.items()
             ],
             expires_at=created.upload.expires_at,
+            client_mutation_id=input.client_mutation_id,
         )
 
     @strawberry.mutation(
@@ -50,14 +54,18 @@ class MediaMutations:
         "REJECTED or FAILED: follow it with mediaStatusChanged)."
     )
     async def complete_upload(
-        self, info: Info[Context, None], media_id: strawberry.ID
+        self, info: Info[Context, None], input: CompleteUploadInput
     ) -> CompleteUploadPayload:
         viewer = info.context.require_viewer()
         try:
-            record_id = decode_id_of_type(media_id, "Media")
+            record_id = decode_id_of_type(input.media_id, "Media")
             if record_id is None:
                 raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaId")
             record = await media.complete_upload(info.context.resources.media, viewer, record_id)
         except DomainError as error:
-            return CompleteUploadPayload(user_errors=user_errors(error))
-        return CompleteUploadPayload(media=Media.from_record(record, info))
+            return CompleteUploadPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return CompleteUploadPayload(
+            media=Media.from_record(record, info), client_mutation_id=input.client_mutation_id
+        )

@@ -11,10 +11,12 @@ from resolvers.context import Context
 from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
 from schema.notifications import (
+    MarkNotificationsReadInput,
     MarkNotificationsReadPayload,
     Notification,
     NotificationConnection,
 )
+from schema.pagination import Connection
 from schema.posts import Post
 from services import notifications, posts
 from services.errors import DomainError, UserErrorCode
@@ -31,7 +33,7 @@ class NotificationQueries:
         page = await notifications.list_notifications(
             info.context.db, viewer.user_id, first=first, after=after
         )
-        return NotificationConnection.from_page(page, after=after)
+        return Connection.of(page, Notification.from_record, after=after)
 
     @strawberry.field
     async def unread_notification_count(self, info: Info[Context, None]) -> int:
@@ -42,24 +44,29 @@ class NotificationQueries:
 @strawberry.type
 class NotificationMutations:
     @strawberry.mutation(
-        description="Marks the viewer's notifications read, up to and including `upTo` "
+        description="Marks the viewer's notifications read, up to and including `input.upTo` "
         "(all when null)."
     )
     async def mark_notifications_read(
-        self, info: Info[Context, None], up_to: strawberry.ID | None = None
+        self, info: Info[Context, None], input: MarkNotificationsReadInput
     ) -> MarkNotificationsReadPayload:
         viewer = info.context.require_viewer()
+        client_mutation_id = input.client_mutation_id
         up_to_id = None
-        if up_to is not None:
-            up_to_id = decode_id_of_type(up_to, "Notification")
+        if input.up_to is not None:
+            up_to_id = decode_id_of_type(input.up_to, "Notification")
             if up_to_id is None:
                 error = DomainError.single(UserErrorCode.NOT_FOUND, "No such notification.", "upTo")
                 unread = await notifications.unread_count(info.context.db, viewer.user_id)
                 return MarkNotificationsReadPayload(
-                    unread_notification_count=unread, user_errors=user_errors(error)
+                    unread_notification_count=unread,
+                    user_errors=user_errors(error),
+                    client_mutation_id=client_mutation_id,
                 )
         unread = await notifications.mark_read(info.context.db, viewer.user_id, up_to=up_to_id)
-        return MarkNotificationsReadPayload(unread_notification_count=unread)
+        return MarkNotificationsReadPayload(
+            unread_notification_count=unread, client_mutation_id=client_mutation_id
+        )
 
 
 @strawberry.type

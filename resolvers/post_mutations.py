@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from schema.errors import user_errors
+from schema.errors import UserError, user_errors
 from schema.global_ids import decode_id_of_type, encode_global_id
 from schema.posts import (
     AddCommentInput,
@@ -14,12 +14,17 @@ from schema.posts import (
     Comment,
     CreatePostInput,
     CreatePostPayload,
+    DeleteCommentInput,
     DeleteCommentPayload,
+    DeletePostInput,
     DeletePostPayload,
+    LikePostInput,
     LikePostPayload,
     Post,
+    UnlikePostInput,
+    UnlikePostPayload,
 )
-from services import comments, likes, posts
+from services import comments, errors, likes, posts
 from services.errors import DomainError, UserErrorCode
 
 
@@ -28,6 +33,22 @@ def _record_id(global_id: str, type_name: str, field: str) -> int:
     if record_id is None:
         raise DomainError.single(UserErrorCode.NOT_FOUND, f"No such {type_name.lower()}.", field)
     return record_id
+
+
+def _media_record_ids(input: CreatePostInput) -> list[int]:
+    """The record ids of the post's media. Raises DomainError NOT_FOUND, its field the path of
+    the first ID that is not a Media's (["media", "<index>", "mediaId"])."""
+    media_ids = []
+    for index, item in enumerate(input.media):
+        record_id = decode_id_of_type(item.media_id, "Media")
+        if record_id is None:
+            raise DomainError(
+                errors.UserError(
+                    UserErrorCode.NOT_FOUND, "No such media.", ("media", str(index), "mediaId")
+                )
+            )
+        media_ids.append(record_id)
+    return media_ids
 
 
 @strawberry.type
@@ -40,40 +61,54 @@ class PostMutations:
     ) -> CreatePostPayload:
         viewer = info.context.require_viewer()
         try:
-            media_ids = [_record_id(media_id, "Media", "mediaIds") for media_id in input.media_ids]
             record = await posts.create_post(
                 info.context.resources.posts,
                 viewer,
-                media_ids=media_ids,
+                media_ids=_media_record_ids(input),
                 caption=input.caption,
-                alt_texts=list(input.alt_texts or []),
+                alt_texts=[item.alt_text for item in input.media],
             )
         except DomainError as error:
-            return CreatePostPayload(user_errors=user_errors(error, input_argument="input"))
-        return CreatePostPayload(post=await Post.load(record.id, info))
+            return CreatePostPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return CreatePostPayload(
+            post=await Post.load(record.id, info), client_mutation_id=input.client_mutation_id
+        )
 
     @strawberry.mutation(description="Delete one of the viewer's posts.")
     async def delete_post(
-        self, info: Info[Context, None], post_id: strawberry.ID
+        self, info: Info[Context, None], input: DeletePostInput
     ) -> DeletePostPayload:
         viewer = info.context.require_viewer()
         try:
             deleted = await posts.delete_post(
-                info.context.resources.posts, viewer, _record_id(post_id, "Post", "postId")
+                info.context.resources.posts, viewer, _record_id(input.post_id, "Post", "postId")
             )
         except DomainError as error:
-            return DeletePostPayload(user_errors=user_errors(error))
-        return DeletePostPayload(deleted_post_id=encode_global_id("Post", deleted))
+            return DeletePostPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return DeletePostPayload(
+            deleted_post_id=encode_global_id("Post", deleted),
+            client_mutation_id=input.client_mutation_id,
+        )
 
     @strawberry.mutation(description="Like a post. Liking again changes nothing.")
-    async def like_post(self, info: Info[Context, None], post_id: strawberry.ID) -> LikePostPayload:
-        return await _change_like(info, post_id, like=True)
+    async def like_post(self, info: Info[Context, None], input: LikePostInput) -> LikePostPayload:
+        problems, post = await _change_like(info, input.post_id, like=True)
+        return LikePostPayload(
+            post=post, user_errors=problems, client_mutation_id=input.client_mutation_id
+        )
 
     @strawberry.mutation(description="Take a like back. Unliking again changes nothing.")
     async def unlike_post(
-        self, info: Info[Context, None], post_id: strawberry.ID
-    ) -> LikePostPayload:
-        return await _change_like(info, post_id, like=False)
+        self, info: Info[Context, None], input: UnlikePostInput
+    ) -> UnlikePostPayload:
+        problems, post = await _change_like(info, input.post_id, like=False)
+        return UnlikePostPayload(
+            post=post, user_errors=problems, client_mutation_id=input.client_mutation_id
+        )
 
     @strawberry.mutation(description="Comment on a published post.")
     async def add_comment(
@@ -88,26 +123,39 @@ class PostMutations:
                 text=input.text,
             )
         except DomainError as error:
-            return AddCommentPayload(user_errors=user_errors(error, input_argument="input"))
-        return AddCommentPayload(comment=Comment.from_record(record))
+            return AddCommentPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return AddCommentPayload(
+            comment=Comment.from_record(record), client_mutation_id=input.client_mutation_id
+        )
 
     @strawberry.mutation(description="Delete a comment (its author, or the post's author).")
     async def delete_comment(
-        self, info: Info[Context, None], comment_id: strawberry.ID
+        self, info: Info[Context, None], input: DeleteCommentInput
     ) -> DeleteCommentPayload:
         viewer = info.context.require_viewer()
         try:
             deleted = await comments.delete_comment(
                 info.context.resources.social,
                 viewer,
-                _record_id(comment_id, "Comment", "commentId"),
+                _record_id(input.comment_id, "Comment", "commentId"),
             )
         except DomainError as error:
-            return DeleteCommentPayload(user_errors=user_errors(error))
-        return DeleteCommentPayload(deleted_comment_id=encode_global_id("Comment", deleted))
+            return DeleteCommentPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return DeleteCommentPayload(
+            deleted_comment_id=encode_global_id("Comment", deleted),
+            client_mutation_id=input.client_mutation_id,
+        )
 
 
-async def _change_like(info: Info[Context, None], post_id: str, *, like: bool) -> LikePostPayload:
+async def _change_like(
+    info: Info[Context, None], post_id: str, *, like: bool
+) -> tuple[list[UserError], Post | None]:
+    """Like or unlike; the user errors (nothing changed then) and the post as it is now.
+    Side effects: see services.likes.like_post / unlike_post."""
     context = info.context
     viewer = context.require_viewer()
     try:
@@ -115,5 +163,5 @@ async def _change_like(info: Info[Context, None], post_id: str, *, like: bool) -
         change = likes.like_post if like else likes.unlike_post
         await change(context.resources.social, viewer, record_id)
     except DomainError as error:
-        return LikePostPayload(user_errors=user_errors(error))
-    return LikePostPayload(post=await Post.load(record_id, info))
+        return user_errors(error), None
+    return [], await Post.load(record_id, info)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
 import strawberry
 
-from schema.errors import UserError
+from schema.errors import MutationInput, Payload
 from schema.users import User
 from services.accounts import SignedIn
 
 
 @strawberry.input
-class SignUpInput:
+class SignUpInput(MutationInput):
     username: str
     email: str
     password: str
@@ -20,13 +21,23 @@ class SignUpInput:
 
 
 @strawberry.input
-class LogInInput:
+class LogInInput(MutationInput):
     username_or_email: str
     password: str
 
 
 @strawberry.input
-class UpdateProfileInput:
+class RefreshSessionInput(MutationInput):
+    refresh_token: str
+
+
+@strawberry.input
+class LogOutInput(MutationInput):
+    pass
+
+
+@strawberry.input
+class UpdateProfileInput(MutationInput):
     full_name: str | None = strawberry.field(
         default=None, description="Omit or null to keep; an empty string clears it."
     )
@@ -35,38 +46,68 @@ class UpdateProfileInput:
     )
 
 
+@strawberry.input
+class FollowUserInput(MutationInput):
+    user_id: strawberry.ID
+
+
+@strawberry.input
+class UnfollowUserInput(MutationInput):
+    user_id: strawberry.ID
+
+
 @strawberry.type
-class AuthPayload:
+class SessionPayload(Payload):
+    """The fields of the payloads that sign in (not a GraphQL type itself)."""
+
     access_token: str | None = None
     refresh_token: str | None = None
     access_token_expires_at: datetime | None = None
     viewer: User | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
     @classmethod
-    def signed_in(cls, outcome: SignedIn) -> AuthPayload:
+    def signed_in(cls, outcome: SignedIn, client_mutation_id: str | None) -> Self:
         return cls(
             access_token=outcome.access_token,
             refresh_token=outcome.refresh_token,
             access_token_expires_at=outcome.access_token_expires_at,
             viewer=User.from_record(outcome.user),
+            client_mutation_id=client_mutation_id,
         )
 
 
 @strawberry.type
-class LogOutPayload:
-    ok: bool
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+class SignUpPayload(SessionPayload):
+    pass
 
 
 @strawberry.type
-class UpdateProfilePayload:
+class LogInPayload(SessionPayload):
+    pass
+
+
+@strawberry.type
+class RefreshSessionPayload(SessionPayload):
+    pass
+
+
+@strawberry.type
+class LogOutPayload(Payload):
+    ok: bool = False
+
+
+@strawberry.type
+class UpdateProfilePayload(Payload):
     user: User | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class FollowPayload:
+class FollowUserPayload(Payload):
     user: User | None = strawberry.field(default=None, description="The followed user.")
     viewer: User | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UnfollowUserPayload(Payload):
+    user: User | None = strawberry.field(default=None, description="The unfollowed user.")
+    viewer: User | None = None

@@ -7,6 +7,7 @@ from functools import partial
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from execution.admission import (
@@ -21,6 +22,7 @@ from execution.text_inputs import StorableTextInputs
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
+from schema.scalars import SCALAR_MAP
 from settings import Settings
 from tracing import tracing_extensions
 
@@ -58,6 +60,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         execution_context_class=plain_field_execution(
             field_suggestions=limits.field_suggestions_enabled
         ),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             *tracing_extensions(),  # first: outermost (issue #8)
             OperationScope,

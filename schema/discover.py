@@ -10,7 +10,7 @@ from strawberry.types import Info
 from resolvers import discover_fields
 from resolvers.context import Context
 from schema.node import Node
-from schema.posts import PostConnection
+from schema.posts import PostConnection, post_connection
 from schema.users import User
 from services.hashtag_pages import HashtagOrder
 from services.records import HashtagRecord
@@ -49,7 +49,7 @@ class Hashtag(Node):
         loaded = await discover_fields.hashtag_posts_page(
             info.context, self.record_id, order=HashtagOrder(order.value), first=first, after=after
         )
-        return PostConnection.from_loaded(loaded, info, after=after)
+        return post_connection(loaded, info, after=after, total_count=self.post_count)
 
 
 @strawberry.type
@@ -65,4 +65,4 @@ class SearchResults:
         loaded = await discover_fields.search_posts_page(
             info.context, self.query, first=first, after=after
         )
-        return PostConnection.from_loaded(loaded, info, after=after)
+        return post_connection(loaded, info, after=after)

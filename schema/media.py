@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from schema.errors import UserError
+from schema.errors import MutationInput, Payload
 from schema.node import Node
 from services.records import MediaRecord, StoredVariant
 
@@ -170,12 +170,17 @@ class Media(Node):
 
 
 @strawberry.input
-class CreateUploadInput:
+class CreateUploadInput(MutationInput):
     filename: str
     content_type: str
     byte_size: int = strawberry.field(
         description="Exact size in bytes of the file the client will PUT."
     )
+
+
+@strawberry.input
+class CompleteUploadInput(MutationInput):
+    media_id: strawberry.ID
 
 
 @strawberry.type
@@ -188,15 +193,13 @@ class HttpHeader:
     description="Upload the file with an HTTP PUT of its bytes to `uploadUrl`, sending "
     "`uploadHeaders`; then call completeUpload."
 )
-class CreateUploadPayload:
+class CreateUploadPayload(Payload):
     media: Media | None = None
     upload_url: str | None = None
     upload_headers: list[HttpHeader] = strawberry.field(default_factory=list)
     expires_at: datetime | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class CompleteUploadPayload:
+class CompleteUploadPayload(Payload):
     media: Media | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)

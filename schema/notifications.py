@@ -1,4 +1,4 @@
-"""`Notification` and its connection."""
+"""`Notification`, and the input and payload of markNotificationsRead."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from strawberry.types import Info
 
 from resolvers import posts as post_fields
 from resolvers.context import Context
-from schema.errors import UserError
+from schema.errors import MutationInput, Payload
 from schema.node import Node
-from schema.pagination import PageInfo
+from schema.pagination import Connection
 from schema.posts import Comment, Post
 from schema.users import User
-from services.pagination import Page
 from services.records import NotificationRecord
 
 
@@ -66,32 +65,17 @@ class Notification(Node):
         return Comment.from_record(record) if record else None
 
 
-@strawberry.type
-class NotificationEdge:
-    cursor: str
-    node: Notification
+@strawberry.input
+class MarkNotificationsReadInput(MutationInput):
+    up_to: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The newest notification to mark read (with every older one); null: all.",
+    )
 
 
 @strawberry.type
-class NotificationConnection:
-    edges: list[NotificationEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def from_page(
-        cls, page: Page[NotificationRecord], *, after: str | None
-    ) -> NotificationConnection:
-        edges = [
-            NotificationEdge(cursor=cursor, node=Notification.from_record(n))
-            for cursor, n in page.edges
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo.of(page, after=after),
-        )
-
-
-@strawberry.type
-class MarkNotificationsReadPayload:
+class MarkNotificationsReadPayload(Payload):
     unread_notification_count: int
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+NotificationConnection = Connection[Notification]

@@ -1,4 +1,4 @@
-"""`Post`, `Comment`, their connections, and the inputs and payloads of their mutations."""
+"""`Post`, `Comment`, and the inputs and payloads of their mutations."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from strawberry.types import Info
 from resolvers import posts as post_fields
 from resolvers.context import Context
 from resolvers.posts import LoadedPosts
-from schema.errors import UserError
+from schema.errors import MutationInput, Payload
 from schema.media import Media
 from schema.node import Node
-from schema.pagination import PageInfo
-from schema.users import User, UserConnection
+from schema.pagination import Connection
+from schema.users import User
 from services.hashtags import parse_hashtags
-from services.pagination import Page
 from services.post_views import PostView
 from services.posts import is_visible
 from services.records import CommentRecord, PostRecord
@@ -84,43 +83,34 @@ class Post(Node):
     @strawberry.field(description="Comments, oldest first.")
     async def comments(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> CommentConnection:
+    ) -> Connection[Comment]:
         page = await post_fields.comments_page(
             info.context, self.record.id, first=first, after=after
         )
-        return CommentConnection.from_page(page, after=after)
+        return Connection.of(page, Comment.from_record, after=after, total_count=self.comment_count)
 
     @strawberry.field(description="Who liked the post, most recent first.")
     async def likers(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> UserConnection:
+    ) -> Connection[User]:
         page = await post_fields.likers_page(info.context, self.record.id, first=first, after=after)
-        return UserConnection.from_page(page, after=after)
+        return Connection.of(page, User.from_record, after=after, total_count=self.like_count)
 
 
-@strawberry.type
-class PostEdge:
-    cursor: str
-    node: Post
-
-
-@strawberry.type
-class PostConnection:
-    edges: list[PostEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def from_loaded(
-        cls, loaded: LoadedPosts, info: Info[Context, None], *, after: str | None
-    ) -> PostConnection:
-        edges = [
-            PostEdge(cursor=cursor, node=Post.from_view(loaded.views[post.id], info))
-            for cursor, post in loaded.page.edges
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo.of(loaded.page, after=after),
-        )
+def post_connection(
+    loaded: LoadedPosts,
+    info: Info[Context, None],
+    *,
+    after: str | None,
+    total_count: int | None = None,
+) -> Connection[Post]:
+    """The connection of a loaded page of posts. Pure."""
+    return Connection.of(
+        loaded.page,
+        lambda post: Post.from_view(loaded.views[post.id], info),
+        after=after,
+        total_count=total_count,
+    )
 
 
 @strawberry.type
@@ -149,66 +139,76 @@ class Comment(Node):
         return post
 
 
-@strawberry.type
-class CommentEdge:
-    cursor: str
-    node: Comment
-
-
-@strawberry.type
-class CommentConnection:
-    edges: list[CommentEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def from_page(cls, page: Page[CommentRecord], *, after: str | None) -> CommentConnection:
-        edges = [
-            CommentEdge(cursor=cursor, node=Comment.from_record(c)) for cursor, c in page.edges
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo.of(page, after=after),
-        )
+@strawberry.input
+class CreatePostMediaInput:
+    media_id: strawberry.ID
+    alt_text: str | None = strawberry.field(
+        default=None, description="Describes the picture or video to people who cannot see it."
+    )
 
 
 @strawberry.input
-class CreatePostInput:
-    media_ids: list[strawberry.ID]
+class CreatePostInput(MutationInput):
+    media: list[CreatePostMediaInput] = strawberry.field(
+        description="1 to 10 of the viewer's uploaded media items, in carousel order."
+    )
     caption: str | None = None
-    alt_texts: list[str | None] | None = None
 
 
 @strawberry.input
-class AddCommentInput:
+class DeletePostInput(MutationInput):
+    post_id: strawberry.ID
+
+
+@strawberry.input
+class LikePostInput(MutationInput):
+    post_id: strawberry.ID
+
+
+@strawberry.input
+class UnlikePostInput(MutationInput):
+    post_id: strawberry.ID
+
+
+@strawberry.input
+class AddCommentInput(MutationInput):
     post_id: strawberry.ID
     text: str
 
 
+@strawberry.input
+class DeleteCommentInput(MutationInput):
+    comment_id: strawberry.ID
+
+
 @strawberry.type
-class CreatePostPayload:
+class CreatePostPayload(Payload):
     post: Post | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class DeletePostPayload:
+class DeletePostPayload(Payload):
     deleted_post_id: strawberry.ID | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class LikePostPayload:
+class LikePostPayload(Payload):
     post: Post | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class AddCommentPayload:
+class UnlikePostPayload(Payload):
+    post: Post | None = None
+
+
+@strawberry.type
+class AddCommentPayload(Payload):
     comment: Comment | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class DeleteCommentPayload:
+class DeleteCommentPayload(Payload):
     deleted_comment_id: strawberry.ID | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+PostConnection = Connection[Post]

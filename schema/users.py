@@ -1,4 +1,4 @@
-"""`User` and its connection."""
+"""`User`."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ from resolvers import posts as post_fields
 from resolvers import users as user_fields
 from resolvers.context import Context
 from schema.node import Node
-from schema.pagination import PageInfo
-from services.pagination import Page
+from schema.pagination import Connection
 from services.records import UserRecord
 
 if TYPE_CHECKING:
-    from schema.posts import PostConnection
+    from schema.posts import Post
 
 
 @strawberry.type
@@ -54,51 +53,29 @@ class User(Node):
     @strawberry.field(description="The user's published posts, newest first (profile grid).")
     async def posts(
         self, info: Info[Context, None], first: int = 12, after: str | None = None
-    ) -> Annotated[PostConnection, strawberry.lazy("schema.posts")]:
-        from schema.posts import PostConnection  # schema.posts imports this module
+    ) -> Connection[Annotated[Post, strawberry.lazy("schema.posts")]]:
+        from schema.posts import post_connection  # schema.posts imports this module
 
         page = await post_fields.author_posts_page(
             info.context, self.record_id, first=first, after=after
         )
         loaded = await post_fields.load_page(info.context, page)
-        return PostConnection.from_loaded(loaded, info, after=after)
+        return post_connection(loaded, info, after=after, total_count=self.post_count)
 
     @strawberry.field(description="Who follows this user, most recent first.")
     async def followers(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> UserConnection:
+    ) -> Connection[User]:
         page = await user_fields.followers_page(
             info.context, self.record_id, first=first, after=after
         )
-        return UserConnection.from_page(page, after=after)
+        return Connection.of(page, User.from_record, after=after, total_count=self.follower_count)
 
     @strawberry.field(description="Whom this user follows, most recent first.")
     async def following(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> UserConnection:
+    ) -> Connection[User]:
         page = await user_fields.following_page(
             info.context, self.record_id, first=first, after=after
         )
-        return UserConnection.from_page(page, after=after)
-
-
-@strawberry.type
-class UserEdge:
-    cursor: str
-    node: User
-
-
-@strawberry.type
-class UserConnection:
-    edges: list[UserEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def from_page(cls, page: Page[UserRecord], *, after: str | None) -> UserConnection:
-        edges = [
-            UserEdge(cursor=cursor, node=User.from_record(user)) for cursor, user in page.edges
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo.of(page, after=after),
-        )
+        return Connection.of(page, User.from_record, after=after, total_count=self.following_count)

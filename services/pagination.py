@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 MAX_PAGE_SIZE = 100
+MIN_PAGE_SIZE = 1
 T = TypeVar("T")
 
 
@@ -32,7 +33,8 @@ def page_of(items: list[tuple[str, T]], limit: int) -> Page[T]:
 
 
 def check_page_size(first: int) -> int:
-    """`first` when within 0..MAX_PAGE_SIZE; raises InvalidArgumentError otherwise."""
-    if not 0 <= first <= MAX_PAGE_SIZE:
-        raise InvalidArgumentError(f"`first` must be between 0 and {MAX_PAGE_SIZE}.")
+    """`first` when within MIN_PAGE_SIZE..MAX_PAGE_SIZE; raises InvalidArgumentError otherwise
+    (0 too: nothing asks for an empty page)."""
+    if not MIN_PAGE_SIZE <= first <= MAX_PAGE_SIZE:
+        raise InvalidArgumentError(f"`first` must be between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}.")
     return first

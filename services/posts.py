@@ -48,17 +48,17 @@ def _check_post_input(media_ids: list[int], alt_texts: list[str | None]) -> list
             UserError(
                 UserErrorCode.INVALID_INPUT,
                 f"A post has 1 to {MAX_MEDIA_PER_POST} media items.",
-                ("mediaIds",),
+                ("media",),
             )
         )
     elif len(set(media_ids)) != len(media_ids):
         problems.append(
-            UserError(UserErrorCode.INVALID_INPUT, "A media item appears twice.", ("mediaIds",))
+            UserError(UserErrorCode.INVALID_INPUT, "A media item appears twice.", ("media",))
         )
     if len(alt_texts) > len(media_ids):
         problems.append(
             UserError(
-                UserErrorCode.INVALID_INPUT, "At most one alt text per media item.", ("altTexts",)
+                UserErrorCode.INVALID_INPUT, "At most one alt text per media item.", ("media",)
             )
         )
     return problems
@@ -74,7 +74,7 @@ def _clean_alt_text(text: str | None, index: int) -> str | UserError | None:
     if text is None:
         return None
     return clean_text(
-        text, field=("altTexts", str(index)), max_length=MAX_ALT_TEXT_LENGTH, multiline=True
+        text, field=("media", str(index), "altText"), max_length=MAX_ALT_TEXT_LENGTH, multiline=True
     )
 
 
@@ -115,7 +115,7 @@ async def create_post(
         post = await post_store.insert_post(conn, author_id=viewer.user_id, caption=cleaned_caption)
         if not await post_store.insert_post_media(conn, post.id, media_ids, alt_text_rows):
             raise DomainError.single(
-                UserErrorCode.ALREADY_EXISTS, "A media item is already in a post.", "mediaIds"
+                UserErrorCode.ALREADY_EXISTS, "A media item is already in a post.", "media"
             )
         if all(item.status == "READY" for item in statuses.values()):
             published = await post_store.publish_post(conn, post.id)
@@ -130,21 +130,27 @@ async def create_post(
 def _check_media_usable(
     viewer: Viewer, media_ids: list[int], statuses: dict[int, LockedMedia]
 ) -> None:
-    for media_id in media_ids:
+    """Raises DomainError for the first media item the viewer may not post; its field is that
+    item's path (["media", "<index>", "mediaId"])."""
+    for index, media_id in enumerate(media_ids):
+        field = ("media", str(index), "mediaId")
         if media_id not in statuses or not statuses[media_id].visible:
             # Someone else's media the viewer may not see (in no published post) is hidden from
             # them (services.media.fetch_visible_media): do not confirm that it exists.
-            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaIds")
+            raise DomainError(UserError(UserErrorCode.NOT_FOUND, "No such media.", field))
         owner_id, status, _ = statuses[media_id]
         if owner_id != viewer.user_id:
-            raise DomainError.single(
-                UserErrorCode.FORBIDDEN, "You can only post your own media.", "mediaIds"
+            raise DomainError(
+                UserError(UserErrorCode.FORBIDDEN, "You can only post your own media.", field)
             )
         if status not in ("PROCESSING", "READY"):
-            raise DomainError.single(
-                UserErrorCode.MEDIA_NOT_READY,
-                "Complete the upload of every media item first; refused media cannot be posted.",
-                "mediaIds",
+            raise DomainError(
+                UserError(
+                    UserErrorCode.MEDIA_NOT_READY,
+                    "Complete the upload of every media item first; refused media cannot be "
+                    "posted.",
+                    field,
+                )
             )
 
 

@@ -36,9 +36,13 @@ from services import likes
 from services.tokens import AccessTokens
 from storage import counters
 
-LIKE = "mutation L($id: ID!) { likePost(postId: $id) { post { likeCount } userErrors { code } } }"
+LIKE = (
+    "mutation L($id: ID!) { likePost(input: {postId: $id}) { post { likeCount }"
+    " userErrors { code } } }"
+)
 UNLIKE = (
-    "mutation U($id: ID!) { unlikePost(postId: $id) { post { likeCount } userErrors { code } } }"
+    "mutation U($id: ID!) { unlikePost(input: {postId: $id}) { post { likeCount }"
+    " userErrors { code } } }"
 )
 
 

@@ -55,7 +55,10 @@ PROTOCOL = websockets.Subprotocol("graphql-transport-ws")
 SUBSCRIBE = (
     "subscription { notificationReceived { id kind actorCount actor { username } post { id } } }"
 )
-LIKE = "mutation L($id: ID!) { likePost(postId: $id) { post { likeCount } userErrors { code } } }"
+LIKE = (
+    "mutation L($id: ID!) { likePost(input: {postId: $id}) { post { likeCount }"
+    " userErrors { code } } }"
+)
 EVENT_TIMEOUT_SECONDS = 5.0
 OPEN_CONCURRENCY = 64
 TARGET_P99_MS = 50.0

@@ -40,7 +40,8 @@ mutation LogIn($input: LogInInput!) {
 """
 REFRESH = """
 mutation Refresh($token: String!) {
-  refreshSession(refreshToken: $token) { accessToken refreshToken userErrors { code field } }
+  refreshSession(input: {refreshToken: $token}) { accessToken refreshToken
+    userErrors { code field } }
 }
 """
 

@@ -83,7 +83,7 @@ async def test_log_in_refresh_and_log_out(live: LiveApp) -> None:
     assert refreshed["refreshToken"] != session["refreshToken"]
 
     out = await live.graphql(
-        "mutation { logOut { ok userErrors { code } } }", token=refreshed["accessToken"]
+        "mutation { logOut(input: {}) { ok userErrors { code } } }", token=refreshed["accessToken"]
     )
     assert out == {"data": {"logOut": {"ok": True, "userErrors": []}}}
     after = await live.graphql(VIEWER, token=refreshed["accessToken"])
@@ -99,9 +99,9 @@ async def test_viewer_only_fields_need_a_valid_token(live: LiveApp) -> None:
     anonymous = await live.graphql(VIEWER)
     assert anonymous == {"data": {"viewer": None}}
     for mutation in (
-        "mutation { logOut { ok } }",
+        "mutation { logOut(input: {}) { ok } }",
         'mutation { updateProfile(input: {bio: "x"}) { user { bio } } }',
-        'mutation { follow(userId: "VXNlcjox") { user { id } } }',
+        'mutation { followUser(input: {userId: "VXNlcjox"}) { user { id } } }',
     ):
         body = await live.graphql(mutation)
         assert body["data"] is None

@@ -129,33 +129,35 @@ SIGN_UP = """mutation M($input: SignUpInput!) {
 LOG_IN = """mutation M($input: LogInInput!) {
   logIn(input: $input) { accessToken viewer { id } userErrors { code field } } }"""
 REFRESH = """mutation M($token: String!) {
-  refreshSession(refreshToken: $token) {
+  refreshSession(input: {refreshToken: $token}) {
     accessToken refreshToken viewer { id } userErrors { code field } } }"""
-LOG_OUT = "mutation { logOut { ok userErrors { code field } } }"
+LOG_OUT = "mutation { logOut(input: {}) { ok userErrors { code field } } }"
 UPDATE_PROFILE = """mutation M($input: UpdateProfileInput!) {
   updateProfile(input: $input) { user { username bio } userErrors { code field } } }"""
 FOLLOW = """mutation M($id: ID!) {
-  follow(userId: $id) { user { username } userErrors { code field } } }"""
+  followUser(input: {userId: $id}) { user { username } userErrors { code field } } }"""
 UNFOLLOW = """mutation M($id: ID!) {
-  unfollow(userId: $id) { user { username followerCount } userErrors { code field } } }"""
+  unfollowUser(input: {userId: $id}) { user { username followerCount }
+    userErrors { code field } } }"""
 CREATE_UPLOAD = """mutation M($input: CreateUploadInput!) {
   createUpload(input: $input) { media { id } uploadUrl userErrors { code field } } }"""
 COMPLETE_UPLOAD = """mutation M($id: ID!) {
-  completeUpload(mediaId: $id) { media { id } userErrors { code field } } }"""
+  completeUpload(input: {mediaId: $id}) { media { id } userErrors { code field } } }"""
 CREATE_POST = """mutation M($input: CreatePostInput!) {
   createPost(input: $input) { post { id } userErrors { code field } } }"""
 DELETE_POST = """mutation M($id: ID!) {
-  deletePost(postId: $id) { deletedPostId userErrors { code field } } }"""
+  deletePost(input: {postId: $id}) { deletedPostId userErrors { code field } } }"""
 LIKE_POST = """mutation M($id: ID!) {
-  likePost(postId: $id) { post { id likeCount } userErrors { code field } } }"""
+  likePost(input: {postId: $id}) { post { id likeCount } userErrors { code field } } }"""
 UNLIKE_POST = """mutation M($id: ID!) {
-  unlikePost(postId: $id) { post { id likeCount } userErrors { code field } } }"""
+  unlikePost(input: {postId: $id}) { post { id likeCount } userErrors { code field } } }"""
 ADD_COMMENT = """mutation M($input: AddCommentInput!) {
   addComment(input: $input) { comment { id } userErrors { code field } } }"""
 DELETE_COMMENT = """mutation M($id: ID!) {
-  deleteComment(commentId: $id) { deletedCommentId userErrors { code field } } }"""
+  deleteComment(input: {commentId: $id}) { deletedCommentId userErrors { code field } } }"""
 MARK_READ = """mutation M($upTo: ID) {
-  markNotificationsRead(upTo: $upTo) { unreadNotificationCount userErrors { code field } } }"""
+  markNotificationsRead(input: {upTo: $upTo}) { unreadNotificationCount
+    userErrors { code field } } }"""
 
 
 async def sign_up_case(w: World) -> None:
@@ -244,37 +246,41 @@ async def create_upload_case(w: World) -> None:
 
 async def complete_upload_case(w: World) -> None:
     awaiting = await make_media(w.resources.db, w.owner.id, status="AWAITING_UPLOAD")
-    expected = {"media": None, "userErrors": error("NOT_FOUND", "mediaId")}
+    expected = {"media": None, "userErrors": error("NOT_FOUND", "input", "mediaId")}
     await refused(w, COMPLETE_UPLOAD, {"id": gid("Media", awaiting)}, expected)
     draft = await make_media(w.resources.db, w.owner.id)  # READY, in no post: owner's only
     await refused(w, COMPLETE_UPLOAD, {"id": gid("Media", draft)}, expected)
     published = await w.published_media()
-    expected = {"media": None, "userErrors": error("FORBIDDEN", "mediaId")}
+    expected = {"media": None, "userErrors": error("FORBIDDEN", "input", "mediaId")}
     await refused(w, COMPLETE_UPLOAD, {"id": gid("Media", published)}, expected)
 
 
 async def create_post_case(w: World) -> None:
     published = await w.published_media()
-    expected = {"post": None, "userErrors": error("FORBIDDEN", "input", "mediaIds")}
-    await refused(w, CREATE_POST, {"input": {"mediaIds": [gid("Media", published)]}}, expected)
-    expected = {"post": None, "userErrors": error("NOT_FOUND", "input", "mediaIds")}
+    expected = {"post": None, "userErrors": error("FORBIDDEN", "input", "media", "0", "mediaId")}
+    await refused(
+        w, CREATE_POST, {"input": {"media": [{"mediaId": gid("Media", published)}]}}, expected
+    )
+    expected = {"post": None, "userErrors": error("NOT_FOUND", "input", "media", "0", "mediaId")}
     for status in ("PROCESSING", "READY"):  # a READY draft is as hidden as media in progress
         hidden = await make_media(w.resources.db, w.owner.id, status=status)
-        await refused(w, CREATE_POST, {"input": {"mediaIds": [gid("Media", hidden)]}}, expected)
+        await refused(
+            w, CREATE_POST, {"input": {"media": [{"mediaId": gid("Media", hidden)}]}}, expected
+        )
 
 
 async def delete_post_case(w: World) -> None:
     published = await w.published_post()
-    expected = {"deletedPostId": None, "userErrors": error("FORBIDDEN", "postId")}
+    expected = {"deletedPostId": None, "userErrors": error("FORBIDDEN", "input", "postId")}
     await refused(w, DELETE_POST, {"id": gid("Post", published.id)}, expected)
     unpublished = await w.unpublished_post()
-    expected = {"deletedPostId": None, "userErrors": error("NOT_FOUND", "postId")}
+    expected = {"deletedPostId": None, "userErrors": error("NOT_FOUND", "input", "postId")}
     await refused(w, DELETE_POST, {"id": gid("Post", unpublished.id)}, expected)
 
 
 async def like_post_case(w: World) -> None:
     unpublished = await w.unpublished_post()
-    expected = {"post": None, "userErrors": error("NOT_FOUND", "postId")}
+    expected = {"post": None, "userErrors": error("NOT_FOUND", "input", "postId")}
     await refused(w, LIKE_POST, {"id": gid("Post", unpublished.id)}, expected)
 
 
@@ -285,7 +291,7 @@ async def unlike_post_case(w: World) -> None:
     expected = {"post": {"id": gid("Post", published.id), "likeCount": 1}, "userErrors": []}
     await refused(w, UNLIKE_POST, {"id": gid("Post", published.id)}, expected)
     unpublished = await w.unpublished_post()
-    expected = {"post": None, "userErrors": error("NOT_FOUND", "postId")}
+    expected = {"post": None, "userErrors": error("NOT_FOUND", "input", "postId")}
     await refused(w, UNLIKE_POST, {"id": gid("Post", unpublished.id)}, expected)
 
 
@@ -302,11 +308,11 @@ async def delete_comment_case(w: World) -> None:
     comment = await comments.add_comment(
         w.resources.social, viewer_of(fan), post_id=published.id, text="first"
     )
-    expected = {"deletedCommentId": None, "userErrors": error("FORBIDDEN", "commentId")}
+    expected = {"deletedCommentId": None, "userErrors": error("FORBIDDEN", "input", "commentId")}
     await refused(w, DELETE_COMMENT, {"id": gid("Comment", comment.id)}, expected)
     # Once its post is deleted the comment is hidden: NOT_FOUND, even to the post's author.
     await posts.delete_post(w.resources.posts, viewer_of(w.owner), published.id)
-    expected = {"deletedCommentId": None, "userErrors": error("NOT_FOUND", "commentId")}
+    expected = {"deletedCommentId": None, "userErrors": error("NOT_FOUND", "input", "commentId")}
     await refused(w, DELETE_COMMENT, {"id": gid("Comment", comment.id)}, expected)
     await refused(
         w, DELETE_COMMENT, {"id": gid("Comment", comment.id)}, expected, token=w.owner_token
@@ -331,8 +337,8 @@ AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "refreshSession": refresh_session_case,
     "logOut": log_out_case,
     "updateProfile": update_profile_case,
-    "follow": follow_case,
-    "unfollow": unfollow_case,
+    "followUser": follow_case,
+    "unfollowUser": unfollow_case,
     "createUpload": create_upload_case,
     "completeUpload": complete_upload_case,
     "createPost": create_post_case,
@@ -351,14 +357,14 @@ PUBLIC_MUTATIONS = {"signUp", "logIn", "refreshSession"}
 ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "logOut": (LOG_OUT, {}),
     "updateProfile": (UPDATE_PROFILE, {"input": {"bio": "x"}}),
-    "follow": (FOLLOW, {"id": "OWNER"}),
-    "unfollow": (UNFOLLOW, {"id": "OWNER"}),
+    "followUser": (FOLLOW, {"id": "OWNER"}),
+    "unfollowUser": (UNFOLLOW, {"id": "OWNER"}),
     "createUpload": (
         CREATE_UPLOAD,
         {"input": {"filename": "a.jpg", "contentType": "image/jpeg", "byteSize": 10}},
     ),
     "completeUpload": (COMPLETE_UPLOAD, {"id": "MEDIA"}),
-    "createPost": (CREATE_POST, {"input": {"mediaIds": ["MEDIA"]}}),
+    "createPost": (CREATE_POST, {"input": {"media": [{"mediaId": "MEDIA"}]}}),
     "deletePost": (DELETE_POST, {"id": "POST"}),
     "likePost": (LIKE_POST, {"id": "POST"}),
     "unlikePost": (UNLIKE_POST, {"id": "POST"}),

@@ -39,7 +39,7 @@ async def test_feed_holds_followed_and_own_posts_in_both_orders(live: LiveApp) -
     await sign_up(live, "stranger")
     token = viewer["accessToken"]
     friend_id = await user_id(live, "friend")
-    follow = "mutation F($id: ID!) { follow(userId: $id) { userErrors { code } } }"
+    follow = "mutation F($id: ID!) { followUser(input: {userId: $id}) { userErrors { code } } }"
     await live.graphql(follow, {"id": encode_global_id("User", friend_id)}, token=token)
     now = datetime.now(UTC)
     own = await insert_post(
@@ -100,7 +100,7 @@ async def test_feed_like_counts_are_live_and_exact_after_redis_loses_them(live: 
     token = viewer["accessToken"]
     db, redis = live.resources.db, live.resources.redis
     post_id = await insert_post(db, await user_id(live, "viewer"), datetime.now(UTC), likes=0)
-    like = "mutation L($id: ID!) { likePost(postId: $id) { userErrors { code } } }"
+    like = "mutation L($id: ID!) { likePost(input: {postId: $id}) { userErrors { code } } }"
     node_id = encode_global_id("Post", post_id)
 
     async def like_counts() -> list[int]:

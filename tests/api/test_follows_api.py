@@ -14,14 +14,14 @@ from tests.factories import make_user, viewer_of
 
 FOLLOW = """
 mutation Follow($id: ID!) {
-  follow(userId: $id) {
+  followUser(input: {userId: $id}) {
     user { username followerCount viewerIsFollowing followsViewer }
     viewer { username followingCount }
     userErrors { code field message }
   }
 }
 """
-UNFOLLOW = FOLLOW.replace("follow(userId", "unfollow(userId").replace("Follow($id", "Unfollow($id")
+UNFOLLOW = FOLLOW.replace("followUser(", "unfollowUser(").replace("Follow($id", "Unfollow($id")
 
 
 async def test_follow_and_unfollow_through_the_api(live: LiveApp) -> None:
@@ -39,9 +39,9 @@ async def test_follow_and_unfollow_through_the_api(live: LiveApp) -> None:
         "viewer": {"username": "alice", "followingCount": 1},
         "userErrors": [],
     }
-    assert followed == {"data": {"follow": expected}}
+    assert followed == {"data": {"followUser": expected}}
     again = await live.graphql(FOLLOW, {"id": bob["viewer"]["id"]}, token=token)
-    assert again == {"data": {"follow": expected}}
+    assert again == {"data": {"followUser": expected}}
 
     lists = await live.graphql(
         """query { user(username: "bob") { followers { edges { node { username } } }
@@ -53,7 +53,7 @@ async def test_follow_and_unfollow_through_the_api(live: LiveApp) -> None:
         "following": {"edges": []},
     }
     unfollowed = await live.graphql(UNFOLLOW, {"id": bob["viewer"]["id"]}, token=token)
-    assert unfollowed["data"]["unfollow"]["user"] == {
+    assert unfollowed["data"]["unfollowUser"]["user"] == {
         "username": "bob",
         "followerCount": 0,
         "viewerIsFollowing": False,
@@ -71,10 +71,12 @@ async def test_follow_refusals_are_user_errors_and_change_nothing(live: LiveApp)
         ("not-an-id", "NOT_FOUND"),
     ):
         body = await live.graphql(FOLLOW, {"id": target}, token=token)
-        payload = body["data"]["follow"]
+        payload = body["data"]["followUser"]
         assert payload["user"] is None
         assert payload["viewer"] is None
-        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [(code, ["userId"])]
+        assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+            (code, ["input", "userId"])
+        ]
     assert await live.resources.db.fetchval("SELECT count(*) FROM follows") == 0
     viewer = await live.graphql("{ viewer { followingCount } }", token=token)
     assert viewer["data"]["viewer"] == {"followingCount": 0}

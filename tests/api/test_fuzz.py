@@ -88,7 +88,8 @@ async def fuzz_world(live: LiveApp) -> tuple[LiveApp, str]:
     author_id = await live.resources.db.fetchval("SELECT id FROM users WHERE username = 'author'")
     media_id = await make_media(live.resources.db, author_id)
     post = await live.graphql(
-        'mutation P($m: ID!) { createPost(input: {mediaIds: [$m], caption: "#fuzz @fuzzer"}) {'
+        "mutation P($m: ID!) {"
+        ' createPost(input: {media: [{mediaId: $m}], caption: "#fuzz @fuzzer"}) {'
         " post { id } userErrors { code } } }",
         {"m": encode_global_id("Media", media_id)},
         token=author_token,
@@ -146,7 +147,7 @@ OPERATIONS_WITH_VARIABLES = [
     "mutation M($v: CreateUploadInput!) { createUpload(input: $v) { userErrors { code } } }",
     "mutation M($v: CreatePostInput!) { createPost(input: $v) { userErrors { code } } }",
     "mutation M($v: LogInInput!) { logIn(input: $v) { userErrors { code } } }",
-    "mutation M($v: ID) { markNotificationsRead(upTo: $v) { unreadNotificationCount } }",
+    "mutation M($v: ID) { markNotificationsRead(input: {upTo: $v}) { unreadNotificationCount } }",
 ]
 JSON_VALUES = st.recursive(
     st.none()

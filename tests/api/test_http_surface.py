@@ -24,7 +24,9 @@ async def test_get_query(live: LiveApp) -> None:
 
 
 async def test_mutations_are_refused_over_get(live: LiveApp) -> None:
-    response = await live.http.get("/graphql", params={"query": "mutation { logOut { ok } }"})
+    response = await live.http.get(
+        "/graphql", params={"query": "mutation { logOut(input: {}) { ok } }"}
+    )
     assert response.status_code == 405  # GraphQL over HTTP: "Method Not Allowed"
     assert response.headers["allow"] == "POST"
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

@@ -55,7 +55,8 @@ POST_COUNTS_CHANGED = """
 subscription Counts($postId: ID!) { postCountsChanged(postId: $postId) { id likeCount } }
 """
 LIKE = (
-    "mutation Like($id: ID!) { likePost(postId: $id) { post { likeCount } userErrors { code } } }"
+    "mutation Like($id: ID!) { likePost(input: {postId: $id}) { post { likeCount }"
+    " userErrors { code } } }"
 )
 NOTIFICATIONS = """
 { notifications { edges { node { kind actorCount actor { username } post { id likeCount } } } } }

@@ -28,7 +28,8 @@ NODE = """query N($id: ID!) { node(id: $id) { ... on Media {
 NODES = "query N($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 POST = "query P($id: ID!) { post(id: $id) { status media { id status } } }"
 DELETE_POST = (
-    "mutation D($id: ID!) { deletePost(postId: $id) { deletedPostId userErrors { code } } }"
+    "mutation D($id: ID!) { deletePost(input: {postId: $id}) { deletedPostId"
+    " userErrors { code } } }"
 )
 # media/<id>/<32 hex digits: 122 random bits>/<variant>.jpg
 UNGUESSABLE = re.compile(r"/media/(\d+)/([0-9a-f]{32})/[a-z0-9]+\.jpg")
@@ -91,7 +92,7 @@ async def test_a_draft_is_its_owner_s_until_published(live: LiveApp, settings: S
     assert owner_nodes["data"]["nodes"] == [{"id": media_id}]
     await assert_files_unguessable(live, media_id, urls)
 
-    posted = await live.graphql(CREATE_POST, {"ids": [media_id]}, token=v.owner)
+    posted = await live.graphql(CREATE_POST, {"media": [{"mediaId": media_id}]}, token=v.owner)
     assert posted["data"]["createPost"]["post"]["status"] == "PUBLISHED"
 
     assert await v.seen_by_others(media_id) == [own, [{"id": media_id}], own, [{"id": media_id}]]
@@ -117,7 +118,9 @@ async def test_the_ready_items_of_a_rejected_carousel_stay_private(
         completed = await live.graphql(COMPLETE_UPLOAD, {"id": media_id}, token=v.owner)
         assert completed["data"]["completeUpload"]["userErrors"] == []
         ids.append(media_id)
-    posted = await live.graphql(CREATE_POST, {"ids": ids}, token=v.owner)
+    posted = await live.graphql(
+        CREATE_POST, {"media": [{"mediaId": i} for i in ids]}, token=v.owner
+    )
     post_id = posted["data"]["createPost"]["post"]["id"]
     assert posted["data"]["createPost"]["post"]["status"] == "PROCESSING"
 
@@ -144,7 +147,7 @@ async def test_the_media_of_a_deleted_post_leave_everyone_but_their_owner(
     media_id = await upload_processed(
         live, settings, v.owner, media_fixtures.jpeg_with_exif(800, 600), "image/jpeg"
     )
-    posted = await live.graphql(CREATE_POST, {"ids": [media_id]}, token=v.owner)
+    posted = await live.graphql(CREATE_POST, {"media": [{"mediaId": media_id}]}, token=v.owner)
     post_id = posted["data"]["createPost"]["post"]["id"]
     published = await v.node(media_id, v.other)
     assert published["status"] == "READY"

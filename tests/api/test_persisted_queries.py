@@ -130,7 +130,7 @@ async def test_unknown_hash_over_get_is_not_cacheable(live: LiveApp) -> None:
 
 
 async def test_a_persisted_mutation_is_still_refused_over_get(live: LiveApp) -> None:
-    mutation = "mutation { logOut { ok } }"
+    mutation = "mutation { logOut(input: {}) { ok } }"
     sha = hashlib.sha256(mutation.encode()).hexdigest()
     await live.resources.redis.set(f"apq:{sha}", mutation)
     response = await live.http.get("/graphql", params={"extensions": json.dumps(persisted(sha))})

@@ -420,3 +420,31 @@ def test_the_api_schema_takes_the_fast_path_for_the_feed_page_fields() -> None:
 @given(document=queries(PLAIN.as_str()))
 async def test_generated_queries_answer_the_same(document: str) -> None:
     await both(document)
+
+
+@pytest.mark.parametrize(
+    "connection",
+    ["PostConnection", "UserConnection", "CommentConnection", "NotificationConnection"],
+)
+def test_the_generic_connections_take_the_fast_path(connection: str) -> None:
+    """Connection[T] (schema/pagination.py): every field of a connection and of its edge is
+    plain, `nodes` and `totalCount` included."""
+    graphql_schema = build_schema()._schema
+    connection_type = graphql_schema.get_type(connection)
+    edge_type = graphql_schema.get_type(connection.removesuffix("Connection") + "Edge")
+    plans = {
+        name: type(plain_field_plan(graphql_schema, connection_type, name))  # type: ignore[arg-type]
+        for name in ("edges", "nodes", "pageInfo", "totalCount")
+    }
+    plans |= {
+        f"edge.{name}": type(plain_field_plan(graphql_schema, edge_type, name))  # type: ignore[arg-type]
+        for name in ("cursor", "node")
+    }
+    assert plans == {
+        "edges": PlainObject,
+        "nodes": PlainObject,
+        "pageInfo": PlainObject,
+        "totalCount": PlainLeaf,
+        "edge.cursor": PlainLeaf,
+        "edge.node": PlainObject,
+    }

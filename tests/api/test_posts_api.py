@@ -35,7 +35,13 @@ async def test_post_like_comment_and_delete(live: LiveApp) -> None:
     ]
     created = await live.graphql(
         CREATE_POST,
-        {"input": {"mediaIds": media_ids, "caption": "Hello #World #world", "altTexts": ["a cat"]}},
+        {
+            "input": {
+                "media": [{"mediaId": media_ids[0], "altText": "a cat"}]
+                + [{"mediaId": m} for m in media_ids[1:]],
+                "caption": "Hello #World #world",
+            }
+        },
         token=author["accessToken"],
     )
     post = created["data"]["createPost"]["post"]
@@ -49,7 +55,7 @@ async def test_post_like_comment_and_delete(live: LiveApp) -> None:
     ]
 
     liked = await live.graphql(
-        "mutation L($id: ID!) { likePost(postId: $id) "
+        "mutation L($id: ID!) { likePost(input: {postId: $id}) "
         "{ post { likeCount viewerHasLiked } userErrors { code } } }",
         {"id": post["id"]},
         token=fan["accessToken"],
@@ -77,7 +83,8 @@ async def test_post_like_comment_and_delete(live: LiveApp) -> None:
     }
 
     refused = await live.graphql(
-        "mutation D($id: ID!) { deletePost(postId: $id) { deletedPostId userErrors { code } } }",
+        "mutation D($id: ID!) { deletePost(input: {postId: $id}) { deletedPostId"
+        " userErrors { code } } }",
         {"id": post["id"]},
         token=fan["accessToken"],
     )
@@ -86,7 +93,8 @@ async def test_post_like_comment_and_delete(live: LiveApp) -> None:
         "userErrors": [{"code": "FORBIDDEN"}],
     }
     deleted = await live.graphql(
-        "mutation D($id: ID!) { deletePost(postId: $id) { deletedPostId userErrors { code } } }",
+        "mutation D($id: ID!) { deletePost(input: {postId: $id}) { deletedPostId"
+        " userErrors { code } } }",
         {"id": post["id"]},
         token=author["accessToken"],
     )
@@ -108,24 +116,24 @@ async def test_likes_of_a_deleted_post_cannot_be_changed_nor_the_post_read(live:
     media_id = encode_global_id("Media", await make_media(live.resources.db, author_id))
     created = await live.graphql(
         CREATE_POST,
-        {"input": {"mediaIds": [media_id], "caption": "soon gone"}},
+        {"input": {"media": [{"mediaId": media_id}], "caption": "soon gone"}},
         token=author["accessToken"],
     )
     post_id = created["data"]["createPost"]["post"]["id"]
     change = """mutation M($id: ID!) {
-      %s(postId: $id) { post { status caption likeCount } userErrors { code field } } }"""
+      %s(input: {postId: $id}) { post { status caption likeCount } userErrors { code field } } }"""
     liked = await live.graphql(change % "likePost", {"id": post_id}, token=fan["accessToken"])
     assert liked["data"]["likePost"] == {
         "post": {"status": "PUBLISHED", "caption": "soon gone", "likeCount": 1},
         "userErrors": [],
     }
     deleted = await live.graphql(
-        "mutation M($id: ID!) { deletePost(postId: $id) { userErrors { code } } }",
+        "mutation M($id: ID!) { deletePost(input: {postId: $id}) { userErrors { code } } }",
         {"id": post_id},
         token=author["accessToken"],
     )
     assert deleted["data"]["deletePost"]["userErrors"] == []
-    not_found = {"post": None, "userErrors": [{"code": "NOT_FOUND", "field": ["postId"]}]}
+    not_found = {"post": None, "userErrors": [{"code": "NOT_FOUND", "field": ["input", "postId"]}]}
     for mutation, token in (
         ("unlikePost", fan["accessToken"]),
         ("likePost", fan["accessToken"]),

@@ -304,24 +304,28 @@ def test_every_field_taking_first_is_known(graphql_schema: GraphQLSchema) -> Non
     ]
 
 
-@pytest.mark.parametrize("value", ["101", "-1", "$first"])
+@pytest.mark.parametrize(
+    ("value", "variable"),
+    [("101", None), ("-1", None), ("0", None), ("$first", MAX_PAGE_SIZE + 1), ("$first", 0)],
+)
 async def test_every_connection_refuses_first_out_of_range_before_running(
-    live: LiveApp, graphql_schema: GraphQLSchema, value: str
+    live: LiveApp, graphql_schema: GraphQLSchema, value: str, variable: int | None
 ) -> None:
+    """`first` is 1..100 everywhere: 0 too is refused (nothing asks for an empty page)."""
     for target in fields_taking_first(graphql_schema):
         query = query_reaching(graphql_schema, target, value)
         response = await live.http.post(
             "/graphql",
-            json={"query": query, "variables": {"first": MAX_PAGE_SIZE + 1}},
+            json={"query": query, "variables": {"first": variable}},
             headers=STRICT,
         )
-        shown = str(MAX_PAGE_SIZE + 1) if value == "$first" else value
+        shown = str(variable) if value == "$first" else value
         assert response.status_code == 400, query
         body = response.json()
         assert "data" not in body
         [error] = body["errors"]
         assert error["message"] == (
-            f"`first` on `{target[0]}.{target[1]}` must be between 0 and {MAX_PAGE_SIZE} "
+            f"`first` on `{target[0]}.{target[1]}` must be between 1 and {MAX_PAGE_SIZE} "
             f"(got {shown})."
         )
         assert error["extensions"] == {"code": "BAD_USER_INPUT"}
@@ -416,7 +420,11 @@ def test_every_list_of_objects_has_a_cost_bound(graphql_schema: GraphQLSchema) -
         ),
         ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["a", "b", "c"]}, 3),
         # A mutation field costs 10, plus its payload.
-        ('mutation { follow(userId: "x") { user { id } userErrors { code } } }', None, 10 + 1 + 3),
+        (
+            'mutation { followUser(input: {userId: "x"}) { user { id } userErrors { code } } }',
+            None,
+            10 + 1 + 3,
+        ),
         ("{ __schema { types { name fields { name } } } }", None, 1),
     ],
 )
@@ -450,8 +458,9 @@ async def test_every_response_reports_its_cost_and_the_budget(
             "extensions": {
                 "cost": {
                     "requestedQueryCost": 1 + 20 * FEED_COST_PER_POST,
-                    "maximumAvailable": 10_000,
+                    "actualQueryCost": 1,  # the connection, empty
                     "throttleStatus": {
+                        "maximumAvailable": 10_000,
                         "currentlyAvailable": 10_000 - (1 + 20 * FEED_COST_PER_POST),
                         "restoreRate": 200,
                     },
@@ -469,7 +478,7 @@ async def test_an_operation_over_the_maximum_cost_fails_before_running(
         bob = await sign_up(app, "bob")
         # 10 (the mutation field) + 1 (user) + 1 (viewer) + 3 (up to three userErrors) = 15
         follow = {
-            "query": "mutation($id: ID!) { follow(userId: $id) {"
+            "query": "mutation($id: ID!) { followUser(input: {userId: $id}) {"
             " user { id viewerIsFollowing } viewer { id } userErrors { code } } }",
             "variables": {"id": bob["viewer"]["id"]},
         }
@@ -490,8 +499,12 @@ async def test_an_operation_over_the_maximum_cost_fails_before_running(
             "extensions": {
                 "cost": {
                     "requestedQueryCost": 15,
-                    "maximumAvailable": 10_000,
-                    "throttleStatus": {"currentlyAvailable": 10_000, "restoreRate": 200},
+                    "actualQueryCost": None,  # nothing ran
+                    "throttleStatus": {
+                        "maximumAvailable": 10_000,
+                        "currentlyAvailable": 10_000,
+                        "restoreRate": 200,
+                    },
                 }
             },
         }
@@ -523,7 +536,8 @@ async def test_an_exhausted_budget_throttles_with_429_and_changes_nothing(
         )
         assert spent["extensions"]["cost"]["requestedQueryCost"] == 52
         follow = {  # 10 + 3 = 13 points; about 8 are left
-            "query": "mutation($id: ID!) { follow(userId: $id) { userErrors { code } } }",
+            "query": "mutation($id: ID!) { followUser(input: {userId: $id}) {"
+            " userErrors { code } } }",
             "variables": {"id": bob["viewer"]["id"]},
         }
         response = await app.http.post(
@@ -548,7 +562,7 @@ async def test_an_exhausted_budget_throttles_with_429_and_changes_nothing(
         )
         assert cached.headers["cache-control"] == "public, max-age=60"
         assert cached.json()["extensions"] == {
-            "cost": {"requestedQueryCost": 1, "maximumAvailable": 60}
+            "cost": {"requestedQueryCost": 1, "actualQueryCost": 1}
         }
 
 
@@ -561,7 +575,9 @@ async def test_without_the_budget_nothing_is_kept_in_redis(
         body = await app.graphql("{ viewer { id } }")
         assert body == {
             "data": {"viewer": None},
-            "extensions": {"cost": {"requestedQueryCost": 1, "maximumAvailable": 5000}},
+            "extensions": {
+                "cost": {"requestedQueryCost": 1, "actualQueryCost": 0, "throttleStatus": None}
+            },
         }
         assert await clean.redis.keys("qbudget:*") == []
 
@@ -584,7 +600,7 @@ async def test_a_revoked_session_is_refused_and_its_request_pays_as_anonymous(
         assert signed_in == {
             "data": {"post": {"viewerHasLiked": True}, "viewer": {"username": "dora"}}
         }
-        await app.graphql("mutation { logOut { ok } }", token=token)
+        await app.graphql("mutation { logOut(input: {}) { ok } }", token=token)
         for key in await clean.redis.keys("qbudget:*"):
             await clean.redis.delete(key)
 

@@ -82,15 +82,19 @@ async def test_content_inputs_refuse_nul(live: LiveApp, token: str) -> None:
     await assert_refused(
         live,
         CREATE_POST,
-        {"input": {"mediaIds": [media], "caption": NUL}},
+        {"input": {"media": [{"mediaId": media}], "caption": NUL}},
         ["input", "caption"],
         token=token,
     )
     await assert_refused(
         live,
         CREATE_POST,
-        {"input": {"mediaIds": [media], "altTexts": ["fine", NUL]}},
-        ["input", "altTexts", 1],
+        {
+            "input": {
+                "media": [{"mediaId": media, "altText": "fine"}, {"mediaId": media, "altText": NUL}]
+            }
+        },
+        ["input", "media", 1, "altText"],
         token=token,
     )
     upload = {"filename": NUL, "contentType": "image/jpeg", "byteSize": 10}
@@ -156,7 +160,7 @@ async def test_names_comments_and_captions_refuse_bidi_overrides_and_invisible_t
     media = str(encode_global_id("Media", await make_media(live.resources.db, writer)))
     published = await live.graphql(
         "mutation M($input: CreatePostInput!) { createPost(input: $input) { post { id } } }",
-        {"input": {"mediaIds": [media], "caption": "ok"}},
+        {"input": {"media": [{"mediaId": media}], "caption": "ok"}},
         token=token,
     )
     post_id = published["data"]["createPost"]["post"]["id"]
@@ -179,15 +183,15 @@ async def test_names_comments_and_captions_refuse_bidi_overrides_and_invisible_t
         (
             "mutation M($input: CreatePostInput!) { createPost(input: $input) {"
             " post { id } userErrors { code field message } } }",
-            {"input": {"mediaIds": [other_media], "caption": "\u2066evil\u2069"}},
+            {"input": {"media": [{"mediaId": other_media}], "caption": "\u2066evil\u2069"}},
             ["input", "caption"],
             "Text cannot contain bidirectional control characters.",
         ),
         (
             "mutation M($input: CreatePostInput!) { createPost(input: $input) {"
             " post { id } userErrors { code field message } } }",
-            {"input": {"mediaIds": [other_media], "altTexts": ["\u2800"]}},
-            ["input", "altTexts", "0"],
+            {"input": {"media": [{"mediaId": other_media, "altText": "\u2800"}]}},
+            ["input", "media", "0", "altText"],
             "Text must contain visible characters.",
         ),
     ]

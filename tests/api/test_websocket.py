@@ -97,7 +97,7 @@ async def test_a_session_that_ends_closes_its_sockets_and_no_others(live: LiveAp
     answer = {"id": "q", "type": "next", "payload": {"data": {"viewer": {"username": "ursula"}}}}
     try:
         assert await viewer_over(ending_socket) == answer
-        assert await live.graphql("mutation { logOut { ok } }", token=ending) == {
+        assert await live.graphql("mutation { logOut(input: {}) { ok } }", token=ending) == {
             "data": {"logOut": {"ok": True}}
         }
         assert await close_by_server(ending_socket) == (4403, "session ended")
@@ -130,9 +130,9 @@ async def test_a_token_of_an_ended_session_is_refused_and_leaves_nothing(live: L
     signed_up = await sign_up(live, "yara")
     user_id = decode_id_of_type(signed_up["viewer"]["id"], "User")
     assert user_id is not None
-    assert await live.graphql("mutation { logOut { ok } }", token=signed_up["accessToken"]) == {
-        "data": {"logOut": {"ok": True}}
-    }
+    assert await live.graphql(
+        "mutation { logOut(input: {}) { ok } }", token=signed_up["accessToken"]
+    ) == {"data": {"logOut": {"ok": True}}}
     async with websockets.connect(live.ws_url, subprotocols=[PROTOCOL]) as socket:
         authorization = f"Bearer {signed_up['accessToken']}"
         await socket.send(

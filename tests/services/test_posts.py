@@ -102,17 +102,18 @@ async def test_create_post_refusals_write_nothing(clean: Resources, author: User
     )
     awaiting = await make_media(clean.db, author.id, status="AWAITING_UPLOAD")
     rejected = await make_media(clean.db, author.id, status="REJECTED")
+    ITEM_0, ITEM_1 = ("media", "0", "mediaId"), ("media", "1", "mediaId")
     cases = [
-        ([], None, [], [(UserErrorCode.INVALID_INPUT, ("mediaIds",))]),
-        ([mine] * 2, None, [], [(UserErrorCode.INVALID_INPUT, ("mediaIds",))]),
-        (list(range(1, 12)), None, [], [(UserErrorCode.INVALID_INPUT, ("mediaIds",))]),
+        ([], None, [], [(UserErrorCode.INVALID_INPUT, ("media",))]),
+        ([mine] * 2, None, [], [(UserErrorCode.INVALID_INPUT, ("media",))]),
+        (list(range(1, 12)), None, [], [(UserErrorCode.INVALID_INPUT, ("media",))]),
         ([mine], "x" * 2201, [], [(UserErrorCode.INVALID_INPUT, ("caption",))]),
-        ([mine], None, ["a", "b"], [(UserErrorCode.INVALID_INPUT, ("altTexts",))]),
-        ([mine, theirs_published], None, [], [(UserErrorCode.FORBIDDEN, ("mediaIds",))]),
-        ([mine, theirs], None, [], [(UserErrorCode.NOT_FOUND, ("mediaIds",))]),
-        ([mine, 999_999], None, [], [(UserErrorCode.NOT_FOUND, ("mediaIds",))]),
-        ([awaiting], None, [], [(UserErrorCode.MEDIA_NOT_READY, ("mediaIds",))]),
-        ([rejected], None, [], [(UserErrorCode.MEDIA_NOT_READY, ("mediaIds",))]),
+        ([mine], None, ["a", "b"], [(UserErrorCode.INVALID_INPUT, ("media",))]),
+        ([mine, theirs_published], None, [], [(UserErrorCode.FORBIDDEN, ITEM_1)]),
+        ([mine, theirs], None, [], [(UserErrorCode.NOT_FOUND, ITEM_1)]),
+        ([mine, 999_999], None, [], [(UserErrorCode.NOT_FOUND, ITEM_1)]),
+        ([awaiting], None, [], [(UserErrorCode.MEDIA_NOT_READY, ITEM_0)]),
+        ([rejected], None, [], [(UserErrorCode.MEDIA_NOT_READY, ITEM_0)]),
     ]
     for media_ids, caption, alt_texts, expected in cases:
         with pytest.raises(DomainError) as error:
@@ -132,7 +133,7 @@ async def test_create_post_refusals_write_nothing(clean: Resources, author: User
         await posts.create_post(
             clean.posts, viewer_of(author), media_ids=[mine], caption=None, alt_texts=[]
         )
-    assert codes(error) == [(UserErrorCode.ALREADY_EXISTS, ("mediaIds",))]
+    assert codes(error) == [(UserErrorCode.ALREADY_EXISTS, ("media",))]
     assert await clean.db.fetchval("SELECT count(*) FROM posts") == 2
 
 
