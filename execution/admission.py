@@ -297,7 +297,7 @@ class QueryCostLimits(SchemaExtension):
         data = getattr(result, "data", None)
         assert execution.graphql_document is not None
         actual = actual_cost(
-            execution.schema._schema,
+            graphql_schema_of(execution.schema),
             execution.graphql_document,
             execution.operation_name,
             data if isinstance(data, dict) else None,

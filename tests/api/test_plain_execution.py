@@ -433,11 +433,11 @@ def test_the_generic_connections_take_the_fast_path(connection: str) -> None:
     connection_type = graphql_schema.get_type(connection)
     edge_type = graphql_schema.get_type(connection.removesuffix("Connection") + "Edge")
     plans = {
-        name: type(plain_field_plan(graphql_schema, connection_type, name))  # type: ignore[arg-type]
+        name: type(plain_field_plan(connection_type, name))  # type: ignore[arg-type]
         for name in ("edges", "nodes", "pageInfo", "totalCount")
     }
     plans |= {
-        f"edge.{name}": type(plain_field_plan(graphql_schema, edge_type, name))  # type: ignore[arg-type]
+        f"edge.{name}": type(plain_field_plan(edge_type, name))  # type: ignore[arg-type]
         for name in ("cursor", "node")
     }
     assert plans == {

@@ -140,9 +140,16 @@ def _imported_names(tree: ast.Module) -> list[tuple[str, str]]:
     return found
 
 
+DOCUMENTED_IMPORTS = {("strawberry.schema.config", "StrawberryConfig")}
+"""Public by the library's documentation though deeper than a subpackage (Strawberry's "Schema
+configurations" page imports StrawberryConfig from there)."""
+
+
 def _is_public(module: str, name: str) -> bool:
     """Whether `module` is a library's top-level package or one of its subpackages, and
-    exports `name` in its `__all__`."""
+    exports `name` in its `__all__`, or the import is one the library documents."""
+    if (module, name) in DOCUMENTED_IMPORTS:
+        return True
     parts = module.split(".")
     if len(parts) > 2:
         return False
