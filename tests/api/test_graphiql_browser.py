@@ -77,17 +77,19 @@ async def run_from_menu(page: Page, text: str, name: str) -> None:
     await page.get_by_role("menuitem", name=name, exact=True).click()
 
 
-async def listeners_on(hub: EventHub, channel: str) -> int:
+def listeners_on(hub: EventHub, channel: str) -> int:
     """How many in-process listeners the app's event hub has on `channel` (the socket's
     session watch is one; each running notificationReceived is another)."""
     return len(hub._listeners.get(channel, ()))
 
 
 async def until_listeners(hub: EventHub, channel: str, count: int) -> None:
-    """Wait (bounded) until the hub has exactly `count` listeners on `channel`."""
-    async with asyncio.timeout(WAIT_MS / 1000):
-        while await listeners_on(hub, channel) != count:
-            await asyncio.sleep(0.01)
+    """Wait (at most WAIT_MS) until the hub has exactly `count` listeners on `channel`."""
+    for _ in range(WAIT_MS // 10):
+        if listeners_on(hub, channel) == count:
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"{channel} has {listeners_on(hub, channel)} listeners, not {count}")
 
 
 async def test_graphiql_runs_a_subscription_over_the_websocket_and_a_query_over_http(
@@ -169,9 +171,7 @@ async def test_graphiql_runs_a_subscription_over_the_websocket_and_a_query_over_
 
             async with page.expect_response(f"{live.base_url}/graphql", timeout=WAIT_MS):
                 await run_from_menu(page, BOTH, "Me")
-            await expect(page.locator(".result-window")).to_contain_text(
-                "wendy", timeout=WAIT_MS
-            )
+            await expect(page.locator(".result-window")).to_contain_text("wendy", timeout=WAIT_MS)
             assert await result_pane(page) == {"data": {"viewer": {"username": "wendy"}}}
         finally:
             await browser.close()
@@ -179,3 +179,38 @@ async def test_graphiql_runs_a_subscription_over_the_websocket_and_a_query_over_
     assert [socket.url for socket in sockets] == [live.ws_url]
     assert posted[1:] == ["Me"], "only the query goes over HTTP (after the schema's introspection)"
     assert foreign == []
+
+
+@pytest.mark.parametrize(
+    ("body", "accept"),
+    [
+        ({"query": SUBSCRIPTION}, "application/json"),
+        ({"query": BOTH, "operationName": "Live"}, "application/graphql-response+json"),
+    ],
+)
+async def test_a_subscription_over_http_is_refused_naming_the_websocket(
+    live: LiveApp, body: dict[str, str], accept: str
+) -> None:
+    token = (await sign_up(live, "wendy"))["accessToken"]
+    response = await live.http.post(
+        "/graphql", json=body, headers={"authorization": f"Bearer {token}", "accept": accept}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == accept
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Subscriptions are served over WebSocket at /graphql "
+                "(graphql-transport-ws protocol, the token in connection_init: "
+                '{"authorization": "Bearer <token>"}), not over HTTP.',
+                "extensions": {"code": "SUBSCRIPTION_OVER_HTTP"},
+            }
+        ]
+    }
+    # The query of the same document still runs over HTTP.
+    response = await live.http.post(
+        "/graphql",
+        json={"query": BOTH, "operationName": "Me"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.json() == {"data": {"viewer": {"username": "wendy"}}}
