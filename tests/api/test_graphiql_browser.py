@@ -174,9 +174,23 @@ async def test_graphiql_runs_a_subscription_over_the_websocket_and_a_query_over_
                 await run_from_menu(page, BOTH, "Me")
             await expect(page.locator(".result-window")).to_contain_text("wendy", timeout=WAIT_MS)
             assert await result_pane(page) == {"data": {"viewer": {"username": "wendy"}}}
+
+            # The named subscription of the same editor goes over a socket of its own.
+            async with page.expect_websocket(timeout=WAIT_MS) as opened:
+                await run_from_menu(page, BOTH, "Live")
+            named = await opened.value
+            await until_listeners(live.resources.events, channel, 2)
+            async with named.expect_event("close", timeout=WAIT_MS):
+                await page.locator(".graphiql-execute-button").click()
+            await until_listeners(live.resources.events, channel, 0)
+            assert [(message["type"], message.get("payload")) for message in sent[3:]] == [
+                ("connection_init", sent[0]["payload"]),
+                ("subscribe", {"query": BOTH, "operationName": "Live"}),
+                ("complete", None),
+            ]
         finally:
             await browser.close()
 
-    assert [socket.url for socket in sockets] == [live.ws_url]
+    assert [socket.url for socket in sockets] == [live.ws_url, live.ws_url]
     assert posted[1:] == ["Me"], "only the query goes over HTTP (after the schema's introspection)"
     assert foreign == []
