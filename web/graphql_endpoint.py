@@ -130,8 +130,8 @@ class SubscriptionOverHTTPError(Exception):
 def is_subscription(request_data: GraphQLRequestData, max_tokens: int) -> bool:
     """Whether the operation the request names is a subscription. A document that does not
     parse (or names no single operation) is not: execution reports that as usual. No I/O."""
-    if not isinstance(request_data.query, str):
-        return False
+    if not isinstance(request_data.query, str) or "subscription" not in request_data.query:
+        return False  # no second parse for the requests that cannot hold one
     try:
         document = parse(
             request_data.query,
