@@ -132,16 +132,17 @@
     };
   }
 
-  /** What the result pane shows when a socket fails: GraphQL errors as they are, a close
-   * event (e.g. 4403, the token refused) with its code and reason. */
+  /** What the result pane shows when a subscription fails: GraphiQL renders an array as the
+   * response's `errors`. GraphQL errors (an `error` message) are such an array already; a close
+   * (e.g. 4403, the token refused) becomes one error naming its code and reason. */
   function socketError(error) {
-    if (Array.isArray(error)) {
-      return { errors: error };
-    }
-    if (error && typeof error.code === "number") {
-      return new Error(
-        "The WebSocket closed with " + error.code + (error.reason ? ": " + error.reason : "")
-      );
+    if (error && typeof error.code === "number" && !Array.isArray(error)) {
+      return [
+        {
+          message:
+            "The WebSocket closed with " + error.code + (error.reason ? ": " + error.reason : ""),
+        },
+      ];
     }
     return error;
   }
