@@ -134,7 +134,7 @@ def test_own_files_name_no_outside_host() -> None:
 def test_boot_js_uses_same_origin_endpoints() -> None:
     boot = (GRAPHIQL_STATIC_DIR / "boot.js").read_text(encoding="utf-8")
     assert "GraphiQL.createFetcher(" in boot
-    assert "subscriptionUrl" in boot
+    assert "graphqlWs.createClient(" in boot
     assert '"/graphql"' in boot
     assert "loc.host" in boot
     assert '"wss:"' in boot
@@ -147,6 +147,7 @@ def test_bundles_load_nothing_from_absolute_urls() -> None:
         "graphiql.min.js",
         "react.production.min.js",
         "react-dom.production.min.js",
+        "graphql-ws.min.js",
     }
     for path in scripts:
         text = path.read_text(encoding="utf-8")
@@ -185,5 +186,5 @@ def test_versions_txt_matches_vendored_files() -> None:
     assert set(listed) == set(on_disk)
     for name, path in on_disk.items():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == listed[name], name
-    for asset in ("graphiql", "react", "react-dom"):
+    for asset in ("graphiql", "react", "react-dom", "graphql-ws"):
         assert f"LICENSES/{asset}.txt" in listed

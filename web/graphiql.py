@@ -1,7 +1,9 @@
 """Self-hosted GraphiQL page: HTML and vendored assets served by the app, never from a CDN.
 
 ``static/graphiql`` holds the page (``index.html``), its boot script and the vendored GraphiQL,
-React and ReactDOM browser builds (see ``static/graphiql/VERSIONS.txt`` and ``update.sh``).
+React, ReactDOM and graphql-ws browser builds (see ``static/graphiql/VERSIONS.txt`` and
+``update.sh``). The boot script sends queries and mutations over HTTP and subscriptions over a
+graphql-transport-ws socket whose ``connection_init`` payload is the Headers tab.
 The app serves :func:`graphiql_html` at ``/graphiql`` and mounts :data:`GRAPHIQL_STATIC_DIR` at
 ``/graphiql/static``, e.g.::
 

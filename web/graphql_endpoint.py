@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -62,6 +63,11 @@ from web.transport_ws import CheckedTransportWSHandler
 
 log = logging.getLogger("shutter.http")
 
+SUBSCRIPTION_OVER_HTTP = "SUBSCRIPTION_OVER_HTTP"
+SUBSCRIPTION_OVER_HTTP_MESSAGE = (
+    "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws protocol, the "
+    'token in connection_init: {"authorization": "Bearer <token>"}), not over HTTP.'
+)
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 PRIVATE = "private, no-store"
@@ -117,6 +123,28 @@ def error_response(
     return response
 
 
+class SubscriptionOverHTTPError(Exception):
+    """A subscription sent over HTTP: answered 400 with SUBSCRIPTION_OVER_HTTP."""
+
+
+def is_subscription(request_data: GraphQLRequestData, max_tokens: int) -> bool:
+    """Whether the operation the request names is a subscription. A document that does not
+    parse (or names no single operation) is not: execution reports that as usual. No I/O."""
+    if not isinstance(request_data.query, str) or "subscription" not in request_data.query:
+        return False  # no second parse for the requests that cannot hold one
+    try:
+        document = parse(
+            request_data.query,
+            no_location=True,
+            max_lexical_tokens=max_tokens,
+            max_comments=max_tokens,
+        )
+    except GraphQLError:
+        return False
+    operation = get_operation_ast(document, request_data.operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+
+
 class Exchange(Response):
     """Strawberry's "sub-response" of one HTTP request, carrying what the final response
     depends on: the negotiated media type, and whether it may be cached publicly."""
@@ -160,6 +188,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             allowed_origins=settings.allowed_origins,
         )
         self.persisted_query_ttl_seconds = settings.persisted_query_ttl_seconds
+        self.query_max_tokens = settings.query_max_tokens
         self.public_cache_control = f"public, max-age={settings.public_cache_max_age_seconds}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -179,6 +208,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 error.reason,
                 media_type=response_media_type(request.headers.get("accept")),
                 headers=headers,
+            )
+        except SubscriptionOverHTTPError:
+            response = error_response(
+                400,
+                SUBSCRIPTION_OVER_HTTP_MESSAGE,
+                SUBSCRIPTION_OVER_HTTP,
+                media_type=response_media_type(request.headers.get("accept")),
             )
         except PersistedQueryNotFoundError:
             # As Apollo Server: 200, so that every APQ client retries with the document.
@@ -267,9 +303,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Persisted queries around Strawberry's execution; a mutation over GET is a 405."""
+        """Persisted queries around Strawberry's execution; a mutation over GET is a 405; a
+        subscription is refused (SubscriptionOverHTTPError): they are served over WebSocket."""
         redis = context.resources.redis
         registration = await resolve_persisted_query(redis, request_data)
+        if is_subscription(request_data, self.query_max_tokens):
+            raise SubscriptionOverHTTPError
         try:
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data

@@ -10,11 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.helpers import sign_up
 from tests.conftest import LiveApp
 from web.graphql_endpoint import response_media_type
 
 AUDIT_DIR = Path(__file__).resolve().parent.parent / "http_audit"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+SUBSCRIPTION = "subscription { notificationReceived { kind actorCount } }"
+BOTH = """query Me { viewer { username } }
+subscription Live { notificationReceived { kind actorCount } }
+"""
 
 EXPECTED_WARNINGS: set[str] = set()
 """Audit ids that may warn, each explained in docs/graphql-over-http.md (none at present)."""
@@ -138,3 +143,49 @@ async def test_a_non_string_operation_name_is_a_400(live: LiveApp, operation_nam
             }
         ]
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "accept", "media_type"),
+    [
+        ({"query": SUBSCRIPTION}, "application/json", "application/json"),
+        (
+            {"query": BOTH, "operationName": "Live"},
+            "application/graphql-response+json",
+            "application/graphql-response+json",
+        ),
+        # Neither Apollo's multipart subscriptions nor GraphQL over SSE are served.
+        (
+            {"query": SUBSCRIPTION},
+            'multipart/mixed;subscriptionSpec="1.0", application/json',
+            "application/json",
+        ),
+        ({"query": SUBSCRIPTION}, "text/event-stream", "application/json"),
+    ],
+)
+async def test_a_subscription_over_http_is_refused_naming_the_websocket(
+    live: LiveApp, body: dict[str, str], accept: str, media_type: str
+) -> None:
+    token = (await sign_up(live, "wendy"))["accessToken"]
+    response = await live.http.post(
+        "/graphql", json=body, headers={"authorization": f"Bearer {token}", "accept": accept}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == media_type
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Subscriptions are served over WebSocket at /graphql "
+                "(graphql-transport-ws protocol, the token in connection_init: "
+                '{"authorization": "Bearer <token>"}), not over HTTP.',
+                "extensions": {"code": "SUBSCRIPTION_OVER_HTTP"},
+            }
+        ]
+    }
+    # The query of the same document still runs over HTTP.
+    response = await live.http.post(
+        "/graphql",
+        json={"query": BOTH, "operationName": "Me"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.json() == {"data": {"viewer": {"username": "wendy"}}}
