@@ -298,7 +298,7 @@ def test_nothing_locked_is_needed_by_nothing() -> None:
 def test_the_executor_s_libraries_stay_on_the_tested_minor_version(
     name: str, next_minor: str
 ) -> None:
-    """resolvers/execution.py reads Strawberry's and graphql-core's internals: pyproject.toml
+    """execution/executor.py reads Strawberry's and graphql-core's internals: pyproject.toml
     allows patch releases of the minor version the locks pin, not the next minor."""
     (requirement,) = [r for r in requirements_of(()) if canonicalize_name(r.name) == name]
     for lock in LOCK_EXTRAS:
