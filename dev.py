@@ -154,9 +154,10 @@ def remove_unlocked() -> None:
 
 def compile_locks(upgrade: list[str] | None) -> None:
     """Re-compile both locks from pyproject.toml with uv (from .venv): universal (any platform,
-    Python 3.11 and later), with hashes. Versions already locked are kept unless `upgrade` is
-    given: [] upgrades everything, names upgrade those packages only. The production lock is
-    constrained by the dev lock, so that it ships the versions the tests ran with."""
+    Python 3.11 and later, one version per package), with hashes. Versions already locked are
+    kept unless `upgrade` is given: [] upgrades everything, names upgrade those packages only.
+    The production lock is constrained by the dev lock, so that it ships the versions the tests
+    ran with."""
     for lock in (DEV_LOCK, PROD_LOCK):
         command = [
             str(BIN / "uv"),
@@ -169,6 +170,10 @@ def compile_locks(upgrade: list[str] | None) -> None:
             "--python",
             str(BIN / "python"),
             "--generate-hashes",
+            # One version of each package for every Python: no fork per Python version (av 19
+            # needs 3.12, so the image, on 3.12, would run another av than the tests on 3.11).
+            "--fork-strategy",
+            "fewest",
             "--custom-compile-command",
             "python3 dev.py lock",
             "pyproject.toml",

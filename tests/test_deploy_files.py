@@ -265,6 +265,14 @@ def test_the_lock_pins_every_direct_dependency_within_its_range(lock: Path) -> N
     assert DEV.unlocked_requirements(lock) == []
 
 
+@pytest.mark.parametrize("lock", sorted(LOCK_EXTRAS), ids=lambda lock: lock.name)
+def test_the_lock_has_one_version_of_each_package(lock: Path) -> None:
+    """No fork per Python version or platform (uv's --fork-strategy fewest): the image, on
+    Python 3.12, runs the versions the tests ran with on 3.11."""
+    names = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", lock.read_text(), re.M)
+    assert len(names) == len(set(names))
+
+
 def test_dev_py_reads_requirements_as_packaging_does() -> None:
     project = PYPROJECT["project"]
     texts = project["dependencies"] + [
