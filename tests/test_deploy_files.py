@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cli import _parser
+from execution.private_api import PINNED_MINOR_VERSIONS
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,20 +301,19 @@ def test_nothing_locked_is_needed_by_nothing() -> None:
     assert 'implementation="redispy"' in (ROOT / "storage" / "rate_limits.py").read_text()
 
 
-@pytest.mark.parametrize(
-    ("name", "next_minor"), [("strawberry-graphql", "0.342"), ("graphql-core", "3.4")]
-)
-def test_the_executor_s_libraries_stay_on_the_tested_minor_version(
-    name: str, next_minor: str
-) -> None:
-    """execution/executor.py reads Strawberry's and graphql-core's internals: pyproject.toml
-    allows patch releases of the minor version the locks pin, not the next minor."""
+@pytest.mark.parametrize("name", sorted(PINNED_MINOR_VERSIONS))
+def test_pyproject_holds_the_executor_s_libraries_to_the_fenced_minor_version(name: str) -> None:
+    """execution/private_api.py lists the internals of Strawberry and graphql-core that the
+    executor uses, checked against one minor version of each (PINNED_MINOR_VERSIONS):
+    pyproject.toml allows that minor version's patch releases only, and the locks pin one."""
+    major, minor = PINNED_MINOR_VERSIONS[name]
     (requirement,) = [r for r in requirements_of(()) if canonicalize_name(r.name) == name]
     for lock in LOCK_EXTRAS:
         locked = pins(lock)[name]
+        assert (locked.major, locked.minor) == (major, minor)
         assert requirement.specifier.contains(locked)
-        assert f"{locked.major}.{locked.minor + 1}" == next_minor
-    assert not requirement.specifier.contains(f"{next_minor}.0")
+    assert not requirement.specifier.contains(f"{major}.{minor + 1}.0")
+    assert not requirement.specifier.contains(f"{major}.{minor - 1}.999")
 
 
 def test_the_build_requirements_are_locked() -> None:
