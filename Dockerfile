@@ -10,14 +10,22 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/shutter
 WORKDIR /app
-# Dependencies first, from pyproject.toml alone: this layer is reused until they change.
-# EXTRAS: optional groups of pyproject.toml to add, comma-separated (e.g. "otel,moderation").
+# Dependencies first, from the production lock alone (requirements/prod.txt: runtime + otel,
+# exact versions, every file hash-checked): this layer is reused until the lock changes.
+COPY requirements/prod.txt requirements/prod.txt
+RUN /opt/shutter/bin/pip install --require-hashes --no-deps -r requirements/prod.txt
+# EXTRAS: optional groups of pyproject.toml to add on top, comma-separated (e.g. "moderation").
+# They are NOT locked: pip resolves them at build time, the locked versions held as constraints.
 ARG EXTRAS=""
 COPY pyproject.toml README.md ./
-RUN EXTRAS="${EXTRAS}" python -c "import os, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; groups = [g for g in os.environ['EXTRAS'].split(',') if g]; print('\n'.join(p['dependencies'] + [r for g in groups for r in p['optional-dependencies'][g]]))" > /tmp/requirements.txt \
-    && /opt/shutter/bin/pip install -r /tmp/requirements.txt
+RUN if [ -n "${EXTRAS}" ]; then \
+        EXTRAS="${EXTRAS}" /opt/shutter/bin/python -c "import os, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; groups = [g for g in os.environ['EXTRAS'].split(',') if g]; print('\n'.join(r for g in groups for r in p['optional-dependencies'][g] if not r.startswith(p['name'] + '[')))" > /tmp/extras.txt \
+        && /opt/shutter/bin/pip freeze --all --exclude-editable > /tmp/locked.txt \
+        && /opt/shutter/bin/pip install -c /tmp/locked.txt -r /tmp/extras.txt; \
+    fi
 # Then the project. Compat editable mode, as dev.py does: the code runs from /app, where
-# migrations/ and static/ sit beside it (they are found relative to the modules).
+# migrations/ and static/ sit beside it (they are found relative to the modules). No build
+# isolation: setuptools is the locked one (requirements/build.in), nothing is fetched.
 COPY app.py cli.py logs.py metrics.py resources.py settings.py tracing.py ./
 COPY web/ web/
 COPY schema/ schema/
@@ -30,7 +38,8 @@ COPY media/ media/
 COPY workers/ workers/
 COPY migrations/ migrations/
 COPY static/ static/
-RUN /opt/shutter/bin/pip install --no-deps --editable . --config-settings editable_mode=compat \
+RUN /opt/shutter/bin/pip install --no-deps --no-build-isolation --editable . \
+        --config-settings editable_mode=compat \
     && /opt/shutter/bin/python -m compileall -q /app /opt/shutter
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -58,13 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     # uvicorn and arq handle SIGTERM themselves while they run (graceful shutdown); uvicorn then
     # re-raises it, and outside them it should stop the command just as Ctrl-C does, exit 0.
     signal.signal(signal.SIGTERM, _raise_terminated)
-    from storage.embedded import DataDirInUseError
+    from storage.embedded import DataDirInUseError, EmbeddedExtraMissingError
 
     try:
         _dispatch(args, settings)
     except (KeyboardInterrupt, Terminated):  # re-raised by uvicorn after a clean shutdown
         log.info("shutter stopped")
-    except DataDirInUseError as error:
+    except (DataDirInUseError, EmbeddedExtraMissingError) as error:
         sys.exit(f"shutter {args.command}: {error}")
     return 0
 

