@@ -33,7 +33,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from execution.cost import CostModel, actual_cost
+from execution.cost import CostModel, CostPlan
 from execution.document_measures import DocumentMeasures
 from execution.private_api import (
     MaybeNullValidationRule,
@@ -283,9 +283,9 @@ class QueryCostLimits(SchemaExtension):
                 extensions={"code": THROTTLED, "retryAfterSeconds": retry_after},
             )
         yield
-        self._report_actual_cost(cost)
+        self._report_actual_cost(plan, cost)
 
-    def _report_actual_cost(self, requested: int) -> None:
+    def _report_actual_cost(self, plan: CostPlan, requested: int) -> None:
         """Sets `actualQueryCost` from what the response holds (never above the requested
         cost). The difference is not refunded to the budget: that would take a Redis call for
         nearly every operation (a page shorter than `first`, fewer userErrors than their bound),
@@ -295,12 +295,10 @@ class QueryCostLimits(SchemaExtension):
         if self.report is None or not self.limits.report_cost or result is None:
             return
         data = getattr(result, "data", None)
-        assert execution.graphql_document is not None
-        actual = actual_cost(
-            graphql_schema_of(execution.schema),
-            execution.graphql_document,
-            execution.operation_name,
-            data if isinstance(data, dict) else None,
+        actual = (
+            None
+            if plan.actual is None
+            else plan.actual.cost_of(data if isinstance(data, dict) else None)
         )
         self.report["actualQueryCost"] = None if actual is None else min(actual, requested)
 

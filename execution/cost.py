@@ -244,6 +244,8 @@ class CostPlan:
     """Literal `first` values out of range (reported before anything runs)."""
     page_sizes: tuple[_Variable, ...] = ()
     """Every `first` given by a variable, checked even where it does not scale a cost."""
+    actual: ActualCostPlan | None = None
+    """How to count what the response holds (`actualQueryCost`)."""
 
     def evaluate(self, variables: Mapping[str, object] | None) -> int:
         """The operation's cost for these variables. Raises GraphQLError (BAD_USER_INPUT) when a
@@ -267,7 +269,8 @@ def compile_cost(
         return CostPlan(_ZERO, ())
     compiler = _Compiler(schema, document, operation)
     expression = compiler.operation()
-    return CostPlan(expression, tuple(compiler.errors), tuple(compiler.page_sizes))
+    actual = ActualCostPlan(_CountingCompiler(schema, document, operation).counting())
+    return CostPlan(expression, tuple(compiler.errors), tuple(compiler.page_sizes), actual)
 
 
 class CostModel:
@@ -491,59 +494,124 @@ class _Compiler:
         return DEFAULT_LIST_SIZE
 
 
-class _ActualCost(_Compiler):
-    """The cost of what a response holds, by the same rules as the requested cost, each list
-    (the edges and nodes of a connection too) counted by the items it really has."""
+class _Counted:
+    """How to count what one object of a type holds, compiled once per operation: its fields
+    that cost something (leaves cost nothing and are left out), each with its response key, its
+    own cost and how to count its value."""
 
-    def value(
-        self, selection_sets: list[SelectionSetNode], parent: GraphQLNamedType, data: object
-    ) -> int:
-        if not isinstance(data, dict):
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: tuple[tuple[str, int, _Counting], ...]) -> None:
+        self.fields = fields
+
+    def count(self, data: object) -> int:
+        """The cost of `data`, one object of the response (anything else costs nothing)."""
+        if data.__class__ is not dict:
             return 0
-        if is_abstract_type(parent):
-            # The response names no type unless asked (`__typename`): the costliest reading.
-            possible = self.schema.get_possible_types(parent)
-            return max((self.object_value(selection_sets, t, data) for t in possible), default=0)
-        if is_object_type(parent):
-            return self.object_value(selection_sets, parent, data)
-        return 0
+        total = 0
+        for key, own, child in self.fields:
+            value = data.get(key)
+            if value is None:
+                continue
+            if value.__class__ is list:
+                for item in value:
+                    if item is not None:
+                        total += own + child.count(item)
+            else:
+                total += own + child.count(value)
+        return total
 
-    def object_value(
-        self,
-        selection_sets: list[SelectionSetNode],
-        object_type: GraphQLObjectType,
-        data: dict[str, object],
-    ) -> int:
+
+class _CountedAbstract:
+    """An interface or union: the response names no type unless asked (`__typename`), so the
+    costliest reading counts."""
+
+    __slots__ = ("options",)
+
+    def __init__(self, options: tuple[_Counted, ...]) -> None:
+        self.options = options
+
+    def count(self, data: object) -> int:
+        return max((option.count(data) for option in self.options), default=0)
+
+
+_Counting = _Counted | _CountedAbstract
+_NOTHING_TO_COUNT = _Counted(())
+
+
+class _CountingCompiler(_Compiler):
+    """Compiles an operation's `ActualCostPlan`: the rules of the requested cost, with every
+    list (the edges and nodes of a connection too) to be counted by the items it really has."""
+
+    def counting(self) -> _Counting:
+        root = self.schema.get_root_type(self.operation_node.operation)
+        if root is None:
+            return _NOTHING_TO_COUNT
+        return self._counting([self.operation_node.selection_set], root)
+
+    def _counting(
+        self, selection_sets: list[SelectionSetNode], named: GraphQLNamedType
+    ) -> _Counting:
+        if is_abstract_type(named):
+            possible = self.schema.get_possible_types(named)
+            return _CountedAbstract(tuple(self._object(selection_sets, t) for t in possible))
+        if is_object_type(named):
+            return self._object(selection_sets, named)
+        return _NOTHING_TO_COUNT
+
+    def _object(
+        self, selection_sets: list[SelectionSetNode], object_type: GraphQLObjectType
+    ) -> _Counted:
         fields: dict[str, list[FieldNode]] = {}
         self._collect(selection_sets, object_type, fields, set())
-        return sum(
-            self.field_value(object_type, nodes, data[key])
-            for key, nodes in fields.items()
-            if key in data
-        )
+        counted: list[tuple[str, int, _Counting]] = []
+        for key, nodes in fields.items():
+            name = nodes[0].name.value
+            if name in ("__schema", "__type"):
+                counted.append((key, INTROSPECTION_COST, _NOTHING_TO_COUNT))
+                continue
+            definition = object_type.fields.get(name)
+            if definition is None:
+                continue
+            named = get_named_type(definition.type)
+            if is_leaf_type(named):
+                continue
+            if object_type is self.schema.mutation_type:
+                own = MUTATION_FIELD_COST
+            elif named.name.endswith(("Connection", "Edge")) or named.name == "PageInfo":
+                own = OBJECT_COST if PAGE_SIZE_ARGUMENT in definition.args else 0
+            else:
+                own = OBJECT_COST
+            children = [n.selection_set for n in nodes if n.selection_set is not None]
+            counted.append((key, own, self._counting(children, named)))
+        return _Counted(tuple(counted))
 
-    def field_value(self, parent: GraphQLObjectType, nodes: list[FieldNode], value: object) -> int:
-        name = nodes[0].name.value
-        if name in ("__schema", "__type"):
-            return INTROSPECTION_COST if value is not None else 0
-        definition = parent.fields.get(name)
-        if definition is None or value is None:
-            return 0
-        named = get_named_type(definition.type)
-        if is_leaf_type(named):
-            return 0
-        selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
-        if parent is self.schema.mutation_type:
-            own = MUTATION_FIELD_COST
-        elif named.name.endswith(("Connection", "Edge")) or named.name == "PageInfo":
-            own = OBJECT_COST if PAGE_SIZE_ARGUMENT in definition.args else 0
-        else:
-            own = OBJECT_COST
-        if isinstance(value, list):
-            return sum(
-                own + self.value(selection_sets, named, item) for item in value if item is not None
-            )
-        return own + self.value(selection_sets, named, value)
+
+@dataclass(frozen=True, slots=True)
+class ActualCostPlan:
+    """What an operation's response costs, compiled once (cached with its CostPlan): each
+    request then walks only the fields that cost something."""
+
+    counting: _Counting | None
+    """None when the document selects no operation of that name."""
+
+    def cost_of(self, data: Mapping[str, object] | None) -> int | None:
+        """The cost of the response `data` (None when nothing ran: no data). Like the requested
+        cost, except that every list counts the items it holds, not its bound: a connection
+        asked for 20 that returned 3 costs as 3; a null object costs nothing. Pure."""
+        if self.counting is None or data is None:
+            return None
+        return self.counting.count(dict(data))
+
+
+def compile_actual_cost(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> ActualCostPlan:
+    """The actual-cost plan of the operation `operation_name` selects in a VALID document."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return ActualCostPlan(None)
+    return ActualCostPlan(_CountingCompiler(schema, document, operation).counting())
 
 
 def actual_cost(
@@ -552,18 +620,8 @@ def actual_cost(
     operation_name: str | None,
     data: Mapping[str, object] | None,
 ) -> int | None:
-    """The cost of the response `data` of the operation `operation_name` selects (None when
-    nothing ran: no data). Like the requested cost, except that every list counts the items it
-    holds, not its bound: a connection asked for 20 that returned 3 costs as 3; a null object
-    costs nothing. Side effects: none."""
-    operation = get_operation_ast(document, operation_name)
-    if operation is None or data is None:
-        return None
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return None
-    walker = _ActualCost(schema, document, operation)
-    return walker.value([operation.selection_set], root, dict(data))
+    """`compile_actual_cost(...).cost_of(data)`, uncached (requests use their CostPlan's)."""
+    return compile_actual_cost(schema, document, operation_name).cost_of(data)
 
 
 def _argument(node: FieldNode, name: str) -> ArgumentNode | None:
@@ -572,8 +630,10 @@ def _argument(node: FieldNode, name: str) -> ArgumentNode | None:
 
 __all__ = [
     "LIST_BOUNDS",
+    "ActualCostPlan",
     "CostModel",
     "CostPlan",
     "actual_cost",
+    "compile_actual_cost",
     "compile_cost",
 ]
