@@ -3,9 +3,9 @@
 graphql-core completes every field the same general way: it builds a resolve-info object, calls
 the resolver, checks whether the result is awaitable, then walks the type (non-null, list, leaf,
 abstract, object) to complete it. Most fields of a page are plain: an id, a count, the author,
-the media list, read from an attribute of an object the page already holds (DESIGN.md §5), and
-for them that general walk costs several times the read itself (a feed page of 20 posts has 200
-such fields).
+the media list, read from an attribute of an object the page already holds
+(docs/architecture.md), and for them that general walk costs several times the read itself (a
+feed page of 20 posts has 200 such fields).
 
 `PlainFieldExecution` completes a field itself when it is plain (execution/field_plans.py: an
 attribute read or a simple synchronous method, of a scalar or enum, object, or list-of-objects
