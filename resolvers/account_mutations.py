@@ -6,6 +6,9 @@ Business failures (DomainError) become `userErrors`; nothing was changed when th
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import strawberry
 from strawberry.types import Info
 
@@ -30,7 +33,10 @@ from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
 from schema.users import User
 from services import accounts, follows
+from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
+from services.records import UserRecord
+from services.social import SocialDeps
 
 
 @strawberry.type
@@ -116,41 +122,13 @@ class AccountMutations:
     async def follow_user(
         self, info: Info[Context, None], input: FollowUserInput
     ) -> FollowUserPayload:
-        viewer = info.context.require_viewer()
-        try:
-            target_id = _user_id(input.user_id)
-            viewer_record, target_record = await follows.follow_user(
-                info.context.resources.social, viewer, target_id
-            )
-        except DomainError as error:
-            return FollowUserPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
-        return FollowUserPayload(
-            user=User.from_record(target_record),
-            viewer=User.from_record(viewer_record),
-            client_mutation_id=input.client_mutation_id,
-        )
+        return await _change_follow(info, input, follows.follow_user, FollowUserPayload)
 
     @strawberry.mutation(description="Stop following a user. Unfollowing again changes nothing.")
     async def unfollow_user(
         self, info: Info[Context, None], input: UnfollowUserInput
     ) -> UnfollowUserPayload:
-        viewer = info.context.require_viewer()
-        try:
-            target_id = _user_id(input.user_id)
-            viewer_record, target_record = await follows.unfollow_user(
-                info.context.resources.social, viewer, target_id
-            )
-        except DomainError as error:
-            return UnfollowUserPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
-        return UnfollowUserPayload(
-            user=User.from_record(target_record),
-            viewer=User.from_record(viewer_record),
-            client_mutation_id=input.client_mutation_id,
-        )
+        return await _change_follow(info, input, follows.unfollow_user, UnfollowUserPayload)
 
 
 def _user_id(global_id: str) -> int:
@@ -159,3 +137,28 @@ def _user_id(global_id: str) -> int:
     if target_id is None:
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such user.", "userId")
     return target_id
+
+
+FollowChange = Callable[[SocialDeps, Viewer, int], Awaitable[tuple[UserRecord, UserRecord]]]
+FollowPayloadT = TypeVar("FollowPayloadT", FollowUserPayload, UnfollowUserPayload)
+
+
+async def _change_follow(
+    info: Info[Context, None],
+    input: FollowUserInput | UnfollowUserInput,
+    change: FollowChange,
+    payload: type[FollowPayloadT],
+) -> FollowPayloadT:
+    """Follow or unfollow `input.user_id` as the viewer; the payload shows both users after."""
+    viewer = info.context.require_viewer()
+    try:
+        viewer_record, target_record = await change(
+            info.context.resources.social, viewer, _user_id(input.user_id)
+        )
+    except DomainError as error:
+        return payload(user_errors=user_errors(error), client_mutation_id=input.client_mutation_id)
+    return payload(
+        user=User.from_record(target_record),
+        viewer=User.from_record(viewer_record),
+        client_mutation_id=input.client_mutation_id,
+    )

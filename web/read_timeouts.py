@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from web.asgi_errors import send_error_and_close
 
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
 _HEADER_TIMEOUT_BODY = b"Request headers not received in time."
@@ -198,21 +199,7 @@ class BodyReadTimeoutMiddleware:
             message = f"The upload paused for more than {self.upload_idle_seconds} seconds."
         else:
             message = f"The request body did not arrive within {self.body_seconds} seconds."
-        body = orjson.dumps(
-            {"errors": [{"message": message, "extensions": {"code": REQUEST_TIMEOUT}}]}
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 408,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error_and_close(send, 408, message, REQUEST_TIMEOUT)
 
 
 __all__ = [

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from settings import Settings
+from web.asgi_errors import send_error_and_close
 from web.read_timeouts import BodyReadTimeoutMiddleware, header_timeout_protocol
 
 UPLOAD_PATH_PREFIX = "/uploads/"
@@ -154,28 +154,8 @@ class BodySizeLimitMiddleware:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"The request body is larger than {self.max_bytes} bytes.",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                    }
-                ]
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        message = f"The request body is larger than {self.max_bytes} bytes."
+        await send_error_and_close(send, 413, message, "PAYLOAD_TOO_LARGE")
 
 
 def _content_length(scope: Scope) -> int | None:
