@@ -81,22 +81,29 @@ async def like_counts(
     redis: Redis,
     post_ids: Sequence[int],
     *,
-    redis_counters: Sequence[int | None] | None = None,
+    redis_counters: Sequence[counters.LikeCounter] | None = None,
 ) -> list[int]:
     """Live like counts: the posts' Redis counters (`redis_counters` when already read, else
     one round trip); posts without a counter are recounted from the likes table (one query for
-    all of them) and their counters filled."""
+    all of them) and their counters filled unless a like or unlike moved their version since
+    the counters were read (storage.counters: the refill is race-free)."""
     cached = redis_counters
     if cached is None:
         cached = await counters.read_like_counts(redis, post_ids)
-    missing = [post_id for post_id, count in zip(post_ids, cached, strict=True) if count is None]
+    missing = {
+        post_id: counter.version
+        for post_id, counter in zip(post_ids, cached, strict=True)
+        if counter.value is None
+    }
     recounted: dict[int, int] = {}
     if missing:
-        recounted = await like_store.count_likes(db, missing)
-        await counters.fill_like_counts(redis, recounted)
+        recounted = await like_store.count_likes(db, list(missing))
+        await counters.fill_like_counts(
+            redis, {post_id: (count, missing[post_id]) for post_id, count in recounted.items()}
+        )
     return [
-        count if count is not None else recounted[post_id]
-        for post_id, count in zip(post_ids, cached, strict=True)
+        counter.value if counter.value is not None else recounted[post_id]
+        for post_id, counter in zip(post_ids, cached, strict=True)
     ]
 
 

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from redis.asyncio import Redis
 
 from services import likes
+from storage.counters import LikeCounter
 from storage.pg import Db
 from storage.pg.media import MediaRecord
 from storage.pg.post_views import PostViewRow, fetch_post_views
@@ -34,7 +35,7 @@ async def page_views(
     post_ids: Sequence[int],
     viewer_id: int | None,
     *,
-    like_counters: Sequence[int | None] | None = None,
+    like_counters: Sequence[LikeCounter] | None = None,
     rows: Sequence[PostViewRow] | None = None,
 ) -> list[PostView]:
     """The posts among `post_ids` that exist (any status: callers apply visibility), in the

@@ -21,6 +21,12 @@ def post_like_count(post_id: int) -> str:
     return f"post:{{{post_id}}}:likes"
 
 
+def post_like_version(post_id: int) -> str:
+    """How many likes and unlikes of the post reached Redis (absent: none lately): a recount
+    is stored as the counter only if this did not move while it ran (storage.counters)."""
+    return f"post:{{{post_id}}}:likes:version"
+
+
 LIKE_COUNTS_DIRTY = "likes:dirty"
 """Set of post ids whose like counter changed since the last flush to PostgreSQL."""
 

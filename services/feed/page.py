@@ -20,6 +20,7 @@ from services.feed.deps import FeedDeps, FeedOrder
 from services.feed.ranked import read_ranked
 from services.pagination import Page, check_page_size, page_of
 from services.post_views import PostView
+from storage.counters import LikeCounter
 from storage.feed import cache as feed_cache
 from storage.pg.post_views import PostViewRow
 
@@ -28,9 +29,9 @@ from storage.pg.post_views import PostViewRow
 class FeedIdPage(Page[int]):
     """A page of the home feed's post ids, with what was read alongside them."""
 
-    like_counters: list[int | None]
-    """The posts' like counters, in page order, read with the page (None where Redis holds
-    none: services.likes.like_counts recounts those)."""
+    like_counters: list[LikeCounter]
+    """The posts' like counters with their versions, in page order, read with the page (count
+    None where Redis holds none: services.likes.like_counts recounts those)."""
     views: list[PostViewRow] | None = None
     """What the posts show, in page order, when read with the page (the cached feed's
     candidate query reads them); None when they are still to be read."""

@@ -35,7 +35,7 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from storage import redis_keys, redis_scripts
-from storage.counters import like_count_keys, like_counters
+from storage.counters import LikeCounter, like_count_keys, like_counters
 from storage.feed.keys import FeedKey
 
 HORIZON = "h"
@@ -375,10 +375,11 @@ return redis.call('MGET', unpack(KEYS, 2))
 
 async def record_impressions(
     redis: Redis, user_id: int, post_ids: Sequence[int], *, now_ms: int, keep: int, ttl_seconds: int
-) -> list[int | None]:
+) -> list[LikeCounter]:
     """Remember that the user's feed showed them these posts (a post keeps the time it was
-    first shown), and return the posts' like counters, read in the same script call (what
-    storage.counters.read_like_counts returns: a page shown is a page whose counts are read).
+    first shown), and return the posts' like counters with their versions, read in the same
+    script call (what storage.counters.read_like_counts returns: a page shown is a page whose
+    counts are read).
 
     Side effects, one script call: the oldest impressions make room first, so the set never
     holds more than `keep` (at or under Redis's compact-encoding limit, 128, it stays compact);

@@ -446,7 +446,9 @@ async def test_impressions_keep_the_newest_and_expire(clean: Resources) -> None:
     counters = await feeds.record_impressions(
         clean.redis, 7, [1, 2, 3], now_ms=1000, keep=5, ttl_seconds=60
     )
-    assert counters == [None, 5, None]  # the like counters, read in the same call
+    # the like counters (with their versions: none yet), read in the same call
+    assert [counter.value for counter in counters] == [None, 5, None]
+    assert [counter.version for counter in counters] == [None, None, None]
     await feeds.record_impressions(clean.redis, 7, [4, 3], now_ms=2000, keep=5, ttl_seconds=90)
     key = redis_keys.feed_impressions(7)
     # Room is made first: never more than five. 3 keeps its first showing.
@@ -472,7 +474,8 @@ async def test_a_page_comes_with_the_like_counters_of_its_posts(clean: Resources
     await clean.redis.set(redis_keys.post_like_count(older), 3)
     page = await feed.read_feed_ids(deps, me.id, first=2, after=None, order=CHRONO)
     assert [post_id for _, post_id in page.edges] == [newer, older]
-    assert page.like_counters == [None, 3]  # None: no counter yet (read_feed recounts it)
+    # None: no counter yet (read_feed recounts it)
+    assert [counter.value for counter in page.like_counters] == [None, 3]
 
 
 async def test_a_page_is_assembled_with_what_its_posts_show(clean: Resources) -> None:

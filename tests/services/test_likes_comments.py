@@ -6,10 +6,13 @@ import asyncio
 import random
 
 import pytest
+from redis.asyncio import Redis
 
 from resources import Resources
 from services import comments, likes, posts
 from services.errors import DomainError, UserErrorCode
+from storage import redis_keys
+from storage.pg import Db
 from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
 from tests.factories import make_media, make_user, viewer_of
@@ -99,6 +102,59 @@ async def test_like_counts_stay_exact_under_a_like_unlike_storm(
     assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [exact]
     await likes.flush_like_counts(clean.db, clean.redis)
     assert await clean.db.fetchval("SELECT like_count FROM posts WHERE id = $1", post.id) == exact
+
+
+@pytest.mark.parametrize("racing", ["like", "unlike"])
+async def test_a_like_or_unlike_between_recount_and_refill_is_not_lost(
+    clean: Resources, post: PostRecord, monkeypatch: pytest.MonkeyPatch, racing: str
+) -> None:
+    """The reader recounts a missing counter; a like (or unlike) commits and reaches Redis
+    before the recount is stored: its change must not be lost from the counter nor the flush."""
+    first, second = [viewer_of(await make_user(clean.db, f"fan{i}")) for i in range(2)]
+    await likes.like_post(clean.social, first, post.id)
+    await clean.redis.flushdb()  # the counter is gone: the next read recounts (1)
+    recount = likes.like_store.count_likes
+
+    async def recount_then_race(db: Db, post_ids: list[int]) -> dict[int, int]:
+        counted = await recount(db, post_ids)
+        if racing == "like":  # the like finds no counter: its increment is skipped
+            assert await likes.like_post(clean.social, second, post.id) is True
+        else:
+            assert await likes.unlike_post(clean.social, first, post.id) is True
+        return counted
+
+    monkeypatch.setattr(likes.like_store, "count_likes", recount_then_race)
+    stale = 1
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [stale]
+    monkeypatch.undo()
+
+    exact = await table_count(clean, post.id)
+    assert exact == (2 if racing == "like" else 0)
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [exact]
+    assert await clean.redis.get(redis_keys.post_like_count(post.id)) == str(exact).encode()
+    await likes.flush_like_counts(clean.db, clean.redis)
+    assert await clean.db.fetchval("SELECT like_count FROM posts WHERE id = $1", post.id) == exact
+
+
+async def test_a_post_liked_before_its_counter_starts_is_recounted(
+    clean: Resources, author: UserRecord
+) -> None:
+    """A like reaching Redis between a post's publish and its counter's start (0) is kept."""
+    fan = viewer_of(await make_user(clean.db, "fan"))
+    media_id = await make_media(clean.db, author.id)
+    start = posts.counters.start_like_count
+
+    async def like_then_start(redis: Redis, post_id: int) -> None:
+        assert await likes.like_post(clean.social, fan, post_id) is True
+        await start(redis, post_id)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(posts.counters, "start_like_count", like_then_start)
+        post = await posts.create_post(
+            clean.posts, viewer_of(author), media_ids=[media_id], caption=None, alt_texts=[]
+        )
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [1]
+    assert await clean.redis.get(redis_keys.post_like_count(post.id)) == b"1"
 
 
 async def test_likers_newest_first(clean: Resources, post: PostRecord) -> None:
