@@ -37,18 +37,21 @@ async def like_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
     """Like a published post; liking again changes nothing. Returns whether a like was added.
 
     Raises DomainError NOT_FOUND, RATE_LIMITED. Side effects, only when the like is new: a likes
-    row and the author's LIKE notification in one statement; then the Redis counter, the
-    viewer's hourly/daily like allowance, the notification push and the post's live counts.
+    row and the author's LIKE notification in one statement, bracketed by the Redis counter's
+    change (storage.counters.like_change: its version and pending mark move on every call);
+    then the viewer's hourly/daily like allowance, the notification push and the post's live
+    counts.
     """
     db, redis = deps.db, deps.redis
     await deps.ensure_allowed("like", viewer.user_id)
-    change = await like_store.insert_like(
-        db, post_id, viewer.user_id, notification_window=notifications.AGGREGATION_WINDOW
-    )
+    async with counters.like_change(redis, post_id) as counted:
+        change = await like_store.insert_like(
+            db, post_id, viewer.user_id, notification_window=notifications.AGGREGATION_WINDOW
+        )
+        counted.delta = 0 if change is None else 1
     if change is None:  # nothing changed: say why when it is not "already liked"
         await _published_post_id(db, post_id)
         return False
-    await counters.add_to_like_count(redis, post_id, 1)
     await deps.count("like", viewer.user_id)
     await notifications.announce(
         redis, notifications.like_deliveries(change), counts_changed_on=post_id
@@ -65,11 +68,12 @@ async def unlike_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
     notification too.
     """
     db, redis = deps.db, deps.redis
-    change = await like_store.delete_like(db, post_id, viewer.user_id)
+    async with counters.like_change(redis, post_id) as counted:
+        change = await like_store.delete_like(db, post_id, viewer.user_id)
+        counted.delta = 0 if change is None else -1
     if change is None:
         await _published_post_id(db, post_id)
         return False
-    await counters.add_to_like_count(redis, post_id, -1)
     await notifications.announce(
         redis, notifications.like_deliveries(change), counts_changed_on=post_id
     )
@@ -85,13 +89,13 @@ async def like_counts(
 ) -> list[int]:
     """Live like counts: the posts' Redis counters (`redis_counters` when already read, else
     one round trip); posts without a counter are recounted from the likes table (one query for
-    all of them) and their counters filled unless a like or unlike moved their version since
-    the counters were read (storage.counters: the refill is race-free)."""
+    all of them) and their counters filled unless a like or unlike was under way when the
+    counters were read or began since (storage.counters: the refill is race-free)."""
     cached = redis_counters
     if cached is None:
         cached = await counters.read_like_counts(redis, post_ids)
     missing = {
-        post_id: counter.version
+        post_id: counter
         for post_id, counter in zip(post_ids, cached, strict=True)
         if counter.value is None
     }
@@ -99,7 +103,12 @@ async def like_counts(
     if missing:
         recounted = await like_store.count_likes(db, list(missing))
         await counters.fill_like_counts(
-            redis, {post_id: (count, missing[post_id]) for post_id, count in recounted.items()}
+            redis,
+            {
+                post_id: (count, missing[post_id].version)
+                for post_id, count in recounted.items()
+                if missing[post_id].refillable
+            },
         )
     return [
         counter.value if counter.value is not None else recounted[post_id]

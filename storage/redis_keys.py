@@ -22,9 +22,15 @@ def post_like_count(post_id: int) -> str:
 
 
 def post_like_version(post_id: int) -> str:
-    """How many likes and unlikes of the post reached Redis (absent: none lately): a recount
-    is stored as the counter only if this did not move while it ran (storage.counters)."""
+    """Bumped as each like or unlike of the post begins and ends (absent: none lately): a
+    recount is stored as the counter only if this did not move while it ran (storage.counters)."""
     return f"post:{{{post_id}}}:likes:version"
+
+
+def post_like_pending(post_id: int) -> str:
+    """How many likes and unlikes of the post are under way (begun in Redis, their change not
+    yet applied): no recount is stored while any is (storage.counters)."""
+    return f"post:{{{post_id}}}:likes:pending"
 
 
 LIKE_COUNTS_DIRTY = "likes:dirty"

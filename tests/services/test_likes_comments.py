@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -134,6 +135,63 @@ async def test_a_like_or_unlike_between_recount_and_refill_is_not_lost(
     assert await clean.redis.get(redis_keys.post_like_count(post.id)) == str(exact).encode()
     await likes.flush_like_counts(clean.db, clean.redis)
     assert await clean.db.fetchval("SELECT like_count FROM posts WHERE id = $1", post.id) == exact
+
+
+@pytest.mark.parametrize("racing", ["like", "unlike"])
+async def test_a_recount_between_a_like_and_its_counter_change_does_not_count_it_twice(
+    clean: Resources, post: PostRecord, monkeypatch: pytest.MonkeyPatch, racing: str
+) -> None:
+    """A like (or unlike) has committed; before its change reaches the counter, a reader
+    recounts the missing counter (the like included) and would store it: the change must not
+    then be applied on top of a count that already holds it."""
+    fan = viewer_of(await make_user(clean.db, "fan"))
+    if racing == "unlike":
+        await likes.like_post(clean.social, fan, post.id)
+    await clean.redis.flushdb()  # the counter is gone: the reader recounts
+    write = likes.like_store.insert_like if racing == "like" else likes.like_store.delete_like
+    read_meanwhile: list[list[int]] = []
+
+    async def write_then_read(*args: Any, **kwargs: Any) -> Any:
+        written = await write(*args, **kwargs)
+        read_meanwhile.append(await likes.like_counts(clean.db, clean.redis, [post.id]))
+        return written
+
+    monkeypatch.setattr(
+        likes.like_store, "insert_like" if racing == "like" else "delete_like", write_then_read
+    )
+    change = likes.like_post if racing == "like" else likes.unlike_post
+    assert await change(clean.social, fan, post.id) is True
+    monkeypatch.undo()
+
+    exact = 1 if racing == "like" else 0
+    assert read_meanwhile == [[exact]]
+    assert await table_count(clean, post.id) == exact
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [exact]
+    assert await clean.redis.get(redis_keys.post_like_count(post.id)) == str(exact).encode()
+    await likes.flush_like_counts(clean.db, clean.redis)
+    assert await clean.db.fetchval("SELECT like_count FROM posts WHERE id = $1", post.id) == exact
+
+
+async def test_a_like_whose_write_fails_leaves_the_counter_to_a_recount(
+    clean: Resources, post: PostRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write committed but its caller saw an error (say, the connection dropped): the
+    counter cannot know, so it is dropped and recounted, and the refill is not held back."""
+    fan = viewer_of(await make_user(clean.db, "fan"))
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [0]
+    insert = likes.like_store.insert_like
+
+    async def insert_then_fail(*args: Any, **kwargs: Any) -> Any:
+        await insert(*args, **kwargs)
+        raise ConnectionResetError("lost after the commit")
+
+    monkeypatch.setattr(likes.like_store, "insert_like", insert_then_fail)
+    with pytest.raises(ConnectionResetError):
+        await likes.like_post(clean.social, fan, post.id)
+    monkeypatch.undo()
+    assert await clean.redis.get(redis_keys.post_like_count(post.id)) is None
+    assert await likes.like_counts(clean.db, clean.redis, [post.id]) == [1]
+    assert await clean.redis.get(redis_keys.post_like_count(post.id)) == b"1"
 
 
 async def test_a_post_liked_before_its_counter_starts_is_recounted(
