@@ -83,6 +83,13 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def listener_count(self, channel: str) -> int:
+        """How many local listeners (`listen` queues and `calling` callbacks) `channel` has now.
+
+        A listener counts from the moment its block starts; its channel is on Redis once the
+        subscription went through (PUBSUB NUMSUB tells). No side effects."""
+        return len(self._listeners.get(channel, ()))
+
     @contextlib.asynccontextmanager
     async def listen(self, channel: str) -> AsyncIterator[asyncio.Queue[Event]]:
         """A queue receiving the events of `channel` while the block runs.

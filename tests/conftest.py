@@ -93,9 +93,24 @@ async def resources(settings: Settings) -> AsyncIterator[Resources]:
         yield opened
 
 
+@pytest.fixture(autouse=True)
+async def empty_redis_afterwards(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """After each test that used the session's Redis (through `resources` or `queue`), empty
+    it: throttles, denylist, rate limits, feeds, counters and queued jobs do not reach the next
+    test. Torn down after every other fixture of the test (autouse fixtures are set up first)."""
+    used = {"resources", "queue"} & set(request.fixturenames)
+    resources: Resources | None = request.getfixturevalue("resources") if used else None
+    yield
+    if resources is not None:
+        await resources.redis.flushdb()
+
+
 @pytest.fixture
 async def conn(resources: Resources) -> AsyncIterator[asyncpg.Connection]:
-    """A connection inside a transaction that is rolled back after the test."""
+    """A connection inside a transaction that is rolled back after the test; the Redis database
+    (throttles, denylist, rate limits, feeds, counters) is emptied before and after (as for
+    `empty_redis_afterwards`), so that no test depends on what an earlier one left there."""
+    await resources.redis.flushdb()
     async with resources.db.acquire() as connection:
         transaction = connection.transaction()
         await transaction.start()
@@ -103,6 +118,7 @@ async def conn(resources: Resources) -> AsyncIterator[asyncpg.Connection]:
             yield connection
         finally:
             await transaction.rollback()
+            await resources.redis.flushdb()
 
 
 async def reset_state(resources: Resources) -> None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -33,6 +34,7 @@ from tests.api.processes import server_env, start_server, stop_server, wait_read
 from tests.conftest import free_port, run_worker_until_idle
 from tests.factories import make_user
 from tests.feed_factories import feed_deps, insert_follows, insert_post
+from tests.waits import until_read_by_server
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 10
@@ -101,7 +103,8 @@ async def test_sigterm_drains_requests_closes_websockets_going_away_and_exits_0(
                 for index in range(IN_FLIGHT)
             ]
             await asyncio.wait_for(asyncio.gather(*(e.wait() for e in halfway)), 10)
-            await asyncio.sleep(0.3)  # the server has read every request's headers
+            # The server has read every request's headers (and the websocket's frames).
+            await until_read_by_server(urlsplit(server.base_url).port or 80, IN_FLIGHT + 1)
 
             server.process.send_signal(signal.SIGTERM)
             terminated_at = time.monotonic()
@@ -201,6 +204,8 @@ async def test_sigterm_lets_the_running_job_finish(
             assert "shutter_job_duration_seconds" in scraped.text
 
             worker.send_signal(signal.SIGTERM)
+            # Deliberate: a window in which the worker must NOT exit (nothing to wait on). A
+            # slow signal delivery only makes it weaker, never a false failure.
             await asyncio.sleep(1.0)
             assert worker.poll() is None, "the worker did not wait for its running job"
         finally:

@@ -100,7 +100,7 @@ async def test_open_websockets_are_counted(live: LiveApp) -> None:
         await socket.send(json.dumps(init))
         assert json.loads(await socket.recv()) == {"type": "connection_ack"}
         assert value(await scrape(live), "shutter_open_websockets") == before + 1
-    for _ in range(50):  # the server notices the close a moment later
+    for _ in range(500):  # the server notices the close a moment later (at most ~10 s here)
         if value(await scrape(live), "shutter_open_websockets") == before:
             break
         await asyncio.sleep(0.02)

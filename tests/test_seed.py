@@ -34,10 +34,12 @@ from services.seed import (
     plan_demo,
 )
 from settings import Settings
+from storage import redis_keys
 from storage.embedded import find_running_valkey, start_valkey
 from storage.pg import users as user_store
 from tests.conftest import LiveApp
 from tests.factories import viewer_of
+from tests.waits import until_listening
 from workers import drain, worker_options
 from workers.seed import run_seed
 
@@ -239,11 +241,12 @@ async def _receive_live_notification(
         await socket.send(json.dumps(init))
         assert json.loads(await socket.recv()) == {"type": "connection_ack"}
         await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
-        await asyncio.sleep(0.3)  # the subscription registers with the process's event hub
         other = await user_store.fetch_user_by_username(resources.db, "alpine.light")
         demo = await user_store.fetch_user_by_username(resources.db, DEMO_USERNAME)
         assert other is not None
         assert demo is not None
+        # The socket's session watch and the subscription both listen on demo's channel.
+        await until_listening(resources, redis_keys.user_events_channel(demo.id), 2)
         post_id = await resources.db.fetchval(
             "SELECT id FROM posts WHERE author_id = $1 ORDER BY id LIMIT 1", demo.id
         )

@@ -80,7 +80,7 @@ async def run_from_menu(page: Page, text: str, name: str) -> None:
 def listeners_on(hub: EventHub, channel: str) -> int:
     """How many in-process listeners the app's event hub has on `channel` (the socket's
     session watch is one; each running notificationReceived is another)."""
-    return len(hub._listeners.get(channel, ()))
+    return hub.listener_count(channel)
 
 
 async def until_listeners(hub: EventHub, channel: str, count: int) -> None:

@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 import httpx
 import websockets
 
+from schema.global_ids import decode_id_of_type
 from schema.media import Media
 from settings import Settings
+from storage import redis_keys
 from storage.pg.media import MediaRecord, StoredVariant
 from tests import media_fixtures
 from tests.api.helpers import sign_up
 from tests.conftest import LiveApp, run_worker_until_idle
+from tests.waits import until_listening
 
 PROTOCOL = websockets.Subprotocol("graphql-transport-ws")
 
@@ -62,7 +65,11 @@ async def create_upload(
 
 
 async def test_upload_process_and_watch_it_live(live: LiveApp, settings: Settings) -> None:
-    token = (await sign_up(live, "photographer"))["accessToken"]
+    signed_up = await sign_up(live, "photographer")
+    token = signed_up["accessToken"]
+    user_id = decode_id_of_type(signed_up["viewer"]["id"], "User")
+    assert user_id is not None
+    channel = redis_keys.user_events_channel(user_id)
     photo = media_fixtures.jpeg_with_exif(1200, 900)
     created = await create_upload(live, token, photo, "image/jpeg")
     assert created["userErrors"] == []
@@ -93,7 +100,10 @@ async def test_upload_process_and_watch_it_live(live: LiveApp, settings: Setting
                 }
             )
         )
-        await asyncio.sleep(0.2)  # let the subscription reach Redis before anything happens
+        # The socket's session watch and the subscription both listen on the user's channel:
+        # from now on the status change is pushed, while the stored status is not final yet
+        # (so READY can only arrive as a push, not from the subscription's first read).
+        await until_listening(live.resources, channel, 2)
         completed = await live.graphql(COMPLETE_UPLOAD, {"id": media["id"]}, token=token)
         assert completed["data"]["completeUpload"] == {
             "media": {"id": media["id"], "status": "PROCESSING"},

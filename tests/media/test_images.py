@@ -347,7 +347,9 @@ def test_decompression_bomb_is_rejected_from_the_header() -> None:
         process_image(fixtures.bomb_png_header(30_000, 30_000))
 
     assert caught.value.reason == "image is 900000000 pixels; the limit is 100000000"
-    assert time.perf_counter() - started < 0.5
+    # A generous bound (decoding 900 megapixels would take far longer, or run out of memory):
+    # the exact reason above already says the header alone decided.
+    assert time.perf_counter() - started < 10
 
 
 def test_pixel_limit_is_configurable() -> None:

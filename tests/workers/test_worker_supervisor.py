@@ -36,7 +36,12 @@ async def test_the_worker_comes_back_after_redis_restarts(
         await queue.aclose()
 
         valkey.stop()
-        await asyncio.sleep(1.0)  # the running worker hits the closed connection and dies
+        # The running worker hits the closed connection and dies; the supervisor notices.
+        async with asyncio.timeout(20):
+            while True:
+                if supervisor.restarts >= 1:
+                    break
+                await asyncio.sleep(0.02)
         valkey = start_valkey(tmp_path / "valkey", persist=True, port=port)
 
         queue = await create_pool(RedisSettings.from_dsn(valkey.url))
