@@ -95,13 +95,14 @@ async def resources(settings: Settings) -> AsyncIterator[Resources]:
 
 @pytest.fixture(autouse=True)
 async def empty_redis_afterwards(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """After each test that used the session's Redis (through `resources` or `queue`), empty
-    it: throttles, denylist, rate limits, feeds, counters and queued jobs do not reach the next
-    test. Torn down after every other fixture of the test (autouse fixtures are set up first)."""
-    used = {"resources", "queue"} & set(request.fixturenames)
-    resources: Resources | None = request.getfixturevalue("resources") if used else None
+    """After each test that used the session's Redis through `resources`, empty it: throttles,
+    denylist, rate limits, feeds, counters and queued jobs do not reach the next test (`queue`
+    empties it too). Torn down after every other fixture of the test (autouse fixtures are set
+    up first); `resources` is looked up only then, when the test has already made it (asking
+    for it before would set up an async fixture inside the running loop)."""
     yield
-    if resources is not None:
+    if "resources" in request.fixturenames:
+        resources: Resources = request.getfixturevalue("resources")
         await resources.redis.flushdb()
 
 
@@ -147,6 +148,7 @@ async def queue(settings: Settings) -> AsyncIterator[ArqRedis]:
     assert settings.redis_url
     pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
     yield pool
+    await pool.flushdb()  # as empty_redis_afterwards: nothing reaches the next test
     await pool.aclose()
 
 

@@ -157,12 +157,36 @@ def build_worker(settings: Settings, *, burst: bool = False, handle_signals: boo
 async def drain(worker: Worker, grace_seconds: float) -> None:
     """Stop an in-process worker (one built with handle_signals=False) gracefully: it takes no
     new job, running jobs get `grace_seconds` to finish, then the rest are cancelled (arq puts
-    them back in the queue) and the worker closes. Side effect: the worker's resources close."""
+    them back in the queue) and the worker closes. Side effect: the worker's resources close.
+
+    arq's `Worker.close` gathers the job tasks without `return_exceptions`, so a job it has to
+    cancel there (one still running, or one its poll loop started while the stop began) raised
+    CancelledError out of the close, skipping the rest of it (its shutdown hook included).
+    Every job task is settled here first, and the poll loop stopped, so close meets none."""
     worker.allow_pick_jobs = False
-    running = [task for task in worker.tasks.values() if not task.done()]
-    if running:
-        await asyncio.wait(running, timeout=grace_seconds)
+    await _settle_jobs(worker, grace_seconds)
+    main_task = worker.main_task
+    if main_task is not None and not main_task.done():
+        main_task.cancel()
+        await asyncio.gather(main_task, return_exceptions=True)
+    await _settle_jobs(worker, 0)  # a job the poll loop started meanwhile
     await worker.close()
+
+
+async def _settle_jobs(worker: Worker, grace_seconds: float) -> None:
+    """Wait up to `grace_seconds` for the worker's running job tasks, cancel those still running,
+    wait for them, and drop the cancelled ones from `worker.tasks`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace_seconds
+    while running := [task for task in worker.tasks.values() if not task.done()]:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            for task in running:
+                task.cancel()
+        await asyncio.wait(running, timeout=remaining if remaining > 0 else None)
+    for job_id, task in list(worker.tasks.items()):
+        if task.cancelled():
+            del worker.tasks[job_id]
 
 
 def __getattr__(name: str) -> Any:
