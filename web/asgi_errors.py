@@ -1,9 +1,10 @@
-"""A GraphQL-shaped error answered straight from ASGI middleware, before (or instead of) the app."""
+"""What body-reading middleware needs: whether the app has started its response, and a
+GraphQL-shaped error answered straight from the middleware, before (or instead of) the app."""
 
 from __future__ import annotations
 
 import orjson
-from starlette.types import Send
+from starlette.types import Message, Send
 
 
 async def send_error_and_close(send: Send, status: int, message: str, code: str) -> None:
@@ -22,3 +23,19 @@ async def send_error_and_close(send: Send, status: int, message: str, code: str)
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class TrackedSend:
+    """The app's `send`, remembering whether the response has started (after which middleware
+    can no longer answer with an error of its own)."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)

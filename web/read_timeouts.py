@@ -23,7 +23,7 @@ import asyncio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from web.asgi_errors import send_error_and_close
+from web.asgi_errors import TrackedSend, send_error_and_close
 
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
 _HEADER_TIMEOUT_BODY = b"Request headers not received in time."
@@ -162,7 +162,7 @@ class BodyReadTimeoutMiddleware:
         upload = scope["path"].startswith(self.upload_prefix)
         deadline = loop.time() + self.body_seconds
         body_complete = False
-        started = False
+        tracked = TrackedSend(send)
 
         async def receive_in_time() -> Message:
             nonlocal body_complete
@@ -173,7 +173,8 @@ class BodyReadTimeoutMiddleware:
                 async with asyncio.timeout_at(expiry):
                     message = await receive()
             except TimeoutError:
-                if started:  # the app answered already: it may only learn the client is gone
+                # The app answered already: it may only learn that the client is gone.
+                if tracked.started:
                     body_complete = True
                     return {"type": "http.disconnect"}
                 raise _BodyTimeoutError from None
@@ -181,16 +182,10 @@ class BodyReadTimeoutMiddleware:
                 body_complete = True
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, receive_in_time, tracking_send)
+            await self.app(scope, receive_in_time, tracked)
         except _BodyTimeoutError:
-            if started:  # pragma: no cover (receive_in_time does not raise once started)
+            if tracked.started:  # pragma: no cover (receive_in_time does not raise once started)
                 raise
             await self._refuse(send, upload)
 

@@ -28,7 +28,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from settings import Settings
-from web.asgi_errors import send_error_and_close
+from web.asgi_errors import TrackedSend, send_error_and_close
 from web.read_timeouts import BodyReadTimeoutMiddleware, header_timeout_protocol
 
 UPLOAD_PATH_PREFIX = "/uploads/"
@@ -129,7 +129,7 @@ class BodySizeLimitMiddleware:
             return
 
         received = 0
-        started = False
+        tracked = TrackedSend(send)
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -140,16 +140,10 @@ class BodySizeLimitMiddleware:
                     raise _BodyTooLargeError
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, tracked)
         except _BodyTooLargeError:
-            if started:  # the app answered before reading it all: nothing more to say
+            if tracked.started:  # the app answered before reading it all: nothing more to say
                 raise
             await self._refuse(send)
 
