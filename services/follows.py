@@ -60,6 +60,11 @@ async def _change_follow(
             UserErrorCode.INVALID_INPUT, "You cannot follow yourself.", "userId"
         )
     async with transaction(deps.db) as conn:
+        existing = await follow_store.lock_pair(conn, viewer.user_id, target_id)
+        if target_id not in existing:
+            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such user.", "userId")
+        if viewer.user_id not in existing:
+            raise DomainError.single(UserErrorCode.NOT_FOUND, "This account no longer exists.")
         if follow:
             changed = await follow_store.insert_follow(conn, viewer.user_id, target_id)
         else:
@@ -75,11 +80,6 @@ async def _change_follow(
             user.id: user
             for user in await user_store.fetch_users_by_ids(conn, [viewer.user_id, target_id])
         }
-    if target_id not in users:
-        # Nothing was written: insert_follow skips a followee that does not exist.
-        raise DomainError.single(UserErrorCode.NOT_FOUND, "No such user.", "userId")
-    if viewer.user_id not in users:
-        raise DomainError.single(UserErrorCode.NOT_FOUND, "This account no longer exists.")
     await notifications.announce(deps.redis, deliveries)
     return users[viewer.user_id], users[target_id], changed
 

@@ -14,15 +14,27 @@ FollowCursor = tuple[datetime, int]
 _USER_COLUMNS_OF_U = qualified(USER_COLUMNS, "u")
 
 
+async def lock_pair(db: Db, follower_id: int, followee_id: int) -> set[int]:
+    """Lock both users' rows (FOR NO KEY UPDATE, in id order) for the rest of the transaction;
+    the ids that exist.
+
+    Take it before writing anything that references the two users: the foreign-key checks of
+    later inserts then find the rows already held, so no transaction first holds a weak lock on
+    a user and later upgrades it (the upgrade queues behind whoever waits for that row, which
+    deadlocked A following B while B followed A and others followed both).
+    """
+    rows = await db.fetch(
+        "SELECT id FROM users WHERE id IN ($1, $2) ORDER BY id FOR NO KEY UPDATE",
+        follower_id,
+        followee_id,
+    )
+    return {row["id"] for row in rows}
+
+
 async def insert_follow(db: Db, follower_id: int, followee_id: int) -> bool:
-    """Record that follower follows followee; False (nothing written) when it already did or
-    the followee does not exist."""
+    """Record that follower follows followee; False (nothing written) when it already did."""
     status = await db.execute(
-        """
-        INSERT INTO follows (follower_id, followee_id)
-        SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
-        ON CONFLICT DO NOTHING
-        """,
+        "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         follower_id,
         followee_id,
     )
@@ -40,20 +52,14 @@ async def delete_follow(db: Db, follower_id: int, followee_id: int) -> bool:
 
 
 async def adjust_follow_counts(db: Db, follower_id: int, followee_id: int, delta: int) -> None:
-    """Add `delta` to the follower's following_count and the followee's follower_count.
-
-    Locks both rows in id order first, so that A following B while B follows A cannot deadlock.
-    """
+    """Add `delta` to the follower's following_count and the followee's follower_count (the
+    caller holds both rows through lock_pair)."""
     await db.execute(
         """
-        WITH locked AS (
-            SELECT id FROM users WHERE id IN ($1, $2) ORDER BY id FOR NO KEY UPDATE
-        )
-        UPDATE users u
-           SET following_count = following_count + CASE WHEN u.id = $1 THEN $3 ELSE 0 END,
-               follower_count = follower_count + CASE WHEN u.id = $2 THEN $3 ELSE 0 END
-          FROM locked
-         WHERE u.id = locked.id
+        UPDATE users
+           SET following_count = following_count + CASE WHEN id = $1 THEN $3 ELSE 0 END,
+               follower_count = follower_count + CASE WHEN id = $2 THEN $3 ELSE 0 END
+         WHERE id IN ($1, $2)
         """,
         follower_id,
         followee_id,

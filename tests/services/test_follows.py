@@ -69,19 +69,25 @@ async def test_counts_stay_exact_under_concurrent_follows_and_unfollows(clean: R
     fans = [await make_user(db, f"fan{i}") for i in range(50)]
     # Everyone follows the star and the star follows everyone back, all at once; the reverse
     # edges make opposite lock orders likely (A->B while B->A), the classic deadlock.
-    await asyncio.gather(
-        *(follows.follow_user(clean.social, viewer_of(fan), star.id) for fan in fans),
-        *(follows.follow_user(clean.social, viewer_of(star), fan.id) for fan in fans),
-    )
+    # A task group, not gather: should one fail, the others end before the teardown empties
+    # the tables (gather would leave them running into it and the next tests).
+    async with asyncio.TaskGroup() as group:
+        for fan in fans:
+            group.create_task(follows.follow_user(clean.social, viewer_of(fan), star.id))
+            group.create_task(follows.follow_user(clean.social, viewer_of(star), fan.id))
     assert await counters(db, star.id) == (50, 50)
     # Then a storm of duplicate follows and unfollows by the first 25, in random order.
     leaving = fans[:25]
     operations = [
-        follows.unfollow_user(clean.social, viewer_of(fan), star.id) for fan in leaving
-    ] * 2
+        follows.unfollow_user(clean.social, viewer_of(fan), star.id)
+        for fan in leaving
+        for _twice in range(2)
+    ]
     operations += [follows.follow_user(clean.social, viewer_of(fan), star.id) for fan in fans[25:]]
     random.Random(7).shuffle(operations)
-    await asyncio.gather(*operations)
+    async with asyncio.TaskGroup() as group:
+        for operation in operations:
+            group.create_task(operation)
     edges = await db.fetchval("SELECT count(*) FROM follows WHERE followee_id = $1", star.id)
     assert edges == 25
     assert await counters(db, star.id) == (25, 50)
