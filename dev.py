@@ -3,25 +3,31 @@
 
     python3 dev.py run       # the whole service: API + worker, embedded PostgreSQL and Valkey
     python3 dev.py test      # ruff, mypy (strict), import contracts, pytest (throwaway servers)
+    python3 dev.py fuzz [--minutes N]      # the Hypothesis tests with fresh seeds, round after
+                                           # round for N minutes (10); saves what fails
     python3 dev.py lock      # after editing pyproject.toml's dependencies: re-lock, reinstall
     python3 dev.py upgrade [PACKAGE ...]   # newest allowed versions (of all, or of these),
                                            # reinstall, then the whole of `test`
 
 Each creates `.venv` on first use and installs exactly the versions of the dev lock
 (requirements/dev.txt, hash-checked, with plain pip) and the project (editable), again whenever
-the lock or pyproject.toml changes; extra arguments of `run` and `test` go to `shutter run` or
-to pytest. `lock` and `upgrade` compile both locks (requirements/dev.txt, requirements/prod.txt)
-with uv, which the dev lock installs into .venv.
+the lock or pyproject.toml changes; extra arguments of `run`, `test` and `fuzz` go to
+`shutter run` or to pytest. `lock` and `upgrade` compile both locks (requirements/dev.txt,
+requirements/prod.txt) with uv, which the dev lock installs into .venv.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
+import random
 import re
 import subprocess
 import sys
+import tempfile
+import time
 import tomllib
 import venv
 from pathlib import Path
@@ -40,6 +46,11 @@ isolation, with the locked setuptools."""
 LOCK_EXTRAS = {DEV_LOCK: ("dev", "embedded"), PROD_LOCK: ("otel",)}
 KEEP_UNLOCKED = {"pip", "shutter"}
 """Distributions of .venv that the dev lock does not list and a re-sync leaves in place."""
+HYPOTHESIS_EXAMPLES = ROOT / "tests" / "hypothesis-examples"
+"""The failures Hypothesis found, replayed first by every run of the suite (committed)."""
+HYPOTHESIS_SEED_VARIABLE = "SHUTTER_HYPOTHESIS_SEED"
+"""The base seed of the Hypothesis draws (tests/hypothesis_profiles.py reads it)."""
+FUZZ_DEFAULT_MINUTES = 10.0
 
 
 def normalized(name: str) -> str:
@@ -209,9 +220,79 @@ def run_checks(pytest_args: list[str]) -> int:
     return 0
 
 
+def example_files() -> set[Path]:
+    """The files of the saved Hypothesis examples (tests/hypothesis-examples/)."""
+    return {path for path in HYPOTHESIS_EXAMPLES.rglob("*") if path.is_file()}
+
+
+def fuzz(arguments: list[str]) -> int:
+    """Run the Hypothesis tests (pytest's `hypothesis` marker, set on each by Hypothesis's
+    plugin) under the `explore` profile, each round with a fresh seed, until `--minutes` are
+    spent (a round started finishes); stop at the first failing round. Side effects: failures
+    found are saved under tests/hypothesis-examples/; throwaway servers in a temporary
+    directory, removed at the end."""
+    parser = argparse.ArgumentParser(
+        prog="python3 dev.py fuzz",
+        description="The Hypothesis tests with fresh seeds, round after round; other arguments "
+        "go to pytest (e.g. a test file).",
+    )
+    parser.add_argument("--minutes", type=float, default=FUZZ_DEFAULT_MINUTES)
+    options, pytest_args = parser.parse_known_args(arguments)
+    deadline = time.monotonic() + options.minutes * 60
+    before = example_files()
+    rounds = 0
+    with tempfile.TemporaryDirectory(prefix="shutter-fuzz-") as scratch:
+        while rounds == 0 or time.monotonic() < deadline:
+            rounds += 1
+            seed = random.SystemRandom().getrandbits(32)
+            command = [
+                str(BIN / "pytest"),
+                "-q",
+                "-m",
+                "hypothesis",
+                "--hypothesis-profile=explore",
+                f"--basetemp={scratch}/round-{rounds}",
+                *pytest_args,
+            ]
+            print(f"dev.py fuzz: round {rounds}, {HYPOTHESIS_SEED_VARIABLE}={seed}", flush=True)
+            started = time.monotonic()
+            environment = os.environ | {HYPOTHESIS_SEED_VARIABLE: str(seed)}
+            result = subprocess.run(command, cwd=ROOT, env=environment, check=False)
+            outcome = "passed" if result.returncode == 0 else "FAILED"
+            print(
+                f"dev.py fuzz: round {rounds} (seed {seed}) {outcome} "
+                f"in {time.monotonic() - started:.0f} s",
+                flush=True,
+            )
+            if result.returncode != 0:
+                saved = sorted(str(p.relative_to(ROOT)) for p in example_files() - before)
+                print(
+                    f"dev.py fuzz: round {rounds} failed (pytest exit code {result.returncode})."
+                    "\nHypothesis saved the failing examples it found under "
+                    f"{HYPOTHESIS_EXAMPLES.relative_to(ROOT)}/"
+                    + "".join(f"\n    {path}" for path in saved)
+                    + "\nEvery run of the suite replays them first: `python3 dev.py test` (or "
+                    "pytest on the failing test) shows the failure until it is fixed. Commit "
+                    "these files together with the fix.",
+                    flush=True,
+                )
+                return result.returncode
+    saved_anyway = example_files() - before
+    print(
+        f"dev.py fuzz: {rounds} rounds passed"
+        + (
+            f"; {len(saved_anyway)} new files under tests/hypothesis-examples/"
+            if saved_anyway
+            else "; nothing new saved"
+        ),
+        flush=True,
+    )
+    return 0
+
+
 def main() -> int:
     command, *rest = sys.argv[1:] or ["help"]
-    if command not in ("run", "test", "lock", "upgrade"):
+    if command not in ("run", "test", "lock", "upgrade", "fuzz"):
         print(__doc__)
         return 2
     if command in ("lock", "upgrade"):
@@ -228,6 +309,8 @@ def main() -> int:
     ensure_environment()
     if command == "run":
         os.execv(BIN / "shutter", [str(BIN / "shutter"), "run", *rest])
+    if command == "fuzz":
+        return fuzz(rest)
     return run_checks(rest)
 
 

@@ -22,8 +22,33 @@ from logs import set_request_id
 from resources import Resources, open_resources
 from settings import Settings
 from storage.pg.migrate import apply_migrations
+from tests import hypothesis_profiles
 from tests.servers import serve_app, throwaway_database_url, throwaway_redis_url
 from workers import build_worker
+
+hypothesis_profiles.register_profiles()
+HYPOTHESIS_SEED = pytest.StashKey[int]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pick this run's base seed of the Hypothesis draws (tests/hypothesis_profiles.py)."""
+    profile = config.getoption("--hypothesis-profile") or hypothesis_profiles.SUITE
+    config.stash[HYPOTHESIS_SEED] = hypothesis_profiles.base_seed(profile)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    profile = config.getoption("--hypothesis-profile") or hypothesis_profiles.SUITE
+    if config.getoption("--hypothesis-seed") is not None:
+        return f"hypothesis: profile {profile}, --hypothesis-seed (no example database)"
+    seed = config.stash[HYPOTHESIS_SEED]
+    return f"hypothesis: profile {profile}, {hypothesis_profiles.SEED_VARIABLE}={seed}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Seed every Hypothesis test from this run's base seed, unless `--hypothesis-seed` (which
+    turns the example database off) asks for Hypothesis's own seeding."""
+    if config.getoption("--hypothesis-seed") is None:
+        hypothesis_profiles.seed_hypothesis_tests(items, config.stash[HYPOTHESIS_SEED])
 
 
 @pytest.fixture(scope="session")

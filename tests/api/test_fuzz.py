@@ -6,9 +6,13 @@ Every answer must come within a time limit (no hang), never be a 5xx, be JSON wi
 `errors`, and never carry an INTERNAL_SERVER_ERROR (an unexpected exception, masked for the
 client: as much a bug as a 500).
 
-Reproducible: `derandomize=True` makes every run draw the same examples (hypothesis prints the
-failing example, and `print_blob` the blob to replay it with `@reproduce_failure`); the database
-starts from the same seed data (`fuzz_world`). Run time is bounded by `max_examples`.
+Reproducible: in the suite every run first replays the failures saved under
+tests/hypothesis-examples/, then draws the same examples (tests/hypothesis_profiles.py: profile
+`suite`, a fixed seed per test); hypothesis prints the failing example, and `print_blob` the blob
+to replay it with `@reproduce_failure`; the database starts from the same seed data
+(`fuzz_world`). Run time is bounded by `max_examples`. `python3 dev.py fuzz --minutes N`
+explores: the same tests, round after round with fresh seeds, saving every failure it finds
+under tests/hypothesis-examples/ (commit those files with the fix: the suite replays them).
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ CUSTOM_SCALARS = {
 REQUEST_TIMEOUT_SECONDS = 10.0
 
 FUZZ = settings(
-    derandomize=True,
     deadline=None,  # a shared 2-core box: the per-request timeout below is the hang check
     print_blob=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

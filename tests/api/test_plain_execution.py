@@ -412,7 +412,6 @@ def test_the_api_schema_takes_the_fast_path_for_the_feed_page_fields() -> None:
 
 
 @settings(
-    derandomize=True,
     deadline=None,
     max_examples=300,
     suppress_health_check=[HealthCheck.too_slow],

@@ -401,7 +401,6 @@ CUSTOM_SCALARS = {
 
 
 @settings(
-    derandomize=True,
     deadline=None,
     max_examples=200,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
