@@ -267,15 +267,28 @@ def fuzz(arguments: list[str]) -> int:
             if result.returncode != 0:
                 saved = sorted(str(p.relative_to(ROOT)) for p in example_files() - before)
                 print(
-                    f"dev.py fuzz: round {rounds} failed (pytest exit code {result.returncode})."
-                    "\nHypothesis saved the failing examples it found under "
-                    f"{HYPOTHESIS_EXAMPLES.relative_to(ROOT)}/"
-                    + "".join(f"\n    {path}" for path in saved)
-                    + "\nEvery run of the suite replays them first: `python3 dev.py test` (or "
-                    "pytest on the failing test) shows the failure until it is fixed. Commit "
-                    "these files together with the fix.",
+                    f"dev.py fuzz: round {rounds} failed (pytest exit code {result.returncode}).",
                     flush=True,
                 )
+                if saved:
+                    print(
+                        "Hypothesis saved the failing examples it found under "
+                        f"{HYPOTHESIS_EXAMPLES.relative_to(ROOT)}/"
+                        + "".join(f"\n    {path}" for path in saved)
+                        + "\nEvery run of the suite replays them first: `python3 dev.py test` "
+                        "(or pytest on the failing test) shows the failure until it is fixed. "
+                        "Commit these files together with the fix.",
+                        flush=True,
+                    )
+                else:
+                    print(
+                        "Nothing new was saved: no new falsifying example (a saved one failing "
+                        "again, or an error outside the examples: a fixture, a timeout; see "
+                        f"pytest's report above). The round's draws again: "
+                        f"{HYPOTHESIS_SEED_VARIABLE}={seed} pytest -m hypothesis "
+                        "--hypothesis-profile=explore",
+                        flush=True,
+                    )
                 return result.returncode
     saved_anyway = example_files() - before
     print(
