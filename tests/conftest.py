@@ -147,6 +147,10 @@ async def conn(resources: Resources) -> AsyncIterator[asyncpg.Connection]:
             await resources.redis.flushdb()
 
 
+TEARDOWN_LOCK_WAIT = "30s"
+"""How long emptying the tables waits for a transaction that outlived its test."""
+
+
 async def reset_state(resources: Resources) -> None:
     """Empty every table, the Redis database and the media folder (for tests that commit)."""
     tables = await resources.db.fetch(
@@ -154,9 +158,37 @@ async def reset_state(resources: Resources) -> None:
         " AND tablename NOT LIKE '\\_yoyo%' AND tablename <> 'yoyo_lock'"
     )
     names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-    await resources.db.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    try:
+        await _truncate(resources.db, names)
+    except asyncpg.LockNotAvailableError:
+        # A transaction outlived its test (a request still running after the client gave up,
+        # a connection left inside a transaction): end it so the next tests start clean, and
+        # fail this one with what it was, rather than hang every later test behind its locks.
+        leftovers = await _end_other_transactions(resources.db)
+        await _truncate(resources.db, names)
+        raise AssertionError(f"transactions still open after the test: {leftovers}") from None
     await resources.redis.flushdb()
     shutil.rmtree(resources.settings.media_dir, ignore_errors=True)
+
+
+async def _truncate(db: asyncpg.Pool, names: str) -> None:
+    async with db.acquire() as connection, connection.transaction():
+        await connection.execute(f"SET LOCAL lock_timeout = '{TEARDOWN_LOCK_WAIT}'")
+        await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+async def _end_other_transactions(db: asyncpg.Pool) -> list[dict[str, object]]:
+    """Terminate every other backend of this database inside a transaction; what they were."""
+    rows = await db.fetch(
+        """
+        SELECT pid, state, now() - xact_start AS open_for, left(query, 300) AS query,
+               pg_terminate_backend(pid) AS ended
+          FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()
+           AND xact_start IS NOT NULL
+        """
+    )
+    return [dict(row) for row in rows]
 
 
 @pytest.fixture
