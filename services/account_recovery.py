@@ -75,23 +75,10 @@ async def verify_email(deps: AccountDeps, token: str) -> None:
         await mail.queue_message(deps.redis, notice)
 
 
-async def resend_verification(deps: AccountDeps, viewer: Viewer) -> bool:
-    """Send the viewer a new verification link (earlier ones stop working); False when the
-    address is verified already (nothing sent). Side effects: a token, a queued message."""
-    async with transaction(deps.db) as conn:
-        account = await _own_account(conn, viewer)
-        if account.email_verified_at is not None:
-            return False
-        message = await email_verification.verification_message(
-            conn,
-            deps.mail,
-            user_id=account.user_id,
-            username=account.username,
-            email=account.email,
-            change=False,
-        )
-    await mail.queue_message(deps.redis, message)
-    return True
+async def own_account_email(db: Db, viewer_id: int) -> AccountEmail | None:
+    """The viewer's own address and whether it is verified: for the viewer's eyes only (the
+    caller checks that the user asked about is the viewer). No side effects."""
+    return await account_store.fetch_account_email(db, viewer_id)
 
 
 def mask_address(email: str) -> str:

@@ -20,6 +20,7 @@ from services.text import clean_text
 from services.tokens import AccessTokens, InvalidTokenError, RefreshToken
 from storage import redis_keys
 from storage.pg import Db, transaction
+from storage.pg import account_tokens as account_store
 from storage.pg import sessions as session_store
 from storage.pg import users as user_store
 from storage.pg.users import UserRecord
@@ -121,8 +122,12 @@ async def sign_up(
     password: str,
     full_name: str | None,
     client_ip: str | None,
+    verified: bool = False,
 ) -> SignedIn:
     """Create an account and its first session.
+
+    `verified` (the demo seed's accounts, whose addresses receive no mail): the address is
+    marked verified and no verification mail is sent.
 
     Raises DomainError (INVALID_INPUT, RATE_LIMITED, USERNAME_TAKEN, EMAIL_TAKEN) with no
     account written. Side effects: a well-formed attempt counts against the client address's
@@ -159,15 +164,20 @@ async def sign_up(
         if user is None:
             raise await _identifier_taken(conn, username, normalized_email)
         signed_in = await _open_session(deps, conn, user)
-        verification = await email_verification.verification_message(
-            conn,
-            deps.mail,
-            user_id=user.id,
-            username=user.username,
-            email=normalized_email,
-            change=False,
-        )
-    await mail.queue_message(deps.redis, verification)
+        verification = None
+        if verified:
+            await account_store.mark_email_verified(conn, user.id, normalized_email)
+        else:
+            verification = await email_verification.verification_message(
+                conn,
+                deps.mail,
+                user_id=user.id,
+                username=user.username,
+                email=normalized_email,
+                change=False,
+            )
+    if verification is not None:
+        await mail.queue_message(deps.redis, verification)
     await discover.on_profile_changed(deps.redis, user.id, user.created_at)
     return signed_in
 
