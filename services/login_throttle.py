@@ -144,22 +144,22 @@ class LoginThrottle:
         (as typed, normalised; kept as a digest), or refuse it when either window is full.
 
         Unknown and known addresses are counted alike, so the answer never tells them apart.
-        Raises DomainError RATE_LIMITED (nothing counted then in the refusing window). Side
-        effects when allowed: one entry in each window (Redis)."""
+        Raises DomainError RATE_LIMITED (nothing counted then). Side effects when allowed: one
+        entry in each window (Redis; concurrent requests of one client address may pass its
+        limit by the number in flight, as failed log-ins do)."""
+        address_window = self.policy.reset_address_window()
+        ip_window = self.policy.reset_ip_window()
+        digest = name_digest(email)
+        # Both checked before either counts: a refusal counts nothing anywhere.
         if client_ip is not None:
-            result = await rate_limits.hit(
-                self.limiter, RESET_IP_ACTION, client_ip, self.policy.reset_ip_window()
-            )
+            result = await rate_limits.check(self.limiter, RESET_IP_ACTION, client_ip, ip_window)
             if not result.allowed:
                 raise refusal("password reset requests", result)
-        result = await rate_limits.hit(
-            self.limiter,
-            RESET_ADDRESS_ACTION,
-            name_digest(email),
-            self.policy.reset_address_window(),
-        )
+        result = await rate_limits.hit(self.limiter, RESET_ADDRESS_ACTION, digest, address_window)
         if not result.allowed:
             raise refusal("password reset requests", result)
+        if client_ip is not None:
+            await rate_limits.consume(self.limiter, RESET_IP_ACTION, client_ip, ip_window)
 
     async def forgive_name(self, name: str) -> None:
         """After a successful log-in: forget the name's failures (and this attempt).
