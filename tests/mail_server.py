@@ -47,7 +47,7 @@ class Inbox:
     def to(self, address: str) -> list[Received]:
         return [message for message in self.messages if address in message.recipients]
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.content
         assert isinstance(content, bytes)
         parsed: Any = email.message_from_bytes(content, policy=email.policy.default)

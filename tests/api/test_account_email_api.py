@@ -21,7 +21,8 @@ VERIFY = """mutation M($token: String!) {
 REQUEST_RESET = """mutation M($email: String!) {
   requestPasswordReset(input: {email: $email}) { ok userErrors { code field } } }"""
 RESET = """mutation M($token: String!, $password: String!) {
-  resetPassword(input: {token: $token, newPassword: $password}) { ok userErrors { code field } } }"""
+  resetPassword(input: {token: $token, newPassword: $password}) {
+    ok userErrors { code field } } }"""
 CHANGE_PASSWORD = """mutation M($current: String!, $new: String!) {
   changePassword(input: {currentPassword: $current, newPassword: $new}) {
     ok userErrors { code field } } }"""
