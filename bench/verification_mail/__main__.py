@@ -55,6 +55,7 @@ def main() -> None:
         base_url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env |= {"SHUTTER_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "ACCESS_LOG": "false"}
+        env |= {"SIGN_UPS_PER_IP": "100000"}  # one client signs everyone up
         process = subprocess.Popen(
             [sys.executable, "-m", "cli", "run", "--port", str(port)],
             cwd=ROOT,
