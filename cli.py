@@ -1,5 +1,5 @@
 """The `shutter` command: run (all in one), serve (API), worker, migrate, reindex, seed,
-export-schema."""
+export-schema, outbox."""
 
 from __future__ import annotations
 
@@ -108,11 +108,37 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
             asyncio.run(run_reindex(ready))
     elif command == "seed":
         _seed(args, settings)
+    elif command == "outbox":
+        _show_outbox(settings, count=None if args.all else args.count)
     elif command == "export-schema":
         from schema.build import schema_sdl
 
         Path(args.output).write_text(schema_sdl())
         print(f"wrote {args.output}")
+
+
+def _show_outbox(settings: Settings, *, count: int | None) -> None:
+    """`shutter outbox`: print the latest `count` messages of the outbox (all with None)."""
+    import email
+    import email.policy
+
+    from storage.mail.outbox import list_messages
+
+    paths = list_messages(settings.outbox_dir)
+    if not paths:
+        print(f"no messages in {settings.outbox_dir}")
+        return
+    shown = paths if count is None else paths[-max(1, count) :]
+    for index, path in enumerate(shown):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if index:
+            print("-" * 72)
+        print(f"File: {path}")
+        for header in ("Date", "From", "To", "Subject"):
+            print(f"{header}: {message[header]}")
+        body = message.get_body(preferencelist=("plain",))
+        print()
+        print(body.get_content() if body is not None else "(no plain-text body)")
 
 
 async def _work(settings: Settings) -> None:
@@ -162,6 +188,14 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--users", type=int, default=20, help="accounts, the demo user included")
     seed.add_argument("--posts-per-user", type=int, default=3)
     seed.add_argument("--seed", type=int, default=1, help="same seed, same data")
+    outbox = commands.add_parser(
+        "outbox",
+        help="show the latest account email written to the outbox (when SMTP_URL is unset)",
+        description="Show account email that was written to SHUTTER_DATA_DIR/outbox instead of "
+        "being sent (no SMTP_URL): headers and plain-text body, newest last.",
+    )
+    outbox.add_argument("-n", "--count", type=int, default=1, help="how many of the latest")
+    outbox.add_argument("--all", action="store_true", help="every message, oldest first")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
     return parser

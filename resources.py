@@ -20,6 +20,7 @@ from arq.connections import ArqRedis
 from services.accounts import AccountDeps
 from services.feed.deps import FeedConfig, FeedDeps
 from services.login_throttle import LoginThrottle, LoginThrottlePolicy
+from services.mail import MailConfig
 from services.media import MediaDeps, UploadLimits
 from services.passwords import Passwords
 from services.posts import PostDeps
@@ -28,6 +29,8 @@ from services.social import SocialDeps
 from services.tokens import AccessTokens
 from settings import Settings
 from storage.blobs import BlobStore, open_blob_store
+from storage.mail import MailTransport
+from storage.mail.factory import mail_transport
 from storage.pg import QueryCounter
 from storage.pg import create_pool as create_pg_pool
 from storage.pubsub import EventHub
@@ -81,9 +84,23 @@ class Resources:
                     window_seconds=self.settings.login_failure_window_seconds,
                     sign_ups_per_ip=self.settings.sign_ups_per_ip,
                     sign_up_window_seconds=self.settings.sign_up_window_seconds,
+                    password_resets_per_address=self.settings.password_resets_per_address,
+                    password_resets_per_ip=self.settings.password_resets_per_ip,
+                    password_reset_window_seconds=self.settings.password_reset_window_seconds,
                 ),
             ),
+            mail=MailConfig(
+                sender=self.settings.email_from,
+                link_base_url=self.settings.link_base_url,
+                verification_ttl=timedelta(seconds=self.settings.email_verification_ttl_seconds),
+                reset_ttl=timedelta(seconds=self.settings.password_reset_ttl_seconds),
+            ),
         )
+
+    @functools.cached_property
+    def mail_transport(self) -> MailTransport:
+        """Where the worker hands account email: SMTP_URL's server, or the outbox folder."""
+        return mail_transport(self.settings)
 
     @functools.cached_property
     def rate_limit_policy(self) -> RateLimitPolicy:

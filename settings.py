@@ -213,6 +213,36 @@ class Settings(BaseSettings):
     field_suggestions_enabled: bool = True
     """"Did you mean ...?" in error messages. Production: set false (it leaks the schema)."""
 
+    # Account email, verification and recovery (issue #20; docs/deployment.md).
+    smtp_url: str | None = None
+    """Where account email is sent: `smtp://user:password@host:587` (STARTTLS when offered;
+    `?starttls=true` requires it) or `smtps://user:password@host:465` (TLS). Unset: messages are
+    written to `data_dir/outbox` as .eml files, which `shutter outbox` shows."""
+    email_from: str = "Shutter <no-reply@shutter.localhost>"
+    """The From of account email."""
+    account_link_base_url: str | None = None
+    """The front end that opens the links in account email (`<base>/verify-email?token=...`,
+    `<base>/reset-password?token=...`). Unset: `public_base_url`."""
+    email_verification_ttl_seconds: int = Field(default=48 * 3600, ge=600)
+    """How long an email verification (or email change) link works."""
+    password_reset_ttl_seconds: int = Field(default=3600, ge=300, le=3600)
+    """How long a password reset link works (an hour at most)."""
+    password_resets_per_address: int = Field(default=5, ge=1)
+    """Password reset requests per email address (as typed) per window: RATE_LIMITED beyond."""
+    password_resets_per_ip: int = Field(default=20, ge=1)
+    """Password reset requests per client address per window: RATE_LIMITED beyond."""
+    password_reset_window_seconds: int = Field(default=3600, ge=60)
+    email_job_max_tries: int = Field(default=6, ge=1)
+    """Attempts to hand a message to the SMTP server (backing off 10 s, 1, 5, 15, 30 min)."""
+
+    @property
+    def link_base_url(self) -> str:
+        return (self.account_link_base_url or self.public_base_url).rstrip("/")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
     @property
     def secret_key_path(self) -> Path:
         return self.data_dir / "secret.key"

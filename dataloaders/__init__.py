@@ -10,10 +10,15 @@ from strawberry.dataloader import DataLoader
 
 from dataloaders.comments import load_comments_by_id
 from dataloaders.media import load_visible_media_by_id
-from dataloaders.users import load_follows_viewer, load_users_by_id, load_viewer_follows
+from dataloaders.users import (
+    load_follows_viewer,
+    load_profile_pictures,
+    load_users_by_id,
+    load_viewer_follows,
+)
 from storage.pg import Db
 from storage.pg.comments import CommentRecord
-from storage.pg.media import MediaRecord
+from storage.pg.media import MediaRecord, StoredVariant
 from storage.pg.users import UserRecord
 
 
@@ -25,6 +30,8 @@ class Loaders:
     media_by_id: DataLoader[int, MediaRecord | None]
     """The media the viewer may see (None for the others): services.media.fetch_visible_media."""
     comment_by_id: DataLoader[int, CommentRecord | None]
+    profile_picture_by_user_id: DataLoader[int, tuple[StoredVariant, ...]]
+    """The crops of each user's profile picture (empty: none)."""
 
     def prime_users(self, users: list[UserRecord]) -> None:
         """Seed user_by_id with rows a list query already returned (saves a query per page)."""
@@ -39,4 +46,5 @@ def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
         follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
         media_by_id=DataLoader(partial(load_visible_media_by_id, db, viewer_id)),
         comment_by_id=DataLoader(partial(load_comments_by_id, db)),
+        profile_picture_by_user_id=DataLoader(partial(load_profile_pictures, db)),
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services import profile_pictures
 from storage.pg import Db
 from storage.pg import follows as follow_store
 from storage.pg import users as user_store
+from storage.pg.media import StoredVariant
 from storage.pg.users import UserRecord
 
 
@@ -29,3 +31,9 @@ async def load_follows_viewer(db: Db, viewer_id: int | None, ids: Sequence[int])
         return [False] * len(ids)
     followers = await follow_store.fetch_followers_among(db, viewer_id, ids)
     return [user_id in followers for user_id in ids]
+
+
+async def load_profile_pictures(db: Db, ids: Sequence[int]) -> list[tuple[StoredVariant, ...]]:
+    """For each user id: the crops of their profile picture (empty when they have none)."""
+    found = await profile_pictures.fetch_pictures(db, ids)
+    return [found.get(user_id, ()) for user_id in ids]

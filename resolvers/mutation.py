@@ -5,10 +5,18 @@ from __future__ import annotations
 from strawberry.tools import merge_types
 
 from resolvers.account_mutations import AccountMutations
+from resolvers.account_security_mutations import AccountSecurityMutations
 from resolvers.media_mutations import MediaMutations
 from resolvers.notifications import NotificationMutations
 from resolvers.post_mutations import PostMutations
 
 Mutation = merge_types(
-    "Mutation", (AccountMutations, MediaMutations, PostMutations, NotificationMutations)
+    "Mutation",
+    (
+        AccountMutations,
+        AccountSecurityMutations,
+        MediaMutations,
+        PostMutations,
+        NotificationMutations,
+    ),
 )

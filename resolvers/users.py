@@ -6,8 +6,10 @@ They return domain data (records, pages); the schema types map it to GraphQL obj
 from __future__ import annotations
 
 from resolvers.context import Context
-from services import follows
+from services import account_recovery, follows, profile_pictures
 from services.pagination import Page
+from storage.pg.account_tokens import AccountEmail
+from storage.pg.media import StoredVariant
 from storage.pg.users import UserRecord
 
 
@@ -39,3 +41,19 @@ def primed(context: Context, page: Page[UserRecord]) -> Page[UserRecord]:
     """The page, with its users seeded into user_by_id (fields that load them again: no query)."""
     context.loaders.prime_users([user for _, user in page.edges])
     return page
+
+
+async def profile_picture(
+    context: Context, user_id: int, min_width: int | None
+) -> StoredVariant | None:
+    """The crop of the user's picture to show at `min_width` (services.profile_pictures)."""
+    crops = await context.loaders.profile_picture_by_user_id.load(user_id)
+    return profile_pictures.choose_crop(crops, min_width)
+
+
+async def own_account_email(context: Context, user_id: int) -> AccountEmail | None:
+    """The account's address and its verification, when `user_id` is the viewer; else None
+    (no one else ever sees them)."""
+    if context.viewer is None or context.viewer_id != user_id:
+        return None
+    return await account_recovery.own_account_email(context.db, context.require_viewer().user_id)

@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from schema.posts import Post
 
 
+@strawberry.type(description="A square crop of a user's profile picture.")
+class ProfilePicture:
+    url: str
+    width: int
+    height: int
+
+
 @strawberry.type
 class User(Node):
     username: str
@@ -49,6 +56,38 @@ class User(Node):
     @strawberry.field(description="Whether this user follows the signed-in viewer.")
     async def follows_viewer(self, info: Info[Context, None]) -> bool:
         return await user_fields.follows_viewer(info.context, self.record_id)
+
+    @strawberry.field(
+        description="The user's profile picture: the smallest square crop (320, 150 or 64 px) at "
+        "least `minWidth` wide, else the largest; null when the user has none."
+    )
+    async def profile_picture(
+        self, info: Info[Context, None], min_width: int | None = None
+    ) -> ProfilePicture | None:
+        crop = await user_fields.profile_picture(info.context, self.record_id, min_width)
+        if crop is None:
+            return None
+        return ProfilePicture(
+            url=info.context.resources.blobs.public_url(crop.key),
+            width=crop.width,
+            height=crop.height,
+        )
+
+    @strawberry.field(
+        description="The account's email address: the signed-in viewer's own only (null for "
+        "every other user)."
+    )
+    async def email(self, info: Info[Context, None]) -> str | None:
+        account = await user_fields.own_account_email(info.context, self.record_id)
+        return account.email if account else None
+
+    @strawberry.field(
+        description="Whether the account's email address is confirmed: the signed-in viewer's "
+        "own only (null for every other user)."
+    )
+    async def email_verified(self, info: Info[Context, None]) -> bool | None:
+        account = await user_fields.own_account_email(info.context, self.record_id)
+        return account.email_verified_at is not None if account else None
 
     @strawberry.field(description="The user's published posts, newest first (profile grid).")
     async def posts(

@@ -10,15 +10,17 @@ from datetime import UTC, datetime, timedelta
 import email_validator
 from arq.connections import ArqRedis
 
-from services import discover
+from services import discover, email_verification, mail
 from services.auth import Viewer
 from services.errors import DomainError, UserError, UserErrorCode
 from services.login_throttle import LoginThrottle
+from services.mail import MailConfig
 from services.passwords import Passwords
 from services.text import clean_text
 from services.tokens import AccessTokens, InvalidTokenError, RefreshToken
 from storage import redis_keys
 from storage.pg import Db, transaction
+from storage.pg import account_tokens as account_store
 from storage.pg import sessions as session_store
 from storage.pg import users as user_store
 from storage.pg.users import UserRecord
@@ -49,6 +51,8 @@ class AccountDeps:
     refresh_token_ttl_seconds: int
     login_throttle: LoginThrottle
     """Failed log-ins per account name and per client address (see services.login_throttle)."""
+    mail: MailConfig
+    """Account email: sender, links, how long its tokens work (services.mail)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,21 +88,22 @@ def _check_username(username: str) -> UserError | None:
     )
 
 
-def _normalize_email(raw: str) -> str | UserError:
+def normalize_email(raw: str, field: str = "email") -> str | UserError:
+    """The address in its stored form (lower case), or why it is refused."""
     try:
         checked = email_validator.validate_email(raw.strip(), check_deliverability=False)
     except email_validator.EmailNotValidError as error:
-        return UserError(UserErrorCode.INVALID_INPUT, f"Email is not valid: {error}", ("email",))
+        return UserError(UserErrorCode.INVALID_INPUT, f"Email is not valid: {error}", (field,))
     return checked.normalized.lower()
 
 
-def _check_password(password: str) -> UserError | None:
+def check_password(password: str, field: str = "password") -> UserError | None:
     if PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
         return None
     return UserError(
         UserErrorCode.INVALID_INPUT,
         f"Password must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.",
-        ("password",),
+        (field,),
     )
 
 
@@ -117,23 +122,27 @@ async def sign_up(
     password: str,
     full_name: str | None,
     client_ip: str | None,
+    verified: bool = False,
 ) -> SignedIn:
     """Create an account and its first session.
 
+    `verified` (the demo seed's accounts, whose addresses receive no mail): the address is
+    marked verified and no verification mail is sent.
+
     Raises DomainError (INVALID_INPUT, RATE_LIMITED, USERNAME_TAKEN, EMAIL_TAKEN) with no
     account written. Side effects: a well-formed attempt counts against the client address's
-    sign-up window (services.login_throttle), then a user and a session are inserted in one
-    transaction.
+    sign-up window (services.login_throttle), then a user, a session and an email verification
+    token are inserted in one transaction; after it commits the verification mail is queued.
     """
     username = normalize_username(username)
-    normalized_email = _normalize_email(email)
+    normalized_email = normalize_email(email)
     cleaned_name = _clean_text(full_name, field="fullName", max_length=FULL_NAME_MAX_LENGTH)
     problems = [
         problem
         for problem in (
             _check_username(username),
             normalized_email,
-            _check_password(password),
+            check_password(password),
             cleaned_name,
         )
         if isinstance(problem, UserError)
@@ -155,6 +164,20 @@ async def sign_up(
         if user is None:
             raise await _identifier_taken(conn, username, normalized_email)
         signed_in = await _open_session(deps, conn, user)
+        verification = None
+        if verified:
+            await account_store.mark_email_verified(conn, user.id, normalized_email)
+        else:
+            verification = await email_verification.verification_message(
+                conn,
+                deps.mail,
+                user_id=user.id,
+                username=user.username,
+                email=normalized_email,
+                change=False,
+            )
+    if verification is not None:
+        await mail.queue_message(deps.redis, verification)
     await discover.on_profile_changed(deps.redis, user.id, user.created_at)
     return signed_in
 
@@ -291,6 +314,12 @@ async def log_out(deps: AccountDeps, viewer: Viewer) -> None:
     """
     await session_store.revoke_session(deps.db, viewer.session_id, reason="logged out")
     await _end_session(deps, viewer.user_id, viewer.session_id)
+
+
+async def end_sessions(deps: AccountDeps, user_id: int, session_ids: list[uuid.UUID]) -> None:
+    """After these sessions' revocation committed: as `_end_session` for each."""
+    for session_id in session_ids:
+        await _end_session(deps, user_id, session_id)
 
 
 async def _end_session(deps: AccountDeps, user_id: int, session_id: uuid.UUID) -> None:

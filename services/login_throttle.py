@@ -46,6 +46,8 @@ from storage.rate_limits import RateLimiter
 NAME_ACTION = "login-name"
 ADDRESS_ACTION = "login-ip"
 SIGN_UP_ACTION = "signup-ip"
+RESET_ADDRESS_ACTION = "reset-email"
+RESET_IP_ACTION = "reset-ip"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,9 @@ class LoginThrottlePolicy:
     window_seconds: int
     sign_ups_per_ip: int
     sign_up_window_seconds: int
+    password_resets_per_address: int = 5
+    password_resets_per_ip: int = 20
+    password_reset_window_seconds: int = 3600
 
     def account_window(self) -> tuple[RateLimitItem]:
         return (RateLimitItemPerSecond(self.failures_per_account, self.window_seconds),)
@@ -67,6 +72,18 @@ class LoginThrottlePolicy:
 
     def sign_up_window(self) -> tuple[RateLimitItem]:
         return (RateLimitItemPerSecond(self.sign_ups_per_ip, self.sign_up_window_seconds),)
+
+    def reset_address_window(self) -> tuple[RateLimitItem]:
+        return (
+            RateLimitItemPerSecond(
+                self.password_resets_per_address, self.password_reset_window_seconds
+            ),
+        )
+
+    def reset_ip_window(self) -> tuple[RateLimitItem]:
+        return (
+            RateLimitItemPerSecond(self.password_resets_per_ip, self.password_reset_window_seconds),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +138,28 @@ class LoginThrottle:
         )
         if not result.allowed:
             raise refusal("sign-ups", result)
+
+    async def reserve_password_reset(self, email: str, client_ip: str | None) -> None:
+        """Count one password reset request against the client address and the email address
+        (as typed, normalised; kept as a digest), or refuse it when either window is full.
+
+        Unknown and known addresses are counted alike, so the answer never tells them apart.
+        Raises DomainError RATE_LIMITED (nothing counted then). Side effects when allowed: one
+        entry in each window (Redis; concurrent requests of one client address may pass its
+        limit by the number in flight, as failed log-ins do)."""
+        address_window = self.policy.reset_address_window()
+        ip_window = self.policy.reset_ip_window()
+        digest = name_digest(email)
+        # Both checked before either counts: a refusal counts nothing anywhere.
+        if client_ip is not None:
+            result = await rate_limits.check(self.limiter, RESET_IP_ACTION, client_ip, ip_window)
+            if not result.allowed:
+                raise refusal("password reset requests", result)
+        result = await rate_limits.hit(self.limiter, RESET_ADDRESS_ACTION, digest, address_window)
+        if not result.allowed:
+            raise refusal("password reset requests", result)
+        if client_ip is not None:
+            await rate_limits.consume(self.limiter, RESET_IP_ACTION, client_ip, ip_window)
 
     async def forgive_name(self, name: str) -> None:
         """After a successful log-in: forget the name's failures (and this attempt).

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from media.demo_images import STYLES, ImageSpec, ImageStyle, render_demo_image
-from services import accounts, comments, follows, likes, media, posts
+from services import accounts, comments, follows, likes, media, posts, profile_pictures
 from services.accounts import AccountDeps, ProfileChanges
 from services.auth import Viewer
 from services.media import MediaDeps
@@ -420,6 +420,7 @@ async def seed_demo(deps: SeedDeps, plan: DemoPlan, progress: Progress) -> SeedR
         await follows.follow_user(deps.social, viewers[follower], viewers[followee].user_id)
         progress("follows", done, len(plan.follows))
     media_ids = await _upload_all(deps, plan, viewers, progress)
+    await _set_pictures(deps, plan, viewers, media_ids, progress)
     post_ids = []
     for done, (post, ids) in enumerate(zip(plan.posts, media_ids, strict=True), 1):
         created = await posts.create_post(
@@ -456,6 +457,7 @@ async def _sign_up_all(deps: SeedDeps, plan: DemoPlan, progress: Progress) -> li
             password=DEMO_PASSWORD,
             full_name=person.full_name,
             client_ip=None,  # the operator's own command: no address to limit
+            verified=True,  # demo addresses receive no mail
         )
         viewer = Viewer(
             user_id=signed_in.user.id,
@@ -493,6 +495,23 @@ async def _upload_all(
         for index, post in enumerate(plan.posts)
     ]
     return await asyncio.gather(*(asyncio.gather(*row) for row in tasks))
+
+
+async def _set_pictures(
+    deps: SeedDeps,
+    plan: DemoPlan,
+    viewers: list[Viewer],
+    media_ids: list[list[int]],
+    progress: Progress,
+) -> None:
+    """Every demo account's profile picture: the first photo of its first post (every account
+    has posts: plan_posts gives each one `posts_per_user`)."""
+    first_photo: dict[int, int] = {}
+    for post, ids in zip(plan.posts, media_ids, strict=True):
+        first_photo.setdefault(post.author, ids[0])
+    for done, (author, media_id) in enumerate(sorted(first_photo.items()), 1):
+        await profile_pictures.set_profile_picture(deps.media, viewers[author], media_id)
+        progress("profile pictures", done, len(first_photo))
 
 
 async def _upload_picture(deps: SeedDeps, owner: Viewer, spec: ImageSpec, name: str) -> int:

@@ -9,6 +9,8 @@ from arq.constants import default_queue_name
 from arq.jobs import Job, JobStatus
 from redis.asyncio import Redis
 
+from storage.mail import Envelope
+
 PROCESS_MEDIA = "process_media"
 JOB_POLL_SECONDS = 0.05
 
@@ -112,3 +114,41 @@ async def enqueue_delete_post_files(queue: ArqRedis, post_id: int) -> bool:
 async def queue_depth(redis: Redis) -> int:
     """How many jobs wait in arq's queue (one ZCARD on its sorted set). Side effects: none."""
     return int(await redis.zcard(default_queue_name))
+
+
+SEND_EMAIL = "send_email"
+START_PASSWORD_RESET = "start_password_reset"  # noqa: S105 (a job name)
+
+
+class Sealed:
+    """A job argument that must not reach a log line (arq logs job arguments by repr): an email
+    address, say. Pickles as its value; shows as `Sealed(***)`."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Sealed(***)"
+
+    def __reduce__(self) -> tuple[type[Sealed], tuple[str]]:
+        return (Sealed, (self.value,))
+
+
+async def enqueue_send_email(queue: ArqRedis, envelope: Envelope) -> bool:
+    """Queue the delivery of one message (the job id is its message id); False when queued."""
+    job = await queue.enqueue_job(
+        SEND_EMAIL, envelope, _job_id=f"{SEND_EMAIL}:{envelope.message_id}"
+    )
+    return job is not None
+
+
+async def enqueue_start_password_reset(queue: ArqRedis, email: str, request_id: str) -> bool:
+    """Queue the look-up of the account with this address and, if there is one, its reset mail.
+    The request answers before the look-up, so it takes the same time whether or not the
+    address belongs to an account."""
+    job = await queue.enqueue_job(
+        START_PASSWORD_RESET, Sealed(email), _job_id=f"{START_PASSWORD_RESET}:{request_id}"
+    )
+    return job is not None

@@ -22,6 +22,8 @@ from storage.jobs import (
     FAN_OUT_BATCH,
     FAN_OUT_POST,
     PROCESS_MEDIA,
+    SEND_EMAIL,
+    START_PASSWORD_RESET,
 )
 from storage.redis_client import redis_client
 from storage.search.jobs import INDEX_POST, INDEX_USER
@@ -32,6 +34,8 @@ from workers.jobs import (
     process_media,
     purge_abandoned_uploads,
     purge_ended_sessions,
+    send_email,
+    start_password_reset,
     sweep_stale_media,
 )
 from workers.observability import observed, on_job_start
@@ -44,6 +48,8 @@ ARQ_TIMEOUT_MARGIN_SECONDS = 5
 CRON_TIMEOUT_SECONDS = 10
 # A fan-out batch is one Redis script call for ~1,000 followers: seconds would be pathological.
 FEED_JOB_TIMEOUT_SECONDS = 10
+# An SMTP session gives up after 30 s (storage.mail.smtp); the job's limit is the backstop.
+EMAIL_JOB_TIMEOUT_SECONDS = 45
 
 
 def processing_deps(settings: Settings, resources: Resources) -> ProcessingDeps:
@@ -100,6 +106,21 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             func(feed_jobs.fan_out_author, name=FAN_OUT_AUTHOR, timeout=FEED_JOB_TIMEOUT_SECONDS),
             func(search_index_post, name=INDEX_POST, max_tries=5, timeout=FEED_JOB_TIMEOUT_SECONDS),
             func(search_index_user, name=INDEX_USER, max_tries=5, timeout=FEED_JOB_TIMEOUT_SECONDS),
+            # Messages and reset requests carry addresses and links: no result kept in Redis.
+            func(
+                send_email,
+                name=SEND_EMAIL,
+                max_tries=settings.email_job_max_tries,
+                timeout=EMAIL_JOB_TIMEOUT_SECONDS,
+                keep_result=0,
+            ),
+            func(
+                start_password_reset,
+                name=START_PASSWORD_RESET,
+                max_tries=5,
+                timeout=FEED_JOB_TIMEOUT_SECONDS,
+                keep_result=0,
+            ),
             func(
                 feed_jobs.fan_out_author_batch,
                 name=FAN_OUT_AUTHOR_BATCH,

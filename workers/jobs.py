@@ -10,13 +10,16 @@ from typing import Any
 from arq import Retry
 
 from resources import Resources
-from services import accounts, likes, media, media_processing
+from services import account_recovery, accounts, likes, mail, media, media_processing
 from services.media_processing import ProcessingDeps, TransientProcessingError
+from storage.jobs import Sealed
+from storage.mail import Envelope, MailDeliveryError
 
 log = logging.getLogger("shutter.jobs")
 
 SESSION_RETENTION = timedelta(days=7)
 RETRY_BACKOFF_SECONDS = (2, 8, 30, 120)
+EMAIL_RETRY_BACKOFF_SECONDS = (10, 60, 300, 900, 1800)
 
 
 def resources_of(ctx: dict[str, Any]) -> Resources:
@@ -80,3 +83,28 @@ async def sweep_stale_media(ctx: dict[str, Any]) -> int:
         stale_after=timedelta(seconds=settings.media_stale_after_seconds),
         max_sweeps=settings.media_max_sweeps,
     )
+
+
+async def send_email(ctx: dict[str, Any], envelope: Envelope) -> str:
+    """Hand one account message to the SMTP server (or the outbox). A server that is down or
+    refuses retries with back-off (EMAIL_RETRY_BACKOFF_SECONDS) up to EMAIL_JOB_MAX_TRIES; the
+    log names the message id only, never an address or a body."""
+    job_try: int = ctx["job_try"]
+    resources = resources_of(ctx)
+    try:
+        await mail.deliver(resources.mail_transport, envelope)
+    except MailDeliveryError as error:
+        if job_try >= resources.settings.email_job_max_tries:
+            log.error("message %s not delivered after %d tries: %s", envelope, job_try, error)
+            return "undelivered"
+        delay = EMAIL_RETRY_BACKOFF_SECONDS[min(job_try, len(EMAIL_RETRY_BACKOFF_SECONDS)) - 1]
+        log.warning("message %s: %s; retrying in %ss", envelope, error, delay)
+        raise Retry(defer=delay) from None
+    return "sent"
+
+
+async def start_password_reset(ctx: dict[str, Any], email: Sealed) -> str:
+    """Look the requested address up; when it has an account, queue its reset message. The
+    result says neither (a job result is kept in Redis a while)."""
+    await account_recovery.start_password_reset(resources_of(ctx).accounts, email.value)
+    return "done"

@@ -99,3 +99,20 @@ async def delete_ended_sessions(db: Db, *, ended_before: datetime) -> int:
         ended_before,
     )
     return int(status.split()[-1])
+
+
+async def revoke_user_sessions(
+    db: Db, user_id: int, *, reason: str, keep: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    """Mark every live session of the user revoked but `keep`; returns the ids revoked."""
+    rows = await db.fetch(
+        """
+        UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+         WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3
+        RETURNING id
+        """,
+        user_id,
+        reason,
+        keep,
+    )
+    return [row["id"] for row in rows]

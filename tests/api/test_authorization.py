@@ -28,6 +28,7 @@ from resources import Resources
 from schema.build import build_schema
 from schema.global_ids import encode_global_id
 from services import comments, follows, likes, posts
+from storage import redis_keys
 from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
 from tests.api.helpers import sign_up, snapshot
@@ -331,6 +332,90 @@ async def mark_notifications_read_case(w: World) -> None:
     await refused(w, MARK_READ, {"upTo": gid("Notification", notification_id)}, expected)
 
 
+SET_PICTURE = """mutation M($id: ID!) {
+  setProfilePicture(input: {mediaId: $id}) { user { username } userErrors { code field } } }"""
+REMOVE_PICTURE = """mutation { removeProfilePicture(input: {}) {
+  user { username profilePicture { url } } userErrors { code field } } }"""
+VERIFY_EMAIL = """mutation M($token: String!) {
+  verifyEmail(input: {token: $token}) { ok userErrors { code field } } }"""
+REQUEST_RESET = """mutation M($email: String!) {
+  requestPasswordReset(input: {email: $email}) { ok userErrors { code field } } }"""
+RESET_PASSWORD = """mutation M($token: String!) {
+  resetPassword(input: {token: $token, newPassword: "a new password"}) {
+    ok userErrors { code field } } }"""
+CHANGE_PASSWORD = """mutation M($current: String!) {
+  changePassword(input: {currentPassword: $current, newPassword: "a new password"}) {
+    ok userErrors { code field } } }"""
+CHANGE_EMAIL = """mutation M($email: String!, $password: String!) {
+  changeEmail(input: {newEmail: $email, password: $password}) { ok userErrors { code field } } }"""
+
+
+async def set_profile_picture_case(w: World) -> None:
+    """Someone else's photo, even a published one, cannot become the caller's picture."""
+    media_id = await w.published_media()
+    expected = {"user": None, "userErrors": error("FORBIDDEN", "input", "mediaId")}
+    await refused(w, SET_PICTURE, {"id": gid("Media", media_id)}, expected)
+
+
+async def remove_profile_picture_case(w: World) -> None:
+    """Takes no user: it removes the caller's picture (none here), never the owner's."""
+    await w.resources.db.execute(
+        "INSERT INTO profile_pictures (user_id, variants) VALUES ($1, '[]')", w.owner.id
+    )
+    expected = {"user": {"username": "intruder", "profilePicture": None}, "userErrors": []}
+    await refused(w, REMOVE_PICTURE, {}, expected)
+
+
+async def verify_email_case(w: World) -> None:
+    """Public; only the mailed token confirms anything: a guessed one changes nothing."""
+    expected = {"ok": False, "userErrors": error("INVALID_CREDENTIALS", "input", "token")}
+    await refused(w, VERIFY_EMAIL, {"token": "A" * 43}, expected)
+
+
+async def request_password_reset_case(w: World) -> None:
+    """Public; asking for the owner's reset hands the caller nothing: the answer is the one an
+    unknown address gets, no row changes, and the only new keys are the request's counters and
+    its queued job (whose mail goes to the owner's address)."""
+    before_rows, before_keys = await snapshot(w.resources)
+    for address in ("owner@example.com", "nobody@example.com"):
+        answer = await w.live.graphql(REQUEST_RESET, {"email": address}, token=w.intruder_token)
+        assert answer == {"data": {"requestPasswordReset": {"ok": True, "userErrors": []}}}
+    after_rows, after_keys = await snapshot(w.resources)
+    assert after_rows == before_rows
+    added = set(after_keys) - set(before_keys)
+    assert all(key.startswith((b"arq:", redis_keys.RATE_LIMIT_PREFIX.encode())) for key in added)
+    assert len([key for key in added if key.startswith(b"arq:job:start_password_reset:")]) == 2
+
+
+async def reset_password_case(w: World) -> None:
+    """Public; only the mailed token resets a password: a guessed one changes nothing."""
+    expected = {"ok": False, "userErrors": error("INVALID_CREDENTIALS", "input", "token")}
+    await refused(w, RESET_PASSWORD, {"token": "A" * 43}, expected)
+
+
+async def change_password_case(w: World) -> None:
+    """Acts on the caller's account only: the current password is checked against the caller's
+    (the failure counters move, by design)."""
+    expected = {"ok": False, "userErrors": error("INVALID_CREDENTIALS", "input", "currentPassword")}
+    await refused(
+        w, CHANGE_PASSWORD, {"current": "the owner's password"}, expected, with_rate_limits=False
+    )
+
+
+async def change_email_case(w: World) -> None:
+    """Acts on the caller's account only: the password is checked against the caller's, so
+    the owner's address cannot be moved (nor taken: EMAIL_TAKEN in tests/api/
+    test_account_email_api.py)."""
+    expected = {"ok": False, "userErrors": error("INVALID_CREDENTIALS", "input", "password")}
+    await refused(
+        w,
+        CHANGE_EMAIL,
+        {"email": "elsewhere@example.com", "password": "the owner's password"},
+        expected,
+        with_rate_limits=False,
+    )
+
+
 AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "signUp": sign_up_case,
     "logIn": log_in_case,
@@ -348,10 +433,24 @@ AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "addComment": add_comment_case,
     "deleteComment": delete_comment_case,
     "markNotificationsRead": mark_notifications_read_case,
+    "setProfilePicture": set_profile_picture_case,
+    "removeProfilePicture": remove_profile_picture_case,
+    "verifyEmail": verify_email_case,
+    "requestPasswordReset": request_password_reset_case,
+    "resetPassword": reset_password_case,
+    "changePassword": change_password_case,
+    "changeEmail": change_email_case,
 }
 
 # Mutations anyone may call without a token (they take credentials as arguments).
-PUBLIC_MUTATIONS = {"signUp", "logIn", "refreshSession"}
+PUBLIC_MUTATIONS = {
+    "signUp",
+    "logIn",
+    "refreshSession",
+    "verifyEmail",
+    "requestPasswordReset",
+    "resetPassword",
+}
 
 # Every other mutation without a token: UNAUTHENTICATED, nothing changed.
 ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -371,6 +470,10 @@ ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "addComment": (ADD_COMMENT, {"input": {"postId": "POST", "text": "hi"}}),
     "deleteComment": (DELETE_COMMENT, {"id": "COMMENT"}),
     "markNotificationsRead": (MARK_READ, {"upTo": None}),
+    "setProfilePicture": (SET_PICTURE, {"id": "MEDIA"}),
+    "removeProfilePicture": (REMOVE_PICTURE, {}),
+    "changePassword": (CHANGE_PASSWORD, {"current": "x"}),
+    "changeEmail": (CHANGE_EMAIL, {"email": "new@example.com", "password": "x"}),
 }
 
 
