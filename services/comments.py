@@ -85,24 +85,24 @@ async def delete_comment(deps: SocialDeps, viewer: Viewer, comment_id: int) -> i
     return comment_id
 
 
-async def fetch_comments(db: Db, comment_ids: list[int]) -> list[CommentRecord]:
-    """The comments among these ids that exist (comments of deleted posts are not shown)."""
+async def fetch_comments(
+    db: Db, viewer_id: int | None, comment_ids: list[int]
+) -> list[CommentRecord]:
+    """The comments among these ids that the viewer may see: their post is published and
+    visible to them, and no block stands between them and the comment's author
+    (services.visibility; comments of deleted posts are not shown)."""
     if not comment_ids:
         return []
-    found = await comment_store.fetch_comments_by_ids(db, comment_ids)
-    post_ids = list({comment.post_id for comment in found})
-    visible = {
-        p.id for p in await post_store.fetch_posts_by_ids(db, post_ids) if p.status == "PUBLISHED"
-    }
-    return [comment for comment in found if comment.post_id in visible]
+    return await comment_store.fetch_visible_comments_by_ids(db, comment_ids, viewer_id)
 
 
 async def list_comments(
-    db: Db, post_id: int, *, first: int, after: str | None
+    db: Db, viewer_id: int | None, post_id: int, *, first: int, after: str | None
 ) -> Page[CommentRecord]:
-    """The post's comments, oldest first, one keyset page."""
+    """The post's comments the viewer may see (as fetch_comments), oldest first, one keyset
+    page."""
     limit = check_page_size(first)
     rows = await comment_store.fetch_comments_page(
-        db, post_id, limit=limit + 1, after=decode_time_id_cursor(after)
+        db, post_id, viewer_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
     return page_of([(encode_time_id_cursor(c.created_at, c.id), c) for c in rows], limit)

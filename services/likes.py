@@ -136,10 +136,13 @@ async def flush_like_counts(db: Db, redis: Redis) -> int:
         flushed += len(values)
 
 
-async def list_likers(db: Db, post_id: int, *, first: int, after: str | None) -> Page[UserRecord]:
-    """Who liked the post, most recent first, one keyset page."""
+async def list_likers(
+    db: Db, viewer_id: int | None, post_id: int, *, first: int, after: str | None
+) -> Page[UserRecord]:
+    """Who liked the post as the viewer may see them (none unless the post is visible to them;
+    likers with a block between them and the viewer left out), most recent first."""
     limit = check_page_size(first)
     rows = await like_store.fetch_likers_page(
-        db, post_id, limit=limit + 1, after=decode_time_id_cursor(after)
+        db, post_id, viewer_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
     return page_of([(encode_time_id_cursor(*key), user) for key, user in rows], limit)
