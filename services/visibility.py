@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.errors import DomainError, UserErrorCode
 from storage.pg import Db
+from storage.pg import posts as post_store
 from storage.pg import visibility as visibility_store
 from storage.pg.posts import PostRecord
 from storage.pg.visibility import Relation
@@ -73,3 +75,39 @@ async def fetch_relations(
         return {}
     found = await visibility_store.fetch_relations(db, viewer_id, list(dict.fromkeys(user_ids)))
     return {relation.user_id: relation for relation in found}
+
+
+async def published_post_to_act_on(db: Db, viewer_id: int, post_id: int) -> PostRecord:
+    """The published post the viewer is about to like, unlike or comment on. Raises
+    DomainError NOT_FOUND when there is none or the viewer may not see it (also when its author
+    blocked the viewer: a block is never revealed), BLOCKED when the viewer blocked its author.
+    """
+    found = await post_store.fetch_posts_by_ids(db, [post_id])
+    if not found or found[0].status != "PUBLISHED":
+        raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
+    post = found[0]
+    if post.author_id == viewer_id:
+        return post
+    relation = (await fetch_relations(db, viewer_id, [post.author_id]))[post.author_id]
+    if relation.viewer_has_blocked and not relation.blocks_viewer:
+        raise DomainError.single(
+            UserErrorCode.BLOCKED, "You blocked this account; unblock it first.", "postId"
+        )
+    if not may_see_post(viewer_id, post, relation):
+        raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
+    return post
+
+
+async def refuse_mentions_of_blocked(db: Db, viewer_id: int, usernames: Sequence[str]) -> None:
+    """Raise DomainError BLOCKED (field `text`) when the viewer mentions an account they
+    blocked. Mentions of accounts that blocked the viewer stay plain text (no notification:
+    services.notifications), never an error (a block is never revealed)."""
+    if not usernames:
+        return
+    blocked_ids = await visibility_store.fetch_blocked_by_viewer_among(db, viewer_id, usernames)
+    if blocked_ids:
+        raise DomainError.single(
+            UserErrorCode.BLOCKED,
+            "You mention an account you blocked; unblock it first.",
+            "text",
+        )

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import asyncpg
 
 from storage.pg import Db
+from storage.pg.visibility import not_blocked_sql
 
 
 class UserRecord(NamedTuple):
@@ -88,6 +89,20 @@ async def fetch_taken_identifiers(db: Db, *, username: str, email: str) -> tuple
 async def fetch_users_by_ids(db: Db, ids: Sequence[int]) -> list[UserRecord]:
     """The users among `ids` that exist, in no particular order."""
     rows = await db.fetch(f"SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1::bigint[])", ids)
+    return [user_from_row(row) for row in rows]
+
+
+async def fetch_visible_users_by_ids(
+    db: Db, ids: Sequence[int], viewer_id: int | None
+) -> list[UserRecord]:
+    """The users among `ids` that exist and that the viewer may see (no block either way:
+    storage.pg.visibility), in no particular order."""
+    rows = await db.fetch(
+        f"SELECT {USER_COLUMNS} FROM users u"
+        f" WHERE u.id = ANY($1::bigint[]) AND {not_blocked_sql('u.id', '$2')}",
+        ids,
+        viewer_id,
+    )
     return [user_from_row(row) for row in rows]
 
 

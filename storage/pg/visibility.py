@@ -128,3 +128,18 @@ async def fetch_blocked_either_way(db: Db, user_id: int, others: Sequence[int]) 
         others,
     )
     return {row["other"] for row in rows}
+
+
+async def fetch_blocked_by_viewer_among(
+    db: Db, viewer_id: int, usernames: Sequence[str]
+) -> list[int]:
+    """Ids of the accounts named in `usernames` that the viewer blocked (one query)."""
+    rows = await db.fetch(
+        """
+        SELECT u.id FROM users u JOIN blocks b ON b.blocked_id = u.id AND b.blocker_id = $1
+         WHERE u.username = ANY($2::text[])
+        """,
+        viewer_id,
+        list(usernames),
+    )
+    return [row["id"] for row in rows]
