@@ -117,6 +117,25 @@ async def enqueue_clean_feeds_after_block(
     return job is not None
 
 
+APPROVE_FOLLOW_REQUESTS = "approve_follow_requests"
+
+
+async def enqueue_approve_follow_requests(
+    queue: ArqRedis, owner_id: int, round_id: int, step: int
+) -> bool:
+    """Queue one step of approving the pending follow requests of an account that turned
+    public (`round_id`: that switch; `step`: the batch's place in the chain). False when that
+    step is already queued."""
+    job = await queue.enqueue_job(
+        APPROVE_FOLLOW_REQUESTS,
+        owner_id,
+        round_id,
+        step,
+        _job_id=f"{APPROVE_FOLLOW_REQUESTS}:{owner_id}:{round_id}:{step}",
+    )
+    return job is not None
+
+
 DELETE_POST_FILES = "delete_post_files"
 
 
