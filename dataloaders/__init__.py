@@ -13,9 +13,11 @@ from dataloaders.media import load_visible_media_by_id
 from dataloaders.users import (
     load_follows_viewer,
     load_profile_pictures,
+    load_relations,
     load_users_by_id,
     load_viewer_follows,
 )
+from services.visibility import Relation
 from storage.pg import Db
 from storage.pg.comments import CommentRecord
 from storage.pg.media import MediaRecord, StoredVariant
@@ -32,6 +34,9 @@ class Loaders:
     comment_by_id: DataLoader[int, CommentRecord | None]
     profile_picture_by_user_id: DataLoader[int, tuple[StoredVariant, ...]]
     """The crops of each user's profile picture (empty: none)."""
+    relation_by_user_id: DataLoader[int, Relation | None]
+    """How the viewer stands with each user (blocks, follows, mutes, requests): the facts of
+    services.visibility's rule."""
 
     def prime_users(self, users: list[UserRecord]) -> None:
         """Seed user_by_id with rows a list query already returned (saves a query per page)."""
@@ -45,6 +50,7 @@ def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
         viewer_follows_by_user_id=DataLoader(partial(load_viewer_follows, db, viewer_id)),
         follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
         media_by_id=DataLoader(partial(load_visible_media_by_id, db, viewer_id)),
-        comment_by_id=DataLoader(partial(load_comments_by_id, db)),
+        comment_by_id=DataLoader(partial(load_comments_by_id, db, viewer_id)),
         profile_picture_by_user_id=DataLoader(partial(load_profile_pictures, db)),
+        relation_by_user_id=DataLoader(partial(load_relations, db, viewer_id)),
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services import profile_pictures
+from services import profile_pictures, visibility
+from services.visibility import Relation
 from storage.pg import Db
 from storage.pg import follows as follow_store
 from storage.pg import users as user_store
@@ -37,3 +38,12 @@ async def load_profile_pictures(db: Db, ids: Sequence[int]) -> list[tuple[Stored
     """For each user id: the crops of their profile picture (empty when they have none)."""
     found = await profile_pictures.fetch_pictures(db, ids)
     return [found.get(user_id, ()) for user_id in ids]
+
+
+async def load_relations(
+    db: Db, viewer_id: int | None, ids: Sequence[int]
+) -> list[Relation | None]:
+    """For each id: how the viewer stands with that user (services.visibility); None when
+    there is no such user."""
+    found = await visibility.fetch_relations(db, viewer_id, ids)
+    return [found.get(user_id) for user_id in ids]

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
-from services import discover, notifications
+from services import discover, notifications, visibility
 from services.auth import Viewer
 from services.cursors import decode_time_id_cursor, encode_time_id_cursor
 from services.errors import DomainError, UserError, UserErrorCode
+from services.hashtags import parse_mentions
 from services.pagination import (
     Page,
     check_page_size,
     page_of,
 )
+from services.post_views import PostView
 from services.social import SocialDeps
 from services.text import clean_text
 from storage import counters, jobs
@@ -89,7 +91,9 @@ async def create_post(
     """Create a post of the viewer's own uploaded media; PUBLISHED at once when every item is
     READY, else PROCESSING until they are (see `settle_posts_of_media`).
 
-    Raises DomainError: INVALID_INPUT, NOT_FOUND (also someone else's media the viewer may not
+    Raises DomainError: INVALID_INPUT, BLOCKED (the caption mentions an account the viewer
+    blocked; a mention of one who blocked the viewer stays plain text: no notification),
+    NOT_FOUND (also someone else's media the viewer may not
     see: not in a published post) / FORBIDDEN (someone else's published media),
     MEDIA_NOT_READY (not uploaded yet, or refused), ALREADY_EXISTS (already in a post),
     RATE_LIMITED; nothing is written then. Side effects: a post and its media rows; on publish,
@@ -108,6 +112,9 @@ async def create_post(
     alt_text_rows += [None] * (len(media_ids) - len(alt_text_rows))
     await deps.social.ensure_allowed("post", viewer.user_id)
     async with transaction(deps.db) as conn:
+        await visibility.refuse_mentions_of_blocked(
+            conn, viewer.user_id, parse_mentions(cleaned_caption), field="caption"
+        )
         # FOR SHARE: a worker marking one of these READY waits for this commit, so its
         # settle_posts_of_media sees the post (and this read sees its READY otherwise).
         statuses = await media_store.lock_media_statuses(conn, media_ids, viewer.user_id)
@@ -206,24 +213,27 @@ async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
     return post_id
 
 
-def is_visible(post: PostRecord, viewer_id: int | None) -> bool:
-    """Published posts are public; unpublished ones (not deleted) are their author's."""
-    return post.status == "PUBLISHED" or (post.status != "DELETED" and post.author_id == viewer_id)
+def is_visible(view: PostView, viewer_id: int | None) -> bool:
+    """services.visibility.may_see_post for a post view (which carries whether the viewer may
+    see its author's content, read with it)."""
+    return visibility.post_status_visible(view.post, viewer_id) and view.author_content_visible
 
 
 async def fetch_visible_post(db: Db, viewer_id: int | None, post_id: int) -> PostRecord | None:
-    """The post if this viewer may see it (see is_visible), else None."""
-    found = await post_store.fetch_posts_by_ids(db, [post_id])
-    return found[0] if found and is_visible(found[0], viewer_id) else None
+    """The post if this viewer may see it (services.visibility.may_see_post, in SQL), else
+    None."""
+    found = await post_store.fetch_visible_posts_by_ids(db, [post_id], viewer_id)
+    return found[0] if found else None
 
 
 async def list_author_posts(
-    db: Db, author_id: int, *, first: int, after: str | None
+    db: Db, viewer_id: int | None, author_id: int, *, first: int, after: str | None
 ) -> Page[PostRecord]:
-    """The author's published posts, newest first (profile grid), one keyset page."""
+    """The author's published posts, newest first (profile grid), one keyset page; empty when
+    the viewer may not see the author's content (services.visibility, in SQL)."""
     limit = check_page_size(first)
     rows = await post_store.fetch_author_posts_page(
-        db, author_id, limit=limit + 1, after=decode_time_id_cursor(after)
+        db, author_id, viewer_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
     # Published posts always have published_at (a CHECK on posts): the filter only narrows.
     return page_of(

@@ -10,12 +10,22 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from storage.pg import Db
+from storage.pg.visibility import not_blocked_sql, not_muted_sql
 
 NOTIFICATION_COLUMNS = (
     "id, recipient_id, kind, post_id, comment_id, actor_id, actor_count, created_at, read_at"
 )
 
 NotificationCursor = tuple[datetime, int]
+
+_SHOWN = (
+    f"({not_blocked_sql('actor_id', 'recipient_id')}"
+    f" AND {not_muted_sql('actor_id', 'recipient_id')})"
+)
+"""A notification is shown to its recipient unless the recipient muted its actor (the group's
+latest: docs/privacy.md, the face of the group decides for mutes) or a block stands between
+them. A block takes each side's events out of the other's groups when it is made
+(retract_between: exact); the block test here only covers an event racing the block."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +86,28 @@ async def retract(
     return value if isinstance(value, int) else None
 
 
-async def fetch_notifications_by_ids(db: Db, ids: Sequence[int]) -> list[NotificationRecord]:
+async def retract_between(db: Db, a: int, b: int) -> list[tuple[int, int]]:
+    """Take every event of b out of a's notifications and every event of a out of b's
+    (`retract_actor_events`: exact counts and faces, empty groups deleted); one statement.
+    Returns (recipient id, notification id) of each group that changed or disappeared."""
     rows = await db.fetch(
-        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ANY($1::bigint[])", ids
+        """
+        SELECT $1::bigint AS recipient_id, notification_id FROM retract_actor_events($1, $2)
+        UNION ALL
+        SELECT $2::bigint, notification_id FROM retract_actor_events($2, $1)
+        """,
+        a,
+        b,
+    )
+    return [(row["recipient_id"], row["notification_id"]) for row in rows]
+
+
+async def fetch_notifications_by_ids(db: Db, ids: Sequence[int]) -> list[NotificationRecord]:
+    """The notifications among `ids` that exist and are shown to their recipients (_SHOWN)."""
+    rows = await db.fetch(
+        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications"
+        f" WHERE id = ANY($1::bigint[]) AND {_SHOWN}",
+        ids,
     )
     return [notification_from_row(row) for row in rows]
 
@@ -90,7 +119,7 @@ async def fetch_notifications_page(
     rows = await db.fetch(
         f"""
         SELECT {NOTIFICATION_COLUMNS} FROM notifications
-         WHERE recipient_id = $1 AND actor_count > 0
+         WHERE recipient_id = $1 AND actor_count > 0 AND {_SHOWN}
            AND (post_id IS NULL OR post_id IN (SELECT id FROM posts WHERE status = 'PUBLISHED'))
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
          ORDER BY created_at DESC, id DESC
@@ -106,9 +135,9 @@ async def fetch_notifications_page(
 
 async def count_unread(db: Db, recipient_id: int) -> int:
     value = await db.fetchval(
-        """
+        f"""
         SELECT count(*) FROM notifications
-         WHERE recipient_id = $1 AND read_at IS NULL AND actor_count > 0
+         WHERE recipient_id = $1 AND read_at IS NULL AND actor_count > 0 AND {_SHOWN}
         """,
         recipient_id,
     )
