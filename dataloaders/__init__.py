@@ -10,7 +10,13 @@ from strawberry.dataloader import DataLoader
 
 from dataloaders.comments import load_comments_by_id
 from dataloaders.media import load_visible_media_by_id
-from dataloaders.users import load_follows_viewer, load_users_by_id, load_viewer_follows
+from dataloaders.users import (
+    load_follows_viewer,
+    load_relations,
+    load_users_by_id,
+    load_viewer_follows,
+)
+from services.visibility import Relation
 from storage.pg import Db
 from storage.pg.comments import CommentRecord
 from storage.pg.media import MediaRecord
@@ -25,6 +31,9 @@ class Loaders:
     media_by_id: DataLoader[int, MediaRecord | None]
     """The media the viewer may see (None for the others): services.media.fetch_visible_media."""
     comment_by_id: DataLoader[int, CommentRecord | None]
+    relation_by_user_id: DataLoader[int, Relation | None]
+    """How the viewer stands with each user (blocks, follows, mutes, requests): the facts of
+    services.visibility's rule."""
 
     def prime_users(self, users: list[UserRecord]) -> None:
         """Seed user_by_id with rows a list query already returned (saves a query per page)."""
@@ -38,5 +47,6 @@ def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
         viewer_follows_by_user_id=DataLoader(partial(load_viewer_follows, db, viewer_id)),
         follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
         media_by_id=DataLoader(partial(load_visible_media_by_id, db, viewer_id)),
-        comment_by_id=DataLoader(partial(load_comments_by_id, db)),
+        comment_by_id=DataLoader(partial(load_comments_by_id, db, viewer_id)),
+        relation_by_user_id=DataLoader(partial(load_relations, db, viewer_id)),
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services import visibility
+from services.visibility import Relation
 from storage.pg import Db
 from storage.pg import follows as follow_store
 from storage.pg import users as user_store
@@ -29,3 +31,12 @@ async def load_follows_viewer(db: Db, viewer_id: int | None, ids: Sequence[int])
         return [False] * len(ids)
     followers = await follow_store.fetch_followers_among(db, viewer_id, ids)
     return [user_id in followers for user_id in ids]
+
+
+async def load_relations(
+    db: Db, viewer_id: int | None, ids: Sequence[int]
+) -> list[Relation | None]:
+    """For each id: how the viewer stands with that user (services.visibility); None when
+    there is no such user."""
+    found = await visibility.fetch_relations(db, viewer_id, ids)
+    return [found.get(user_id) for user_id in ids]

@@ -14,25 +14,40 @@ from strawberry.types import Info
 
 from resolvers.context import Context
 from schema.accounts import (
+    ApproveFollowRequestInput,
+    ApproveFollowRequestPayload,
+    BlockUserInput,
+    BlockUserPayload,
+    CancelFollowRequestInput,
+    CancelFollowRequestPayload,
+    DeclineFollowRequestInput,
+    DeclineFollowRequestPayload,
     FollowUserInput,
     FollowUserPayload,
     LogInInput,
     LogInPayload,
     LogOutInput,
     LogOutPayload,
+    MuteUserInput,
+    MuteUserPayload,
     RefreshSessionInput,
     RefreshSessionPayload,
     SignUpInput,
     SignUpPayload,
+    UnblockUserInput,
+    UnblockUserPayload,
     UnfollowUserInput,
     UnfollowUserPayload,
+    UnmuteUserInput,
+    UnmuteUserPayload,
     UpdateProfileInput,
     UpdateProfilePayload,
+    UserPairPayload,
 )
 from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
 from schema.users import User
-from services import accounts, follows
+from services import accounts, follows, privacy, safety
 from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
 from services.records import UserRecord
@@ -107,9 +122,14 @@ class AccountMutations:
         self, info: Info[Context, None], input: UpdateProfileInput
     ) -> UpdateProfilePayload:
         viewer = info.context.require_viewer()
-        changes = accounts.ProfileChanges(full_name=input.full_name, bio=input.bio)
+        changes = accounts.ProfileChanges(
+            full_name=input.full_name, bio=input.bio, is_private=input.is_private
+        )
+        resources = info.context.resources
         try:
-            record = await accounts.update_profile(info.context.resources.accounts, viewer, changes)
+            record = await privacy.update_profile(
+                resources.accounts, resources.social, viewer, changes
+            )
         except DomainError as error:
             return UpdateProfilePayload(
                 user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
@@ -118,17 +138,94 @@ class AccountMutations:
             user=User.from_record(record), client_mutation_id=input.client_mutation_id
         )
 
-    @strawberry.mutation(description="Follow a user. Following again changes nothing.")
+    @strawberry.mutation(
+        description="Follow a user, or ask to when the user is private (status REQUESTED). "
+        "Following again changes nothing. BLOCKED for an account the viewer blocked."
+    )
     async def follow_user(
         self, info: Info[Context, None], input: FollowUserInput
     ) -> FollowUserPayload:
-        return await _change_follow(info, input, follows.follow_user, FollowUserPayload)
+        viewer = info.context.require_viewer()
+        try:
+            outcome = await follows.follow_user(
+                info.context.resources.social, viewer, _user_id(input.user_id)
+            )
+        except DomainError as error:
+            return FollowUserPayload(
+                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        return FollowUserPayload(
+            user=User.from_record(outcome.target),
+            viewer=User.from_record(outcome.viewer),
+            status=outcome.status,
+            client_mutation_id=input.client_mutation_id,
+        )
 
     @strawberry.mutation(description="Stop following a user. Unfollowing again changes nothing.")
     async def unfollow_user(
         self, info: Info[Context, None], input: UnfollowUserInput
     ) -> UnfollowUserPayload:
-        return await _change_follow(info, input, follows.unfollow_user, UnfollowUserPayload)
+        return await _change_pair(info, input, follows.unfollow_user, UnfollowUserPayload)
+
+    @strawberry.mutation(
+        description="Accept a pending request to follow the viewer: the requester becomes a "
+        "follower (and is notified: FOLLOW_ACCEPTED)."
+    )
+    async def approve_follow_request(
+        self, info: Info[Context, None], input: ApproveFollowRequestInput
+    ) -> ApproveFollowRequestPayload:
+        return await _change_pair(
+            info, input, follows.approve_follow_request, ApproveFollowRequestPayload
+        )
+
+    @strawberry.mutation(
+        description="Turn down a pending request to follow the viewer (the requester is not told)."
+    )
+    async def decline_follow_request(
+        self, info: Info[Context, None], input: DeclineFollowRequestInput
+    ) -> DeclineFollowRequestPayload:
+        return await _change_pair(
+            info, input, follows.decline_follow_request, DeclineFollowRequestPayload
+        )
+
+    @strawberry.mutation(description="Withdraw the viewer's pending request to follow a user.")
+    async def cancel_follow_request(
+        self, info: Info[Context, None], input: CancelFollowRequestInput
+    ) -> CancelFollowRequestPayload:
+        return await _change_pair(
+            info, input, follows.cancel_follow_request, CancelFollowRequestPayload
+        )
+
+    @strawberry.mutation(
+        description="Block a user: the follows and follow requests between you end, and you "
+        "become invisible to each other everywhere. Blocking again changes nothing."
+    )
+    async def block_user(
+        self, info: Info[Context, None], input: BlockUserInput
+    ) -> BlockUserPayload:
+        return await _change_pair(info, input, safety.block_user, BlockUserPayload)
+
+    @strawberry.mutation(
+        description="Lift the viewer's block of a user (the follows it ended stay ended). "
+        "Changes nothing when there is none."
+    )
+    async def unblock_user(
+        self, info: Info[Context, None], input: UnblockUserInput
+    ) -> UnblockUserPayload:
+        return await _change_pair(info, input, safety.unblock_user, UnblockUserPayload)
+
+    @strawberry.mutation(
+        description="Mute a user: their posts leave the viewer's feed and their notifications "
+        "are hidden; the follow stays and they are told nothing."
+    )
+    async def mute_user(self, info: Info[Context, None], input: MuteUserInput) -> MuteUserPayload:
+        return await _change_pair(info, input, safety.mute_user, MuteUserPayload)
+
+    @strawberry.mutation(description="Unmute a user. Changes nothing when not muted.")
+    async def unmute_user(
+        self, info: Info[Context, None], input: UnmuteUserInput
+    ) -> UnmuteUserPayload:
+        return await _change_pair(info, input, safety.unmute_user, UnmuteUserPayload)
 
 
 def _user_id(global_id: str) -> int:
@@ -139,17 +236,28 @@ def _user_id(global_id: str) -> int:
     return target_id
 
 
-FollowChange = Callable[[SocialDeps, Viewer, int], Awaitable[tuple[UserRecord, UserRecord]]]
-FollowPayloadT = TypeVar("FollowPayloadT", FollowUserPayload, UnfollowUserPayload)
+PairChange = Callable[[SocialDeps, Viewer, int], Awaitable[tuple[UserRecord, UserRecord]]]
+PairInput = (
+    UnfollowUserInput
+    | ApproveFollowRequestInput
+    | DeclineFollowRequestInput
+    | CancelFollowRequestInput
+    | BlockUserInput
+    | UnblockUserInput
+    | MuteUserInput
+    | UnmuteUserInput
+)
+PairPayloadT = TypeVar("PairPayloadT", bound=UserPairPayload)
 
 
-async def _change_follow(
+async def _change_pair(
     info: Info[Context, None],
-    input: FollowUserInput | UnfollowUserInput,
-    change: FollowChange,
-    payload: type[FollowPayloadT],
-) -> FollowPayloadT:
-    """Follow or unfollow `input.user_id` as the viewer; the payload shows both users after."""
+    input: PairInput,
+    change: PairChange,
+    payload: type[PairPayloadT],
+) -> PairPayloadT:
+    """Apply `change` between the viewer and `input.user_id`; the payload shows both users
+    after (`user`: the other one)."""
     viewer = info.context.require_viewer()
     try:
         viewer_record, target_record = await change(

@@ -33,7 +33,7 @@ class DiscoverQueries:
     async def search(self, info: Info[Context, None], query: str, first: int = 20) -> SearchResults:
         context = info.context
         found = await search.search_people_and_tags(
-            context.db, context.resources.search, query, first=first
+            context.db, context.resources.search, query, first=first, viewer_id=context.viewer_id
         )
         context.loaders.prime_users(found.users)
         return SearchResults(

@@ -24,7 +24,13 @@ async def hashtag_posts_page(
     context: Context, hashtag_id: int, *, order: HashtagOrder, first: int, after: str | None
 ) -> LoadedPosts:
     page = await hashtag_pages.list_hashtag_posts(
-        context.db, hashtag_id, order=order, first=first, after=after, now=datetime.now(UTC)
+        context.db,
+        hashtag_id,
+        order=order,
+        first=first,
+        after=after,
+        now=datetime.now(UTC),
+        viewer_id=context.viewer_id,
     )
     return await load_page(context, page)
 
@@ -33,6 +39,11 @@ async def search_posts_page(
     context: Context, query: str, *, first: int, after: str | None
 ) -> LoadedPosts:
     page = await search.search_posts(
-        context.db, context.resources.search, query, first=first, after=after
+        context.db,
+        context.resources.search,
+        query,
+        first=first,
+        after=after,
+        viewer_id=context.viewer_id,
     )
     return await load_page(context, page)

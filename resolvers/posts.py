@@ -26,19 +26,26 @@ async def user(context: Context, user_id: int) -> UserRecord:
 async def comments_page(
     context: Context, post_id: int, *, first: int, after: str | None
 ) -> Page[CommentRecord]:
-    return await comments.list_comments(context.db, post_id, first=first, after=after)
+    return await comments.list_comments(
+        context.db, context.viewer_id, post_id, first=first, after=after
+    )
 
 
 async def likers_page(
     context: Context, post_id: int, *, first: int, after: str | None
 ) -> Page[UserRecord]:
-    return primed(context, await likes.list_likers(context.db, post_id, first=first, after=after))
+    return primed(
+        context,
+        await likes.list_likers(context.db, context.viewer_id, post_id, first=first, after=after),
+    )
 
 
 async def author_posts_page(
     context: Context, author_id: int, *, first: int, after: str | None
 ) -> Page[PostRecord]:
-    return await posts.list_author_posts(context.db, author_id, first=first, after=after)
+    return await posts.list_author_posts(
+        context.db, context.viewer_id, author_id, first=first, after=after
+    )
 
 
 async def load_views(context: Context, post_ids: list[int]) -> list[PostView]:

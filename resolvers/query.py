@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from resolvers import posts as post_fields
+from resolvers import users as user_fields
 from resolvers.context import Context
 from resolvers.discover import DiscoverQueries
 from resolvers.feed import FeedQueries
@@ -18,7 +19,7 @@ from schema.media import Media
 from schema.node import Node
 from schema.posts import Comment, Post
 from schema.users import User
-from services import accounts, comments, posts
+from services import accounts, comments, posts, visibility
 from services.pagination import InvalidArgumentError
 
 MAX_NODES_PER_REQUEST = 100
@@ -36,10 +37,13 @@ class CoreQueries:
         record = await context.loaders.user_by_id.load(context.viewer.user_id)
         return User.from_record(record) if record else None
 
-    @strawberry.field(description="The user with this username (case-insensitive).")
+    @strawberry.field(
+        description="The user with this username (case-insensitive); null when there is none "
+        "or a block stands between the viewer and them."
+    )
     async def user(self, info: Info[Context, None], username: str) -> User | None:
         record = await accounts.fetch_user_by_username(info.context.db, username)
-        if record is None:
+        if record is None or not await user_fields.may_see_user(info.context, record.id):
             return None
         info.context.loaders.prime_users([record])
         return User.from_record(record)
@@ -71,21 +75,22 @@ async def _load_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> li
     media_ids = [key[1] for key in decoded if key and key[0] == "Media"]
     post_ids = [key[1] for key in decoded if key and key[0] == "Post"]
     comment_ids = [key[1] for key in decoded if key and key[0] == "Comment"]
-    users, media, post_views, comment_records = await asyncio.gather(
+    viewer_id = info.context.viewer_id
+    users, relations, media, post_views, comment_records = await asyncio.gather(
         loaders.user_by_id.load_many(user_ids),
+        loaders.relation_by_user_id.load_many(user_ids),
         loaders.media_by_id.load_many(media_ids),
         post_fields.load_views(info.context, post_ids),
-        comments.fetch_comments(info.context.db, comment_ids),
+        comments.fetch_comments(info.context.db, viewer_id, comment_ids),
     )
-    viewer_id = info.context.viewer_id
     nodes: dict[tuple[str, int], Node] = {}
     for view in post_views:
-        if posts.is_visible(view.post, viewer_id):
+        if posts.is_visible(view, viewer_id):
             nodes["Post", view.post.id] = Post.from_view(view, info)
     for comment in comment_records:
         nodes["Comment", comment.id] = Comment.from_record(comment)
-    for user in users:
-        if user is not None:
+    for user, relation in zip(users, relations, strict=True):
+        if user is not None and visibility.may_see_user(viewer_id, user.id, relation):
             nodes["User", user.id] = User.from_record(user)
     for item in media:  # the loader returns only media the viewer may see
         if item is not None:

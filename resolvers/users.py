@@ -6,9 +6,12 @@ They return domain data (records, pages); the schema types map it to GraphQL obj
 from __future__ import annotations
 
 from resolvers.context import Context
-from services import follows
+from services import follows, safety, visibility
 from services.pagination import Page
+from services.visibility import Relation
 from storage.pg.users import UserRecord
+
+EMPTY: Page[UserRecord] = Page(edges=[], has_next_page=False)
 
 
 async def viewer_is_following(context: Context, user_id: int) -> bool:
@@ -19,11 +22,31 @@ async def follows_viewer(context: Context, user_id: int) -> bool:
     return await context.loaders.follows_viewer_by_user_id.load(user_id)
 
 
+async def relation(context: Context, user_id: int) -> Relation | None:
+    """How the viewer stands with the user (None: no such user)."""
+    return await context.loaders.relation_by_user_id.load(user_id)
+
+
+async def may_see_user(context: Context, user_id: int) -> bool:
+    """services.visibility.may_see_user for the request's viewer."""
+    found = await relation(context, user_id)
+    return found is not None and visibility.may_see_user(context.viewer_id, user_id, found)
+
+
+async def may_see_content(context: Context, user_id: int) -> bool:
+    """services.visibility.may_see_content for the request's viewer."""
+    found = await relation(context, user_id)
+    return found is not None and visibility.may_see_content(context.viewer_id, user_id, found)
+
+
 async def followers_page(
     context: Context, user_id: int, *, first: int, after: str | None
 ) -> Page[UserRecord]:
     return primed(
-        context, await follows.list_followers(context.db, user_id, first=first, after=after)
+        context,
+        await follows.list_followers(
+            context.db, context.viewer_id, user_id, first=first, after=after
+        ),
     )
 
 
@@ -31,8 +54,41 @@ async def following_page(
     context: Context, user_id: int, *, first: int, after: str | None
 ) -> Page[UserRecord]:
     return primed(
-        context, await follows.list_following(context.db, user_id, first=first, after=after)
+        context,
+        await follows.list_following(
+            context.db, context.viewer_id, user_id, first=first, after=after
+        ),
     )
+
+
+async def follow_requests_page(
+    context: Context, user_id: int, *, first: int, after: str | None
+) -> tuple[Page[UserRecord], int] | None:
+    """The pending requests to the user with their count; None unless the user is the viewer."""
+    if context.viewer_id != user_id:
+        return None
+    page = await follows.list_requests(context.db, user_id, first=first, after=after)
+    return primed(context, page), await follows.count_requests(context.db, user_id)
+
+
+async def blocked_page(
+    context: Context, user_id: int, *, first: int, after: str | None
+) -> tuple[Page[UserRecord], int] | None:
+    """The accounts the user blocked with their count; None unless the user is the viewer."""
+    if context.viewer_id != user_id:
+        return None
+    page = await safety.list_blocked(context.db, user_id, first=first, after=after)
+    return primed(context, page), await safety.count_listed(context.db, "blocks", user_id)
+
+
+async def muted_page(
+    context: Context, user_id: int, *, first: int, after: str | None
+) -> tuple[Page[UserRecord], int] | None:
+    """The accounts the user muted with their count; None unless the user is the viewer."""
+    if context.viewer_id != user_id:
+        return None
+    page = await safety.list_muted(context.db, user_id, first=first, after=after)
+    return primed(context, page), await safety.count_listed(context.db, "mutes", user_id)
 
 
 def primed(context: Context, page: Page[UserRecord]) -> Page[UserRecord]:

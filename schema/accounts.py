@@ -10,6 +10,10 @@ import strawberry
 from schema.errors import MutationInput, Payload
 from schema.users import User
 from services.accounts import SignedIn
+from services.follows import FollowStatus
+
+# Registers the domain enum as the GraphQL enum `FollowStatus`.
+strawberry.enum(FollowStatus, name="FollowStatus")
 
 
 @strawberry.input
@@ -43,6 +47,12 @@ class UpdateProfileInput(MutationInput):
     )
     bio: str | None = strawberry.field(
         default=None, description="Omit or null to keep; an empty string clears it."
+    )
+    is_private: bool | None = strawberry.field(
+        default=None,
+        description="Omit or null to keep. A private account's posts, followers and following "
+        "are seen by its approved followers only; following it sends a request. Turning "
+        "public approves every pending request.",
     )
 
 
@@ -105,9 +115,92 @@ class UpdateProfilePayload(Payload):
 class FollowUserPayload(Payload):
     user: User | None = strawberry.field(default=None, description="The followed user.")
     viewer: User | None = None
+    status: FollowStatus | None = strawberry.field(
+        default=None,
+        description="FOLLOWING, or REQUESTED when the user is private (a follow request waits "
+        "for their approval); null on failure.",
+    )
 
 
 @strawberry.type
-class UnfollowUserPayload(Payload):
-    user: User | None = strawberry.field(default=None, description="The unfollowed user.")
+class UserPairPayload(Payload):
+    """The fields of the payloads of a change between the viewer and another user (not a
+    GraphQL type itself)."""
+
+    user: User | None = None
     viewer: User | None = None
+
+
+@strawberry.type
+class UnfollowUserPayload(UserPairPayload):
+    user: User | None = strawberry.field(default=None, description="The unfollowed user.")
+
+
+@strawberry.input
+class ApproveFollowRequestInput(MutationInput):
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class ApproveFollowRequestPayload(UserPairPayload):
+    user: User | None = strawberry.field(default=None, description="The requester, now a follower.")
+
+
+@strawberry.input
+class DeclineFollowRequestInput(MutationInput):
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class DeclineFollowRequestPayload(UserPairPayload):
+    user: User | None = strawberry.field(default=None, description="The requester.")
+
+
+@strawberry.input
+class CancelFollowRequestInput(MutationInput):
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class CancelFollowRequestPayload(UserPairPayload):
+    user: User | None = strawberry.field(default=None, description="The user the request was to.")
+
+
+@strawberry.input
+class BlockUserInput(MutationInput):
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class BlockUserPayload(UserPairPayload):
+    user: User | None = strawberry.field(default=None, description="The blocked user.")
+
+
+@strawberry.input
+class UnblockUserInput(MutationInput):
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class UnblockUserPayload(UserPairPayload):
+    user: User | None = strawberry.field(default=None, description="The unblocked user.")
+
+
+@strawberry.input
+class MuteUserInput(MutationInput):
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class MuteUserPayload(UserPairPayload):
+    user: User | None = strawberry.field(default=None, description="The muted user.")
+
+
+@strawberry.input
+class UnmuteUserInput(MutationInput):
+    user_id: strawberry.ID
+
+
+@strawberry.type
+class UnmuteUserPayload(UserPairPayload):
+    user: User | None = strawberry.field(default=None, description="The unmuted user.")

@@ -24,6 +24,10 @@ class NotificationKind(enum.Enum):
     COMMENT = "COMMENT"
     FOLLOW = "FOLLOW"
     MENTION = "MENTION"
+    FOLLOW_REQUEST = "FOLLOW_REQUEST"
+    """Someone asks to follow the (private) recipient; the actor is the requester."""
+    FOLLOW_ACCEPTED = "FOLLOW_ACCEPTED"
+    """The actor approved the recipient's request to follow them."""
 
 
 @strawberry.type

@@ -74,9 +74,10 @@ class Post(Node):
     @classmethod
     async def load(cls, post_id: int, info: Info[Context, None]) -> Post | None:
         """The post with what it shows, in one batched read; None when there is no such row or
-        the viewer may not see it (services.posts.is_visible): queries and mutations alike."""
+        the viewer may not see it (services.posts.is_visible: services.visibility's rule):
+        queries and mutations alike."""
         views = await post_fields.load_views(info.context, [post_id])
-        if not views or not is_visible(views[0].post, info.context.viewer_id):
+        if not views or not is_visible(views[0], info.context.viewer_id):
             return None
         return cls.from_view(views[0], info)
 

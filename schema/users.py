@@ -13,6 +13,7 @@ from resolvers import users as user_fields
 from resolvers.context import Context
 from schema.node import Node
 from schema.pagination import Connection
+from services.pagination import Page
 from services.records import UserRecord
 
 if TYPE_CHECKING:
@@ -28,6 +29,10 @@ class User(Node):
     following_count: int
     post_count: int
     created_at: datetime
+    is_private: bool = strawberry.field(
+        description="Only approved followers see this account's posts, followers and following "
+        "(everyone sees its name, bio, picture and counts)."
+    )
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
@@ -39,6 +44,7 @@ class User(Node):
             following_count=record.following_count,
             post_count=record.post_count,
             created_at=record.created_at,
+            is_private=record.is_private,
             record_id=record.id,
         )
 
@@ -50,7 +56,25 @@ class User(Node):
     async def follows_viewer(self, info: Info[Context, None]) -> bool:
         return await user_fields.follows_viewer(info.context, self.record_id)
 
-    @strawberry.field(description="The user's published posts, newest first (profile grid).")
+    @strawberry.field(description="Whether the viewer has a pending request to follow this user.")
+    async def viewer_follow_requested(self, info: Info[Context, None]) -> bool:
+        relation = await user_fields.relation(info.context, self.record_id)
+        return relation is not None and relation.viewer_requested
+
+    @strawberry.field(description="Whether the viewer blocked this user (false when anonymous).")
+    async def viewer_has_blocked(self, info: Info[Context, None]) -> bool:
+        relation = await user_fields.relation(info.context, self.record_id)
+        return relation is not None and relation.viewer_has_blocked
+
+    @strawberry.field(description="Whether the viewer muted this user (false when anonymous).")
+    async def viewer_has_muted(self, info: Info[Context, None]) -> bool:
+        relation = await user_fields.relation(info.context, self.record_id)
+        return relation is not None and relation.viewer_has_muted
+
+    @strawberry.field(
+        description="The user's published posts, newest first (profile grid); empty (and "
+        "totalCount 0) for a viewer who may not see them (a private account they do not follow)."
+    )
     async def posts(
         self, info: Info[Context, None], first: int = 12, after: str | None = None
     ) -> Connection[Annotated[Post, strawberry.lazy("schema.posts")]]:
@@ -60,22 +84,78 @@ class User(Node):
             info.context, self.record_id, first=first, after=after
         )
         loaded = await post_fields.load_page(info.context, page)
-        return post_connection(loaded, info, after=after, total_count=self.post_count)
+        total = await self._list_total(info, self.post_count)
+        return post_connection(loaded, info, after=after, total_count=total)
 
-    @strawberry.field(description="Who follows this user, most recent first.")
+    @strawberry.field(
+        description="Who follows this user, most recent first; empty (and totalCount 0) for a "
+        "viewer who may not see this user's content."
+    )
     async def followers(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[User]:
         page = await user_fields.followers_page(
             info.context, self.record_id, first=first, after=after
         )
-        return Connection.of(page, User.from_record, after=after, total_count=self.follower_count)
+        total = await self._list_total(info, self.follower_count)
+        return Connection.of(page, User.from_record, after=after, total_count=total)
 
-    @strawberry.field(description="Whom this user follows, most recent first.")
+    @strawberry.field(
+        description="Whom this user follows, most recent first; empty (and totalCount 0) for a "
+        "viewer who may not see this user's content."
+    )
     async def following(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[User]:
         page = await user_fields.following_page(
             info.context, self.record_id, first=first, after=after
         )
-        return Connection.of(page, User.from_record, after=after, total_count=self.following_count)
+        total = await self._list_total(info, self.following_count)
+        return Connection.of(page, User.from_record, after=after, total_count=total)
+
+    @strawberry.field(
+        description="Pending requests to follow this user, newest first; null unless this user "
+        "is the viewer."
+    )
+    async def follow_requests(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> Connection[User] | None:
+        found = await user_fields.follow_requests_page(
+            info.context, self.record_id, first=first, after=after
+        )
+        return _own_list(found, after)
+
+    @strawberry.field(
+        description="The accounts this user blocked, most recent first; null unless this user "
+        "is the viewer."
+    )
+    async def blocked_users(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> Connection[User] | None:
+        found = await user_fields.blocked_page(
+            info.context, self.record_id, first=first, after=after
+        )
+        return _own_list(found, after)
+
+    @strawberry.field(
+        description="The accounts this user muted, most recent first; null unless this user "
+        "is the viewer."
+    )
+    async def muted_users(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> Connection[User] | None:
+        found = await user_fields.muted_page(info.context, self.record_id, first=first, after=after)
+        return _own_list(found, after)
+
+    async def _list_total(self, info: Info[Context, None], count: int) -> int:
+        """A follow list's totalCount: the profile's count, 0 when the list is hidden."""
+        return count if await user_fields.may_see_content(info.context, self.record_id) else 0
+
+
+def _own_list(
+    found: tuple[Page[UserRecord], int] | None, after: str | None
+) -> Connection[User] | None:
+    if found is None:
+        return None
+    page, total = found
+    return Connection.of(page, User.from_record, after=after, total_count=total)

@@ -67,6 +67,9 @@ class ProfileChanges:
 
     full_name: str | None = None
     bio: str | None = None
+    is_private: bool | None = None
+    """Make the account private (True) or public (False); None keeps it. Turning public
+    approves the pending follow requests: services.privacy.update_profile does both."""
 
 
 def normalize_username(raw: str) -> str:
@@ -306,7 +309,8 @@ async def _end_session(deps: AccountDeps, user_id: int, session_id: uuid.UUID) -
 
 
 async def update_profile(deps: AccountDeps, viewer: Viewer, changes: ProfileChanges) -> UserRecord:
-    """Change the viewer's full name and/or bio. Raises DomainError(INVALID_INPUT, NOT_FOUND).
+    """Change the viewer's full name, bio and/or privacy. Raises DomainError(INVALID_INPUT,
+    NOT_FOUND).
 
     Side effects: one UPDATE; re-indexing the user for search is queued."""
     full_name = _clean_text(changes.full_name, field="fullName", max_length=FULL_NAME_MAX_LENGTH)
@@ -323,6 +327,7 @@ async def update_profile(deps: AccountDeps, viewer: Viewer, changes: ProfileChan
         full_name=full_name,
         set_bio=changes.bio is not None,
         bio=bio,
+        is_private=changes.is_private,
     )
     if user is None:
         raise DomainError.single(UserErrorCode.NOT_FOUND, "This account no longer exists.")

@@ -3,10 +3,11 @@ first. The post's comment count is kept exact in the same transaction."""
 
 from __future__ import annotations
 
-from services import notifications
+from services import notifications, visibility
 from services.auth import Viewer
 from services.cursors import decode_time_id_cursor, encode_time_id_cursor
 from services.errors import DomainError, UserError, UserErrorCode
+from services.hashtags import parse_mentions
 from services.pagination import (
     Page,
     check_page_size,
@@ -25,7 +26,9 @@ MAX_COMMENT_LENGTH = 2200
 async def add_comment(
     deps: SocialDeps, viewer: Viewer, *, post_id: int, text: str
 ) -> CommentRecord:
-    """Comment on a published post. Raises DomainError INVALID_INPUT / NOT_FOUND / RATE_LIMITED.
+    """Comment on a published post. Raises DomainError INVALID_INPUT / NOT_FOUND (also a post
+    the viewer may not see) / BLOCKED (a post of, or a mention of, an account the viewer
+    blocked) / RATE_LIMITED.
 
     Side effects: a comments row, the post's comment_count + 1, COMMENT and MENTION
     notifications, in one transaction; then their pushes and the post's live counts.
@@ -42,14 +45,13 @@ async def add_comment(
     db, redis = deps.db, deps.redis
     await deps.ensure_allowed("comment", viewer.user_id)
     async with transaction(db) as conn:
-        found = await post_store.fetch_posts_by_ids(conn, [post_id])
-        if not found or found[0].status != "PUBLISHED":
-            raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
+        post = await visibility.published_post_to_act_on(conn, viewer.user_id, post_id)
+        await visibility.refuse_mentions_of_blocked(conn, viewer.user_id, parse_mentions(cleaned))
         comment = await comment_store.insert_comment(
             conn, post_id=post_id, author_id=viewer.user_id, text=cleaned
         )
         deliveries = await notifications.record_comment(
-            conn, post_author_id=found[0].author_id, comment=comment
+            conn, post_author_id=post.author_id, comment=comment
         )
     await deps.count("comment", viewer.user_id)
     await notifications.announce(redis, deliveries, counts_changed_on=post_id)
@@ -85,24 +87,24 @@ async def delete_comment(deps: SocialDeps, viewer: Viewer, comment_id: int) -> i
     return comment_id
 
 
-async def fetch_comments(db: Db, comment_ids: list[int]) -> list[CommentRecord]:
-    """The comments among these ids that exist (comments of deleted posts are not shown)."""
+async def fetch_comments(
+    db: Db, viewer_id: int | None, comment_ids: list[int]
+) -> list[CommentRecord]:
+    """The comments among these ids that the viewer may see: their post is published and
+    visible to them, and no block stands between them and the comment's author
+    (services.visibility; comments of deleted posts are not shown)."""
     if not comment_ids:
         return []
-    found = await comment_store.fetch_comments_by_ids(db, comment_ids)
-    post_ids = list({comment.post_id for comment in found})
-    visible = {
-        p.id for p in await post_store.fetch_posts_by_ids(db, post_ids) if p.status == "PUBLISHED"
-    }
-    return [comment for comment in found if comment.post_id in visible]
+    return await comment_store.fetch_visible_comments_by_ids(db, comment_ids, viewer_id)
 
 
 async def list_comments(
-    db: Db, post_id: int, *, first: int, after: str | None
+    db: Db, viewer_id: int | None, post_id: int, *, first: int, after: str | None
 ) -> Page[CommentRecord]:
-    """The post's comments, oldest first, one keyset page."""
+    """The post's comments the viewer may see (as fetch_comments), oldest first, one keyset
+    page."""
     limit = check_page_size(first)
     rows = await comment_store.fetch_comments_page(
-        db, post_id, limit=limit + 1, after=decode_time_id_cursor(after)
+        db, post_id, viewer_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
     return page_of([(encode_time_id_cursor(c.created_at, c.id), c) for c in rows], limit)

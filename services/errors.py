@@ -22,6 +22,8 @@ class UserErrorCode(enum.Enum):
     MEDIA_TOO_LARGE = "MEDIA_TOO_LARGE"
     UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
     MEDIA_NOT_READY = "MEDIA_NOT_READY"
+    BLOCKED = "BLOCKED"
+    """The viewer acts on an account they blocked (one that blocked them is NOT_FOUND)."""
 
 
 @dataclass(frozen=True, slots=True)

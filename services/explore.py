@@ -123,9 +123,11 @@ async def read_explore(
     )
     if found is None:
         raise InvalidArgumentError("This explore cursor has expired: load explore again.")
+    # The snapshot is filtered at read by the rule as it stands now (services.visibility, in
+    # SQL): posts deleted, or of accounts blocked or made private since, are left out.
     records = {
         post.id: post
-        for post in await post_store.fetch_posts_by_ids(deps.db, found.ids)
+        for post in await post_store.fetch_visible_posts_by_ids(deps.db, found.ids, viewer_id)
         if post.status == "PUBLISHED"
     }
     items = [

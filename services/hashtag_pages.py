@@ -72,26 +72,28 @@ async def list_hashtag_posts(
     first: int,
     after: str | None,
     now: datetime,
+    viewer_id: int | None = None,
 ) -> Page[PostRecord]:
-    """One page of the tag's published posts in `order`. Raises InvalidArgumentError for a bad
+    """One page of the tag's published posts the viewer (None: anonymous) may see
+    (services.visibility, in SQL) in `order`. Raises InvalidArgumentError for a bad
     `first` or a cursor of another list. No side effects."""
     limit = check_page_size(first)
     if order is HashtagOrder.RECENT:
         rows = await hashtag_store.fetch_recent_page(
-            db, hashtag_id, limit=limit + 1, after=decode_time_id_cursor(after)
+            db, hashtag_id, viewer_id, limit=limit + 1, after=decode_time_id_cursor(after)
         )
         return page_of([(encode_time_id_cursor(_published(p), p.id), p) for p in rows], limit)
-    return await _top_page(db, hashtag_id, limit=limit, after=after, now=now)
+    return await _top_page(db, viewer_id, hashtag_id, limit=limit, after=after, now=now)
 
 
 async def _top_page(
-    db: Db, hashtag_id: int, *, limit: int, after: str | None, now: datetime
+    db: Db, viewer_id: int | None, hashtag_id: int, *, limit: int, after: str | None, now: datetime
 ) -> Page[PostRecord]:
     since, ranked_after, older_after = _decode_top(after, now)
     items: list[tuple[str, PostRecord]] = []
     if older_after is None:
         ranked, rows = await hashtag_store.fetch_top_page(
-            db, hashtag_id, since=since, limit=limit + 1, after=ranked_after
+            db, hashtag_id, viewer_id, since=since, limit=limit + 1, after=ranked_after
         )
         since_micros = micros_of(since)
         items = [
@@ -103,7 +105,7 @@ async def _top_page(
         older_after = (since, 0)  # below the window: published before `since`
     # Here len(items) <= limit: either none were read, or len(ranked) <= rows <= limit.
     older = await hashtag_store.fetch_recent_page(
-        db, hashtag_id, limit=limit + 1 - len(items), after=older_after
+        db, hashtag_id, viewer_id, limit=limit + 1 - len(items), after=older_after
     )
     items += [(encode(HashtagOlderCursor(micros_of(_published(p)), p.id)), p) for p in older]
     return page_of(items, limit)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from services import notifications
+from services import notifications, visibility
 from services.auth import Viewer
 from services.cursors import decode_time_id_cursor, encode_time_id_cursor
 from services.errors import DomainError, UserErrorCode
@@ -36,7 +36,9 @@ async def _published_post_id(db: Db, post_id: int) -> int:
 async def like_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
     """Like a published post; liking again changes nothing. Returns whether a like was added.
 
-    Raises DomainError NOT_FOUND, RATE_LIMITED. Side effects, only when the like is new: a likes
+    Raises DomainError NOT_FOUND (also a post the viewer may not see: services.visibility),
+    BLOCKED (a post of an account the viewer blocked), RATE_LIMITED. Side effects, only when
+    the like is new: a likes
     row and the author's LIKE notification in one statement, bracketed by the Redis counter's
     change (storage.counters.like_change: its version and pending mark move on every call);
     then the viewer's hourly/daily like allowance, the notification push and the post's live
@@ -44,6 +46,7 @@ async def like_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
     """
     db, redis = deps.db, deps.redis
     await deps.ensure_allowed("like", viewer.user_id)
+    await visibility.published_post_to_act_on(db, viewer.user_id, post_id)
     async with counters.like_change(redis, post_id) as counted:
         change = await like_store.insert_like(
             db, post_id, viewer.user_id, notification_window=notifications.AGGREGATION_WINDOW
@@ -68,6 +71,7 @@ async def unlike_post(deps: SocialDeps, viewer: Viewer, post_id: int) -> bool:
     notification too.
     """
     db, redis = deps.db, deps.redis
+    await visibility.published_post_to_act_on(db, viewer.user_id, post_id)
     async with counters.like_change(redis, post_id) as counted:
         change = await like_store.delete_like(db, post_id, viewer.user_id)
         counted.delta = 0 if change is None else -1
@@ -136,10 +140,13 @@ async def flush_like_counts(db: Db, redis: Redis) -> int:
         flushed += len(values)
 
 
-async def list_likers(db: Db, post_id: int, *, first: int, after: str | None) -> Page[UserRecord]:
-    """Who liked the post, most recent first, one keyset page."""
+async def list_likers(
+    db: Db, viewer_id: int | None, post_id: int, *, first: int, after: str | None
+) -> Page[UserRecord]:
+    """Who liked the post as the viewer may see them (none unless the post is visible to them;
+    likers with a block between them and the viewer left out), most recent first."""
     limit = check_page_size(first)
     rows = await like_store.fetch_likers_page(
-        db, post_id, limit=limit + 1, after=decode_time_id_cursor(after)
+        db, post_id, viewer_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
     return page_of([(encode_time_id_cursor(*key), user) for key, user in rows], limit)

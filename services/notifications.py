@@ -25,6 +25,7 @@ from storage import redis_keys
 from storage.pg import Db
 from storage.pg import notifications as notification_store
 from storage.pg import users as user_store
+from storage.pg import visibility as visibility_store
 from storage.pg.comments import CommentRecord
 from storage.pg.likes import LikeChange
 from storage.pg.notifications import NotificationRecord
@@ -51,6 +52,21 @@ async def record_follow(db: Db, *, followee_id: int, follower_id: int) -> list[D
 
 async def retract_follow(db: Db, *, followee_id: int, follower_id: int) -> list[Delivery]:
     return await _retract(db, followee_id, "FOLLOW", post_id=None, actor_id=follower_id)
+
+
+async def record_follow_request(db: Db, *, owner_id: int, requester_id: int) -> list[Delivery]:
+    """FOLLOW_REQUEST to a private account's owner, the requester its actor."""
+    return await _notify(db, owner_id, "FOLLOW_REQUEST", post_id=None, actor_id=requester_id)
+
+
+async def retract_follow_request(db: Db, *, owner_id: int, requester_id: int) -> list[Delivery]:
+    """The request was approved, declined or cancelled: out of the owner's FOLLOW_REQUEST."""
+    return await _retract(db, owner_id, "FOLLOW_REQUEST", post_id=None, actor_id=requester_id)
+
+
+async def record_follow_accepted(db: Db, *, requester_id: int, owner_id: int) -> list[Delivery]:
+    """FOLLOW_ACCEPTED to the requester whose request the owner approved."""
+    return await _notify(db, requester_id, "FOLLOW_ACCEPTED", post_id=None, actor_id=owner_id)
 
 
 async def record_comment(db: Db, *, post_author_id: int, comment: CommentRecord) -> list[Delivery]:
@@ -104,7 +120,11 @@ async def _notify(
     comment_id: int | None = None,
     source_id: int = 0,
 ) -> list[Delivery]:
-    """Add one event to the recipient's aggregated notification; its push if it changed."""
+    """Add one event to the recipient's aggregated notification; its push if it changed.
+    Nothing across a block: no notification is created between accounts with a block either
+    way between them."""
+    if await visibility_store.fetch_blocked_either_way(db, recipient_id, [actor_id]):
+        return []
     changed = await notification_store.notify(
         db,
         recipient_id=recipient_id,
@@ -149,11 +169,17 @@ async def _comment_targets(
 
 
 async def _mentioned(db: Db, text: str | None, *, exclude: int) -> list[int]:
+    """The ids of the accounts @mentioned in `text`, but `exclude` (the author) and anyone with
+    a block between them and the author (a mention across a block is plain text)."""
     names = parse_mentions(text)
     if not names:
         return []
     found = await user_store.fetch_user_ids_by_usernames(db, names)
-    return [found[name] for name in names if name in found and found[name] != exclude]
+    ids = [found[name] for name in names if name in found and found[name] != exclude]
+    if not ids:
+        return []
+    blocked = await visibility_store.fetch_blocked_either_way(db, exclude, ids)
+    return [user_id for user_id in ids if user_id not in blocked]
 
 
 async def announce(

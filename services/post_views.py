@@ -27,6 +27,8 @@ class PostView(NamedTuple):
     """The post's media in carousel order, each with its alt text."""
     like_count: int
     viewer_has_liked: bool
+    author_content_visible: bool
+    """The viewer may see the author's content (services.visibility.may_see_content)."""
 
 
 async def page_views(
@@ -58,6 +60,7 @@ async def page_views(
             media=row.media,
             like_count=counts[row.post.id],
             viewer_has_liked=row.viewer_has_liked,
+            author_content_visible=row.author_content_visible,
         )
         for row in rows
     ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
-from services import discover, notifications
+from services import discover, notifications, visibility
 from services.auth import Viewer
 from services.cursors import decode_time_id_cursor, encode_time_id_cursor
 from services.errors import DomainError, UserError, UserErrorCode
@@ -16,6 +16,7 @@ from services.pagination import (
     check_page_size,
     page_of,
 )
+from services.post_views import PostView
 from services.social import SocialDeps
 from services.text import clean_text
 from storage import counters, jobs
@@ -206,24 +207,27 @@ async def delete_post(deps: PostDeps, viewer: Viewer, post_id: int) -> int:
     return post_id
 
 
-def is_visible(post: PostRecord, viewer_id: int | None) -> bool:
-    """Published posts are public; unpublished ones (not deleted) are their author's."""
-    return post.status == "PUBLISHED" or (post.status != "DELETED" and post.author_id == viewer_id)
+def is_visible(view: PostView, viewer_id: int | None) -> bool:
+    """services.visibility.may_see_post for a post view (which carries whether the viewer may
+    see its author's content, read with it)."""
+    return visibility.post_status_visible(view.post, viewer_id) and view.author_content_visible
 
 
 async def fetch_visible_post(db: Db, viewer_id: int | None, post_id: int) -> PostRecord | None:
-    """The post if this viewer may see it (see is_visible), else None."""
-    found = await post_store.fetch_posts_by_ids(db, [post_id])
-    return found[0] if found and is_visible(found[0], viewer_id) else None
+    """The post if this viewer may see it (services.visibility.may_see_post, in SQL), else
+    None."""
+    found = await post_store.fetch_visible_posts_by_ids(db, [post_id], viewer_id)
+    return found[0] if found else None
 
 
 async def list_author_posts(
-    db: Db, author_id: int, *, first: int, after: str | None
+    db: Db, viewer_id: int | None, author_id: int, *, first: int, after: str | None
 ) -> Page[PostRecord]:
-    """The author's published posts, newest first (profile grid), one keyset page."""
+    """The author's published posts, newest first (profile grid), one keyset page; empty when
+    the viewer may not see the author's content (services.visibility, in SQL)."""
     limit = check_page_size(first)
     rows = await post_store.fetch_author_posts_page(
-        db, author_id, limit=limit + 1, after=decode_time_id_cursor(after)
+        db, author_id, viewer_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
     # Published posts always have published_at (a CHECK on posts): the filter only narrows.
     return page_of(

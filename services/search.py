@@ -56,14 +56,19 @@ class SearchResults:
 
 
 async def search_people_and_tags(
-    db: Db, backend: SearchBackend, query: str, *, first: int
+    db: Db, backend: SearchBackend, query: str, *, first: int, viewer_id: int | None = None
 ) -> SearchResults:
-    """Users and tags matching `query`, best first, at most `first` of each. No side effects."""
+    """Users and tags matching `query`, best first, at most `first` of each; users with a block
+    between them and the viewer (None: anonymous) are left out (services.visibility, in SQL,
+    by id after the search: the same for every backend). No side effects."""
     limit = check_page_size(first)
     terms = parse_query(query)
     user_ids = await backend.search_users(terms, limit=limit)
     tag_ids = await backend.search_hashtags(terms, limit=limit)
-    users = {user.id: user for user in await user_store.fetch_users_by_ids(db, user_ids)}
+    users = {
+        user.id: user
+        for user in await user_store.fetch_visible_users_by_ids(db, user_ids, viewer_id)
+    }
     tags = {
         tag.id: tag
         for tag in await hashtag_store.fetch_hashtags_by_ids(db, tag_ids)
@@ -83,9 +88,13 @@ async def search_posts(
     first: int,
     after: str | None,
     now: datetime | None = None,
+    viewer_id: int | None = None,
 ) -> Page[PostRecord]:
-    """Published posts whose caption matches `query` (stemmed words, the last one as a prefix),
-    most relevant first, then newest; one keyset page. No side effects.
+    """Published posts whose caption matches `query` (stemmed words, the last one as a prefix)
+    and that the viewer (None: anonymous) may see, most relevant first, then newest; one keyset
+    page. No side effects. Hits are filtered by id after the search, with the visibility rule
+    in SQL (services.visibility), the same for every backend: a page may hold fewer than
+    `first` posts when some are hidden (has_next_page still tells whether more follow).
 
     The first page's time (`now`, the clock by default) travels in the cursors: on PostgreSQL,
     relevance is ranked among the most recent matches published by then (docs/search.md), so
@@ -99,7 +108,9 @@ async def search_posts(
     hits = await backend.search_posts(terms, limit=limit + 1, after=position, as_of=as_of)
     records = {
         post.id: post
-        for post in await post_store.fetch_posts_by_ids(db, [hit.post_id for hit in hits])
+        for post in await post_store.fetch_visible_posts_by_ids(
+            db, [hit.post_id for hit in hits], viewer_id
+        )
         if post.status == "PUBLISHED"
     }
     items = [

@@ -98,6 +98,23 @@ async def enqueue_fan_out_author_batch(
     return job is not None
 
 
+CLEAN_FEEDS_AFTER_BLOCK = "clean_feeds_after_block"
+
+
+async def enqueue_clean_feeds_after_block(
+    queue: ArqRedis, blocker_id: int, blocked_id: int
+) -> bool:
+    """Queue the removal of each side's posts from the other's cached feed after a block;
+    False when that job is already queued (a repeat would do nothing more)."""
+    job = await queue.enqueue_job(
+        CLEAN_FEEDS_AFTER_BLOCK,
+        blocker_id,
+        blocked_id,
+        _job_id=f"{CLEAN_FEEDS_AFTER_BLOCK}:{blocker_id}:{blocked_id}",
+    )
+    return job is not None
+
+
 DELETE_POST_FILES = "delete_post_files"
 
 

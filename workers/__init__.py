@@ -16,6 +16,7 @@ from services.media_processing import ProcessingDeps, ProcessingLimits
 from services.moderation import load_default_moderator
 from settings import Settings
 from storage.jobs import (
+    CLEAN_FEEDS_AFTER_BLOCK,
     DELETE_POST_FILES,
     FAN_OUT_AUTHOR,
     FAN_OUT_AUTHOR_BATCH,
@@ -103,6 +104,11 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             func(
                 feed_jobs.fan_out_author_batch,
                 name=FAN_OUT_AUTHOR_BATCH,
+                timeout=FEED_JOB_TIMEOUT_SECONDS,
+            ),
+            func(
+                feed_jobs.clean_feeds_after_block,
+                name=CLEAN_FEEDS_AFTER_BLOCK,
                 timeout=FEED_JOB_TIMEOUT_SECONDS,
             ),
         ],

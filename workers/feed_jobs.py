@@ -90,3 +90,13 @@ async def fan_out_author_batch(
         f"fan-out of author {author_id} after follower {after_follower_id}",
         feed.fan_out_author_batch(_deps(ctx), author_id, after_follower_id, until_follower_id),
     )
+
+
+async def clean_feeds_after_block(ctx: dict[str, Any], blocker_id: int, blocked_id: int) -> int:
+    """After a block (storage.jobs.CLEAN_FEEDS_AFTER_BLOCK): each side's posts leave the
+    other's cached feed; returns the entries removed."""
+    return await _retrying(
+        ctx,
+        f"feed clean-up after {blocker_id} blocked {blocked_id}",
+        feed.forget_each_other(_deps(ctx), blocker_id, blocked_id),
+    )

@@ -13,10 +13,14 @@ from services.feed.deps import FeedConfig, FeedDeps, FeedOrder
 from services.feed.fan_out import (
     FanOutResult,
     backfill_followee,
+    clean_feeds_after_block,
     fan_out_author,
     fan_out_author_batch,
     fan_out_batch,
     fan_out_post,
+    follower_lost,
+    forget_each_other,
+    remove_author_posts,
     remove_followee,
 )
 from services.feed.page import FeedIdPage, read_feed, read_feed_ids
@@ -28,11 +32,15 @@ __all__ = [
     "FeedIdPage",
     "FeedOrder",
     "backfill_followee",
+    "clean_feeds_after_block",
     "fan_out_author",
     "fan_out_author_batch",
     "fan_out_batch",
     "fan_out_post",
+    "follower_lost",
+    "forget_each_other",
     "read_feed",
     "read_feed_ids",
+    "remove_author_posts",
     "remove_followee",
 ]

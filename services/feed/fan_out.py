@@ -148,17 +148,52 @@ async def remove_followee(
     followee's posts (pulled at read time until now) are fanned out to their active followers
     (`fan_out_author`, enqueued or inline). Side effects: Redis feed writes; maybe a job.
     """
-    removed = 0
-    if await feed_cache.feed_exists(deps.redis, viewer_id):
-        posts = await _recent_posts(deps, followee_id)
-        removed = await feed_cache.remove_posts(deps.redis, viewer_id, [post.id for post in posts])
+    removed = await remove_author_posts(deps, viewer_id, followee_id)
+    await follower_lost(deps, followee_id, followee_follower_count=followee_follower_count)
+    return removed
+
+
+async def follower_lost(
+    deps: FeedDeps, followee_id: int, *, followee_follower_count: int | None
+) -> None:
+    """After someone lost a follower (`followee_follower_count`: their count right after):
+    when it has just dropped below the celebrity threshold, their posts (pulled at read time
+    until now) are fanned out to their active followers (`fan_out_author`, enqueued or
+    inline). Side effects: maybe a job."""
     if followee_follower_count == deps.config.celebrity_follower_threshold - 1:
         round_id = time.time_ns() // 1000
         if deps.run_jobs_inline:
             await fan_out_author(deps, followee_id, round_id)
         else:
             await jobs.enqueue_fan_out_author(deps.redis, followee_id, round_id)
-    return removed
+
+
+async def remove_author_posts(deps: FeedDeps, viewer_id: int, author_id: int) -> int:
+    """Remove the author's recent posts from the viewer's cached feed, if it exists (older
+    leftovers are filtered at read time). Returns the entries removed. Side effects: Redis
+    feed writes."""
+    if not await feed_cache.feed_exists(deps.redis, viewer_id):
+        return 0
+    posts = await _recent_posts(deps, author_id)
+    return await feed_cache.remove_posts(deps.redis, viewer_id, [post.id for post in posts])
+
+
+async def forget_each_other(deps: FeedDeps, blocker_id: int, blocked_id: int) -> int:
+    """After a block: each side's recent posts leave the other's cached feed (reads filter
+    them meanwhile: storage.feed.sql). The job `clean_feeds_after_block` runs this. Returns
+    the entries removed. Side effects: Redis feed writes."""
+    return await remove_author_posts(deps, blocker_id, blocked_id) + await remove_author_posts(
+        deps, blocked_id, blocker_id
+    )
+
+
+async def clean_feeds_after_block(deps: FeedDeps, blocker_id: int, blocked_id: int) -> None:
+    """Schedule forget_each_other: a `clean_feeds_after_block` job (inline when
+    `run_jobs_inline`). Side effects: an enqueued job, or the feed writes."""
+    if deps.run_jobs_inline:
+        await forget_each_other(deps, blocker_id, blocked_id)
+    else:
+        await jobs.enqueue_clean_feeds_after_block(deps.redis, blocker_id, blocked_id)
 
 
 async def fan_out_author(deps: FeedDeps, author_id: int, round_id: int) -> FanOutResult:

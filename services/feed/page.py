@@ -66,7 +66,7 @@ async def read_feed(
         like_counters=ids.like_counters,
         rows=ids.views,
     )
-    visible = {view.post.id: view for view in views if posts.is_visible(view.post, viewer_id)}
+    visible = {view.post.id: view for view in views if posts.is_visible(view, viewer_id)}
     edges = [(cursor, visible[post_id]) for cursor, post_id in ids.edges if post_id in visible]
     return Page(edges=edges, has_next_page=ids.has_next_page)
 

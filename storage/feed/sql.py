@@ -18,6 +18,7 @@ from storage.feed.keys import FeedKey
 from storage.micros import datetime_of, micros_of
 from storage.pg import Db
 from storage.pg.post_views import VIEW_WIDTH, PostViewRow, view_columns, view_from_row
+from storage.pg.visibility import not_blocked_sql, not_muted_sql
 
 
 class FeedPost(NamedTuple):
@@ -161,18 +162,31 @@ _CELEBRITIES = """
 
 # FROM ... WHERE of the posts among an id array (the placeholder `{ids}`: its parameter) that
 # belong in the feed of viewer $1 now: PUBLISHED, and by the viewer or by an account the viewer
-# follows. One follows probe per post (LATERAL ... LIMIT 1): an EXISTS under OR would be planned
+# follows, has not muted and has no block with (_in_feed_of). One follows probe per post
+# (LATERAL ... LIMIT 1): an EXISTS under OR would be planned
 # as a hash of every account the viewer follows, which grows with the follow count. (unnest
 # rather than `= ANY`: its small row estimate lets the prepared statement settle on its generic
 # plan, saving a planning per call.) Composed into each query that needs it: one round trip each.
-_VISIBLE_AMONG = """
+def _in_feed_of(author: str) -> str:
+    """The author (an id expression) may appear in the feed of viewer $1 as far as blocks and
+    mutes go: no block either way, not muted by the viewer (storage.pg.visibility; three
+    primary-key probes per row, whatever the number of the viewer's blocks and mutes)."""
+    return f"{not_blocked_sql(author, '$1')} AND {not_muted_sql(author, '$1')}"
+
+
+_VISIBLE_AMONG = (
+    """
           FROM unnest({ids}::bigint[]) AS candidate(id)
           JOIN posts p ON p.id = candidate.id
           LEFT JOIN LATERAL (
                SELECT true AS yes FROM follows f
                 WHERE f.follower_id = $1 AND f.followee_id = p.author_id LIMIT 1
           ) followed ON true
-         WHERE p.status = 'PUBLISHED' AND (p.author_id = $1 OR followed.yes)"""
+         WHERE p.status = 'PUBLISHED'
+           AND (p.author_id = $1 OR (followed.yes AND """
+    + _in_feed_of("p.author_id").replace("{", "{{").replace("}", "}}")
+    + "))"
+)
 
 
 async def fetch_celebrity_followees(db: Db, viewer_id: int, threshold: int) -> list[int]:
@@ -225,7 +239,7 @@ _CANDIDATES = f"""
 WITH {_CELEBRITIES}, authors AS (
     SELECT $1::bigint AS author_id
     UNION ALL
-    SELECT id FROM followed_celebrities
+    SELECT id FROM followed_celebrities WHERE {_in_feed_of("id")}
 ), pulled AS (
     SELECT p.id, p.author_id, p.published_at
       FROM authors a
@@ -319,16 +333,18 @@ async def fetch_pull_feed(
     db: Db, viewer_id: int, *, before: FeedKey | None, limit: int
 ) -> list[FeedPost]:
     """The pure pull-model feed: the newest `limit` published posts older than `before` by the
-    viewer or anyone they follow, from PostgreSQL alone. The baseline of the benchmark, the
+    viewer or anyone they follow (but muted accounts and any with a block: _in_feed_of), from
+    PostgreSQL alone. The baseline of the benchmark, the
     oracle of the tests, and the fallback below a cached feed's horizon."""
     at, post_id = _below(before)
     rows = await db.fetch(
-        """
+        f"""
         SELECT p.id, p.author_id, p.published_at
           FROM (
                SELECT $1::bigint AS author_id
                UNION ALL
-               SELECT followee_id FROM follows WHERE follower_id = $1
+               SELECT followee_id FROM follows
+                WHERE follower_id = $1 AND {_in_feed_of("followee_id")}
           ) a
          CROSS JOIN LATERAL (
                SELECT id, author_id, published_at FROM posts
@@ -352,7 +368,8 @@ async def fetch_feed_visible_posts(
     db: Db, viewer_id: int, post_ids: Sequence[int]
 ) -> list[FeedPost]:
     """Those of `post_ids` that belong in the viewer's feed now: PUBLISHED, and by the viewer
-    or by an account the viewer follows (in no particular order; see _VISIBLE_AMONG for how)."""
+    or by an account the viewer follows and has not muted (in no particular order; see
+    _VISIBLE_AMONG for how)."""
     rows = await db.fetch(
         f"SELECT p.id, p.author_id, p.published_at {_VISIBLE_AMONG.format(ids='$2')}",
         viewer_id,

@@ -8,7 +8,8 @@ from datetime import datetime
 
 import asyncpg
 
-from storage.pg import Db
+from storage.pg import Db, qualified
+from storage.pg.visibility import not_blocked_sql, visible_post_sql
 
 COMMENT_COLUMNS = "id, post_id, author_id, text, created_at"
 
@@ -65,26 +66,55 @@ async def delete_comment(db: Db, comment_id: int) -> CommentRecord | None:
 
 
 async def fetch_comments_by_ids(db: Db, ids: Sequence[int]) -> list[CommentRecord]:
+    """The comments among `ids` that exist, whoever may see them (for their author's own
+    operations); reads on behalf of a viewer use fetch_visible_comments_by_ids."""
     rows = await db.fetch(
         f"SELECT {COMMENT_COLUMNS} FROM comments WHERE id = ANY($1::bigint[])", ids
     )
     return [comment_from_row(row) for row in rows]
 
 
-async def fetch_comments_page(
-    db: Db, post_id: int, *, limit: int, after: CommentCursor | None
+_COMMENT_COLUMNS_OF_C = qualified(COMMENT_COLUMNS, "c")
+_VISIBLE_COMMENT = (
+    f"{visible_post_sql('p', '$2')} AND p.status = 'PUBLISHED'"
+    f" AND {not_blocked_sql('c.author_id', '$2')}"
+)
+"""A comment `c` on post `p` is visible to viewer $2: its post is published and visible, and a
+block stands between the viewer and its author in neither way (storage.pg.visibility)."""
+
+
+async def fetch_visible_comments_by_ids(
+    db: Db, ids: Sequence[int], viewer_id: int | None
 ) -> list[CommentRecord]:
-    """The post's comments, oldest first, after the keyset `after`."""
+    """The comments among `ids` that the viewer may see (_VISIBLE_COMMENT), in no order."""
     rows = await db.fetch(
         f"""
-        SELECT {COMMENT_COLUMNS} FROM comments
-         WHERE post_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))
-         ORDER BY created_at, id
+        SELECT {_COMMENT_COLUMNS_OF_C} FROM comments c JOIN posts p ON p.id = c.post_id
+         WHERE c.id = ANY($1::bigint[]) AND {_VISIBLE_COMMENT}
+        """,
+        ids,
+        viewer_id,
+    )
+    return [comment_from_row(row) for row in rows]
+
+
+async def fetch_comments_page(
+    db: Db, post_id: int, viewer_id: int | None, *, limit: int, after: CommentCursor | None
+) -> list[CommentRecord]:
+    """The post's comments that the viewer may see (_VISIBLE_COMMENT), oldest first, after the
+    keyset `after`."""
+    rows = await db.fetch(
+        f"""
+        SELECT {_COMMENT_COLUMNS_OF_C} FROM comments c JOIN posts p ON p.id = c.post_id
+         WHERE c.post_id = $1 AND {_VISIBLE_COMMENT.replace("$2", "$5")}
+           AND ($2::timestamptz IS NULL OR (c.created_at, c.id) > ($2, $3))
+         ORDER BY c.created_at, c.id
          LIMIT $4
         """,
         post_id,
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        viewer_id,
     )
     return [comment_from_row(row) for row in rows]

@@ -7,11 +7,15 @@ from datetime import datetime
 
 from storage.pg import Db, qualified
 from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
+from storage.pg.visibility import not_blocked_sql, visible_author_sql
 
 FollowCursor = tuple[datetime, int]
 """Keyset position in a follow list: (followed at, user id), both descending."""
 
 _USER_COLUMNS_OF_U = qualified(USER_COLUMNS, "u")
+_LISTED = f"{visible_author_sql('$1', '$5')} AND {not_blocked_sql('u.id', '$5')}"
+"""The rule of a follow list ($1: its owner, $5: the viewer): the viewer may see the owner's
+content, and each listed user (storage.pg.visibility)."""
 
 
 async def lock_pair(db: Db, follower_id: int, followee_id: int) -> set[int]:
@@ -68,14 +72,15 @@ async def adjust_follow_counts(db: Db, follower_id: int, followee_id: int, delta
 
 
 async def fetch_followers_page(
-    db: Db, user_id: int, *, limit: int, after: FollowCursor | None
+    db: Db, user_id: int, viewer_id: int | None, *, limit: int, after: FollowCursor | None
 ) -> list[tuple[FollowCursor, UserRecord]]:
-    """Up to `limit` followers of `user_id`, most recent first, after the keyset `after`."""
+    """Up to `limit` followers of `user_id` that the viewer may see, most recent first, after
+    the keyset `after` (none when the viewer may not see the user's content: _LISTED)."""
     rows = await db.fetch(
         f"""
         SELECT f.created_at AS followed_at, {_USER_COLUMNS_OF_U}
           FROM follows f JOIN users u ON u.id = f.follower_id
-         WHERE f.followee_id = $1
+         WHERE f.followee_id = $1 AND {_LISTED}
            AND ($2::timestamptz IS NULL OR (f.created_at, f.follower_id) < ($2, $3))
          ORDER BY f.created_at DESC, f.follower_id DESC
          LIMIT $4
@@ -84,19 +89,21 @@ async def fetch_followers_page(
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        viewer_id,
     )
     return [((row["followed_at"], row["id"]), user_from_row(row)) for row in rows]
 
 
 async def fetch_following_page(
-    db: Db, user_id: int, *, limit: int, after: FollowCursor | None
+    db: Db, user_id: int, viewer_id: int | None, *, limit: int, after: FollowCursor | None
 ) -> list[tuple[FollowCursor, UserRecord]]:
-    """Up to `limit` accounts `user_id` follows, most recent first, after the keyset `after`."""
+    """Up to `limit` accounts `user_id` follows that the viewer may see, most recent first,
+    after the keyset `after` (as fetch_followers_page)."""
     rows = await db.fetch(
         f"""
         SELECT f.created_at AS followed_at, {_USER_COLUMNS_OF_U}
           FROM follows f JOIN users u ON u.id = f.followee_id
-         WHERE f.follower_id = $1
+         WHERE f.follower_id = $1 AND {_LISTED}
            AND ($2::timestamptz IS NULL OR (f.created_at, f.followee_id) < ($2, $3))
          ORDER BY f.created_at DESC, f.followee_id DESC
          LIMIT $4
@@ -105,6 +112,7 @@ async def fetch_following_page(
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        viewer_id,
     )
     return [((row["followed_at"], row["id"]), user_from_row(row)) for row in rows]
 

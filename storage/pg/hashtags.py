@@ -10,6 +10,7 @@ import asyncpg
 
 from storage.pg import Db, qualified
 from storage.pg.posts import POST_COLUMNS, PostRecord, post_from_row
+from storage.pg.visibility import visible_post_sql
 
 _POST_COLUMNS_OF_P = qualified(POST_COLUMNS, "p")
 
@@ -182,13 +183,19 @@ async def search_hashtags_by_prefix(db: Db, prefix: str, *, limit: int) -> list[
 
 
 async def fetch_recent_page(
-    db: Db, hashtag_id: int, *, limit: int, after: tuple[datetime, int] | None
+    db: Db,
+    hashtag_id: int,
+    viewer_id: int | None,
+    *,
+    limit: int,
+    after: tuple[datetime, int] | None,
 ) -> list[PostRecord]:
-    """The tag's published posts, newest first, after the keyset (published at, id)."""
+    """The tag's published posts that the viewer may see (storage.pg.visibility), newest
+    first, after the keyset (published at, id)."""
     rows = await db.fetch(
         f"""
         SELECT {_POST_COLUMNS_OF_P} FROM post_hashtags ph JOIN posts p ON p.id = ph.post_id
-         WHERE ph.hashtag_id = $1 AND p.status = 'PUBLISHED'
+         WHERE ph.hashtag_id = $1 AND p.status = 'PUBLISHED' AND {visible_post_sql("p", "$5")}
            AND ($2::timestamptz IS NULL OR (ph.published_at, ph.post_id) < ($2, $3))
          ORDER BY ph.published_at DESC, ph.post_id DESC
          LIMIT $4
@@ -197,6 +204,7 @@ async def fetch_recent_page(
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        viewer_id,
     )
     return [post_from_row(row) for row in rows]
 
@@ -204,6 +212,7 @@ async def fetch_recent_page(
 async def fetch_top_page(
     db: Db,
     hashtag_id: int,
+    viewer_id: int | None,
     *,
     since: datetime,
     limit: int,
@@ -213,8 +222,9 @@ async def fetch_top_page(
     newest, after the keyset (engagement, published at, id), at most `limit` of them.
 
     Returns the (engagement, post) pairs and how many tag rows were ranked for them: fewer pairs
-    than rows when a post was deleted a moment ago and its delete hook has not untagged it yet
-    (such a post is left out; the rows count tells whether the window has more).
+    than rows when a post was deleted a moment ago and its delete hook has not untagged it yet,
+    or the viewer may not see it (storage.pg.visibility): such a post is left out; the rows
+    count tells whether the window has more.
     """
     # The window is ranked from post_hashtags_page_engagement_idx alone (an index-only scan of
     # the tag's rows since `since`, engagement included); only the page's posts are read.
@@ -229,6 +239,7 @@ async def fetch_top_page(
              LIMIT $6
           ) top
           LEFT JOIN posts p ON p.id = top.post_id AND p.status = 'PUBLISHED'
+               AND {visible_post_sql("p", "$7")}
          ORDER BY top.engagement DESC, top.published_at DESC, top.post_id DESC
         """,
         hashtag_id,
@@ -237,6 +248,7 @@ async def fetch_top_page(
         after[1] if after else None,
         after[2] if after else None,
         limit,
+        viewer_id,
     )
     pairs = [(row["engagement"], post_from_row(row)) for row in rows if row["found_status"]]
     return pairs, len(rows)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from storage.pg import Db, qualified
 from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
+from storage.pg.visibility import not_blocked_sql, visible_post_sql
 
 LikeCursor = tuple[datetime, int]
 """Keyset position in a likers list: (liked at, user id), both descending."""
@@ -94,14 +95,18 @@ async def count_likes(db: Db, post_ids: Sequence[int]) -> dict[int, int]:
 
 
 async def fetch_likers_page(
-    db: Db, post_id: int, *, limit: int, after: LikeCursor | None
+    db: Db, post_id: int, viewer_id: int | None, *, limit: int, after: LikeCursor | None
 ) -> list[tuple[LikeCursor, UserRecord]]:
-    """Who liked the post, most recent first, after the keyset `after`."""
+    """Who liked the post, most recent first, after the keyset `after`, as the viewer may see
+    them: none unless the viewer may see the post; likers with a block between them and the
+    viewer left out (storage.pg.visibility)."""
     rows = await db.fetch(
         f"""
         SELECT l.created_at AS liked_at, {_USER_COLUMNS_OF_U}
           FROM likes l JOIN users u ON u.id = l.user_id
          WHERE l.post_id = $1
+           AND EXISTS (SELECT 1 FROM posts p WHERE p.id = $1 AND {visible_post_sql("p", "$5")})
+           AND {not_blocked_sql("u.id", "$5")}
            AND ($2::timestamptz IS NULL OR (l.created_at, l.user_id) < ($2, $3))
          ORDER BY l.created_at DESC, l.user_id DESC
          LIMIT $4
@@ -110,5 +115,6 @@ async def fetch_likers_page(
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        viewer_id,
     )
     return [((row["liked_at"], row["id"]), user_from_row(row)) for row in rows]

@@ -10,12 +10,21 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from storage.pg import Db
+from storage.pg.visibility import not_blocked_sql, not_muted_sql
 
 NOTIFICATION_COLUMNS = (
     "id, recipient_id, kind, post_id, comment_id, actor_id, actor_count, created_at, read_at"
 )
 
 NotificationCursor = tuple[datetime, int]
+
+_SHOWN = (
+    f"({not_blocked_sql('actor_id', 'recipient_id')}"
+    f" AND {not_muted_sql('actor_id', 'recipient_id')})"
+)
+"""A notification is shown to its recipient unless its actor (the group's latest) and the
+recipient have a block between them, either way, or the recipient muted the actor
+(docs/privacy.md: the face of the group decides)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +86,11 @@ async def retract(
 
 
 async def fetch_notifications_by_ids(db: Db, ids: Sequence[int]) -> list[NotificationRecord]:
+    """The notifications among `ids` that exist and are shown to their recipients (_SHOWN)."""
     rows = await db.fetch(
-        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ANY($1::bigint[])", ids
+        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications"
+        f" WHERE id = ANY($1::bigint[]) AND {_SHOWN}",
+        ids,
     )
     return [notification_from_row(row) for row in rows]
 
@@ -90,7 +102,7 @@ async def fetch_notifications_page(
     rows = await db.fetch(
         f"""
         SELECT {NOTIFICATION_COLUMNS} FROM notifications
-         WHERE recipient_id = $1 AND actor_count > 0
+         WHERE recipient_id = $1 AND actor_count > 0 AND {_SHOWN}
            AND (post_id IS NULL OR post_id IN (SELECT id FROM posts WHERE status = 'PUBLISHED'))
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
          ORDER BY created_at DESC, id DESC
@@ -106,9 +118,9 @@ async def fetch_notifications_page(
 
 async def count_unread(db: Db, recipient_id: int) -> int:
     value = await db.fetchval(
-        """
+        f"""
         SELECT count(*) FROM notifications
-         WHERE recipient_id = $1 AND read_at IS NULL AND actor_count > 0
+         WHERE recipient_id = $1 AND read_at IS NULL AND actor_count > 0 AND {_SHOWN}
         """,
         recipient_id,
     )

@@ -15,6 +15,7 @@ from storage.pg import Db, qualified
 from storage.pg.media import MediaRecord, media_from_row, visible_media_sql
 from storage.pg.posts import POST_COLUMNS, PostRecord
 from storage.pg.users import USER_COLUMNS, UserRecord
+from storage.pg.visibility import content_visible_sql
 
 
 class PostViewRow(NamedTuple):
@@ -22,11 +23,13 @@ class PostViewRow(NamedTuple):
     author: UserRecord
     media: list[tuple[MediaRecord, str | None]]
     viewer_has_liked: bool
+    author_content_visible: bool
+    """The viewer may see the author's content (storage.pg.visibility.content_visible_sql)."""
 
 
 _AUTHOR = len(PostRecord._fields)
 _MEDIA = _AUTHOR + len(UserRecord._fields)
-VIEW_WIDTH = _MEDIA + 3
+VIEW_WIDTH = _MEDIA + 4
 """How many columns `view_columns` selects."""
 
 
@@ -34,7 +37,9 @@ def view_columns(viewer: str) -> str:
     """The select list of a post view, read by `view_from_row`: the post `p`, its author `u`
     (`JOIN users u ON u.id = p.author_id`), its media that the viewer may see (the media rule,
     `visible_media_sql`) and their alt texts in carousel order, and whether the viewer
-    (`viewer`: the placeholder of their id, or of NULL) liked it."""
+    (`viewer`: the placeholder of their id, or of NULL) liked it, and whether the viewer may
+    see the author's content (the visibility rule's SQL form: services.posts.is_visible
+    completes it with the post's status)."""
     visible = visible_media_sql("m", "p", viewer)
     return f"""{qualified(POST_COLUMNS, "p")},
        {qualified(USER_COLUMNS, "u", prefix="author_")},
@@ -44,7 +49,8 @@ def view_columns(viewer: str) -> str:
               WHERE pm.post_id = p.id AND {visible} ORDER BY pm.position) AS alt_texts,
        {viewer}::bigint IS NOT NULL AND EXISTS (
            SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = {viewer}
-       ) AS viewer_has_liked"""
+       ) AS viewer_has_liked,
+       {content_visible_sql("u", viewer)} AS author_content_visible"""
 
 
 def view_from_row(row: asyncpg.Record) -> PostViewRow:
@@ -58,6 +64,7 @@ def view_from_row(row: asyncpg.Record) -> PostViewRow:
             for item, alt in zip(row[_MEDIA], row[_MEDIA + 1], strict=True)
         ],
         viewer_has_liked=row[_MEDIA + 2],
+        author_content_visible=row[_MEDIA + 3],
     )
 
 

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import asyncpg
 
 from storage.pg import Db
+from storage.pg.visibility import visible_author_sql, visible_post_sql
 
 PostCursor = tuple[datetime, int]
 """Keyset position in a profile grid: (published at, post id), both descending."""
@@ -75,6 +76,20 @@ async def insert_post_media(
 async def fetch_posts_by_ids(db: Db, ids: Sequence[int]) -> list[PostRecord]:
     """The posts among `ids` that exist (any status), in no particular order."""
     rows = await db.fetch(f"SELECT {POST_COLUMNS} FROM posts WHERE id = ANY($1::bigint[])", ids)
+    return [post_from_row(row) for row in rows]
+
+
+async def fetch_visible_posts_by_ids(
+    db: Db, ids: Sequence[int], viewer_id: int | None
+) -> list[PostRecord]:
+    """The posts among `ids` that the viewer may see (storage.pg.visibility.visible_post_sql),
+    in no particular order."""
+    rows = await db.fetch(
+        f"SELECT {POST_COLUMNS} FROM posts p"
+        f" WHERE p.id = ANY($1::bigint[]) AND {visible_post_sql('p', '$2')}",
+        ids,
+        viewer_id,
+    )
     return [post_from_row(row) for row in rows]
 
 
@@ -157,13 +172,14 @@ async def mark_post_deleted(db: Db, post_id: int) -> str | None:
 
 
 async def fetch_author_posts_page(
-    db: Db, author_id: int, *, limit: int, after: PostCursor | None
+    db: Db, author_id: int, viewer_id: int | None, *, limit: int, after: PostCursor | None
 ) -> list[PostRecord]:
-    """The author's published posts, newest first (profile grid), after the keyset `after`."""
+    """The author's published posts, newest first (profile grid), after the keyset `after`;
+    none when the viewer may not see the author's content (storage.pg.visibility)."""
     rows = await db.fetch(
         f"""
         SELECT {POST_COLUMNS} FROM posts
-         WHERE author_id = $1 AND status = 'PUBLISHED'
+         WHERE author_id = $1 AND status = 'PUBLISHED' AND {visible_author_sql("$1", "$5")}
            AND ($2::timestamptz IS NULL OR (published_at, id) < ($2, $3))
          ORDER BY published_at DESC, id DESC
          LIMIT $4
@@ -172,6 +188,7 @@ async def fetch_author_posts_page(
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        viewer_id,
     )
     return [post_from_row(row) for row in rows]
 

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import asyncpg
 
 from storage.pg import Db
+from storage.pg.visibility import not_blocked_sql
 
 
 class UserRecord(NamedTuple):
@@ -23,6 +24,8 @@ class UserRecord(NamedTuple):
     following_count: int
     post_count: int
     created_at: datetime
+    is_private: bool
+    """Only approved followers see the account's posts, followers and following."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ def user_from_row(row: asyncpg.Record, prefix: str = "") -> UserRecord:
         following_count=row[prefix + "following_count"],
         post_count=row[prefix + "post_count"],
         created_at=row[prefix + "created_at"],
+        is_private=row[prefix + "is_private"],
     )
 
 
@@ -88,6 +92,20 @@ async def fetch_users_by_ids(db: Db, ids: Sequence[int]) -> list[UserRecord]:
     return [user_from_row(row) for row in rows]
 
 
+async def fetch_visible_users_by_ids(
+    db: Db, ids: Sequence[int], viewer_id: int | None
+) -> list[UserRecord]:
+    """The users among `ids` that exist and that the viewer may see (no block either way:
+    storage.pg.visibility), in no particular order."""
+    rows = await db.fetch(
+        f"SELECT {USER_COLUMNS} FROM users u"
+        f" WHERE u.id = ANY($1::bigint[]) AND {not_blocked_sql('u.id', '$2')}",
+        ids,
+        viewer_id,
+    )
+    return [user_from_row(row) for row in rows]
+
+
 async def fetch_user_by_username(db: Db, username: str) -> UserRecord | None:
     row = await db.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE username = $1", username)
     return user_from_row(row) if row else None
@@ -116,13 +134,16 @@ async def update_profile(
     full_name: str | None,
     set_bio: bool,
     bio: str | None,
+    is_private: bool | None = None,
 ) -> UserRecord | None:
-    """Update the chosen profile fields (a `set_x` flag false keeps x); None if no such user."""
+    """Update the chosen profile fields (a `set_x` flag false keeps x; `is_private` None
+    keeps it); None if no such user."""
     row = await db.fetchrow(
         f"""
         UPDATE users
            SET full_name = CASE WHEN $2 THEN $3 ELSE full_name END,
                bio = CASE WHEN $4 THEN $5 ELSE bio END,
+               is_private = coalesce($6, is_private),
                updated_at = now()
          WHERE id = $1
         RETURNING {USER_COLUMNS}
@@ -132,6 +153,7 @@ async def update_profile(
         full_name,
         set_bio,
         bio,
+        is_private,
     )
     return user_from_row(row) if row else None
 
@@ -142,3 +164,13 @@ async def fetch_user_ids_by_usernames(db: Db, usernames: Sequence[str]) -> dict[
         "SELECT id, username FROM users WHERE username = ANY($1::text[])", usernames
     )
     return {row["username"]: row["id"] for row in rows}
+
+
+async def lock_users(db: Db, user_ids: Sequence[int]) -> set[int]:
+    """Lock these users' rows (FOR NO KEY UPDATE, in id order, as storage.pg.follows.lock_pair
+    does for two) for the rest of the transaction; the ids that exist."""
+    rows = await db.fetch(
+        "SELECT id FROM users WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE",
+        list(user_ids),
+    )
+    return {row["id"] for row in rows}

@@ -27,7 +27,7 @@ import pytest
 from resources import Resources
 from schema.build import build_schema
 from schema.global_ids import encode_global_id
-from services import comments, follows, likes, posts
+from services import comments, follows, likes, posts, safety
 from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
 from tests.api.helpers import sign_up, snapshot
@@ -155,6 +155,20 @@ ADD_COMMENT = """mutation M($input: AddCommentInput!) {
   addComment(input: $input) { comment { id } userErrors { code field } } }"""
 DELETE_COMMENT = """mutation M($id: ID!) {
   deleteComment(input: {commentId: $id}) { deletedCommentId userErrors { code field } } }"""
+APPROVE_REQUEST = """mutation M($id: ID!) {
+  approveFollowRequest(input: {userId: $id}) { user { username } userErrors { code field } } }"""
+DECLINE_REQUEST = """mutation M($id: ID!) {
+  declineFollowRequest(input: {userId: $id}) { user { username } userErrors { code field } } }"""
+CANCEL_REQUEST = """mutation M($id: ID!) {
+  cancelFollowRequest(input: {userId: $id}) { user { username } userErrors { code field } } }"""
+BLOCK = """mutation M($id: ID!) {
+  blockUser(input: {userId: $id}) { user { username } userErrors { code field } } }"""
+UNBLOCK = """mutation M($id: ID!) {
+  unblockUser(input: {userId: $id}) { user { username } userErrors { code field } } }"""
+MUTE = """mutation M($id: ID!) {
+  muteUser(input: {userId: $id}) { user { username } userErrors { code field } } }"""
+UNMUTE = """mutation M($id: ID!) {
+  unmuteUser(input: {userId: $id}) { user { username } userErrors { code field } } }"""
 MARK_READ = """mutation M($upTo: ID) {
   markNotificationsRead(input: {upTo: $upTo}) { unreadNotificationCount
     userErrors { code field } } }"""
@@ -331,6 +345,75 @@ async def mark_notifications_read_case(w: World) -> None:
     await refused(w, MARK_READ, {"upTo": gid("Notification", notification_id)}, expected)
 
 
+async def private_owner_with_request(w: World) -> UserRecord:
+    """The owner turns private and a fan asks to follow them (a pending request)."""
+    await w.resources.db.execute("UPDATE users SET is_private = true WHERE id = $1", w.owner.id)
+    fan = await w.fan()
+    await follows.follow_user(w.resources.social, viewer_of(fan), w.owner.id)
+    return fan
+
+
+async def approve_follow_request_case(w: World) -> None:
+    """Only the requested account approves: the fan's request to the owner is not the
+    intruder's to approve (NOT_FOUND: the intruder has no request from the fan)."""
+    fan = await private_owner_with_request(w)
+    expected = {"user": None, "userErrors": error("NOT_FOUND", "input", "userId")}
+    await refused(w, APPROVE_REQUEST, {"id": gid("User", fan.id)}, expected)
+
+
+async def decline_follow_request_case(w: World) -> None:
+    fan = await private_owner_with_request(w)
+    expected = {"user": None, "userErrors": error("NOT_FOUND", "input", "userId")}
+    await refused(w, DECLINE_REQUEST, {"id": gid("User", fan.id)}, expected)
+
+
+async def cancel_follow_request_case(w: World) -> None:
+    """Only the requester cancels: the intruder cannot withdraw the fan's request to the
+    owner (they have none of their own)."""
+    await private_owner_with_request(w)
+    expected = {"user": None, "userErrors": error("NOT_FOUND", "input", "userId")}
+    await refused(w, CANCEL_REQUEST, {"id": gid("User", w.owner.id)}, expected)
+
+
+async def block_user_case(w: World) -> None:
+    """A block is the caller's own act: blocking the owner writes the intruder's block and
+    touches no follow of anyone else (the fan still follows the owner)."""
+    fan = await w.fan()
+    await follows.follow_user(w.resources.social, viewer_of(fan), w.owner.id)
+    done = await w.live.graphql(BLOCK, {"id": gid("User", w.owner.id)}, token=w.intruder_token)
+    assert done["data"]["blockUser"] == {"user": {"username": "owner"}, "userErrors": []}
+    db = w.resources.db
+    assert await db.fetch("SELECT blocker_id, blocked_id FROM blocks") == [
+        (w.intruder.id, w.owner.id)
+    ]
+    assert await db.fetch("SELECT follower_id, followee_id FROM follows") == [(fan.id, w.owner.id)]
+
+
+async def unblock_user_case(w: World) -> None:
+    """The owner's block of the fan is the owner's: the intruder unblocking the fan lifts
+    nothing (a no-op, as for any account the caller did not block)."""
+    fan = await w.fan()
+    await safety.block_user(w.resources.social, viewer_of(w.owner), fan.id)
+    expected = {"user": {"username": "fan"}, "userErrors": []}
+    await refused(w, UNBLOCK, {"id": gid("User", fan.id)}, expected)
+
+
+async def mute_user_case(w: World) -> None:
+    """A mute is the caller's own: muting the owner writes only the intruder's mute."""
+    done = await w.live.graphql(MUTE, {"id": gid("User", w.owner.id)}, token=w.intruder_token)
+    assert done["data"]["muteUser"] == {"user": {"username": "owner"}, "userErrors": []}
+    assert await w.resources.db.fetch("SELECT muter_id, muted_id FROM mutes") == [
+        (w.intruder.id, w.owner.id)
+    ]
+
+
+async def unmute_user_case(w: World) -> None:
+    fan = await w.fan()
+    await safety.mute_user(w.resources.social, viewer_of(w.owner), fan.id)
+    expected = {"user": {"username": "fan"}, "userErrors": []}
+    await refused(w, UNMUTE, {"id": gid("User", fan.id)}, expected)
+
+
 AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "signUp": sign_up_case,
     "logIn": log_in_case,
@@ -348,6 +431,13 @@ AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "addComment": add_comment_case,
     "deleteComment": delete_comment_case,
     "markNotificationsRead": mark_notifications_read_case,
+    "approveFollowRequest": approve_follow_request_case,
+    "declineFollowRequest": decline_follow_request_case,
+    "cancelFollowRequest": cancel_follow_request_case,
+    "blockUser": block_user_case,
+    "unblockUser": unblock_user_case,
+    "muteUser": mute_user_case,
+    "unmuteUser": unmute_user_case,
 }
 
 # Mutations anyone may call without a token (they take credentials as arguments).
@@ -371,7 +461,17 @@ ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "addComment": (ADD_COMMENT, {"input": {"postId": "POST", "text": "hi"}}),
     "deleteComment": (DELETE_COMMENT, {"id": "COMMENT"}),
     "markNotificationsRead": (MARK_READ, {"upTo": None}),
+    "approveFollowRequest": (APPROVE_REQUEST, {"id": "OWNER"}),
+    "declineFollowRequest": (DECLINE_REQUEST, {"id": "OWNER"}),
+    "cancelFollowRequest": (CANCEL_REQUEST, {"id": "OWNER"}),
+    "blockUser": (BLOCK, {"id": "OWNER"}),
+    "unblockUser": (UNBLOCK, {"id": "OWNER"}),
+    "muteUser": (MUTE, {"id": "OWNER"}),
+    "unmuteUser": (UNMUTE, {"id": "OWNER"}),
 }
+
+# Fields of User that answer only to the user themselves (null for anyone else).
+VIEWER_ONLY_USER_FIELDS = ("followRequests", "blockedUsers", "mutedUsers")
 
 
 async def anonymous(w: World, query: str, variables: dict[str, Any]) -> None:
@@ -396,6 +496,37 @@ def test_every_mutation_has_an_authorization_case() -> None:
     assert missing == [], f"mutations without an authorization case in {__name__}: {missing}"
     assert sorted(set(AUTHZ_CASES) - fields) == []
     assert set(ANONYMOUS_CASES) == fields - PUBLIC_MUTATIONS
+
+
+def test_every_viewer_only_field_has_a_case() -> None:
+    """Every User field documented 'null unless this user is the viewer' is in
+    VIEWER_ONLY_USER_FIELDS (and so in test_viewer_only_fields_answer_null_to_others)."""
+    user_type = build_schema()._schema.get_type("User")
+    assert user_type is not None
+    documented = {
+        name
+        for name, field in user_type.fields.items()  # type: ignore[attr-defined]
+        if "null unless this user is the viewer" in (field.description or "")
+    }
+    assert documented == set(VIEWER_ONLY_USER_FIELDS)
+
+
+@pytest.mark.parametrize("field", VIEWER_ONLY_USER_FIELDS)
+async def test_viewer_only_fields_answer_null_to_others(world: World, field: str) -> None:
+    """The owner's requests, blocks and mutes: null to the intruder and to anonymous callers,
+    the list to the owner."""
+    await private_owner_with_request(world)
+    db = world.resources.db
+    other = await make_user(db, "other")
+    await safety.block_user(world.resources.social, viewer_of(world.owner), other.id)
+    await safety.mute_user(world.resources.social, viewer_of(world.owner), other.id)
+    query = f'{{ user(username: "owner") {{ {field} {{ totalCount nodes {{ username }} }} }} }}'
+    for token in (world.intruder_token, None):
+        body = await world.live.graphql(query, token=token)
+        assert body == {"data": {"user": {field: None}}}
+    own = await world.live.graphql(query, token=world.owner_token)
+    expected = "fan" if field == "followRequests" else "other"
+    assert own["data"]["user"][field] == {"totalCount": 1, "nodes": [{"username": expected}]}
 
 
 @pytest.mark.parametrize("mutation", sorted(AUTHZ_CASES))

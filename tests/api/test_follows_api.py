@@ -142,9 +142,10 @@ async def test_listing_50_followers_costs_the_same_statements_as_5(live: LiveApp
 
     small, small_body = await _statements_for(live, token, 5)
     large, large_body = await _statements_for(live, token, 50)
-    # The user; one page of followers with their rows; who of them the viewer follows; who of
-    # them follows the viewer. Each a single statement whatever the page size.
-    assert small == large == 4
+    # The user; how the viewer stands with them (the visibility rule's facts: blocks, follow);
+    # one page of followers with their rows; who of them the viewer follows; who of them follows
+    # the viewer. Each a single statement whatever the page size.
+    assert small == large == 5
     edges = large_body["data"]["user"]["followers"]["edges"]
     assert len(edges) == 50
     assert large_body["data"]["user"]["followers"]["pageInfo"]["hasNextPage"] is True

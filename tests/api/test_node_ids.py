@@ -39,6 +39,7 @@ def test_a_node_id_encodes_its_type_and_record_id() -> None:
     user = User(
         record_id=42, username="ada", full_name=None, bio=None, follower_count=0,
         following_count=0, post_count=0, created_at=None,  # type: ignore[arg-type]
+        is_private=False,
     )  # fmt: skip
     assert decode_global_id(user.id()) == ("User", 42)
 

@@ -108,7 +108,7 @@ async def test_lists_refuse_cursors_out_of_range_before_querying(
     not an error of PostgreSQL, nor a position made up from unicode digits."""
     user = await make_user(clean.db, "someone")
     with pytest.raises(InvalidArgumentError):
-        await follows.list_followers(clean.db, user.id, first=5, after=text)
+        await follows.list_followers(clean.db, None, user.id, first=5, after=text)
     deps = feed_deps(clean)
     for order in FeedOrder:
         with pytest.raises(InvalidArgumentError):

@@ -25,12 +25,12 @@ async def test_follow_is_idempotent_and_counts_once(
     resources: Resources, conn: asyncpg.Connection
 ) -> None:
     ann, ben = await make_user(conn, "ann"), await make_user(conn, "ben")
-    me, them = await follows.follow_user(social_on(resources, conn), viewer_of(ann), ben.id)
-    assert (me.following_count, them.follower_count) == (1, 1)
-    again_me, again_them = await follows.follow_user(
-        social_on(resources, conn), viewer_of(ann), ben.id
-    )
-    assert (again_me.following_count, again_them.follower_count) == (1, 1)
+    first = await follows.follow_user(social_on(resources, conn), viewer_of(ann), ben.id)
+    assert (first.viewer.following_count, first.target.follower_count) == (1, 1)
+    assert first.status is follows.FollowStatus.FOLLOWING
+    again = await follows.follow_user(social_on(resources, conn), viewer_of(ann), ben.id)
+    assert (again.viewer.following_count, again.target.follower_count) == (1, 1)
+    assert again.status is follows.FollowStatus.FOLLOWING
     assert await conn.fetchval("SELECT count(*) FROM follows") == 1
     assert await counters(conn, ann.id) == (0, 1)
     assert await counters(conn, ben.id) == (1, 0)
@@ -108,7 +108,7 @@ async def test_follower_pages_visit_everyone_once_newest_first(
     after = None
     pages = 0
     while True:
-        page = await follows.list_followers(conn, star.id, first=10, after=after)
+        page = await follows.list_followers(conn, None, star.id, first=10, after=after)
         pages += 1
         seen += [user.id for _, user in page.edges]
         if not page.has_next_page:
@@ -116,7 +116,7 @@ async def test_follower_pages_visit_everyone_once_newest_first(
         after = page.edges[-1][0]
     assert pages == 3
     assert seen == sorted((fan.id for fan in fans), reverse=True)
-    following = await follows.list_following(conn, fans[0].id, first=5, after=None)
+    following = await follows.list_following(conn, None, fans[0].id, first=5, after=None)
     assert [user.id for _, user in following.edges] == [star.id]
     assert following.has_next_page is False
 
@@ -129,4 +129,4 @@ async def test_bad_page_arguments_are_refused(
 ) -> None:
     star = await make_user(conn, "star")
     with pytest.raises(InvalidArgumentError):
-        await follows.list_followers(conn, star.id, first=first, after=after)
+        await follows.list_followers(conn, None, star.id, first=first, after=after)

@@ -219,9 +219,9 @@ async def test_likers_newest_first(clean: Resources, post: PostRecord) -> None:
     fans = [await make_user(clean.db, f"fan{i}") for i in range(3)]
     for fan in fans:
         await likes.like_post(clean.social, viewer_of(fan), post.id)
-    page = await likes.list_likers(clean.db, post.id, first=2, after=None)
+    page = await likes.list_likers(clean.db, None, post.id, first=2, after=None)
     assert [user.username for _, user in page.edges] == ["fan2", "fan1"]
-    rest = await likes.list_likers(clean.db, post.id, first=2, after=page.edges[-1][0])
+    rest = await likes.list_likers(clean.db, None, post.id, first=2, after=page.edges[-1][0])
     assert [user.username for _, user in rest.edges] == ["fan0"]
     assert rest.has_next_page is False
 
@@ -244,7 +244,7 @@ async def test_comments_count_exactly_and_delete_by_the_right_people(
     await comments.delete_comment(clean.social, viewer_of(author), first.id)  # the post's author
     await comments.delete_comment(clean.social, stranger, second.id)  # the comment's author
     assert await clean.db.fetchval("SELECT comment_count FROM posts WHERE id = $1", post.id) == 0
-    page = await comments.list_comments(clean.db, post.id, first=10, after=None)
+    page = await comments.list_comments(clean.db, None, post.id, first=10, after=None)
     assert page.edges == []
 
 
@@ -254,7 +254,7 @@ async def test_comments_page_oldest_first(clean: Resources, post: PostRecord) ->
         await comments.add_comment(clean.social, talker, post_id=post.id, text=str(i))
         for i in range(5)
     ]
-    page = await comments.list_comments(clean.db, post.id, first=3, after=None)
-    rest = await comments.list_comments(clean.db, post.id, first=3, after=page.edges[-1][0])
+    page = await comments.list_comments(clean.db, None, post.id, first=3, after=None)
+    rest = await comments.list_comments(clean.db, None, post.id, first=3, after=page.edges[-1][0])
     assert [c.id for _, c in page.edges + rest.edges] == [c.id for c in made]
     assert (page.has_next_page, rest.has_next_page) == (True, False)

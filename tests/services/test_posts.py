@@ -152,7 +152,7 @@ async def test_delete_post_by_its_author_only(clean: Resources, author: UserReco
     assert await post_count(clean, author) == 1
     assert await posts.delete_post(clean.posts, viewer_of(author), post.id) == post.id
     assert await post_count(clean, author) == 0
-    page = await posts.list_author_posts(clean.db, author.id, first=10, after=None)
+    page = await posts.list_author_posts(clean.db, None, author.id, first=10, after=None)
     assert page.edges == []
     assert await posts.fetch_visible_post(clean.db, author.id, post.id) is None
     with pytest.raises(DomainError) as error:
@@ -173,7 +173,7 @@ async def test_profile_grid_pages_newest_first(clean: Resources, author: UserRec
     ]
     seen, after = [], None
     while True:
-        page = await posts.list_author_posts(clean.db, author.id, first=3, after=after)
+        page = await posts.list_author_posts(clean.db, None, author.id, first=3, after=after)
         seen += [post.id for _, post in page.edges]
         if not page.has_next_page:
             break
