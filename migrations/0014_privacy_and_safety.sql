@@ -40,3 +40,44 @@ CREATE INDEX mutes_muter_page_idx ON mutes (muter_id, created_at DESC, muted_id 
 ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
 ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check
     CHECK (kind IN ('LIKE', 'COMMENT', 'FOLLOW', 'MENTION', 'FOLLOW_REQUEST', 'FOLLOW_ACCEPTED'));
+
+-- A block takes each side out of the other's notifications, exactly: every event of `actor` in
+-- the recipient's groups goes (set-based: one statement per block and direction, whatever the
+-- number of groups), each group's actor count drops by one, the latest remaining actor (and,
+-- for COMMENT and MENTION groups, the latest remaining comment) becomes its face, and a group
+-- left empty disappears. Returns the ids of the groups that changed or disappeared.
+CREATE FUNCTION retract_actor_events(p_recipient bigint, p_actor bigint)
+RETURNS TABLE (notification_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids bigint[];
+BEGIN
+    SELECT coalesce(array_agg(locked.id), '{}') INTO v_ids
+      FROM (SELECT n.id FROM notifications n
+             WHERE n.recipient_id = p_recipient
+               AND EXISTS (SELECT 1 FROM notification_actors a
+                            WHERE a.notification_id = n.id AND a.actor_id = p_actor)
+             ORDER BY n.id
+               FOR UPDATE OF n) locked;
+    IF cardinality(v_ids) = 0 THEN
+        RETURN;
+    END IF;
+    DELETE FROM notification_actors a
+     WHERE a.notification_id = ANY (v_ids) AND a.actor_id = p_actor;
+    DELETE FROM notifications n
+     WHERE n.id = ANY (v_ids)
+       AND NOT EXISTS (SELECT 1 FROM notification_actors a WHERE a.notification_id = n.id);
+    UPDATE notifications n
+       SET actor_count = n.actor_count - 1,
+           actor_id = (SELECT a.actor_id FROM notification_actors a
+                        WHERE a.notification_id = n.id
+                        ORDER BY a.created_at DESC, a.actor_id DESC LIMIT 1),
+           comment_id = CASE WHEN n.kind IN ('COMMENT', 'MENTION') THEN
+               (SELECT c.id FROM notification_actors a JOIN comments c ON c.id = a.source_id
+                 WHERE a.notification_id = n.id AND a.source_id <> 0
+                 ORDER BY a.created_at DESC, a.actor_id DESC LIMIT 1)
+               ELSE n.comment_id END
+     WHERE n.id = ANY (v_ids);
+    RETURN QUERY SELECT unnest(v_ids);
+END;
+$$;

@@ -46,7 +46,9 @@ async def add_comment(
     await deps.ensure_allowed("comment", viewer.user_id)
     async with transaction(db) as conn:
         post = await visibility.published_post_to_act_on(conn, viewer.user_id, post_id)
-        await visibility.refuse_mentions_of_blocked(conn, viewer.user_id, parse_mentions(cleaned))
+        await visibility.refuse_mentions_of_blocked(
+            conn, viewer.user_id, parse_mentions(cleaned), field="text"
+        )
         comment = await comment_store.insert_comment(
             conn, post_id=post_id, author_id=viewer.user_id, text=cleaned
         )

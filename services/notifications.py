@@ -159,6 +159,14 @@ async def _retract(
     return [(recipient_id, changed)] if changed else []
 
 
+async def retract_between(db: Db, a: int, b: int) -> list[Delivery]:
+    """At a block between a and b: every event of each in the other's notifications goes,
+    exactly (counts and faces of the groups recomputed, emptied groups deleted: one
+    statement). Unblocking does not bring them back. Returns the pushes of the changed groups
+    (a deleted group's push is skipped by its subscriber: it reads nothing)."""
+    return await notification_store.retract_between(db, a, b)
+
+
 async def _comment_targets(
     db: Db, post_author_id: int, comment: CommentRecord
 ) -> list[tuple[int, str]]:

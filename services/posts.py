@@ -11,6 +11,7 @@ from services import discover, notifications, visibility
 from services.auth import Viewer
 from services.cursors import decode_time_id_cursor, encode_time_id_cursor
 from services.errors import DomainError, UserError, UserErrorCode
+from services.hashtags import parse_mentions
 from services.pagination import (
     Page,
     check_page_size,
@@ -90,7 +91,9 @@ async def create_post(
     """Create a post of the viewer's own uploaded media; PUBLISHED at once when every item is
     READY, else PROCESSING until they are (see `settle_posts_of_media`).
 
-    Raises DomainError: INVALID_INPUT, NOT_FOUND (also someone else's media the viewer may not
+    Raises DomainError: INVALID_INPUT, BLOCKED (the caption mentions an account the viewer
+    blocked; a mention of one who blocked the viewer stays plain text: no notification),
+    NOT_FOUND (also someone else's media the viewer may not
     see: not in a published post) / FORBIDDEN (someone else's published media),
     MEDIA_NOT_READY (not uploaded yet, or refused), ALREADY_EXISTS (already in a post),
     RATE_LIMITED; nothing is written then. Side effects: a post and its media rows; on publish,
@@ -109,6 +112,9 @@ async def create_post(
     alt_text_rows += [None] * (len(media_ids) - len(alt_text_rows))
     await deps.social.ensure_allowed("post", viewer.user_id)
     async with transaction(deps.db) as conn:
+        await visibility.refuse_mentions_of_blocked(
+            conn, viewer.user_id, parse_mentions(cleaned_caption), field="caption"
+        )
         # FOR SHARE: a worker marking one of these READY waits for this commit, so its
         # settle_posts_of_media sees the post (and this read sees its READY otherwise).
         statuses = await media_store.lock_media_statuses(conn, media_ids, viewer.user_id)

@@ -8,7 +8,7 @@ nothing; neither is the blocked one (to them the blocker simply does not exist).
 
 from __future__ import annotations
 
-from services import feed, visibility
+from services import feed, notifications, visibility
 from services.auth import Viewer
 from services.cursors import decode_time_id_cursor, encode_time_id_cursor
 from services.errors import DomainError, UserErrorCode
@@ -33,11 +33,14 @@ async def block_user(
     in one transaction: the block, the follows both ways with exact counters, the pending
     follow requests both ways; then each side's posts leave the other's cached feed (a
     `clean_feeds_after_block` job; reads filter them meanwhile) and a followee who dropped
-    below the celebrity threshold is fanned out. Old notifications between the two are hidden
-    from then on (filtered at read); no new ones are created.
+    below the celebrity threshold is fanned out. Each side's events leave the other's
+    notifications in the same transaction (services.notifications.retract_between: exact
+    actor counts and faces, emptied groups gone; their pushes after the commit); no new ones
+    are created while the block stands.
     """
     _refuse_self(viewer, target_id, "You cannot block yourself.")
     lost: list[tuple[int, int]] = []
+    deliveries: list[notifications.Delivery] = []
     async with transaction(deps.db) as conn:
         await _lock_pair(conn, viewer, target_id)
         changed = await block_store.insert(conn, "blocks", viewer.user_id, target_id)
@@ -47,8 +50,10 @@ async def block_user(
                     await follow_store.adjust_follow_counts(conn, follower, followee, -1)
                     lost.append((followee, follower))
             await block_store.delete_requests_between(conn, viewer.user_id, target_id)
+            deliveries = await notifications.retract_between(conn, viewer.user_id, target_id)
         me, them = await _both(conn, viewer.user_id, target_id)
     if changed:
+        await notifications.announce(deps.redis, deliveries)
         counts = {me.id: me.follower_count, them.id: them.follower_count}
         for followee, _ in lost:
             await feed.follower_lost(deps.feed, followee, followee_follower_count=counts[followee])

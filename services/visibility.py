@@ -98,10 +98,13 @@ async def published_post_to_act_on(db: Db, viewer_id: int, post_id: int) -> Post
     return post
 
 
-async def refuse_mentions_of_blocked(db: Db, viewer_id: int, usernames: Sequence[str]) -> None:
-    """Raise DomainError BLOCKED (field `text`) when the viewer mentions an account they
-    blocked. Mentions of accounts that blocked the viewer stay plain text (no notification:
-    services.notifications), never an error (a block is never revealed)."""
+async def refuse_mentions_of_blocked(
+    db: Db, viewer_id: int, usernames: Sequence[str], *, field: str
+) -> None:
+    """Raise DomainError BLOCKED on `field` (the input's text: a comment's `text`, a post's
+    `caption`) when the viewer mentions an account they blocked. Mentions of accounts that
+    blocked the viewer stay plain text (no notification: services.notifications), never an
+    error (a block is never revealed)."""
     if not usernames:
         return
     blocked_ids = await visibility_store.fetch_blocked_by_viewer_among(db, viewer_id, usernames)
@@ -109,5 +112,5 @@ async def refuse_mentions_of_blocked(db: Db, viewer_id: int, usernames: Sequence
         raise DomainError.single(
             UserErrorCode.BLOCKED,
             "You mention an account you blocked; unblock it first.",
-            "text",
+            field,
         )

@@ -22,9 +22,10 @@ _SHOWN = (
     f"({not_blocked_sql('actor_id', 'recipient_id')}"
     f" AND {not_muted_sql('actor_id', 'recipient_id')})"
 )
-"""A notification is shown to its recipient unless its actor (the group's latest) and the
-recipient have a block between them, either way, or the recipient muted the actor
-(docs/privacy.md: the face of the group decides)."""
+"""A notification is shown to its recipient unless the recipient muted its actor (the group's
+latest: docs/privacy.md, the face of the group decides for mutes) or a block stands between
+them. A block takes each side's events out of the other's groups when it is made
+(retract_between: exact); the block test here only covers an event racing the block."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,22 @@ async def retract(
         source_id,
     )
     return value if isinstance(value, int) else None
+
+
+async def retract_between(db: Db, a: int, b: int) -> list[tuple[int, int]]:
+    """Take every event of b out of a's notifications and every event of a out of b's
+    (`retract_actor_events`: exact counts and faces, empty groups deleted); one statement.
+    Returns (recipient id, notification id) of each group that changed or disappeared."""
+    rows = await db.fetch(
+        """
+        SELECT $1::bigint AS recipient_id, notification_id FROM retract_actor_events($1, $2)
+        UNION ALL
+        SELECT $2::bigint, notification_id FROM retract_actor_events($2, $1)
+        """,
+        a,
+        b,
+    )
+    return [(row["recipient_id"], row["notification_id"]) for row in rows]
 
 
 async def fetch_notifications_by_ids(db: Db, ids: Sequence[int]) -> list[NotificationRecord]:

@@ -11,6 +11,7 @@ from services import follows, safety
 from services.auth import Viewer
 from tests.api.helpers import sign_up, snapshot
 from tests.conftest import LiveApp
+from tests.factories import make_media
 from tests.feed_factories import at, insert_post
 
 PROFILE = """query P($name: String!) { user(username: $name) {
@@ -131,6 +132,55 @@ async def test_a_block_makes_both_invisible_to_each_other(live: LiveApp) -> None
     await safety.unblock_user(live.resources.social, viewer_of_id(ann_id), ben_id)
     back = await live.graphql(lookups, {"name": "ben", "ids": []}, token=ann_token)
     assert back["data"] == {"user": {"id": gid("User", ben_id)}, "nodes": []}
+
+
+CREATE_POST = """mutation C($input: CreatePostInput!) {
+  createPost(input: $input) { post { caption status } userErrors { code field message } } }"""
+
+
+async def test_a_caption_mentioning_across_a_block(live: LiveApp) -> None:
+    db = live.resources.db
+    ann_id, ann_token = await account(live, "ann")
+    ben_id, _ = await account(live, "ben")
+    cat_id, _ = await account(live, "cat")
+    dan_id, _ = await account(live, "dan")
+    await safety.block_user(live.resources.social, viewer_of_id(ann_id), ben_id)
+    await safety.block_user(live.resources.social, viewer_of_id(cat_id), ann_id)
+
+    async def post(caption: str, media_id: int) -> dict[str, Any]:
+        variables = {"input": {"media": [{"mediaId": gid("Media", media_id)}], "caption": caption}}
+        body = await live.graphql(CREATE_POST, variables, token=ann_token)
+        assert "errors" not in body, body
+        payload = body["data"]["createPost"]
+        assert isinstance(payload, dict)
+        return payload
+
+    # Mentioning an account the author blocked: BLOCKED on the caption, nothing created.
+    media = [await make_media(db, ann_id) for _ in range(2)]
+    before = await snapshot(live.resources)
+    refused = await post("look @dan and @ben", media[0])
+    assert refused == {
+        "post": None,
+        "userErrors": [
+            {
+                "code": "BLOCKED",
+                "field": ["input", "caption"],
+                "message": "You mention an account you blocked; unblock it first.",
+            }
+        ],
+    }
+    assert await snapshot(live.resources) == before
+    mentions = "SELECT recipient_id FROM notifications WHERE kind = 'MENTION' ORDER BY id"
+    assert await db.fetch(mentions) == []
+    # Mentioning an account that blocked the author: plain text, no notification to it (the
+    # block is not revealed); others mentioned are notified.
+    published = await post("look @cat and @dan", media[1])
+    assert published == {
+        "post": {"caption": "look @cat and @dan", "status": "PUBLISHED"},
+        "userErrors": [],
+    }
+    assert [row["recipient_id"] for row in await db.fetch(mentions)] == [dan_id]
+    assert cat_id not in [row["recipient_id"] for row in await db.fetch(mentions)]
 
 
 def viewer_of_id(user_id: int) -> Viewer:

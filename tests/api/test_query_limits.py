@@ -298,8 +298,11 @@ def test_every_field_taking_first_is_known(graphql_schema: GraphQLSchema) -> Non
         ("Query", "notifications"),
         ("Query", "search"),
         ("SearchResults", "posts"),
+        ("User", "blockedUsers"),
+        ("User", "followRequests"),
         ("User", "followers"),
         ("User", "following"),
+        ("User", "mutedUsers"),
         ("User", "posts"),
     ]
 

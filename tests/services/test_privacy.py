@@ -189,7 +189,80 @@ async def test_likes_and_comments_across_a_block_are_refused(clean: Resources) -
     assert await snapshot(clean) == before
 
 
-async def test_no_notification_crosses_a_block_and_old_ones_are_hidden(clean: Resources) -> None:
+async def groups(db: Db, recipient: UserRecord) -> list[tuple[str, int, int, int | None]]:
+    """(kind, face, actor_count, comment_id) of every stored group of the recipient, by id."""
+    rows = await db.fetch(
+        """SELECT kind, actor_id, actor_count, comment_id FROM notifications
+            WHERE recipient_id = $1 ORDER BY id""",
+        recipient.id,
+    )
+    return [(r["kind"], r["actor_id"], r["actor_count"], r["comment_id"]) for r in rows]
+
+
+async def listed_faces(db: Db, recipient: UserRecord) -> list[tuple[str, int, int]]:
+    """(kind, face, actorCount) of what the recipient's notification list shows, newest first."""
+    page = await notifications.list_notifications(db, recipient.id, first=50, after=None)
+    return [(n.kind, n.actor_id, n.actor_count) for _, n in page.edges]
+
+
+async def test_a_block_takes_each_side_out_of_the_others_notifications_exactly(
+    clean: Resources,
+) -> None:
+    db, social = clean.db, clean.social
+    ann, ben, cat = [await make_user(db, name) for name in ("ann", "ben", "cat")]
+    liked_by_ben_last = await insert_post(db, ann.id, at(1))
+    liked_by_cat_last = await insert_post(db, ann.id, at(2))
+    for post_id, likers in ((liked_by_ben_last, (cat, ben)), (liked_by_cat_last, (ben, cat))):
+        for liker in likers:
+            await likes.like_post(social, viewer_of(liker), post_id)
+    cat_comment = await comments.add_comment(
+        social, viewer_of(cat), post_id=liked_by_ben_last, text="c"
+    )
+    ben_comment = await comments.add_comment(
+        social, viewer_of(ben), post_id=liked_by_ben_last, text="b"
+    )
+    await follows.follow_user(social, viewer_of(ben), ann.id)
+    await follows.follow_user(social, viewer_of(ann), ben.id)  # ben's FOLLOW: ann alone
+    ben_post = await insert_post(db, ben.id, at(3))
+    ann_comment = await comments.add_comment(social, viewer_of(ann), post_id=ben_post, text="@cat")
+    assert await groups(db, ann) == [
+        ("LIKE", ben.id, 2, None),
+        ("LIKE", cat.id, 2, None),
+        ("COMMENT", ben.id, 2, ben_comment.id),
+        ("FOLLOW", ben.id, 1, None),
+    ]
+    assert await groups(db, ben) == [
+        ("FOLLOW", ann.id, 1, None),
+        ("COMMENT", ann.id, 1, ann_comment.id),
+    ]
+    cat_before = await groups(db, cat)
+
+    await safety.block_user(social, viewer_of(ann), ben.id)
+    # ann's groups lose ben exactly: counts drop, the latest remaining actor (and comment) is
+    # the face, a group of ben alone is gone; ben's groups lose ann the same way.
+    assert await groups(db, ann) == [
+        ("LIKE", cat.id, 1, None),
+        ("LIKE", cat.id, 1, None),
+        ("COMMENT", cat.id, 1, cat_comment.id),
+    ]
+    assert await listed_faces(db, ann) == [
+        ("COMMENT", cat.id, 1),
+        ("LIKE", cat.id, 1),
+        ("LIKE", cat.id, 1),
+    ]
+    assert await notifications.unread_count(db, ann.id) == 3
+    assert await groups(db, ben) == []
+    assert await listed_faces(db, ben) == []
+    assert await notifications.unread_count(db, ben.id) == 0
+    assert await groups(db, cat) == cat_before  # a third party's notifications are untouched
+    # Blocking again changes nothing; unblocking brings nothing back.
+    await safety.block_user(social, viewer_of(ann), ben.id)
+    await safety.unblock_user(social, viewer_of(ann), ben.id)
+    assert len(await groups(db, ann)) == 3
+    assert await groups(db, ben) == []
+
+
+async def test_no_notification_crosses_a_block_and_mutes_hide_at_read(clean: Resources) -> None:
     db, social = clean.db, clean.social
     ann, ben, cat = [await make_user(db, name) for name in ("ann", "ben", "cat")]
     await follows.follow_user(social, viewer_of(ben), ann.id)  # FOLLOW to ann from ben
@@ -199,23 +272,24 @@ async def test_no_notification_crosses_a_block_and_old_ones_are_hidden(clean: Re
     await comments.add_comment(social, viewer_of(ann), post_id=post, text="hello @ben")
     assert await notes(db, ben) == [("MENTION", ann.id, 1)]
     await safety.block_user(social, viewer_of(ben), ann.id)
-    # ben's old MENTION by ann is hidden, and ann sees nothing from ben.
+    # ben's old MENTION by ann is gone, and ann's FOLLOW group counts cat alone.
     assert (await notifications.list_notifications(db, ben.id, first=10, after=None)).edges == []
     assert await notifications.unread_count(db, ben.id) == 0
+    assert await listed_faces(db, ann) == [("FOLLOW", cat.id, 1)]
     await comments.add_comment(social, viewer_of(cat), post_id=post, text="@ann meets @ben")
     ann_post = await insert_post(db, ann.id, at(2))
     await comments.add_comment(social, viewer_of(ann), post_id=ann_post, text="hi @ben")
-    # cat's mention joins the post's MENTION group (cat its face now: shown again); ann's new
-    # mention of ben on her own post created nothing.
-    assert await notes(db, ben) == [("MENTION", cat.id, 2)]
-    listed = await notifications.list_notifications(db, ben.id, first=10, after=None)
-    assert [n.actor_id for _, n in listed.edges] == [cat.id]
-    # Muting hides the muted account's notifications from the muter only.
+    # cat's mention notifies both; ann's new mention of ben on her own post created nothing.
+    assert await notes(db, ben) == [("MENTION", cat.id, 1)]
+    assert await listed_faces(db, ben) == [("MENTION", cat.id, 1)]
+    # Muting hides the muted account's notifications from the muter only, at read (a mute is
+    # undone by unmuting: nothing is deleted).
     await safety.mute_user(social, viewer_of(ann), cat.id)
-    listed = await notifications.list_notifications(db, ann.id, first=10, after=None)
-    assert [n.actor_id for _, n in listed.edges] == []
+    assert await listed_faces(db, ann) == []
     assert await notifications.unread_count(db, ann.id) == 0
+    assert await listed_faces(db, ben) == [("MENTION", cat.id, 1)]
     await safety.unmute_user(social, viewer_of(ann), cat.id)
+    assert await listed_faces(db, ann) == [("MENTION", cat.id, 1), ("FOLLOW", cat.id, 1)]
     assert await notifications.unread_count(db, ann.id) == 2
 
 
