@@ -414,7 +414,7 @@ async def create_post(model: Model, client: Client, spec: PostSpec) -> None:
     assert payload["post"]["status"] == "PUBLISHED", payload
     post_id = decode(payload["post"]["id"])
     model.posts.append(
-        PostFact(post_id, spec.author, media, caption, sorted(spec.tags), list(spec.words))
+        PostFact(post_id, spec.author, media, caption, list(spec.tags), list(spec.words))
     )
     for mentioned in mentions:
         # An account that blocked the author is invisible to it: plain text, no notification.
@@ -442,10 +442,8 @@ async def apply(model: Model, client: Client, op: Op) -> None:
     expected: list[str] = []
     if kind == "follow":
         status = None
-        if (a, b) in model.blocks:
-            expected = ["BLOCKED"]
-        elif (b, a) in model.blocks:
-            expected = ["NOT_FOUND"]  # never reveal a block
+        if model.blocked(a, b):
+            expected = refusal(model, a, b)
         elif (a, b) in model.follows:
             status = "FOLLOWING"
         elif model.private[b]:
@@ -456,7 +454,7 @@ async def apply(model: Model, client: Client, op: Op) -> None:
             status = "FOLLOWING"
         data = await client.ask(a, FOLLOW, {"id": client.uid(b)})
         got = data["followUser"]
-        assert [e["code"] for e in got["userErrors"]] == expected, (op, got)
+        assert codes(got) in accepted(expected), (op, got)
         assert got["status"] == status, (op, got)
         return
     if kind == "unfollow":
@@ -476,6 +474,10 @@ async def apply(model: Model, client: Client, op: Op) -> None:
         model.blocks.add((a, b))
         model.follows -= {(a, b), (b, a)}
         model.requests -= {(a, b), (b, a)}
+        # The old notifications between the two leave (privacy's documented choice, see
+        # docs/privacy.md: each side's events are taken out of the other's groups, so they do
+        # not come back on unblock; the contract only says "hidden").
+        model.events = [e for e in model.events if (e.recipient, e.actor) not in {(a, b), (b, a)}]
         name = "blockUser"
     elif kind == "unblock":
         model.blocks.discard((a, b))
@@ -502,18 +504,38 @@ async def apply(model: Model, client: Client, op: Op) -> None:
     assert data[name]["userErrors"] == [], (op, data)
 
 
+MUTUAL = ["BLOCKED or NOT_FOUND"]
+
+
+def refusal(model: Model, actor: int, target: int) -> list[str]:
+    """The error for acting on `target`'s account or content: BLOCKED when the actor blocked
+    it, NOT_FOUND when the actor is the one blocked (never reveal a block) or cannot see it.
+    CONTRACT-SILENT: when each blocked the other, either is accepted."""
+    if (actor, target) in model.blocks and (target, actor) in model.blocks:
+        return MUTUAL
+    return ["BLOCKED"] if (actor, target) in model.blocks else ["NOT_FOUND"]
+
+
+def codes(payload: dict[str, Any]) -> list[str]:
+    return [error["code"] for error in payload["userErrors"]]
+
+
+def accepted(expected: list[str]) -> list[list[str]]:
+    return [["BLOCKED"], ["NOT_FOUND"]] if expected == MUTUAL else [expected]
+
+
 async def like_or_comment(model: Model, client: Client, op: Op, actor: int, post: PostFact) -> None:
     post_gid = client.gid("Post", post.id)
     mentions = tuple(m for m in op.mentions if m < model.n)
     if not model.may_see_post(actor, post):
-        expected = ["BLOCKED"] if (actor, post.author) in model.blocks else ["NOT_FOUND"]
+        expected = refusal(model, actor, post.author)
     elif op.kind == "comment" and any((actor, m) in model.blocks for m in mentions):
         expected = ["BLOCKED"]
     else:
         expected = []
     if op.kind == "like":
         data = await client.ask(actor, LIKE, {"id": post_gid})
-        assert [e["code"] for e in data["likePost"]["userErrors"]] == expected, (op, data)
+        assert codes(data["likePost"]) in accepted(expected), (op, data)
         if not expected and (post.id, actor) not in model.likes:
             model.likes.add((post.id, actor))
             if actor != post.author:
@@ -522,7 +544,7 @@ async def like_or_comment(model: Model, client: Client, op: Op, actor: int, post
     text = caption_of(op.words, (), mentions)
     data = await client.ask(actor, COMMENT, {"id": post_gid, "text": text})
     payload = data["addComment"]
-    assert [e["code"] for e in payload["userErrors"]] == expected, (op, payload)
+    assert codes(payload) in accepted(expected), (op, payload)
     if expected:
         assert payload["comment"] is None, payload
         return
@@ -868,8 +890,13 @@ class Checker:
             type_name, record_id = decode_global_id(gid) or ("", 0)
             visible = self.node_visible(type_name, record_id, listed)
             expected = {"__typename": type_name, "id": gid} if visible else None
-            assert data["nodes"][index] == expected, f"{self.who()}: nodes[{type_name} {record_id}]"
-            assert data[f"node{index}"] == expected, f"{self.who()}: node({type_name} {record_id})"
+            answers = [data["nodes"][index], data[f"node{index}"]]
+            if type_name == "Notification" and visible:
+                # node() does not resolve notifications at all (as on main: not #18's to add);
+                # what the rule needs is that nobody else ever gets one.
+                assert all(answer in (None, expected) for answer in answers), gid
+                continue
+            assert answers == [expected] * 2, f"{self.who()}: node(s) {type_name} {record_id}"
 
     def check_notifications(self, edges: list[dict[str, Any]]) -> set[int]:
         """Returns the ids listed. LIKE/COMMENT/MENTION groups exactly; the follow kinds for
@@ -915,7 +942,11 @@ class Checker:
                 key = (node["kind"], post_gid)
             else:
                 # Only a post the viewer may not see is shown as null.
-                candidates = [k for k in optional if k[0] == node["kind"] and k not in got]
+                candidates = [
+                    k
+                    for k, face in optional.items()
+                    if k[0] == node["kind"] and k not in got and face == node["actor"]["username"]
+                ]
                 assert candidates, f"{self.who()}: unexpected {node}"
                 key = candidates[0]
             assert key not in got, f"{self.who()}: {key} listed twice"
