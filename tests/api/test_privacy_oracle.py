@@ -470,18 +470,9 @@ async def apply(model: Model, client: Client, op: Op) -> None:
         if kind == "approve":
             model.follows.add((requester, target))
         name = f"{kind}FollowRequest"
-    elif kind == "block":
-        model.blocks.add((a, b))
-        model.follows -= {(a, b), (b, a)}
-        model.requests -= {(a, b), (b, a)}
-        # The old notifications between the two leave (privacy's documented choice, see
-        # docs/privacy.md: each side's events are taken out of the other's groups, so they do
-        # not come back on unblock; the contract only says "hidden").
-        model.events = [e for e in model.events if (e.recipient, e.actor) not in {(a, b), (b, a)}]
-        name = "blockUser"
-    elif kind == "unblock":
-        model.blocks.discard((a, b))
-        name = "unblockUser"
+    elif kind in ("block", "unblock"):
+        await block_or_unblock(model, client, op, a, b)
+        return
     elif kind in ("mute", "unmute"):
         if model.blocked(a, b):
             return  # muting an account one cannot see is not what the oracle is about
@@ -502,6 +493,35 @@ async def apply(model: Model, client: Client, op: Op) -> None:
         return
     data = await client.ask(a, USER_MUTATION.format(name=name), {"id": client.uid(b)})
     assert data[name]["userErrors"] == [], (op, data)
+
+
+async def block_or_unblock(model: Model, client: Client, op: Op, a: int, b: int) -> None:
+    """blockUser / unblockUser by `a` of `b`. An account that blocked `a` is invisible to it:
+    NOT_FOUND, nothing changed (never reveal a block). CONTRACT-SILENT when each blocked the
+    other: either an answer without errors or NOT_FOUND is accepted, and the model follows it
+    (the stored facts are checked against the model afterwards)."""
+    name = f"{op.kind}User"
+    data = await client.ask(a, USER_MUTATION.format(name=name), {"id": client.uid(b)})
+    got = codes(data[name])
+    if (b, a) in model.blocks:
+        if (a, b) not in model.blocks:
+            assert got == ["NOT_FOUND"], (op, data)
+            return
+        assert got in ([], ["NOT_FOUND"]), (op, data)
+        if got:
+            return
+    else:
+        assert got == [], (op, data)
+    if op.kind == "unblock":
+        model.blocks.discard((a, b))
+        return
+    model.blocks.add((a, b))
+    model.follows -= {(a, b), (b, a)}
+    model.requests -= {(a, b), (b, a)}
+    # The old notifications between the two leave (privacy's documented choice, see
+    # docs/privacy.md: each side's events are taken out of the other's groups, so they do not
+    # come back on unblock; the contract only says "hidden").
+    model.events = [e for e in model.events if (e.recipient, e.actor) not in {(a, b), (b, a)}]
 
 
 MUTUAL = ["BLOCKED or NOT_FOUND"]
