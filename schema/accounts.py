@@ -52,7 +52,8 @@ class UpdateProfileInput(MutationInput):
         default=None,
         description="Omit or null to keep. A private account's posts, followers and following "
         "are seen by its approved followers only; following it sends a request. Turning "
-        "public approves every pending request.",
+        "public approves every pending request (the oldest at once, the rest in the background "
+        "shortly after).",
     )
 
 

@@ -4,6 +4,7 @@ cancel), and the follower / following lists."""
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass
 
 from services import feed, notifications, visibility
@@ -16,6 +17,7 @@ from services.pagination import (
     page_of,
 )
 from services.social import SocialDeps
+from storage import jobs
 from storage.pg import Db, transaction
 from storage.pg import follow_requests as request_store
 from storage.pg import follows as follow_store
@@ -41,7 +43,9 @@ class FollowOutcome:
 
 
 APPROVE_ALL_BATCH = 100
-"""Requests approved per transaction when an account turns public (services.privacy)."""
+"""Pending requests approved per transaction (and per job) when an account turns public."""
+APPROVE_NOW = 20
+"""Of those, approved within the request that turns the account public; the rest in jobs."""
 
 
 def refuse_across_block(relation: Relation, field: str = "userId") -> None:
@@ -154,29 +158,70 @@ async def approve_follow_request(
     return me, them
 
 
+async def approve_after_going_public(deps: SocialDeps, owner_id: int) -> int:
+    """After `owner_id` turned public: approve the APPROVE_NOW oldest pending requests at
+    once (one transaction, as approve_requests_batch), and leave the rest to a chain of
+    `approve_follow_requests` jobs, APPROVE_ALL_BATCH per job and transaction (run inline
+    instead when the feed runs its jobs inline). Returns how many were approved here. Side
+    effects: those of approve_requests_batch; maybe an enqueued job."""
+    approved, more = await approve_requests_batch(deps, owner_id, limit=APPROVE_NOW)
+    if more:
+        if deps.feed.run_jobs_inline:
+            approved += await approve_all_requests(deps, owner_id)
+        else:
+            round_id = time.time_ns() // 1000
+            await jobs.enqueue_approve_follow_requests(deps.redis, owner_id, round_id, 1)
+    return approved
+
+
+async def approve_requests_step(deps: SocialDeps, owner_id: int, round_id: int, step: int) -> int:
+    """One `approve_follow_requests` job: one batch (approve_requests_batch), then the job of
+    the next step when requests may remain. Running a step again is harmless: it takes
+    whatever is still pending (nothing, once all are approved). Returns how many were
+    approved."""
+    approved, more = await approve_requests_batch(deps, owner_id, limit=APPROVE_ALL_BATCH)
+    if more:
+        await jobs.enqueue_approve_follow_requests(deps.redis, owner_id, round_id, step + 1)
+    return approved
+
+
 async def approve_all_requests(deps: SocialDeps, owner_id: int) -> int:
-    """Approve every pending request to `owner_id` (an account that turned public), oldest
-    first, APPROVE_ALL_BATCH per transaction (each as approve_follow_request, side effects
-    included); requests arriving meanwhile are taken too. Returns how many were approved."""
+    """Approve every pending request to `owner_id` now, APPROVE_ALL_BATCH per transaction
+    (approve_requests_batch); requests arriving meanwhile are taken too. Returns how many were
+    approved."""
     approved = 0
     while True:
-        async with transaction(deps.db) as conn:
-            batch = await request_store.fetch_oldest_requesters(
-                conn, owner_id, limit=APPROVE_ALL_BATCH
-            )
-            if not batch:
-                return approved
-            await user_store.lock_users(conn, [owner_id, *batch])
-            deliveries: list[notifications.Delivery] = []
-            accepted = []
-            for requester_id in batch:
-                if await request_store.delete_request(conn, requester_id, owner_id):
-                    deliveries += await _accept(conn, owner_id, requester_id)
-                    accepted.append(requester_id)
-        await notifications.announce(deps.redis, deliveries)
-        for requester_id in accepted:
-            await feed.backfill_followee(deps.feed, requester_id, owner_id)
-        approved += len(accepted)
+        count, more = await approve_requests_batch(deps, owner_id, limit=APPROVE_ALL_BATCH)
+        approved += count
+        if not more:
+            return approved
+
+
+async def approve_requests_batch(
+    deps: SocialDeps, owner_id: int, *, limit: int
+) -> tuple[int, bool]:
+    """Approve up to `limit` of the oldest pending requests to `owner_id` in one transaction,
+    each as approve_follow_request (side effects included: follows, counters, notifications,
+    then pushes and feed backfills), unless the owner is private (again): then nothing.
+    Returns (how many were approved, whether more may be pending)."""
+    async with transaction(deps.db) as conn:
+        batch = await request_store.fetch_oldest_requesters(conn, owner_id, limit=limit)
+        if not batch:
+            return 0, False
+        await user_store.lock_users(conn, [owner_id, *batch])
+        owner = await user_store.fetch_users_by_ids(conn, [owner_id])
+        if not owner or owner[0].is_private:
+            return 0, False
+        deliveries: list[notifications.Delivery] = []
+        accepted = []
+        for requester_id in batch:
+            if await request_store.delete_request(conn, requester_id, owner_id):
+                deliveries += await _accept(conn, owner_id, requester_id)
+                accepted.append(requester_id)
+    await notifications.announce(deps.redis, deliveries)
+    for requester_id in accepted:
+        await feed.backfill_followee(deps.feed, requester_id, owner_id)
+    return len(accepted), len(batch) == limit
 
 
 async def decline_follow_request(

@@ -152,9 +152,11 @@ async def fetch_visible_media(
 
     - the owner sees their media in every status;
     - anyone else, anonymous included, sees a media item only once it is READY in a PUBLISHED
-      post. Drafts, the ready items of a refused carousel and the media of a deleted post are
-      the owner's alone (their file URLs are unguessable: media/<id>/<random>/..., and given to
-      the owner only until a post containing them is published).
+      post that they may see (services.visibility.may_see_post: not the post of a private
+      account they do not follow, nor of an account with a block between them). Drafts, the
+      ready items of a refused carousel and the media of a deleted post are the owner's alone
+      (their file URLs are unguessable: media/<id>/<random>/..., and given to the owner only
+      until a post containing them is published).
 
     No side effects."""
     return await media_store.fetch_visible_media_by_ids(db, media_ids, viewer_id)

@@ -102,15 +102,36 @@ CLEAN_FEEDS_AFTER_BLOCK = "clean_feeds_after_block"
 
 
 async def enqueue_clean_feeds_after_block(
-    queue: ArqRedis, blocker_id: int, blocked_id: int
+    queue: ArqRedis, blocker_id: int, blocked_id: int, round_id: int
 ) -> bool:
     """Queue the removal of each side's posts from the other's cached feed after a block;
-    False when that job is already queued (a repeat would do nothing more)."""
+    `round_id` tells one block from a later one between the same two (a block, unblock and
+    block again within the time arq keeps a job's result must clean again). False when that
+    job is already queued."""
     job = await queue.enqueue_job(
         CLEAN_FEEDS_AFTER_BLOCK,
         blocker_id,
         blocked_id,
-        _job_id=f"{CLEAN_FEEDS_AFTER_BLOCK}:{blocker_id}:{blocked_id}",
+        _job_id=f"{CLEAN_FEEDS_AFTER_BLOCK}:{blocker_id}:{blocked_id}:{round_id}",
+    )
+    return job is not None
+
+
+APPROVE_FOLLOW_REQUESTS = "approve_follow_requests"
+
+
+async def enqueue_approve_follow_requests(
+    queue: ArqRedis, owner_id: int, round_id: int, step: int
+) -> bool:
+    """Queue one step of approving the pending follow requests of an account that turned
+    public (`round_id`: that switch; `step`: the batch's place in the chain). False when that
+    step is already queued."""
+    job = await queue.enqueue_job(
+        APPROVE_FOLLOW_REQUESTS,
+        owner_id,
+        round_id,
+        step,
+        _job_id=f"{APPROVE_FOLLOW_REQUESTS}:{owner_id}:{round_id}:{step}",
     )
     return job is not None
 

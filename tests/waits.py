@@ -32,6 +32,22 @@ async def until_listening(
         ) from None
 
 
+async def until_not_listening(
+    resources: Resources, channel: str, *, seconds: float = SUBSCRIBE_SECONDS
+) -> None:
+    """Wait until the process's event hub has no local listener left on `channel` (every
+    subscription of it ended). Fails the test after `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                if resources.events.listener_count(channel) == 0:
+                    return
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        count = resources.events.listener_count(channel)
+        raise AssertionError(f"{channel}: still {count} listeners after {seconds} s") from None
+
+
 def _server_side_receive_queues(port: int) -> list[int]:
     """Bytes waiting unread in the kernel for each established TCP connection accepted on
     loopback `port` (from /proc/net/tcp and tcp6; Linux only). No side effects."""

@@ -16,6 +16,7 @@ from services.media_processing import ProcessingDeps, ProcessingLimits
 from services.moderation import load_default_moderator
 from settings import Settings
 from storage.jobs import (
+    APPROVE_FOLLOW_REQUESTS,
     CLEAN_FEEDS_AFTER_BLOCK,
     DELETE_POST_FILES,
     FAN_OUT_AUTHOR,
@@ -26,7 +27,7 @@ from storage.jobs import (
 )
 from storage.redis_client import redis_client
 from storage.search.jobs import INDEX_POST, INDEX_USER
-from workers import feed_jobs
+from workers import feed_jobs, follow_jobs
 from workers.jobs import (
     delete_post_files,
     flush_like_counts,
@@ -109,6 +110,11 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             func(
                 feed_jobs.clean_feeds_after_block,
                 name=CLEAN_FEEDS_AFTER_BLOCK,
+                timeout=FEED_JOB_TIMEOUT_SECONDS,
+            ),
+            func(
+                follow_jobs.approve_follow_requests,
+                name=APPROVE_FOLLOW_REQUESTS,
                 timeout=FEED_JOB_TIMEOUT_SECONDS,
             ),
         ],

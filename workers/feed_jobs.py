@@ -35,7 +35,9 @@ def _deps(ctx: dict[str, Any]) -> FeedDeps:
     return deps if deps is not None else resources_of(ctx).feed
 
 
-async def _retrying(ctx: dict[str, Any], what: str, work: Awaitable[T]) -> T:
+async def retrying(ctx: dict[str, Any], what: str, work: Awaitable[T]) -> T:
+    """Await `work`; a transient outage of Redis or PostgreSQL retries the job with backoff
+    (arq Retry), for every job that is safe to run again."""
     try:
         return await work
     except _TRANSIENT as error:
@@ -47,7 +49,7 @@ async def _retrying(ctx: dict[str, Any], what: str, work: Awaitable[T]) -> T:
 
 async def fan_out_post(ctx: dict[str, Any], post_id: int) -> str:
     """Enqueued on publish (storage.jobs.FAN_OUT_POST): plan and start the fan-out."""
-    result = await _retrying(
+    result = await retrying(
         ctx, f"fan-out of post {post_id}", feed.fan_out_post(_deps(ctx), post_id)
     )
     if result.skipped:
@@ -61,7 +63,7 @@ async def fan_out_batch(
     ctx: dict[str, Any], post_id: int, after_follower_id: int, until_follower_id: int | None
 ) -> int:
     """One batch of a post's fan-out (storage.jobs.FAN_OUT_BATCH)."""
-    return await _retrying(
+    return await retrying(
         ctx,
         f"fan-out of post {post_id} after follower {after_follower_id}",
         feed.fan_out_batch(_deps(ctx), post_id, after_follower_id, until_follower_id),
@@ -70,7 +72,7 @@ async def fan_out_batch(
 
 async def fan_out_author(ctx: dict[str, Any], author_id: int, round_id: int) -> str:
     """An author dropped below the celebrity threshold (storage.jobs.FAN_OUT_AUTHOR)."""
-    result = await _retrying(
+    result = await retrying(
         ctx, f"fan-out of author {author_id}", feed.fan_out_author(_deps(ctx), author_id, round_id)
     )
     return f"skipped: {result.skipped}" if result.skipped else f"{result.batches} batches"
@@ -85,7 +87,7 @@ async def fan_out_author_batch(
 ) -> int:
     """One batch of fan_out_author (storage.jobs.FAN_OUT_AUTHOR_BATCH); `round_id` only keeps
     the job ids of two such events apart."""
-    return await _retrying(
+    return await retrying(
         ctx,
         f"fan-out of author {author_id} after follower {after_follower_id}",
         feed.fan_out_author_batch(_deps(ctx), author_id, after_follower_id, until_follower_id),
@@ -95,7 +97,7 @@ async def fan_out_author_batch(
 async def clean_feeds_after_block(ctx: dict[str, Any], blocker_id: int, blocked_id: int) -> int:
     """After a block (storage.jobs.CLEAN_FEEDS_AFTER_BLOCK): each side's posts leave the
     other's cached feed; returns the entries removed."""
-    return await _retrying(
+    return await retrying(
         ctx,
         f"feed clean-up after {blocker_id} blocked {blocked_id}",
         feed.forget_each_other(_deps(ctx), blocker_id, blocked_id),

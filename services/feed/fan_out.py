@@ -193,7 +193,8 @@ async def clean_feeds_after_block(deps: FeedDeps, blocker_id: int, blocked_id: i
     if deps.run_jobs_inline:
         await forget_each_other(deps, blocker_id, blocked_id)
     else:
-        await jobs.enqueue_clean_feeds_after_block(deps.redis, blocker_id, blocked_id)
+        round_id = time.time_ns() // 1000
+        await jobs.enqueue_clean_feeds_after_block(deps.redis, blocker_id, blocked_id, round_id)
 
 
 async def fan_out_author(deps: FeedDeps, author_id: int, round_id: int) -> FanOutResult:

@@ -13,6 +13,7 @@ import asyncpg
 import orjson
 
 from storage.pg import Db, qualified
+from storage.pg.visibility import visible_author_sql
 
 
 class StoredVariant(NamedTuple):
@@ -122,14 +123,18 @@ async def insert_media(
     return media_from_row(row)
 
 
-def visible_media_sql(media: str, post: str, viewer: str) -> str:
+def visible_media_sql(media: str, post: str, viewer: str, *, author_checked: bool = False) -> str:
     """The SQL form of services.media.fetch_visible_media's rule, as a boolean expression: the
     media row `media` is visible to the viewer whose id is `viewer` (a placeholder, NULL when
-    anonymous) when they own it, or when it is READY in a published post. `post` is the alias
-    of the post containing the media (NULL columns, e.g. from a LEFT JOIN, when in none)."""
+    anonymous) when they own it, or when it is READY in a published post the viewer may see
+    (services.visibility.may_see_post: the viewer may see its author's content). `post` is the
+    alias of the post containing the media (NULL columns, e.g. from a LEFT JOIN, when in none).
+    `author_checked`: the caller decides on the author's content itself (a post view carries
+    it and hides the whole post), so the probe is left out here."""
+    author = "" if author_checked else f" AND {visible_author_sql(f'{post}.author_id', viewer)}"
     return (
         f"coalesce({media}.owner_id = {viewer}"
-        f" OR ({media}.status = 'READY' AND {post}.status = 'PUBLISHED'), false)"
+        f" OR ({media}.status = 'READY' AND {post}.status = 'PUBLISHED'{author}), false)"
     )
 
 

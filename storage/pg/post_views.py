@@ -40,7 +40,9 @@ def view_columns(viewer: str) -> str:
     (`viewer`: the placeholder of their id, or of NULL) liked it, and whether the viewer may
     see the author's content (the visibility rule's SQL form: services.posts.is_visible
     completes it with the post's status)."""
-    visible = visible_media_sql("m", "p", viewer)
+    # The author's content is read once for the view (author_content_visible), and a view
+    # whose author's content is hidden is not shown at all: no probe per media item.
+    visible = visible_media_sql("m", "p", viewer, author_checked=True)
     return f"""{qualified(POST_COLUMNS, "p")},
        {qualified(USER_COLUMNS, "u", prefix="author_")},
        ARRAY(SELECT m FROM post_media pm JOIN media m ON m.id = pm.media_id

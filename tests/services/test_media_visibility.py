@@ -75,3 +75,45 @@ async def test_every_read_of_media_applies_the_same_rule(clean: Resources) -> No
         async with clean.db.acquire() as conn, conn.transaction():
             locked = await media_store.lock_media_statuses(conn, ids, viewer_id)
         assert {i for i, item in locked.items() if item.visible} == expected[viewer_id]
+
+
+async def test_media_follow_their_posts_visibility_to_followers_and_across_blocks(
+    clean: Resources,
+) -> None:
+    """The media of a private account's published post are its followers' only; a block hides
+    them both ways (services.visibility.may_see_post), on every read of media by id."""
+    db = clean.db
+    owner, fan, stranger = [await make_user(db, name) for name in ("owner", "fan", "stranger")]
+    media_id = await make_media(db, owner.id)
+    await post_in(db, owner.id, "PUBLISHED", media_id)
+    await db.execute("UPDATE users SET is_private = true WHERE id = $1", owner.id)
+    await db.execute(
+        "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)", fan.id, owner.id
+    )
+
+    async def seen_by(viewer_id: int | None) -> tuple[bool, bool, bool]:
+        """(by id, through the loader, createPost's check) for this viewer."""
+        found = await media.fetch_visible_media(db, viewer_id, [media_id])
+        (loaded,) = await load_visible_media_by_id(db, viewer_id, [media_id])
+        locked = True
+        if viewer_id is not None:
+            async with db.acquire() as conn, conn.transaction():
+                statuses = await media_store.lock_media_statuses(conn, [media_id], viewer_id)
+            locked = statuses[media_id].visible
+        return bool(found), loaded is not None, locked
+
+    everywhere, nowhere = (True, True, True), (False, False, False)
+    assert await seen_by(owner.id) == everywhere
+    assert await seen_by(fan.id) == everywhere
+    assert await seen_by(stranger.id) == nowhere
+    assert (await seen_by(None))[:2] == nowhere[:2]
+    await db.execute("UPDATE users SET is_private = false WHERE id = $1", owner.id)
+    assert await seen_by(stranger.id) == everywhere
+    assert (await seen_by(None))[:2] == everywhere[:2]
+    for blocker, blocked in ((owner, stranger), (stranger, owner)):
+        await db.execute(
+            "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", blocker.id, blocked.id
+        )
+        assert await seen_by(stranger.id) == nowhere
+        assert await seen_by(fan.id) == everywhere
+        await db.execute("DELETE FROM blocks")
