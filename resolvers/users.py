@@ -8,9 +8,9 @@ from __future__ import annotations
 from resolvers.context import Context
 from services import account_recovery, follows, profile_pictures, sessions, two_factor
 from services.pagination import Page
+from services.records import SessionListing
 from storage.pg.account_tokens import AccountEmail
 from storage.pg.media import StoredVariant
-from storage.pg.sessions import SessionListing
 from storage.pg.users import UserRecord
 
 

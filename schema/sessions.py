@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from storage.pg.sessions import SessionListing
+from services.records import SessionListing
 
 
 @strawberry.type(description="One of the viewer's signed-in devices (a refresh token family).")
