@@ -19,7 +19,9 @@ SAFARI_ON_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
     "Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 )
-SESSIONS = """{ viewer { sessions { id device approximateAddress createdAt lastUsedAt current } } }"""
+SESSIONS = (
+    """{ viewer { sessions { id device approximateAddress createdAt lastUsedAt current } } }"""
+)
 END_SESSION = """mutation M($id: ID!) {
   endSession(input: {sessionId: $id}) { endedSessionId userErrors { code field } } }"""
 END_OTHERS = """mutation {
@@ -137,9 +139,7 @@ async def test_end_other_sessions_ends_every_one_but_the_current(live: LiveApp) 
     socket = await signed_in_socket(live, third["accessToken"])
     try:
         done = await call(live, END_OTHERS, token=first["accessToken"])
-        assert done == {
-            "data": {"endOtherSessions": {"endedSessionCount": 2, "userErrors": []}}
-        }
+        assert done == {"data": {"endOtherSessions": {"endedSessionCount": 2, "userErrors": []}}}
         assert await close_by_server(socket) == (4403, "session ended")
     finally:
         await socket.close()
