@@ -27,6 +27,7 @@ from services.posts import PostDeps
 from services.rate_limits import ActionLimits, RateLimitPolicy
 from services.social import SocialDeps
 from services.tokens import AccessTokens
+from services.totp import TwoFactorConfig
 from settings import Settings
 from storage.blobs import BlobStore, open_blob_store
 from storage.mail import MailTransport
@@ -67,6 +68,8 @@ class Resources:
     """Abuse-limit counters (moving windows in Redis, on `redis`'s connection pool)."""
     events: EventHub
     """The process's pub/sub connection; started by the API (only it has listeners)."""
+    two_factor: TwoFactorConfig
+    """The key sealing TOTP secrets (derived from SECRET_KEY) and the challenge lifetime."""
 
     @functools.cached_property
     def accounts(self) -> AccountDeps:
@@ -95,6 +98,7 @@ class Resources:
                 verification_ttl=timedelta(seconds=self.settings.email_verification_ttl_seconds),
                 reset_ttl=timedelta(seconds=self.settings.password_reset_ttl_seconds),
             ),
+            two_factor=self.two_factor,
         )
 
     @functools.cached_property
@@ -213,6 +217,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                     search=search,
                     rate_limiter=open_rate_limiter(redis),
                     events=EventHub(redis),
+                    two_factor=TwoFactorConfig.from_secret_key(
+                        secret_key,
+                        challenge_ttl=timedelta(seconds=settings.two_factor_challenge_ttl_seconds),
+                    ),
                 )
         finally:
             await redis.aclose()

@@ -232,6 +232,9 @@ class Settings(BaseSettings):
     password_resets_per_ip: int = Field(default=20, ge=1)
     """Password reset requests per client address per window: RATE_LIMITED beyond."""
     password_reset_window_seconds: int = Field(default=3600, ge=60)
+    two_factor_challenge_ttl_seconds: int = Field(default=300, ge=60, le=900)
+    """How long the challenge `logIn` hands out for an account with two-factor authentication
+    may be completed with a code (completeTwoFactorLogIn); it works once."""
     email_job_max_tries: int = Field(default=6, ge=1)
     """Attempts to hand a message to the SMTP server (backing off 10 s, 1, 5, 15, 30 min)."""
 

@@ -52,6 +52,7 @@ from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
 from services.records import UserRecord
 from services.social import SocialDeps
+from services.totp import TwoFactorRequired
 
 
 @strawberry.type
@@ -69,6 +70,7 @@ class AccountMutations:
                 password=input.password,
                 full_name=input.full_name,
                 client_ip=info.context.client_ip,
+                user_agent=info.context.user_agent,
             )
         except DomainError as error:
             return SignUpPayload(
@@ -78,7 +80,9 @@ class AccountMutations:
 
     @strawberry.mutation(
         description="Sign in with a username or an email, and a password. Failed attempts are "
-        "limited per account name and per client address: RATE_LIMITED beyond."
+        "limited per account name and per client address: RATE_LIMITED beyond. For an account "
+        "with two-factor authentication the tokens are null and `twoFactorChallenge` is set: "
+        "finish with completeTwoFactorLogIn."
     )
     async def log_in(self, info: Info[Context, None], input: LogInInput) -> LogInPayload:
         try:
@@ -87,10 +91,17 @@ class AccountMutations:
                 username_or_email=input.username_or_email,
                 password=input.password,
                 client_ip=info.context.client_ip,
+                user_agent=info.context.user_agent,
             )
         except DomainError as error:
             return LogInPayload(
                 user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
+            )
+        if isinstance(outcome, TwoFactorRequired):
+            return LogInPayload(
+                two_factor_challenge=outcome.challenge,
+                two_factor_challenge_expires_at=outcome.expires_at,
+                client_mutation_id=input.client_mutation_id,
             )
         return LogInPayload.signed_in(outcome, input.client_mutation_id)
 
@@ -103,7 +114,9 @@ class AccountMutations:
     ) -> RefreshSessionPayload:
         try:
             outcome = await accounts.refresh_session(
-                info.context.resources.accounts, input.refresh_token
+                info.context.resources.accounts,
+                input.refresh_token,
+                client_ip=info.context.client_ip,
             )
         except DomainError as error:
             return RefreshSessionPayload(

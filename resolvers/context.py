@@ -30,6 +30,10 @@ class Context:
     """The client's address: the TCP peer, or what `X-Forwarded-For` says when the peer is a
     trusted proxy (uvicorn's `forwarded_allow_ips`); None when unknown. Log-in and sign-up
     limits and the anonymous points budget count by it."""
+    user_agent: str | None = None
+    """The request's `User-Agent` header (the socket's handshake's on websockets): sign-in
+    mutations name the session's device from it (services.session_clients), nothing else
+    reads it."""
     viewer: Viewer | None = None
     auth_error: str | None = None
     """Why the presented credentials were refused (None when none or valid ones were sent)."""

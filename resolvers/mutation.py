@@ -9,12 +9,14 @@ from resolvers.account_security_mutations import AccountSecurityMutations
 from resolvers.media_mutations import MediaMutations
 from resolvers.notifications import NotificationMutations
 from resolvers.post_mutations import PostMutations
+from resolvers.session_mutations import SessionMutations
 
 Mutation = merge_types(
     "Mutation",
     (
         AccountMutations,
         AccountSecurityMutations,
+        SessionMutations,
         MediaMutations,
         PostMutations,
         NotificationMutations,

@@ -6,8 +6,17 @@ They return domain data (records, pages); the schema types map it to GraphQL obj
 from __future__ import annotations
 
 from resolvers.context import Context
-from services import account_recovery, follows, profile_pictures, safety, visibility
+from services import (
+    account_recovery,
+    follows,
+    profile_pictures,
+    safety,
+    sessions,
+    two_factor,
+    visibility,
+)
 from services.pagination import Page
+from services.records import SessionListing
 from services.visibility import Relation
 from storage.pg.account_tokens import AccountEmail
 from storage.pg.media import StoredVariant
@@ -113,3 +122,18 @@ async def own_account_email(context: Context, user_id: int) -> AccountEmail | No
     if context.viewer is None or context.viewer_id != user_id:
         return None
     return await account_recovery.own_account_email(context.db, context.require_viewer().user_id)
+
+
+async def own_sessions(context: Context, user_id: int) -> list[SessionListing] | None:
+    """The viewer's live sessions when `user_id` is the viewer; else None (no one else ever
+    sees them)."""
+    if context.viewer is None or context.viewer_id != user_id:
+        return None
+    return await sessions.list_sessions(context.db, context.require_viewer())
+
+
+async def own_two_factor_enabled(context: Context, user_id: int) -> bool | None:
+    """Whether the viewer's log-ins need a second factor, when `user_id` is the viewer."""
+    if context.viewer is None or context.viewer_id != user_id:
+        return None
+    return await two_factor.is_two_factor_on(context.db, context.require_viewer().user_id)

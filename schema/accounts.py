@@ -94,7 +94,12 @@ class SignUpPayload(SessionPayload):
 
 @strawberry.type
 class LogInPayload(SessionPayload):
-    pass
+    two_factor_challenge: str | None = strawberry.field(
+        default=None,
+        description="Set (and the tokens null) when the account has two-factor authentication: "
+        "pass it with a code to completeTwoFactorLogIn before it expires; it works once.",
+    )
+    two_factor_challenge_expires_at: datetime | None = None
 
 
 @strawberry.type

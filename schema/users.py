@@ -13,6 +13,7 @@ from resolvers import users as user_fields
 from resolvers.context import Context
 from schema.node import Node
 from schema.pagination import Connection
+from schema.sessions import Session
 from services.pagination import Page
 from services.records import UserRecord
 
@@ -94,6 +95,24 @@ class User(Node):
     async def email_verified(self, info: Info[Context, None]) -> bool | None:
         account = await user_fields.own_account_email(info.context, self.record_id)
         return account.email_verified_at is not None if account else None
+
+    @strawberry.field(
+        description="The account's signed-in devices, most recently used first (at most 50): "
+        "the signed-in viewer's own only (null for every other user)."
+    )
+    async def sessions(self, info: Info[Context, None]) -> list[Session] | None:
+        listed = await user_fields.own_sessions(info.context, self.record_id)
+        if listed is None:
+            return None
+        current = info.context.require_viewer().session_id
+        return [Session.from_listing(listing, current) for listing in listed]
+
+    @strawberry.field(
+        description="Whether log-ins need a second factor (TOTP): the signed-in viewer's own "
+        "only (null for every other user)."
+    )
+    async def two_factor_enabled(self, info: Info[Context, None]) -> bool | None:
+        return await user_fields.own_two_factor_enabled(info.context, self.record_id)
 
     @strawberry.field(description="Whether the viewer has a pending request to follow this user.")
     async def viewer_follow_requested(self, info: Info[Context, None]) -> bool:

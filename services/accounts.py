@@ -10,18 +10,21 @@ from datetime import UTC, datetime, timedelta
 import email_validator
 from arq.connections import ArqRedis
 
-from services import discover, email_verification, mail
+from services import discover, email_verification, mail, totp
 from services.auth import Viewer
 from services.errors import DomainError, UserError, UserErrorCode
 from services.login_throttle import LoginThrottle
 from services.mail import MailConfig
 from services.passwords import Passwords
+from services.session_clients import SessionClient, approximate_network, session_client
 from services.text import clean_text
 from services.tokens import AccessTokens, InvalidTokenError, RefreshToken
+from services.totp import TwoFactorConfig, TwoFactorRequired
 from storage import redis_keys
 from storage.pg import Db, transaction
 from storage.pg import account_tokens as account_store
 from storage.pg import sessions as session_store
+from storage.pg import two_factor as two_factor_store
 from storage.pg import users as user_store
 from storage.pg.users import UserRecord
 from storage.pubsub import publish
@@ -53,6 +56,8 @@ class AccountDeps:
     """Failed log-ins per account name and per client address (see services.login_throttle)."""
     mail: MailConfig
     """Account email: sender, links, how long its tokens work (services.mail)."""
+    two_factor: TwoFactorConfig
+    """TOTP secrets' sealing key and the log-in challenge lifetime (services.totp)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,7 @@ async def sign_up(
     full_name: str | None,
     client_ip: str | None,
     verified: bool = False,
+    user_agent: str | None = None,
 ) -> SignedIn:
     """Create an account and its first session.
 
@@ -156,6 +162,7 @@ async def sign_up(
     assert not isinstance(cleaned_name, UserError)
     await deps.login_throttle.reserve_sign_up(client_ip)
     password_hash = await deps.passwords.hash(password)
+    client = await session_client(client_ip, user_agent)
     async with transaction(deps.db) as conn:
         user = await user_store.insert_user(
             conn,
@@ -166,7 +173,7 @@ async def sign_up(
         )
         if user is None:
             raise await _identifier_taken(conn, username, normalized_email)
-        signed_in = await _open_session(deps, conn, user)
+        signed_in = await open_session(deps, conn, user, client)
         verification = None
         if verified:
             await account_store.mark_email_verified(conn, user.id, normalized_email)
@@ -202,9 +209,16 @@ async def _identifier_taken(db: Db, username: str, email: str) -> DomainError:
 
 
 async def log_in(
-    deps: AccountDeps, *, username_or_email: str, password: str, client_ip: str | None = None
-) -> SignedIn:
-    """Open a new session for the account named by username or email.
+    deps: AccountDeps,
+    *,
+    username_or_email: str,
+    password: str,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+) -> SignedIn | TwoFactorRequired:
+    """Open a new session for the account named by username or email; for an account with
+    two-factor authentication on, hand out a challenge instead (services.two_factor completes
+    it with a code), with no session opened.
 
     Throttled first (services.login_throttle): past the failures allowed for the client address
     or for the name, raises DomainError(RATE_LIMITED) before any lookup or password check.
@@ -212,7 +226,7 @@ async def log_in(
     Raises DomainError(INVALID_CREDENTIALS) without saying which part was wrong.
     Side effects: the attempt counted against the name (cleared on success) and, on failure,
     against the address (Redis); on success inserts a session and may upgrade the stored
-    password hash.
+    password hash; for two-factor accounts, the challenge stored (Redis) instead of a session.
     """
     identifier = username_or_email.strip().lower()
     throttle = deps.login_throttle
@@ -229,17 +243,26 @@ async def log_in(
         raise DomainError.single(
             UserErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password."
         )
+    client = await session_client(client_ip, user_agent)
     async with transaction(deps.db) as conn:
         if deps.passwords.needs_rehash(credentials.password_hash):
             new_hash = await deps.passwords.hash(password)
             await user_store.update_password_hash(conn, credentials.user_id, new_hash)
         (user,) = await user_store.fetch_users_by_ids(conn, [credentials.user_id])
-        signed_in = await _open_session(deps, conn, user)
+        outcome: SignedIn | TwoFactorRequired
+        if await two_factor_store.is_two_factor_on(conn, user.id):
+            outcome = await totp.issue_challenge(deps.redis, deps.two_factor, user.id)
+        else:
+            outcome = await open_session(deps, conn, user, client)
     await throttle.forgive_name(identifier)
-    return signed_in
+    return outcome
 
 
-async def _open_session(deps: AccountDeps, db: Db, user: UserRecord) -> SignedIn:
+async def open_session(
+    deps: AccountDeps, db: Db, user: UserRecord, client: SessionClient
+) -> SignedIn:
+    """A new session of the user, recording the client's device and approximate address
+    (services.session_clients). Side effect: one INSERT (in the caller's transaction)."""
     session_id = uuid.uuid4()
     refresh_token = RefreshToken.new(session_id)
     await session_store.insert_session(
@@ -248,6 +271,8 @@ async def _open_session(deps: AccountDeps, db: Db, user: UserRecord) -> SignedIn
         user_id=user.id,
         token_hash=refresh_token.secret_hash,
         expires_at=_refresh_expiry(deps),
+        device=client.device,
+        approximate_address=client.approximate_address,
     )
     return _signed_in(deps, user, refresh_token)
 
@@ -271,8 +296,11 @@ _INVALID_REFRESH = DomainError.single(
 )
 
 
-async def refresh_session(deps: AccountDeps, token: str) -> SignedIn:
-    """Exchange a refresh token for new tokens (the old refresh token stops working).
+async def refresh_session(
+    deps: AccountDeps, token: str, *, client_ip: str | None = None
+) -> SignedIn:
+    """Exchange a refresh token for new tokens (the old refresh token stops working). The
+    session counts as used now, from `client_ip`'s network (its `lastUsedAt`, its address).
 
     Presenting a refresh token that was already rotated away means it leaked or was replayed:
     the whole session is revoked, and both the thief and the owner must log in again. Any other
@@ -294,7 +322,11 @@ async def refresh_session(deps: AccountDeps, token: str) -> SignedIn:
         users: list[UserRecord] | None
         if session.refresh_token_hash == presented.secret_hash:
             await session_store.rotate_session_token(
-                conn, session.id, token_hash=rotated.secret_hash, expires_at=_refresh_expiry(deps)
+                conn,
+                session.id,
+                token_hash=rotated.secret_hash,
+                expires_at=_refresh_expiry(deps),
+                approximate_address=approximate_network(client_ip),
             )
             users = await user_store.fetch_users_by_ids(conn, [session.user_id])
         elif await session_store.is_retired_token(conn, session.id, presented.secret_hash):

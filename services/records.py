@@ -11,6 +11,7 @@ from storage.pg.hashtags import HashtagRecord
 from storage.pg.media import MediaRecord, StoredVariant
 from storage.pg.notifications import NotificationRecord
 from storage.pg.posts import PostRecord
+from storage.pg.sessions import SessionListing
 from storage.pg.users import UserRecord
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "MediaRecord",
     "NotificationRecord",
     "PostRecord",
+    "SessionListing",
     "StoredVariant",
     "UserRecord",
 ]

@@ -101,3 +101,9 @@ EVENTS_HEARTBEAT_CHANNEL = "events:heartbeat"
 def persisted_query(sha256_hex: str) -> str:
     """The text of an automatic persisted query, by the SHA-256 of that text (with a TTL)."""
     return f"apq:{sha256_hex}"
+
+
+def two_factor_challenge(digest: str) -> str:
+    """A pending two-factor log-in: the user id, under the SHA-256 (hex) of the challenge
+    handed to the client, expiring with the challenge (storage.two_factor_challenges)."""
+    return f"two-factor:challenge:{digest}"

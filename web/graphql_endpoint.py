@@ -247,11 +247,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         resources: Resources = request.app.state.resources
         client_ip = request.client.host if request.client else None
+        user_agent = request.headers.get("user-agent")
         if isinstance(request, Request):
-            context = Context(resources=resources, client_ip=client_ip)
+            context = Context(resources=resources, client_ip=client_ip, user_agent=user_agent)
             _read_credential(context, request.headers.get("authorization"))
             return context
-        return Context(resources=resources, client_ip=client_ip, websocket=request)
+        return Context(
+            resources=resources, client_ip=client_ip, user_agent=user_agent, websocket=request
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a websocket from its `connection_init` payload: `{"authorization":

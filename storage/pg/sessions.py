@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,19 +20,75 @@ class SessionRecord:
     revoked_at: datetime | None
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class SessionListing:
+    """What the owner is shown of one live session."""
+
+    id: uuid.UUID
+    device: str | None
+    approximate_address: Network | None
+    created_at: datetime
+    last_used_at: datetime
+
+
 async def insert_session(
-    db: Db, *, session_id: uuid.UUID, user_id: int, token_hash: bytes, expires_at: datetime
+    db: Db,
+    *,
+    session_id: uuid.UUID,
+    user_id: int,
+    token_hash: bytes,
+    expires_at: datetime,
+    device: str | None = None,
+    approximate_address: Network | None = None,
 ) -> None:
     await db.execute(
         """
-        INSERT INTO sessions (id, user_id, refresh_token_hash, expires_at)
-        VALUES ($1, $2, $3, $4)
+        INSERT INTO sessions (id, user_id, refresh_token_hash, expires_at, device,
+                              approximate_address)
+        VALUES ($1, $2, $3, $4, $5, $6)
         """,
         session_id,
         user_id,
         token_hash,
         expires_at,
+        device,
+        approximate_address,
     )
+
+
+async def fetch_live_sessions(db: Db, user_id: int, *, limit: int) -> list[SessionListing]:
+    """The user's sessions neither revoked nor expired, most recently used first (at most
+    `limit`). One query (sessions_user_id_idx)."""
+    rows = await db.fetch(
+        """
+        SELECT id, device, approximate_address, created_at, refreshed_at AS last_used_at
+          FROM sessions
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+         ORDER BY refreshed_at DESC, id
+         LIMIT $2
+        """,
+        user_id,
+        limit,
+    )
+    return [SessionListing(**dict(row)) for row in rows]
+
+
+async def revoke_user_session(db: Db, user_id: int, session_id: uuid.UUID, *, reason: str) -> bool:
+    """Mark the user's live session revoked; False when the user has no such live session
+    (someone else's, ended, expired or unknown: nothing changed)."""
+    status = await db.execute(
+        """
+        UPDATE sessions SET revoked_at = now(), revoked_reason = $3
+         WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+        """,
+        user_id,
+        session_id,
+        reason,
+    )
+    return status == "UPDATE 1"
 
 
 async def fetch_session_for_update(db: Db, session_id: uuid.UUID) -> SessionRecord | None:
@@ -47,10 +104,16 @@ async def fetch_session_for_update(db: Db, session_id: uuid.UUID) -> SessionReco
 
 
 async def rotate_session_token(
-    db: Db, session_id: uuid.UUID, *, token_hash: bytes, expires_at: datetime
+    db: Db,
+    session_id: uuid.UUID,
+    *,
+    token_hash: bytes,
+    expires_at: datetime,
+    approximate_address: Network | None = None,
 ) -> None:
     """Replace the current refresh-token hash and bump the generation; the replaced hash is
-    kept as retired (see is_retired_token)."""
+    kept as retired (see is_retired_token). The session counts as used now (`refreshed_at`,
+    shown as its last use) from `approximate_address` when known."""
     await db.execute(
         """
         WITH retired AS (
@@ -60,12 +123,14 @@ async def rotate_session_token(
         )
         UPDATE sessions
            SET refresh_token_hash = $2, generation = generation + 1,
-               refreshed_at = now(), expires_at = $3
+               refreshed_at = now(), expires_at = $3,
+               approximate_address = coalesce($4, approximate_address)
          WHERE id = $1
         """,
         session_id,
         token_hash,
         expires_at,
+        approximate_address,
     )
 
 

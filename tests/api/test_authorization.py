@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+import pyotp
 import pytest
 
 from resources import Resources
 from schema.build import build_schema
 from schema.global_ids import encode_global_id
-from services import comments, follows, likes, posts, safety
+from services import comments, follows, likes, posts, safety, totp
 from storage import redis_keys
 from storage.pg.posts import PostRecord
 from storage.pg.users import UserRecord
@@ -499,6 +500,96 @@ async def unmute_user_case(w: World) -> None:
     await refused(w, UNMUTE, {"id": gid("User", fan.id)}, expected)
 
 
+END_SESSION = """mutation M($id: ID!) {
+  endSession(input: {sessionId: $id}) { endedSessionId userErrors { code field } } }"""
+END_OTHER_SESSIONS = """mutation {
+  endOtherSessions(input: {}) { endedSessionCount userErrors { code field } } }"""
+ENABLE_TWO_FACTOR = """mutation M($password: String!) {
+  enableTwoFactor(input: {password: $password}) { secret provisioningUri
+    userErrors { code field } } }"""
+CONFIRM_TWO_FACTOR = """mutation M($code: String!) {
+  confirmTwoFactor(input: {code: $code}) { backupCodes userErrors { code field } } }"""
+DISABLE_TWO_FACTOR = """mutation M($code: String!) {
+  disableTwoFactor(input: {code: $code}) { ok userErrors { code field } } }"""
+COMPLETE_TWO_FACTOR = """mutation M($challenge: String!, $code: String!) {
+  completeTwoFactorLogIn(input: {challenge: $challenge, code: $code}) {
+    accessToken viewer { id } userErrors { code field } } }"""
+
+
+async def owner_two_factor(w: World, *, confirmed: bool) -> str:
+    """Give the owner a TOTP enrolment (pending or on); returns its secret."""
+    secret = totp.new_secret()
+    await w.resources.db.execute(
+        "INSERT INTO two_factor (user_id, secret_ciphertext, confirmed_at)"
+        " VALUES ($1, $2, CASE WHEN $3 THEN now() END)",
+        w.owner.id,
+        totp.seal(w.resources.two_factor, w.owner.id, secret),
+        confirmed,
+    )
+    return secret
+
+
+async def end_session_case(w: World) -> None:
+    """The owner's live session, by its real id: NOT_FOUND for anyone else, nothing ended."""
+    owner = await sign_up(w.live, "realowner")
+    session_id = await w.resources.db.fetchval(
+        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = $1",
+        "realowner",
+    )
+    expected = {"endedSessionId": None, "userErrors": error("NOT_FOUND", "input", "sessionId")}
+    await refused(w, END_SESSION, {"id": str(session_id)}, expected)
+    still = await w.live.graphql("{ viewer { username } }", token=owner["accessToken"])
+    assert still == {"data": {"viewer": {"username": "realowner"}}}
+
+
+async def end_other_sessions_case(w: World) -> None:
+    """Takes no session: it ends the caller's other sessions (none here), never the owner's."""
+    await sign_up(w.live, "realowner")
+    expected = {"endedSessionCount": 0, "userErrors": []}
+    await refused(w, END_OTHER_SESSIONS, {}, expected)
+
+
+async def enable_two_factor_case(w: World) -> None:
+    """Acts on the caller's account only: the password is checked against the caller's."""
+    expected = {
+        "secret": None,
+        "provisioningUri": None,
+        "userErrors": error("INVALID_CREDENTIALS", "input", "password"),
+    }
+    await refused(
+        w, ENABLE_TWO_FACTOR, {"password": "the owner's password"}, expected, with_rate_limits=False
+    )
+
+
+async def confirm_two_factor_case(w: World) -> None:
+    """The owner's pending enrolment and a valid code of it confirm nothing for the caller."""
+    secret = await owner_two_factor(w, confirmed=False)
+    expected = {"backupCodes": None, "userErrors": error("INVALID_INPUT")}
+    code = pyotp.TOTP(secret).now()
+    await refused(w, CONFIRM_TWO_FACTOR, {"code": code}, expected, with_rate_limits=False)
+
+
+async def disable_two_factor_case(w: World) -> None:
+    """The owner's two-factor, even with a valid code of it, is not the caller's to turn off."""
+    secret = await owner_two_factor(w, confirmed=True)
+    expected = {"ok": False, "userErrors": error("INVALID_INPUT")}
+    code = pyotp.TOTP(secret).now()
+    await refused(w, DISABLE_TWO_FACTOR, {"code": code}, expected, with_rate_limits=False)
+
+
+async def complete_two_factor_case(w: World) -> None:
+    """Public; only the challenge `logIn` handed out, with a code, signs in: a valid code of the
+    owner's with a guessed challenge changes nothing."""
+    secret = await owner_two_factor(w, confirmed=True)
+    expected = {
+        "accessToken": None,
+        "viewer": None,
+        "userErrors": error("INVALID_CREDENTIALS", "input", "challenge"),
+    }
+    variables = {"challenge": "A" * 43, "code": pyotp.TOTP(secret).now()}
+    await refused(w, COMPLETE_TWO_FACTOR, variables, expected)
+
+
 AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "signUp": sign_up_case,
     "logIn": log_in_case,
@@ -530,6 +621,12 @@ AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "unblockUser": unblock_user_case,
     "muteUser": mute_user_case,
     "unmuteUser": unmute_user_case,
+    "endSession": end_session_case,
+    "endOtherSessions": end_other_sessions_case,
+    "enableTwoFactor": enable_two_factor_case,
+    "confirmTwoFactor": confirm_two_factor_case,
+    "disableTwoFactor": disable_two_factor_case,
+    "completeTwoFactorLogIn": complete_two_factor_case,
 }
 
 # Mutations anyone may call without a token (they take credentials as arguments).
@@ -540,6 +637,7 @@ PUBLIC_MUTATIONS = {
     "verifyEmail",
     "requestPasswordReset",
     "resetPassword",
+    "completeTwoFactorLogIn",
 }
 
 # Every other mutation without a token: UNAUTHENTICATED, nothing changed.
@@ -571,10 +669,28 @@ ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "unblockUser": (UNBLOCK, {"id": "OWNER"}),
     "muteUser": (MUTE, {"id": "OWNER"}),
     "unmuteUser": (UNMUTE, {"id": "OWNER"}),
+    "endSession": (END_SESSION, {"id": str(uuid.uuid4())}),
+    "endOtherSessions": (END_OTHER_SESSIONS, {}),
+    "enableTwoFactor": (ENABLE_TWO_FACTOR, {"password": "x"}),
+    "confirmTwoFactor": (CONFIRM_TWO_FACTOR, {"code": "123456"}),
+    "disableTwoFactor": (DISABLE_TWO_FACTOR, {"code": "123456"}),
 }
 
 # Fields of User that answer only to the user themselves (null for anyone else).
 VIEWER_ONLY_USER_FIELDS = ("followRequests", "blockedUsers", "mutedUsers")
+
+
+OWN_ONLY_FIELDS = "email emailVerified twoFactorEnabled sessions { id }"
+
+
+async def test_own_only_user_fields_are_null_for_anyone_else(world: World) -> None:
+    """The account fields only its owner sees (address, sessions, two-factor): null for
+    another signed-in user and for an anonymous caller, whatever the owner has."""
+    await owner_two_factor(world, confirmed=True)
+    query = f'{{ user(username: "owner") {{ {OWN_ONLY_FIELDS} }} }}'
+    nothing = {"email": None, "emailVerified": None, "twoFactorEnabled": None, "sessions": None}
+    for token in (world.intruder_token, None):
+        assert await world.live.graphql(query, token=token) == {"data": {"user": nothing}}
 
 
 async def anonymous(w: World, query: str, variables: dict[str, Any]) -> None:
