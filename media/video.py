@@ -36,13 +36,14 @@ from av.stream import Stream
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from media import sniff
+from media import sniff, video_header
 from media.images import PhotoMetadata, RejectedMediaError, VipsImage
 from media.video_metadata import read_video_metadata
 
 DEFAULT_MAX_PIXELS: Final = 7680 * 4320
 """8K UHD: anything larger is not a phone or camera video."""
 DEFAULT_MAX_DURATION_SECONDS: Final = 15 * 60.0
+DEFAULT_MAX_FRAME_RATE: Final = 240.0
 POSTER_JPEG_QUALITY: Final = 90
 # The first picture normally arrives within a few packets; a file that decodes nothing in
 # this many is broken or hostile, and we stop instead of decoding it to the end.
@@ -79,18 +80,26 @@ def probe_video(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_duration_seconds: float = DEFAULT_MAX_DURATION_SECONDS,
+    max_frame_rate: float = DEFAULT_MAX_FRAME_RATE,
 ) -> VideoInfo:
     """Read a video's duration, display size and first decodable frame.
 
     Width and height are what a player shows: swapped when the display matrix rotates by
     90 or 270 degrees. Raises :class:`RejectedMediaError` when the file is not MP4/QuickTime,
-    has no video stream, is corrupt, has no decodable frame, or exceeds a limit. Reads the
-    file; writes nothing.
+    has no video stream, is corrupt, has no decodable frame, declares no duration or an
+    empty video track, or exceeds a limit (pixels: checked on the sample descriptions of the
+    container's header before FFmpeg opens the file; duration, frame rate). Reads the file;
+    writes nothing.
     """
     content_type = _require_iso_container(path)
+    for width, height in video_header.declared_picture_sizes(path):
+        if width * height > max_pixels:
+            raise RejectedMediaError(f"video is {width * height} pixels; the limit is {max_pixels}")
     try:
         with av.open(os.fspath(path), mode="r", format=_DEMUXER) as container:
-            return _probe_container(container, content_type, max_pixels, max_duration_seconds)
+            return _probe_container(
+                container, content_type, max_pixels, max_duration_seconds, max_frame_rate
+            )
     except av.error.FFmpegError as error:
         raise RejectedMediaError(f"video is corrupt or unsupported: {error}") from error
     except pyvips.Error as error:
@@ -152,7 +161,11 @@ def _require_iso_container(path: str | os.PathLike[str]) -> str:
 
 
 def _probe_container(
-    container: InputContainer, content_type: str, max_pixels: int, max_duration_seconds: float
+    container: InputContainer,
+    content_type: str,
+    max_pixels: int,
+    max_duration_seconds: float,
+    max_frame_rate: float,
 ) -> VideoInfo:
     if not container.streams.video:
         raise RejectedMediaError("file has no video stream")
@@ -162,10 +175,19 @@ def _probe_container(
         raise RejectedMediaError("video has no frame size")
     if width * height > max_pixels:
         raise RejectedMediaError(f"video is {width * height} pixels; the limit is {max_pixels}")
+    if stream.frames == 0 and stream.duration is not None and stream.duration <= 0:
+        raise RejectedMediaError("video track is empty")
     duration = _duration_seconds(container, stream)
+    if not duration > 0:
+        raise RejectedMediaError("video declares no duration")
     if duration > max_duration_seconds:
         raise RejectedMediaError(
             f"video is {duration:.1f} seconds long; the limit is {max_duration_seconds:g}"
+        )
+    rate = stream.average_rate
+    if rate is not None and float(rate) > max_frame_rate:
+        raise RejectedMediaError(
+            f"video is {float(rate):.0f} frames per second; the limit is {max_frame_rate:g}"
         )
     frame = _first_frame(container, stream)
     rotation = _quarter_turns(frame.rotation)

@@ -163,7 +163,7 @@ class _Planned:
 
 
 def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
+    return max(2, round(value / 2) * 2)
 
 
 def _plan(
@@ -234,6 +234,8 @@ class _Output:
     video: VideoStream
     audio: AudioStream | None
     sink: FilterContext
+    graph: Graph
+    """Referenced for as long as the sink is used: the filters die with their graph."""
     drop_sei: BitStreamFilterContext | None = None
 
 
@@ -249,7 +251,6 @@ def _encode_renditions(
     keyint = max(1, round(rate * options.segment_seconds))
 
     outputs: list[_Output] = []
-    graph: Graph | None = None
     buffer: FilterContext | None = None
     pending_audio: list[AudioFrame] = []
     last_video_seconds = 0.0
@@ -265,7 +266,7 @@ def _encode_renditions(
                 planned = _plan(*_display_size(frame), options.ladder)
                 graph, buffer, sinks = _build_graph(frame, video_in, rate, planned)
                 outputs = [
-                    _open_output(folder, item, sink, rate, keyint, options, audio_in)
+                    _open_output(folder, item, sink, graph, rate, keyint, options, audio_in)
                     for item, sink in zip(planned, sinks, strict=True)
                 ]
                 for early in pending_audio:
@@ -356,7 +357,7 @@ def _build_graph(
         chain.extend([graph.add("hflip"), graph.add("vflip")])
     chain.append(graph.add("fps", f"fps={rate.numerator}/{rate.denominator}"))
     chain.append(graph.add("split", str(len(planned))))
-    for upstream, downstream in zip(chain, chain[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(chain):
         upstream.link_to(downstream)
     split = chain[-1]
     bt2020 = first.colorspace in (_AVCOL_SPC_BT2020_NCL, _AVCOL_SPC_BT2020_CL)
@@ -388,6 +389,7 @@ def _open_output(
     folder: Path,
     planned: _Planned,
     sink: FilterContext,
+    graph: Graph,
     rate: Fraction,
     keyint: int,
     options: TranscodeOptions,
@@ -418,7 +420,7 @@ def _open_output(
         audio = container.add_stream("aac", rate=sample_rate)
         audio.layout = "mono" if audio_in.codec_context.channels == 1 else "stereo"
         audio.bit_rate = options.audio_bitrate
-    return _Output(planned, path, container, video, audio, sink)
+    return _Output(planned, path, container, video, audio, sink, graph)
 
 
 def _drain(outputs: list[_Output]) -> None:

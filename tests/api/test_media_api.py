@@ -239,7 +239,7 @@ def media_with(variants: list[tuple[str, int]], status: str = "READY") -> Media:
     )
     record = MediaRecord(
         1, 1, "IMAGE", status, "image/jpeg", 1, "a.jpg", "image/jpeg", 1080, 1080, None, None,
-        stored, None, None, None, None, 0, now, now, None, "0" * 32,
+        stored, None, None, None, None, 0, now, now, None, "0" * 32, (), (), None,
     )  # fmt: skip
     return Media(
         record_id=1, width=1080, height=1080, blur_hash=None, alt_text=None,
