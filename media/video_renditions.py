@@ -187,15 +187,24 @@ def _plan(
 
 
 def _output_rate(stream: VideoStream, max_rate: int) -> Fraction:
-    """The constant output rate: the source's average rate (or guessed rate) halved until at
-    most `max_rate`; 30 when the header gives nothing usable."""
-    rate = stream.average_rate or stream.guessed_rate
-    if rate is None or rate <= 0:
+    """The constant output rate. A constant-rate source keeps its rate; a variable-rate one
+    (its average differs from its base rate) gets the standard rate nearest its average, so
+    playback stays smooth; either is halved until at most `max_rate`. 30 when the header
+    gives nothing usable."""
+    average, base = stream.average_rate, stream.base_rate
+    if average is None or average <= 0:
         return Fraction(30)
-    result = Fraction(rate).limit_denominator(1001)
-    while result > max_rate:
-        result /= 2
-    return result
+    rate = Fraction(average).limit_denominator(1001)
+    if base is None or abs(float(base) / float(average) - 1) > 0.01:
+        rate = min(_STANDARD_RATES, key=lambda standard: abs(math.log(standard / rate)))
+    while rate > max_rate:
+        rate /= 2
+    return rate
+
+
+_STANDARD_RATES: Final = tuple(
+    Fraction(value) for value in ("24000/1001", "24", "25", "30000/1001", "30", "50", "60")
+)
 
 
 def transcode_ladder(
@@ -437,16 +446,15 @@ def _drain(outputs: list[_Output]) -> None:
 
 
 def _encode_and_mux(output: _Output, frame: VideoFrame | None) -> None:
-    """Encode `frame` (None: flush) for one rendition; mux its packets without SEI units."""
-    if output.drop_sei is None:
-        output.drop_sei = BitStreamFilterContext(_DROP_SEI, output.video, output.video)
+    """Encode `frame` (None: flush) for one rendition; mux its packets without SEI units. The
+    filter is made once the encoder is open (it copies the encoder's parameters)."""
     packets = output.video.encode(frame)
-    for packet in packets:
+    if packets and output.drop_sei is None:
+        output.drop_sei = BitStreamFilterContext(_DROP_SEI, output.video)
+    if output.drop_sei is None:
+        return
+    for packet in [*packets, None] if frame is None else packets:
         for filtered in output.drop_sei.filter(packet):
-            filtered.stream = output.video
-            output.container.mux(filtered)
-    if frame is None:
-        for filtered in output.drop_sei.filter(None):
             filtered.stream = output.video
             output.container.mux(filtered)
 

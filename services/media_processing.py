@@ -113,7 +113,9 @@ class _Rendered:
 
 
 @dataclass(frozen=True, slots=True)
-class _Published:
+class PublishedLadder:
+    """The keys of a published video ladder: renditions largest first, HLS master first."""
+
     renditions: list[StoredRendition]
     hls_keys: list[str]
 
@@ -124,15 +126,20 @@ def variant_key(media: MediaRecord, variant_name: str) -> str:
     return f"media/{media.id}/{media.file_token}/{variant_name}.jpg"
 
 
-def rendition_key(media: MediaRecord, name: str) -> str:
-    """Where a video's MP4 rendition is published (unguessable, as variant_key)."""
-    return f"media/{media.id}/{media.file_token}/video/{name}.mp4"
+def media_folder(media: MediaRecord) -> str:
+    """The unguessable folder of a media item's published files (see variant_key)."""
+    return f"media/{media.id}/{media.file_token}"
 
 
-def hls_key(media: MediaRecord, relative: str) -> str:
+def rendition_key(folder: str, name: str) -> str:
+    """Where a video's MP4 rendition is published, in its media folder."""
+    return f"{folder}/video/{name}.mp4"
+
+
+def hls_key(folder: str, relative: str) -> str:
     """Where a file of a video's HLS ladder is published (the playlists refer to one another
     by relative URIs, so the ladder keeps its layout under one folder)."""
-    return f"media/{media.id}/{media.file_token}/hls/{relative}"
+    return f"{folder}/hls/{relative}"
 
 
 def original_key(media: MediaRecord) -> str:
@@ -231,7 +238,9 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
             async with deps.transcode_slots:
                 ladder = await _transcode(deps, media, original, workspace, video)
         stored = await _store_variants(deps.blobs, media, rendered.image.variants)
-        published = await _publish_ladder(deps.blobs, media, ladder) if ladder else None
+        published = (
+            await publish_ladder(deps.blobs, media_folder(media), ladder) if ladder else None
+        )
     ready = await media_store.mark_ready(
         deps.db,
         media.id,
@@ -349,11 +358,11 @@ async def _report_progress(
             log.warning("media %s: could not report progress", media.id, exc_info=True)
 
 
-async def _publish_ladder(blobs: BlobStore, media: MediaRecord, ladder: Ladder) -> _Published:
+async def publish_ladder(blobs: BlobStore, folder: str, ladder: Ladder) -> PublishedLadder:
     """Upload the renditions and the HLS files (playlists last, so nothing they name is
-    missing when they appear). Side effect: writes objects under the media's folder."""
+    missing when they appear). Side effect: writes objects under `folder`."""
     renditions = [
-        StoredRendition(rendition_key(media, item.name), item.width, item.height, item.bitrate)
+        StoredRendition(rendition_key(folder, item.name), item.width, item.height, item.bitrate)
         for item in ladder.renditions
     ]
     media_files = [name for name in ladder.hls_files if not name.endswith(".m3u8")]
@@ -368,15 +377,15 @@ async def _publish_ladder(blobs: BlobStore, media: MediaRecord, ladder: Ladder) 
             )
             for stored, item in zip(renditions, ladder.renditions, strict=True)
         ),
-        *(_put_hls_file(blobs, media, ladder, name) for name in media_files),
+        *(_put_hls_file(blobs, folder, ladder, name) for name in media_files),
     )
-    await asyncio.gather(*(_put_hls_file(blobs, media, ladder, name) for name in playlists))
-    return _Published(renditions, [hls_key(media, name) for name in ladder.hls_files])
+    await asyncio.gather(*(_put_hls_file(blobs, folder, ladder, name) for name in playlists))
+    return PublishedLadder(renditions, [hls_key(folder, name) for name in ladder.hls_files])
 
 
-async def _put_hls_file(blobs: BlobStore, media: MediaRecord, ladder: Ladder, name: str) -> None:
+async def _put_hls_file(blobs: BlobStore, folder: str, ladder: Ladder, name: str) -> None:
     await blobs.put_file(
-        hls_key(media, name),
+        hls_key(folder, name),
         ladder.hls_root / name,
         content_type=HLS_CONTENT_TYPES[Path(name).suffix],
         cache_control=PUBLISHED_CACHE_CONTROL,
