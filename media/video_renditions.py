@@ -22,8 +22,9 @@ FFmpeg filter graph::
   length``, no scene-cut keyframes), so HLS segments start at the same instant in every
   rendition and players can switch between them at any boundary.
 - **Nothing identifying is written**: fresh streams (no handler names, creation times or
-  rotation copied), ``fflags=+bitexact`` (no "encoder" tag), and the SEI NAL units x264 writes
-  its version and settings into are dropped by the ``filter_units`` bitstream filter.
+  rotation copied), ``fflags=+bitexact`` (no "encoder" tag), a bit-exact AAC encoder (else it
+  writes "Lavc..." into the first frame), and the SEI NAL units x264 writes its version and
+  settings into are dropped by the ``filter_units`` bitstream filter.
 
 The HLS ladder is byte-range HLS over one fragmented MP4 per rendition (remuxed packet for
 packet from the finished MP4: an init part, then a ``moof`` + ``mdat`` fragment per keyframe,
@@ -429,6 +430,8 @@ def _open_output(
         audio = container.add_stream("aac", rate=sample_rate)
         audio.layout = "mono" if audio_in.codec_context.channels == 1 else "stereo"
         audio.bit_rate = options.audio_bitrate
+        # Without it FFmpeg's AAC encoder writes its name and version into the first frame.
+        audio.codec_context.options = {"flags": "+bitexact"}
     return _Output(planned, path, container, video, audio, sink, graph)
 
 
