@@ -200,9 +200,10 @@ def _output_rate(stream: VideoStream, max_rate: int) -> Fraction:
         rate = min(_STANDARD_RATES, key=lambda standard: abs(math.log(standard / rate)))
     while rate > max_rate:
         rate /= 2
-    return rate
+    return max(rate, _MIN_RATE)  # a header claiming a frame every few hours: no 0 fps
 
 
+_MIN_RATE: Final = Fraction(1)
 _STANDARD_RATES: Final = tuple(
     Fraction(value) for value in ("24000/1001", "24", "25", "30000/1001", "30", "50", "60")
 )
@@ -299,7 +300,7 @@ def _encode_renditions(
     finally:
         for output in outputs:
             output.container.close()
-    if duration_seconds > 1 and last_video_seconds < duration_seconds * 0.9 - 1:
+    if last_video_seconds + _TRUNCATION_SLACK_SECONDS < duration_seconds * 0.95:
         raise RejectedMediaError(
             f"video is truncated: its pictures end at {last_video_seconds:.1f} s of the "
             f"{duration_seconds:.1f} s its header declares"
@@ -516,6 +517,8 @@ def _avc_codecs(extradata: bytes) -> str:
 
 
 _NAL_SPS: Final = 7
+# Pictures ending this much before 95 % of the declared duration mean a cut or lying file.
+_TRUNCATION_SLACK_SECONDS: Final = 0.5
 
 
 def _write_hls(renditions: list[Rendition], root: Path) -> list[str]:
