@@ -248,6 +248,7 @@ class _Output:
     graph: Graph
     """Referenced for as long as the sink is used: the filters die with their graph."""
     drop_sei: BitStreamFilterContext | None = None
+    frames: int = 0
 
 
 def _encode_renditions(
@@ -260,6 +261,7 @@ def _encode_renditions(
     audio_in = container.streams.audio[0] if container.streams.audio else None
     rate = _output_rate(video_in, options.max_frame_rate)
     keyint = max(1, round(rate * options.segment_seconds))
+    max_frames = math.ceil((duration_seconds + _OVERRUN_SECONDS) * rate)
 
     outputs: list[_Output] = []
     buffer: FilterContext | None = None
@@ -284,8 +286,13 @@ def _encode_renditions(
                     _encode_audio(outputs, early)
                 pending_audio.clear()
             _check_limits(options)
+            if frame.time is not None and frame.time > duration_seconds + _OVERRUN_SECONDS:
+                # Checked before the fps filter, which would fill the gap with copies.
+                raise RejectedMediaError(
+                    f"video timestamps run past the {duration_seconds:.1f} s its header declares"
+                )
             buffer.push(frame)
-            _drain(outputs)
+            _drain(outputs, max_frames)
             if frame.time is not None:
                 last_video_seconds = frame.time
                 if options.on_progress is not None and duration_seconds > 0:
@@ -293,7 +300,7 @@ def _encode_renditions(
         if buffer is None:
             raise RejectedMediaError("video has no decodable frame")
         buffer.push(None)
-        _drain(outputs)
+        _drain(outputs, max_frames)
         for output in outputs:
             _encode_and_mux(output, None)
         _encode_audio(outputs, None)
@@ -436,8 +443,10 @@ def _open_output(
     return _Output(planned, path, container, video, audio, sink, graph)
 
 
-def _drain(outputs: list[_Output]) -> None:
-    """Encode every picture the graph has ready for each rendition."""
+def _drain(outputs: list[_Output], max_frames: int) -> None:
+    """Encode every picture the graph has ready for each rendition. More pictures than the
+    declared duration holds means lying timestamps (the fps filter fills gaps with copies):
+    refused before that work grows."""
     for output in outputs:
         while True:
             try:
@@ -445,6 +454,9 @@ def _drain(outputs: list[_Output]) -> None:
             except (av.error.BlockingIOError, av.error.EOFError):
                 break
             assert isinstance(frame, VideoFrame)
+            output.frames += 1
+            if output.frames > max_frames:
+                raise RejectedMediaError("video timestamps run past the duration it declares")
             frame.pict_type = PictureType.NONE
             _encode_and_mux(output, frame)
 
@@ -519,6 +531,8 @@ def _avc_codecs(extradata: bytes) -> str:
 _NAL_SPS: Final = 7
 # Pictures ending this much before 95 % of the declared duration mean a cut or lying file.
 _TRUNCATION_SLACK_SECONDS: Final = 0.5
+# A picture this long after the declared duration means lying timestamps.
+_OVERRUN_SECONDS: Final = 2.0
 
 
 def _write_hls(renditions: list[Rendition], root: Path) -> list[str]:

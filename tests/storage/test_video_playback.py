@@ -146,10 +146,13 @@ async def play_hls(http: httpx.AsyncClient, master_url: str) -> list[tuple[str, 
         if not line.startswith("#EXT-X-STREAM-INF:"):
             continue
         resolution = re.search(r"RESOLUTION=(\d+x\d+)", line)
-        assert resolution is not None and 'CODECS="avc1.64' in line and "BANDWIDTH=" in line
+        assert resolution is not None
+        assert 'CODECS="avc1.64' in line
+        assert "BANDWIDTH=" in line
         playlist_url = urljoin(master_url, lines[index + 1])
         media = (await fetch(http, playlist_url)).decode("ascii").splitlines()
-        assert media[0] == "#EXTM3U" and media[-1] == "#EXT-X-ENDLIST"
+        assert media[0] == "#EXTM3U"
+        assert media[-1] == "#EXT-X-ENDLIST"
         assert "#EXT-X-PLAYLIST-TYPE:VOD" in media
         (init_line,) = [item for item in media if item.startswith("#EXT-X-MAP:")]
         init = re.fullmatch(r'#EXT-X-MAP:URI="([^"]+)",BYTERANGE="([^"]+)"', init_line)
