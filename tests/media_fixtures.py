@@ -16,6 +16,8 @@ from fractions import Fraction
 import av
 import pillow_heif
 import pyvips
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 from PIL import Image, ImageCms, ImageDraw, TiffImagePlugin
 
 RED = (255, 0, 0)
@@ -380,6 +382,7 @@ def clip(
     base = quadrant_image(width, height)
     with av.open(buffer, mode="w", format="mp4") as container:
         video = container.add_stream(codec, rate=rate)
+        assert isinstance(video, VideoStream)
         video.width, video.height = width, height
         video.pix_fmt = "yuv420p10le" if ten_bit else "yuv420p"
         video.codec_context.options = {"preset": "ultrafast"}
@@ -402,7 +405,9 @@ def clip(
             picture = base.copy()
             bar = (index * 7) % max(1, width - 8)
             ImageDraw.Draw(picture).rectangle((bar, 0, bar + 8, height // 8), fill=(0, 0, 0))
-            frame = av.VideoFrame.from_image(picture).reformat(format=video.pix_fmt)
+            rgba = picture.convert("RGBA").tobytes()
+            rgb = VideoFrame.from_bytes(rgba, width, height, format="rgba")
+            frame = rgb.reformat(format=video.pix_fmt)
             frame.pts = pts if variable_rate else index
             container.mux(video.encode(frame))
             pts += (1000 // rate) * (1 + index % 2)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +25,7 @@ from urllib.parse import urljoin
 import av
 import httpx
 import pytest
+from PIL import Image
 
 from media.video import probe_video
 from media.video_renditions import Ladder, transcode_ladder
@@ -41,7 +43,7 @@ class Case:
     has_audio: bool
 
 
-CASES = {
+CASES: dict[str, Callable[[], Case]] = {
     "landscape": lambda: Case(
         media_fixtures.clip(640, 480), [(640, 480), (480, 360)], Fraction(24), True
     ),
@@ -94,7 +96,7 @@ class Played:
 def play(data: bytes) -> Played:
     """Decode every video frame (and audio packet) of an MP4 held in memory."""
     with av.open(io.BytesIO(data), mode="r", format="mp4") as container:
-        streams = [stream.type for stream in container.streams]
+        streams: list[str] = [stream.type for stream in container.streams]
         video = container.streams.video[0]
         frames = list(container.decode(video=0))
         if container.streams.audio:
@@ -212,7 +214,7 @@ def test_the_portrait_clip_is_turned_upright_in_pixels(
     top-right, white bottom-left, green bottom-right for a -90 rotation)."""
     _, ladder = ladders["portrait-phone"]
     with av.open(str(ladder.renditions[0].path)) as container:
-        image = next(container.decode(video=0)).to_image()
+        image: Image.Image = next(container.decode(video=0)).to_image()  # type: ignore[no-untyped-call]
     width, height = image.size
     found = []
     for x, y in ((0.25, 0.4), (0.75, 0.4), (0.25, 0.75), (0.75, 0.75)):
