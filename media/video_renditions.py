@@ -421,6 +421,11 @@ def _open_output(
     context.time_base = 1 / rate
     context.color_primaries = context.color_trc = context.colorspace = _BT709
     context.color_range = _LIMITED_RANGE
+    # PyAV opens encoders with slice threading, which makes libx264 use sliced threads: each
+    # encode() call blocks until that picture is coded, so the four rungs (and the filter
+    # graph) ran one after the other. Frame threads (FFmpeg's default, what the ffmpeg CLI
+    # gets) let encode() hand the picture over and return: rungs and filters overlap.
+    context.thread_type = "AUTO"
     vbv_kbps = planned.spec.max_bitrate // 1000
     context.options = {
         "preset": options.preset,

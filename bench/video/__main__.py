@@ -64,9 +64,10 @@ def phone_clip(path: Path, seconds: int) -> str:
     return codec
 
 
-def measured(command: list[str]) -> tuple[float, int]:
-    """Run `command`; (wall seconds, peak RSS in MiB of that process alone: wait4's rusage,
-    not RUSAGE_CHILDREN, which is the maximum over every child this bench ever waited for)."""
+def measured(command: list[str]) -> tuple[float, float, int]:
+    """Run `command`; (wall seconds, CPU seconds, peak RSS in MiB) of that process alone:
+    wait4's rusage, not RUSAGE_CHILDREN (the maximum over every child this bench waited for).
+    CPU seconds (user + system, all threads) do not depend on what else the machine runs."""
     started = time.perf_counter()
     process = subprocess.Popen(command)
     _, status, usage = os.wait4(process.pid, 0)
@@ -74,7 +75,7 @@ def measured(command: list[str]) -> tuple[float, int]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return wall, usage.ru_maxrss // 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
 def cli_commands(ffmpeg: str, source: Path, out: Path) -> list[list[str]]:
@@ -121,10 +122,14 @@ def shutter_command(source: Path, out: Path, seconds: int) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-def run_all(commands: list[list[str]]) -> tuple[float, int]:
-    """Run `commands` one after the other; (total wall seconds, largest peak RSS MiB)."""
+def run_all(commands: list[list[str]]) -> tuple[float, float, int]:
+    """Run `commands` one after the other; (total wall and CPU seconds, largest peak RSS)."""
     figures = [measured(command) for command in commands]
-    return sum(wall for wall, _ in figures), max(rss for _, rss in figures)
+    return (
+        sum(wall for wall, _, _ in figures),
+        sum(cpu for _, cpu, _ in figures),
+        max(rss for _, _, rss in figures),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,17 +156,19 @@ def main(argv: list[str] | None = None) -> int:
         ratios = []
         for round_ in range(args.rounds):
             out = root / f"shutter-{round_}"
-            ours, our_rss = measured(shutter_command(source, out, args.seconds))
+            ours, our_cpu, our_rss = measured(shutter_command(source, out, args.seconds))
             print(f"round {round_ + 1}: shutter    {ours:6.1f} s = "
-                  f"{ours / args.seconds:.2f}x real time, peak RSS {our_rss} MiB")  # fmt: skip
+                  f"{ours / args.seconds:.2f}x real time, CPU {our_cpu:6.1f} s, "
+                  f"peak RSS {our_rss} MiB")  # fmt: skip
             shutil.rmtree(out)
             if FFMPEG is None:
                 continue
             out = root / f"cli-{round_}"
             out.mkdir()
-            cli, cli_rss = run_all(cli_commands(FFMPEG, source, out))
+            cli, cli_cpu, cli_rss = run_all(cli_commands(FFMPEG, source, out))
             print(f"round {round_ + 1}: ffmpeg CLI {cli:6.1f} s = "
-                  f"{cli / args.seconds:.2f}x real time, peak RSS {cli_rss} MiB")  # fmt: skip
+                  f"{cli / args.seconds:.2f}x real time, CPU {cli_cpu:6.1f} s, "
+                  f"peak RSS {cli_rss} MiB")  # fmt: skip
             shutil.rmtree(out)
             ratios.append(ours / cli)
         if ratios:
