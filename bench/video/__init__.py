@@ -10,7 +10,9 @@ BT.2020/HLG, portrait display matrix, VFR-free 30 fps, AAC stereo), then runs in
   output as the CLI must), then one ``-c copy`` remux per rung into fragmented MP4 for HLS.
   Skipped with a message when ``ffmpeg`` is not on PATH.
 
-Each side's wall time is printed as a multiple of real time (clip seconds), with the peak
-resident memory of its process tree (ru_maxrss of the children). Side effects: a temporary
+Shutter and the CLI run alternately for ``--rounds`` (2) rounds, each side's wall time printed
+as a multiple of real time (clip seconds) with its CPU seconds (user + system, every thread:
+independent of what else a shared machine runs) and peak resident memory (wait4's rusage of
+that process alone); then the per-round ratios and their median. Side effects: a temporary
 directory (removed at exit), child processes; prints to stdout.
 """
