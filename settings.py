@@ -76,7 +76,23 @@ class Settings(BaseSettings):
     max_video_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(default=100_000_000, ge=1)
     """Decompression-bomb guard: larger images are rejected from their header, before decoding."""
-    max_video_seconds: float = Field(default=180.0, gt=0)
+    max_video_seconds: float = Field(default=90.0, gt=0)
+    """The longest video a post may carry (was 180 s before renditions: every second is now
+    transcoded four times). Checked from the header and again while decoding."""
+    max_video_pixels: int = Field(default=4096 * 2304, ge=1)
+    """Largest video picture (4K and a margin), from the container header before decoding."""
+    max_video_frame_rate: float = Field(default=240.0, gt=0)
+    """Higher average frame rates are refused; renditions are at most 60 frames per second."""
+    video_transcode_concurrency: int = Field(default=1, ge=1)
+    """Videos transcoded at once per worker process (x264 already uses every core)."""
+    video_transcode_timeout_seconds: int = Field(default=600, ge=1)
+    """A transcode running longer fails the media (REJECTED with the reason). arq's takeover of
+    a crashed worker's job waits for the longest job timeout: this one."""
+    video_x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = (
+        "veryfast"
+    )
+    video_progress_interval_seconds: float = Field(default=1.0, gt=0)
+    """At most one processingProgress update (row + live event) per media item this often."""
 
     media_job_timeout_seconds: int = Field(default=120, ge=1)
     media_job_max_tries: int = Field(default=4, ge=1)

@@ -95,6 +95,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], ListBound] = {
     ("Query", "nodes"): LengthOf("ids"),
     ("Post", "media"): Fixed(10),  # createPost takes 1 to 10 media items
     ("Media", "variants"): Fixed(6),  # four widths and two square thumbnails
+    ("VideoPlayback", "renditions"): Fixed(4),  # 1080, 720, 480 and 360 lines at most
     ("SearchResults", "users"): EnclosingArgument(PAGE_SIZE_ARGUMENT),
     ("SearchResults", "hashtags"): EnclosingArgument(PAGE_SIZE_ARGUMENT),
     ("CreateUploadPayload", "uploadHeaders"): Fixed(4),

@@ -1,4 +1,4 @@
-"""Probe an uploaded MP4/QuickTime file with PyAV, and write the copy we publish.
+"""Probe an uploaded MP4/QuickTime file with PyAV.
 
 :func:`probe_video` reads the file at the given path and nothing else: duration, display size,
 the owner-only capture metadata of its container tags (:mod:`media.video_metadata`) and a
@@ -6,12 +6,8 @@ poster frame. The poster is returned as a full-size, upright, metadata-free JPEG
 through :func:`media.images.process_image` like any photo, so a video's thumbnails and
 blurhash are made exactly like a photo's.
 
-:func:`remux_without_metadata` writes the playable copy: the same video and audio packets
-(no transcoding) in a new container of the same family that carries no tag at all. A phone's
-file holds its position (``©xyz``, ``com.apple.quicktime.location.ISO6709``), make, model,
-capture time, track handler names, and timecode or timed-metadata tracks: none of them is
-copied. The display rotation is stream side data (the track's display matrix), copied with
-the codec parameters, so portrait videos still play upright.
+What is published of a video is transcoded by :mod:`media.video_renditions` (fresh streams,
+no tags): never the upload's bytes, which hold its position, device and capture time.
 
 Untrusted input: the container must sniff as MP4 or QuickTime and is opened with FFmpeg's
 ``mov`` demuxer only (never format probing, which would let playlists or concat files make
@@ -31,18 +27,18 @@ from typing import Final
 import av
 import av.error
 import pyvips
-from av.container import InputContainer, OutputContainer
-from av.stream import Stream
+from av.container import InputContainer
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from media import sniff
+from media import sniff, video_header
 from media.images import PhotoMetadata, RejectedMediaError, VipsImage
 from media.video_metadata import read_video_metadata
 
 DEFAULT_MAX_PIXELS: Final = 7680 * 4320
 """8K UHD: anything larger is not a phone or camera video."""
 DEFAULT_MAX_DURATION_SECONDS: Final = 15 * 60.0
+DEFAULT_MAX_FRAME_RATE: Final = 240.0
 POSTER_JPEG_QUALITY: Final = 90
 # The first picture normally arrives within a few packets; a file that decodes nothing in
 # this many is broken or hostile, and we stop instead of decoding it to the end.
@@ -51,14 +47,6 @@ _MAX_PACKETS_FOR_POSTER: Final = 600
 _DEMUXER: Final = "mov"
 # Counter-clockwise display rotation -> libvips' clockwise rotation that makes the frame upright.
 _UPRIGHT: Final = {90: "d270", 180: "d180", 270: "d90"}
-# The published copy keeps the upload's container family: FFmpeg muxer per sniffed type.
-_MUXERS: Final = {sniff.MP4: "mp4", sniff.QUICKTIME: "mov"}
-_MUXER_OPTIONS: Final = {
-    # The index (moov) before the media data: playback starts before the download ends.
-    "movflags": "faststart",
-    # No "encoder" tag naming the FFmpeg version, no random or time-derived values.
-    "fflags": "+bitexact",
-}
 
 
 @dataclass(frozen=True)
@@ -79,66 +67,30 @@ def probe_video(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_duration_seconds: float = DEFAULT_MAX_DURATION_SECONDS,
+    max_frame_rate: float = DEFAULT_MAX_FRAME_RATE,
 ) -> VideoInfo:
     """Read a video's duration, display size and first decodable frame.
 
     Width and height are what a player shows: swapped when the display matrix rotates by
     90 or 270 degrees. Raises :class:`RejectedMediaError` when the file is not MP4/QuickTime,
-    has no video stream, is corrupt, has no decodable frame, or exceeds a limit. Reads the
-    file; writes nothing.
+    has no video stream, is corrupt, has no decodable frame, declares no duration or an
+    empty video track, or exceeds a limit (pixels: checked on the sample descriptions of the
+    container's header before FFmpeg opens the file; duration, frame rate). Reads the file;
+    writes nothing.
     """
     content_type = _require_iso_container(path)
+    for width, height in video_header.declared_picture_sizes(path):
+        if width * height > max_pixels:
+            raise RejectedMediaError(f"video is {width * height} pixels; the limit is {max_pixels}")
     try:
         with av.open(os.fspath(path), mode="r", format=_DEMUXER) as container:
-            return _probe_container(container, content_type, max_pixels, max_duration_seconds)
+            return _probe_container(
+                container, content_type, max_pixels, max_duration_seconds, max_frame_rate
+            )
     except av.error.FFmpegError as error:
         raise RejectedMediaError(f"video is corrupt or unsupported: {error}") from error
     except pyvips.Error as error:
         raise RejectedMediaError("video poster frame could not be encoded") from error
-
-
-def remux_without_metadata(
-    source: str | os.PathLike[str], destination: str | os.PathLike[str]
-) -> str:
-    """Write to `destination` the first video stream and the first audio stream of `source`,
-    packet for packet, in a new container of the same family (MP4 or QuickTime) with no
-    container or stream metadata; return its content type.
-
-    Data, timecode, subtitle and further streams are dropped; the display rotation is kept.
-    Raises :class:`RejectedMediaError` when `source` is not MP4/QuickTime or FFmpeg cannot read
-    or write it (nothing is left at `destination` then). Reads `source`; writes `destination`.
-    """
-    content_type = _require_iso_container(source)
-    try:
-        with (
-            av.open(os.fspath(source), mode="r", format=_DEMUXER) as source_container,
-            av.open(
-                os.fspath(destination),
-                mode="w",
-                format=_MUXERS[content_type],
-                options=dict(_MUXER_OPTIONS),
-            ) as published,
-        ):
-            _copy_packets(source_container, published)
-    except av.error.FFmpegError as error:
-        Path(destination).unlink(missing_ok=True)
-        raise RejectedMediaError(f"video could not be repackaged: {error}") from error
-    return content_type
-
-
-def _copy_packets(source: InputContainer, published: OutputContainer) -> None:
-    """Copy the packets of the first video and first audio stream, nothing else. A stream made
-    from a template takes its codec parameters (side data included: the display matrix) but
-    none of its metadata, and the output container gets none."""
-    if not source.streams.video:
-        raise RejectedMediaError("file has no video stream")
-    kept: list[Stream] = [source.streams.video[0], *source.streams.audio[:1]]
-    targets = {stream.index: published.add_stream_from_template(stream) for stream in kept}
-    for packet in source.demux(kept):
-        if packet.dts is None:
-            continue  # the demuxer's end-of-stream marker for this stream
-        packet.stream = targets[packet.stream.index]
-        published.mux(packet)
 
 
 def _require_iso_container(path: str | os.PathLike[str]) -> str:
@@ -152,7 +104,11 @@ def _require_iso_container(path: str | os.PathLike[str]) -> str:
 
 
 def _probe_container(
-    container: InputContainer, content_type: str, max_pixels: int, max_duration_seconds: float
+    container: InputContainer,
+    content_type: str,
+    max_pixels: int,
+    max_duration_seconds: float,
+    max_frame_rate: float,
 ) -> VideoInfo:
     if not container.streams.video:
         raise RejectedMediaError("file has no video stream")
@@ -162,10 +118,19 @@ def _probe_container(
         raise RejectedMediaError("video has no frame size")
     if width * height > max_pixels:
         raise RejectedMediaError(f"video is {width * height} pixels; the limit is {max_pixels}")
+    if stream.frames == 0 and stream.duration is not None and stream.duration <= 0:
+        raise RejectedMediaError("video track is empty")
     duration = _duration_seconds(container, stream)
+    if not duration > 0:
+        raise RejectedMediaError("video declares no duration")
     if duration > max_duration_seconds:
         raise RejectedMediaError(
             f"video is {duration:.1f} seconds long; the limit is {max_duration_seconds:g}"
+        )
+    rate = stream.average_rate
+    if rate is not None and float(rate) > max_frame_rate:
+        raise RejectedMediaError(
+            f"video is {float(rate):.0f} frames per second; the limit is {max_frame_rate:g}"
         )
     frame = _first_frame(container, stream)
     rotation = _quarter_turns(frame.rotation)

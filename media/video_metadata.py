@@ -8,8 +8,8 @@ write them as QuickTime ``mdta`` keys (``com.apple.quicktime.location.ISO6709``,
 ``make``, ``©mod`` -> ``model``); the movie header's time is ``creation_time``.
 
 Tags are attacker-controlled: the parser never raises and drops unusable fields one by one.
-These values are for the owner only; the published copy of a video carries none of them
-(:func:`media.video.remux_without_metadata`).
+These values are for the owner only; the published renditions of a video carry none of them
+(:mod:`media.video_renditions`).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from storage import redis_keys
 class MediaSubscriptions:
     @strawberry.subscription(
         description="Status changes of one of the viewer's own media items "
-        "(PROCESSING -> READY | REJECTED | FAILED). Ends after a final status."
+        "(PROCESSING -> READY | REJECTED | FAILED), and a video's processingProgress while "
+        "it is transcoded. Ends after a final status."
     )
     async def media_status_changed(
         self, info: Info[Context, None], media_id: strawberry.ID

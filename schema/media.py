@@ -13,7 +13,7 @@ from strawberry.types import Info
 from resolvers.context import Context
 from schema.errors import MutationInput, Payload
 from schema.node import Node
-from services.records import MediaRecord, StoredVariant
+from services.records import MediaRecord, StoredRendition, StoredVariant
 
 TERMINAL_STATUSES = frozenset({"READY", "REJECTED", "FAILED", "DELETED"})
 
@@ -44,6 +44,27 @@ class Image:
     width: int
     height: int
     content_type: str
+
+
+@strawberry.type(description="One H.264 High / AAC MP4 of a video, without any metadata.")
+class VideoRendition:
+    url: str
+    width: int
+    height: int
+    bitrate: int = strawberry.field(description="Average bits per second (video and audio).")
+
+
+@strawberry.type(description="How to play a READY video.")
+class VideoPlayback:
+    duration_seconds: float
+    hls_url: str | None = strawberry.field(
+        description="The HLS master playlist (fMP4 byte-range segments over every rendition): "
+        "for Safari natively, hls.js elsewhere. Null for videos processed before HLS existed."
+    )
+    renditions: list[VideoRendition] = strawberry.field(
+        description="MP4 renditions, largest first: 1080, 720, 480 and 360 lines (short "
+        "side), never larger than the upload."
+    )
 
 
 @strawberry.type
@@ -105,11 +126,42 @@ class Media(Node):
     def status(self) -> MediaStatus:
         return MediaStatus(self.record.status)
 
-    @strawberry.field(description="The playable file of a READY video (null for images).")
+    @strawberry.field(
+        description="The best MP4 rendition of a READY video (null for images); "
+        "`video` has every rendition and the HLS ladder."
+    )
     def video_url(self) -> str | None:
         if self.record.status != "READY" or not self.record.playback_key:
             return None
         return self.public_url(self.record.playback_key)
+
+    @strawberry.field(description="Playback of a READY video: null for images and until READY.")
+    def video(self) -> VideoPlayback | None:
+        record = self.record
+        if record.kind != "VIDEO" or record.status != "READY":
+            return None
+        return VideoPlayback(
+            duration_seconds=record.duration_seconds or 0.0,
+            hls_url=self.public_url(record.hls_keys[0]) if record.hls_keys else None,
+            renditions=[self._rendition(item) for item in record.renditions],
+        )
+
+    def _rendition(self, rendition: StoredRendition) -> VideoRendition:
+        return VideoRendition(
+            url=self.public_url(rendition.key),
+            width=rendition.width,
+            height=rendition.height,
+            bitrate=rendition.bitrate,
+        )
+
+    @strawberry.field(
+        description="How much of a video's transcode is done (0 to 1) while PROCESSING; null "
+        "otherwise. mediaStatusChanged sends the media again as it grows (about once a second)."
+    )
+    def processing_progress(self) -> float | None:
+        if self.record.status != "PROCESSING" or self.record.kind != "VIDEO":
+            return None
+        return self.record.processing_progress or 0.0
 
     def _image(self, variant: StoredVariant) -> Image:
         return Image(

@@ -269,11 +269,14 @@ async def purge_abandoned_uploads(deps: MediaDeps, *, older_than: timedelta) -> 
 
 def file_keys(record: MediaRecord) -> list[str]:
     """Every stored object of a media item: its upload key (where a late PUT may have left
-    something), its sealed original, its variants, its playable copy."""
+    something), its sealed original, its variants, its playable copy, a video's renditions
+    and HLS files."""
     keys = [upload_key(record.id), *(variant.key for variant in record.variants)]
+    keys.extend(rendition.key for rendition in record.renditions)
+    keys.extend(record.hls_keys)
     if record.original_key:
         keys.append(record.original_key)
-    if record.playback_key:
+    if record.playback_key and record.playback_key not in keys:
         keys.append(record.playback_key)
     return keys
 

@@ -7,17 +7,22 @@ media item), so a rerun overwrites the same objects.
 
 A run reads the sealed original (services.media.complete_upload) exactly once, into a temporary
 folder; everything it checks, moderates and publishes derives from that one local copy. A
-video's playable file is a copy without any metadata (media.video.remux_without_metadata),
-never the original's bytes; the original stays private. Camera, capture time and position
-(a photo's EXIF, a video's container tags) are kept on the row for the owner only.
+video is transcoded (media.video_renditions) into H.264/AAC MP4 renditions and an HLS ladder
+over them, written fresh with no metadata: never the original's bytes, which stay private.
+The media stays PROCESSING until every rendition is published; meanwhile its
+processingProgress is stored and announced (throttled). Camera, capture time and position (a
+photo's EXIF, a video's container tags) are kept on the row for the owner only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +37,14 @@ from media.images import (
     Variant,
     process_image,
 )
-from media.video import probe_video, remux_without_metadata
+from media.video import VideoInfo, probe_video
+from media.video_renditions import (
+    Ladder,
+    TranscodeCancelledError,
+    TranscodeOptions,
+    TranscodeTimeoutError,
+    transcode_ladder,
+)
 from services import posts
 from services.media import upload_key
 from services.moderation import Moderator
@@ -40,13 +52,13 @@ from storage import jobs, redis_keys
 from storage.blobs import BlobNotFoundError, BlobStore, BlobStoreUnavailableError
 from storage.pg import Db
 from storage.pg import media as media_store
-from storage.pg.media import MediaRecord, ProcessedMedia, StoredVariant
+from storage.pg.media import MediaRecord, ProcessedMedia, StoredRendition, StoredVariant
 from storage.pubsub import publish
 
 log = logging.getLogger(__name__)
 
 PUBLISHED_CACHE_CONTROL = "public, max-age=31536000, immutable"
-VIDEO_EXTENSIONS = {"video/mp4": "mp4", "video/quicktime": "mov"}
+HLS_CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4"}
 
 
 class TransientProcessingError(Exception):
@@ -58,6 +70,20 @@ class ProcessingLimits:
     max_pixels: int
     max_video_seconds: float
     time_limit_seconds: float
+    """A photo's whole run; a video's run outside its transcode."""
+    max_video_pixels: int = 4096 * 2304
+    max_video_bytes: int = 200 * 1024 * 1024
+    max_video_frame_rate: float = 240.0
+    video_time_limit_seconds: float = 600.0
+    """The transcode's own limit: past it the media ends REJECTED."""
+    x264_preset: str = "veryfast"
+    progress_interval_seconds: float = 1.0
+
+    def run_limit_seconds(self, kind: str) -> float:
+        """The whole run's limit for a media kind."""
+        if kind == "VIDEO":
+            return self.time_limit_seconds + self.video_time_limit_seconds
+        return self.time_limit_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +98,8 @@ class ProcessingDeps:
     """Bounds concurrent decoding per process (CPU and memory)."""
     publishing: posts.PostDeps
     """To publish the posts waiting for a media item."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Playable:
-    """A video's publishable copy, written in the run's temporary folder."""
-
-    path: Path
-    content_type: str
+    transcode_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    """Bounds concurrent video transcodes per process (each already uses every core)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +110,14 @@ class _Rendered:
     height: int
     metadata: PhotoMetadata
     """Owner-only: a photo's EXIF or a video's container tags."""
-    playable: _Playable | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedLadder:
+    """The keys of a published video ladder: renditions largest first, HLS master first."""
+
+    renditions: list[StoredRendition]
+    hls_keys: list[str]
 
 
 def variant_key(media: MediaRecord, variant_name: str) -> str:
@@ -99,10 +126,20 @@ def variant_key(media: MediaRecord, variant_name: str) -> str:
     return f"media/{media.id}/{media.file_token}/{variant_name}.jpg"
 
 
-def playback_key(media: MediaRecord, content_type: str) -> str:
-    """Where a video's playable copy is published (unguessable, as variant_key)."""
-    extension = VIDEO_EXTENSIONS.get(content_type, "mp4")
-    return f"media/{media.id}/{media.file_token}/video.{extension}"
+def media_folder(media: MediaRecord) -> str:
+    """The unguessable folder of a media item's published files (see variant_key)."""
+    return f"media/{media.id}/{media.file_token}"
+
+
+def rendition_key(folder: str, name: str) -> str:
+    """Where a video's MP4 rendition is published, in its media folder."""
+    return f"{folder}/video/{name}.mp4"
+
+
+def hls_key(folder: str, relative: str) -> str:
+    """Where a file of a video's HLS ladder is published (the playlists refer to one another
+    by relative URIs, so the ladder keeps its layout under one folder)."""
+    return f"{folder}/hls/{relative}"
 
 
 def original_key(media: MediaRecord) -> str:
@@ -125,9 +162,17 @@ async def process_media(
     if not found or found[0].status != "PROCESSING":
         return found[0] if found else None
     media = found[0]
+    time_limit = deps.limits.run_limit_seconds(media.kind)
     try:
-        async with asyncio.timeout(deps.limits.time_limit_seconds):
+        async with asyncio.timeout(time_limit):
             outcome = await _process(deps, media)
+    except TranscodeTimeoutError:
+        outcome = await media_store.mark_failed(
+            deps.db,
+            media.id,
+            status="REJECTED",
+            reason=f"transcoding took longer than {deps.limits.video_time_limit_seconds:.0f} s",
+        )
     except RejectedMediaError as refusal:
         outcome = await media_store.mark_failed(
             deps.db, media.id, status="REJECTED", reason=refusal.reason
@@ -137,7 +182,7 @@ async def process_media(
             deps.db,
             media.id,
             status="REJECTED",
-            reason=f"processing took longer than {deps.limits.time_limit_seconds:.0f} s",
+            reason=f"processing took longer than {time_limit:.0f} s",
         )
     except BlobNotFoundError:
         outcome = await media_store.mark_failed(
@@ -175,8 +220,11 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
         # The run's one read of the original: nothing below reads the store again.
         await deps.blobs.download(original_key(media), original)
         async with deps.cpu_slots:
-            rendered = await asyncio.to_thread(_render, media, original, workspace, deps.limits)
+            rendered, video = await asyncio.to_thread(_render, media, original, deps.limits)
         verdict = await deps.moderator.check(_largest(rendered.image.variants).data)
+        # Seam for the moderation issue: frames sampled through a video (not only its poster)
+        # go through the same check and the PDQ blocklist once that issue lands; the
+        # transcode's graph is where they would be sampled (one more sink, a frame per N s).
         if verdict.flagged:
             return await media_store.mark_failed(
                 deps.db,
@@ -185,16 +233,14 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
                 reason="flagged by moderation",
                 moderation=verdict.summary,
             )
+        ladder = None
+        if video is not None:
+            async with deps.transcode_slots:
+                ladder = await _transcode(deps, media, original, workspace, video)
         stored = await _store_variants(deps.blobs, media, rendered.image.variants)
-        playable_key = None
-        if rendered.playable is not None:
-            playable_key = playback_key(media, rendered.playable.content_type)
-            await deps.blobs.put_file(
-                playable_key,
-                rendered.playable.path,
-                content_type=rendered.playable.content_type,
-                cache_control=PUBLISHED_CACHE_CONTROL,
-            )
+        published = (
+            await publish_ladder(deps.blobs, media_folder(media), ladder) if ladder else None
+        )
     ready = await media_store.mark_ready(
         deps.db,
         media.id,
@@ -204,9 +250,11 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
             duration_seconds=rendered.duration_seconds,
             blurhash=rendered.image.blurhash,
             variants=stored,
-            playback_key=playable_key,
+            playback_key=published.renditions[0].key if published else None,
             photo_metadata=_metadata_json(rendered.metadata),
             moderation=verdict.summary,
+            renditions=published.renditions if published else (),
+            hls_keys=published.hls_keys if published else (),
         ),
     )
     if ready is None:
@@ -216,32 +264,132 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
         (current,) = await media_store.fetch_media_by_ids(deps.db, [media.id]) or (None,)
         if current is not None and current.status == "DELETED":
             stored_keys = [variant.key for variant in stored]
-            await deps.blobs.delete([*stored_keys, *([playable_key] if playable_key else [])])
+            if published is not None:
+                stored_keys += [item.key for item in published.renditions]
+                stored_keys += published.hls_keys
+            await deps.blobs.delete(stored_keys)
     return ready
 
 
 def _render(
-    media: MediaRecord, original: Path, workspace: Path, limits: ProcessingLimits
-) -> _Rendered:
-    """CPU-bound: decode and derive every variant (runs in a worker thread). A video's
-    playable copy is written into `workspace`."""
+    media: MediaRecord, original: Path, limits: ProcessingLimits
+) -> tuple[_Rendered, VideoInfo | None]:
+    """CPU-bound: decode and derive every image variant (runs in a worker thread); a video is
+    probed (limits from its header) and its poster rendered like a photo."""
     if media.kind == "VIDEO":
+        size = original.stat().st_size
+        if size > limits.max_video_bytes:
+            raise RejectedMediaError(
+                f"video is {size} bytes; the limit is {limits.max_video_bytes}"
+            )
         video = probe_video(
-            original, max_pixels=limits.max_pixels, max_duration_seconds=limits.max_video_seconds
+            original,
+            max_pixels=limits.max_video_pixels,
+            max_duration_seconds=limits.max_video_seconds,
+            max_frame_rate=limits.max_video_frame_rate,
         )
         poster = process_image(video.poster_jpeg, max_pixels=limits.max_pixels)
-        playable = workspace / "playable"
-        content_type = remux_without_metadata(original, playable)
-        return _Rendered(
-            poster,
-            video.duration_seconds,
-            video.width,
-            video.height,
-            video.metadata,
-            _Playable(playable, content_type),
+        rendered = _Rendered(
+            poster, video.duration_seconds, video.width, video.height, video.metadata
         )
+        return rendered, video
     image = process_image(original.read_bytes(), max_pixels=limits.max_pixels)
-    return _Rendered(image, None, image.width, image.height, image.metadata, None)
+    return _Rendered(image, None, image.width, image.height, image.metadata), None
+
+
+async def _transcode(
+    deps: ProcessingDeps, media: MediaRecord, original: Path, workspace: Path, video: VideoInfo
+) -> Ladder:
+    """Run the transcode in a thread, reporting progress (throttled) while it runs. If this
+    task is cancelled (run time limit, worker shutdown), the thread is told to stop and is
+    awaited, so no transcode outlives its job."""
+    loop = asyncio.get_running_loop()
+    updates: asyncio.Queue[float] = asyncio.Queue()
+    stop = threading.Event()
+    interval = deps.limits.progress_interval_seconds
+    last_report = [time.monotonic()]
+
+    def on_progress(fraction: float) -> None:  # the transcoding thread
+        now = time.monotonic()
+        if now - last_report[0] >= interval:
+            last_report[0] = now
+            loop.call_soon_threadsafe(updates.put_nowait, fraction)
+
+    options = TranscodeOptions(
+        preset=deps.limits.x264_preset,
+        deadline=time.monotonic() + deps.limits.video_time_limit_seconds,
+        on_progress=on_progress,
+        should_stop=stop.is_set,
+    )
+    reporter = asyncio.create_task(_report_progress(deps, media, updates))
+    work = asyncio.create_task(
+        asyncio.to_thread(
+            transcode_ladder,
+            original,
+            workspace / "renditions",
+            duration_seconds=video.duration_seconds,
+            options=options,
+        )
+    )
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        stop.set()
+        with contextlib.suppress(TranscodeCancelledError, RejectedMediaError):
+            await work
+        raise
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+
+
+async def _report_progress(
+    deps: ProcessingDeps, media: MediaRecord, updates: asyncio.Queue[float]
+) -> None:
+    """Store and announce each progress update (best effort: a failure is logged, the
+    transcode goes on)."""
+    while True:
+        fraction = round(await updates.get(), 3)
+        try:
+            if await media_store.record_progress(deps.db, media.id, fraction):
+                await _announce_progress(deps.redis, media, fraction)
+        except Exception:  # progress is a courtesy; the run must not fail for it
+            log.warning("media %s: could not report progress", media.id, exc_info=True)
+
+
+async def publish_ladder(blobs: BlobStore, folder: str, ladder: Ladder) -> PublishedLadder:
+    """Upload the renditions and the HLS files (playlists last, so nothing they name is
+    missing when they appear). Side effect: writes objects under `folder`."""
+    renditions = [
+        StoredRendition(rendition_key(folder, item.name), item.width, item.height, item.bitrate)
+        for item in ladder.renditions
+    ]
+    media_files = [name for name in ladder.hls_files if not name.endswith(".m3u8")]
+    playlists = [name for name in ladder.hls_files if name.endswith(".m3u8")]
+    await asyncio.gather(
+        *(
+            blobs.put_file(
+                stored.key,
+                item.path,
+                content_type="video/mp4",
+                cache_control=PUBLISHED_CACHE_CONTROL,
+            )
+            for stored, item in zip(renditions, ladder.renditions, strict=True)
+        ),
+        *(_put_hls_file(blobs, folder, ladder, name) for name in media_files),
+    )
+    await asyncio.gather(*(_put_hls_file(blobs, folder, ladder, name) for name in playlists))
+    return PublishedLadder(renditions, [hls_key(folder, name) for name in ladder.hls_files])
+
+
+async def _put_hls_file(blobs: BlobStore, folder: str, ladder: Ladder, name: str) -> None:
+    await blobs.put_file(
+        hls_key(folder, name),
+        ladder.hls_root / name,
+        content_type=HLS_CONTENT_TYPES[Path(name).suffix],
+        cache_control=PUBLISHED_CACHE_CONTROL,
+    )
 
 
 def _largest(variants: tuple[Variant, ...]) -> Variant:
@@ -284,6 +432,20 @@ def _metadata_json(meta: PhotoMetadata) -> dict[str, Any] | None:
         "longitude": meta.longitude,
     }
     return values if any(value is not None for value in values.values()) else None
+
+
+async def _announce_progress(redis: Redis, media: MediaRecord, fraction: float) -> None:
+    """Best effort, as _announce: the subscription re-reads the row (processingProgress)."""
+    await publish(
+        redis,
+        redis_keys.user_events_channel(media.owner_id),
+        {
+            "type": "media_status",
+            "media_id": media.id,
+            "status": "PROCESSING",
+            "progress": fraction,
+        },
+    )
 
 
 async def _announce(redis: Redis, media: MediaRecord) -> None:

@@ -8,7 +8,7 @@ of its own here, and the services that return it map rows to it.
 
 from storage.pg.comments import CommentRecord
 from storage.pg.hashtags import HashtagRecord
-from storage.pg.media import MediaRecord, StoredVariant
+from storage.pg.media import MediaRecord, StoredRendition, StoredVariant
 from storage.pg.notifications import NotificationRecord
 from storage.pg.posts import PostRecord
 from storage.pg.sessions import SessionListing
@@ -21,6 +21,7 @@ __all__ = [
     "NotificationRecord",
     "PostRecord",
     "SessionListing",
+    "StoredRendition",
     "StoredVariant",
     "UserRecord",
 ]

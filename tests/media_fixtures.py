@@ -16,6 +16,8 @@ from fractions import Fraction
 import av
 import pillow_heif
 import pyvips
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 from PIL import Image, ImageCms, ImageDraw, TiffImagePlugin
 
 RED = (255, 0, 0)
@@ -355,3 +357,69 @@ SVG_DISGUISED_AS_JPEG = (
     b'<rect width="100" height="100" fill="red"/></svg>\n'
 )
 EMPTY = b""
+
+
+def clip(
+    width: int = 640,
+    height: int = 480,
+    *,
+    seconds: float = 2.0,
+    rate: int = 24,
+    rotation: int | None = None,
+    audio: bool = True,
+    variable_rate: bool = False,
+    ten_bit: bool = False,
+    codec: str = "libx264",
+) -> bytes:
+    """An MP4 of the quadrant image with a moving bar (so the encoders have motion to code).
+
+    `rotation`: display rotation (counter-clockwise degrees) as a display matrix.
+    `variable_rate`: frames alternate 1/`rate` and 2/`rate` apart, on a 1/1000 s clock, as a
+    phone's variable-frame-rate recording does. `ten_bit`: 10-bit 4:2:0 tagged BT.2020 / HLG
+    (what HDR phone video is), from `codec`'s 10-bit profile (libx264 High 10, libx265 Main 10).
+    """
+    buffer = io.BytesIO()
+    base = quadrant_image(width, height)
+    with av.open(buffer, mode="w", format="mp4") as container:
+        video = container.add_stream(codec, rate=rate)
+        assert isinstance(video, VideoStream)
+        video.width, video.height = width, height
+        video.pix_fmt = "yuv420p10le" if ten_bit else "yuv420p"
+        video.codec_context.options = {"preset": "ultrafast"}
+        if ten_bit:
+            context = video.codec_context
+            context.color_primaries, context.color_trc, context.colorspace = 9, 18, 9
+        if variable_rate:
+            video.time_base = Fraction(1, 1000)
+            video.codec_context.time_base = Fraction(1, 1000)
+        if rotation is not None:
+            video.set_display_rotation(rotation)
+        sound = None
+        if audio:
+            sound = container.add_stream("aac", rate=48000)
+            sound.layout = "stereo"
+        pts = 0
+        index = 0
+        end_ms = round(seconds * 1000)
+        while (pts if variable_rate else index * 1000 // rate) < end_ms:
+            picture = base.copy()
+            bar = (index * 7) % max(1, width - 8)
+            ImageDraw.Draw(picture).rectangle((bar, 0, bar + 8, height // 8), fill=(0, 0, 0))
+            rgba = picture.convert("RGBA").tobytes()
+            rgb = VideoFrame.from_bytes(rgba, width, height, format="rgba")
+            frame = rgb.reformat(format=video.pix_fmt)
+            frame.pts = pts if variable_rate else index
+            container.mux(video.encode(frame))
+            pts += (1000 // rate) * (1 + index % 2)
+            index += 1
+        container.mux(video.encode(None))
+        if sound is not None:
+            samples = 1024
+            for block in range(round(seconds * 48000) // samples):
+                tone = av.AudioFrame(format="fltp", layout="stereo", samples=samples)
+                for plane in tone.planes:
+                    plane.update(bytes(plane.buffer_size))
+                tone.sample_rate, tone.pts = 48000, block * samples
+                container.mux(sound.encode(tone))
+            container.mux(sound.encode(None))
+    return buffer.getvalue()

@@ -62,13 +62,25 @@ def processing_deps(settings: Settings, resources: Resources) -> ProcessingDeps:
         redis=resources.redis,
         blobs=resources.blobs,
         moderator=load_default_moderator(),
-        limits=ProcessingLimits(
-            max_pixels=settings.max_image_pixels,
-            max_video_seconds=settings.max_video_seconds,
-            time_limit_seconds=settings.media_job_timeout_seconds,
-        ),
+        limits=processing_limits(settings),
         cpu_slots=asyncio.Semaphore(settings.media_processing_concurrency),
         publishing=resources.posts,
+        transcode_slots=asyncio.Semaphore(settings.video_transcode_concurrency),
+    )
+
+
+def processing_limits(settings: Settings) -> ProcessingLimits:
+    """The media limits of these settings (see settings.py for each)."""
+    return ProcessingLimits(
+        max_pixels=settings.max_image_pixels,
+        max_video_seconds=settings.max_video_seconds,
+        time_limit_seconds=settings.media_job_timeout_seconds,
+        max_video_pixels=settings.max_video_pixels,
+        max_video_bytes=settings.max_video_bytes,
+        max_video_frame_rate=settings.max_video_frame_rate,
+        video_time_limit_seconds=settings.video_transcode_timeout_seconds,
+        x264_preset=settings.video_x264_preset,
+        progress_interval_seconds=settings.video_progress_interval_seconds,
     )
 
 
@@ -94,7 +106,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             func(
                 process_media,
                 name=PROCESS_MEDIA,
-                timeout=settings.media_job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
+                # A video's run: its transcode plus the rest (the job's own limits stop first).
+                timeout=processing_limits(settings).run_limit_seconds("VIDEO")
+                + ARQ_TIMEOUT_MARGIN_SECONDS,
                 max_tries=settings.media_job_max_tries,
             ),
             func(

@@ -73,6 +73,7 @@ _PUBLIC_CONTENT_TYPES = {
     ".webp": "image/webp",
     ".mp4": "video/mp4",
     ".mov": "video/quicktime",
+    ".m3u8": "application/vnd.apple.mpegurl",
 }
 
 

@@ -24,6 +24,15 @@ class StoredVariant(NamedTuple):
     content_type: str
 
 
+class StoredRendition(NamedTuple):
+    """One published H.264/AAC MP4 of a video; `bitrate` is its measured average, bits/s."""
+
+    key: str
+    width: int
+    height: int
+    bitrate: int
+
+
 class MediaRecord(NamedTuple):
     """A row of `media`. Like the other records read on every page (posts, users), a NamedTuple:
     immutable as a frozen dataclass, and built several times faster (a feed page builds
@@ -54,6 +63,12 @@ class MediaRecord(NamedTuple):
     (None until then, and for media completed before sealing existed)."""
     file_token: str
     """The random segment of the media's published keys (unguessable file URLs)."""
+    renditions: tuple[StoredRendition, ...]
+    """A READY video's MP4 renditions, largest first (empty for images)."""
+    hls_keys: tuple[str, ...]
+    """A READY video's HLS files, master playlist first (empty for images)."""
+    processing_progress: float | None
+    """How far a video's transcode has got (0..1) while PROCESSING; None otherwise."""
 
 
 MEDIA_COLUMNS = ", ".join(MediaRecord._fields)
@@ -61,6 +76,8 @@ MEDIA_COLUMNS = ", ".join(MediaRecord._fields)
 _MEDIA_COLUMNS_OF_M = qualified(MEDIA_COLUMNS, "m")
 _VARIANTS = MediaRecord._fields.index("variants")
 _PHOTO_METADATA = MediaRecord._fields.index("photo_metadata")
+_RENDITIONS = MediaRecord._fields.index("renditions")
+_HLS_KEYS = MediaRecord._fields.index("hls_keys")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +92,8 @@ class ProcessedMedia:
     playback_key: str | None
     photo_metadata: dict[str, Any] | None
     moderation: str
+    renditions: Sequence[StoredRendition] = ()
+    hls_keys: Sequence[str] = ()
 
 
 _VARIANT_FIELDS = operator.itemgetter(*StoredVariant._fields)
@@ -95,7 +114,23 @@ def media_from_row(row: asyncpg.Record) -> MediaRecord:
     values[_VARIANTS] = _variants(values[_VARIANTS])
     metadata = values[_PHOTO_METADATA]
     values[_PHOTO_METADATA] = orjson.loads(metadata) if metadata is not None else None
+    values[_RENDITIONS] = _renditions(values[_RENDITIONS])
+    values[_HLS_KEYS] = tuple(values[_HLS_KEYS])
     return MediaRecord._make(values)
+
+
+_NO_RENDITIONS: tuple[StoredRendition, ...] = ()
+
+
+@lru_cache(maxsize=1024)
+def _renditions(text: str) -> tuple[StoredRendition, ...]:
+    """The renditions in a `renditions` JSON text (cached by text, as _variants)."""
+    if text == "[]":
+        return _NO_RENDITIONS
+    return tuple(
+        StoredRendition(item["key"], item["width"], item["height"], item["bitrate"])
+        for item in orjson.loads(text)
+    )
 
 
 async def insert_media(
@@ -195,7 +230,8 @@ async def mark_ready(db: Db, media_id: int, result: ProcessedMedia) -> MediaReco
         UPDATE media
            SET status = 'READY', width = $2, height = $3, duration_seconds = $4, blurhash = $5,
                variants = $6::jsonb, playback_key = $7, photo_metadata = $8::jsonb,
-               moderation = $9, rejection_reason = NULL, updated_at = now()
+               moderation = $9, rejection_reason = NULL, renditions = $10::jsonb,
+               hls_keys = $11::text[], processing_progress = NULL, updated_at = now()
          WHERE id = $1 AND status = 'PROCESSING'
         RETURNING {MEDIA_COLUMNS}
         """,
@@ -208,8 +244,21 @@ async def mark_ready(db: Db, media_id: int, result: ProcessedMedia) -> MediaReco
         result.playback_key,
         orjson.dumps(result.photo_metadata).decode() if result.photo_metadata else None,
         result.moderation,
+        orjson.dumps([rendition._asdict() for rendition in result.renditions]).decode(),
+        list(result.hls_keys),
     )
     return media_from_row(row) if row else None
+
+
+async def record_progress(db: Db, media_id: int, progress: float) -> bool:
+    """Store how far a PROCESSING media item's transcode has got; False when it is no longer
+    PROCESSING (nothing written)."""
+    status: str = await db.execute(
+        "UPDATE media SET processing_progress = $2 WHERE id = $1 AND status = 'PROCESSING'",
+        media_id,
+        progress,
+    )
+    return status == "UPDATE 1"
 
 
 async def mark_failed(
@@ -221,7 +270,7 @@ async def mark_failed(
         f"""
         UPDATE media
            SET status = $2, rejection_reason = $3, moderation = coalesce($4, moderation),
-               updated_at = now()
+               processing_progress = NULL, updated_at = now()
          WHERE id = $1 AND status = 'PROCESSING'
         RETURNING {MEDIA_COLUMNS}
         """,
@@ -324,7 +373,8 @@ async def mark_media_deleted(db: Db, media_ids: Sequence[int]) -> None:
         """
         UPDATE media
            SET status = 'DELETED', variants = '[]', playback_key = NULL, original_key = NULL,
-               blurhash = NULL, photo_metadata = NULL, updated_at = now()
+               blurhash = NULL, photo_metadata = NULL, renditions = '[]', hls_keys = '{}',
+               processing_progress = NULL, updated_at = now()
          WHERE id = ANY($1::bigint[])
         """,
         media_ids,

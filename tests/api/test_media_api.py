@@ -228,7 +228,8 @@ async def test_a_video_s_place_and_device_are_its_owner_s_only(
         assert fetched.status_code == 200, url
         leaked = [s for s in media_fixtures.PHONE_SECRETS if s.encode() in fetched.content]
         assert leaked == [], url
-    assert (await live.http.get(own["videoUrl"])).headers["content-type"] == "video/quicktime"
+    # videoUrl is the largest H.264 rendition, whatever container was uploaded.
+    assert (await live.http.get(own["videoUrl"])).headers["content-type"] == "video/mp4"
 
 
 def media_with(variants: list[tuple[str, int]], status: str = "READY") -> Media:
@@ -239,7 +240,7 @@ def media_with(variants: list[tuple[str, int]], status: str = "READY") -> Media:
     )
     record = MediaRecord(
         1, 1, "IMAGE", status, "image/jpeg", 1, "a.jpg", "image/jpeg", 1080, 1080, None, None,
-        stored, None, None, None, None, 0, now, now, None, "0" * 32,
+        stored, None, None, None, None, 0, now, now, None, "0" * 32, (), (), None,
     )  # fmt: skip
     return Media(
         record_id=1, width=1080, height=1080, blur_hash=None, alt_text=None,

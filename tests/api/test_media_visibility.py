@@ -13,6 +13,7 @@ from typing import Any
 
 from schema.global_ids import decode_global_id
 from settings import Settings
+from storage.pg import media as media_store
 from tests import media_fixtures
 from tests.api.helpers import sign_up
 from tests.api.test_media_api import (
@@ -169,3 +170,73 @@ async def test_the_media_of_a_deleted_post_leave_everyone_but_their_owner(
     assert await v.seen_by_others(media_id) == [None, [None], None, [None]]
     for url in urls:
         assert (await live.http.get(url)).status_code == 404
+
+
+VIDEO_NODE = """query N($id: ID!) { node(id: $id) { ... on Media {
+  id status processingProgress videoUrl
+  video { durationSeconds hlsUrl renditions { url width height bitrate } } } } }"""
+# media/<id>/<32 hex digits>/video/<rung>.mp4 and media/<id>/<32 hex digits>/hls/master.m3u8
+VIDEO_FILE = re.compile(r"/media/(\d+)/[0-9a-f]{32}/(video/\d+p\.mp4|hls/master\.m3u8)$")
+
+
+async def test_a_video_s_playback_through_the_api_and_only_once_published(
+    live: LiveApp, settings: Settings
+) -> None:
+    """While PROCESSING the owner reads processingProgress (what the worker stored) and no
+    playback; once READY, `video` lists each rendition and the HLS master, whose files serve
+    from unguessable URLs; another user and an anonymous client see none of it until a
+    published post holds the video, then exactly what the owner sees."""
+    v = await viewers(live)
+    data = media_fixtures.clip(640, 480, seconds=2)
+    created = await create_upload(live, v.owner, data, "video/mp4")
+    headers = {h["name"]: h["value"] for h in created["uploadHeaders"]}  # type: ignore[attr-defined]
+    put = await live.http.put(str(created["uploadUrl"]), content=data, headers=headers)
+    assert put.status_code == 200, put.text
+    media_id = str(created["media"]["id"])  # type: ignore[index]
+    completed = await live.graphql(COMPLETE_UPLOAD, {"id": media_id}, token=v.owner)
+    assert completed["data"]["completeUpload"]["userErrors"] == []
+
+    processing = await live.graphql(VIDEO_NODE, {"id": media_id}, token=v.owner)
+    assert processing["data"]["node"] == {
+        "id": media_id,
+        "status": "PROCESSING",
+        "processingProgress": 0.0,
+        "videoUrl": None,
+        "video": None,
+    }
+    record_id = decode_global_id(media_id)
+    assert record_id is not None
+    assert await media_store.record_progress(live.resources.db, record_id[1], 0.375)
+    partway = await live.graphql(VIDEO_NODE, {"id": media_id}, token=v.owner)
+    assert partway["data"]["node"]["processingProgress"] == 0.375
+    assert await v.seen_by_others(media_id) == [None, [None], None, [None]]
+
+    await run_worker_until_idle(settings)
+    own = (await live.graphql(VIDEO_NODE, {"id": media_id}, token=v.owner))["data"]["node"]
+    assert own["status"] == "READY"
+    assert own["processingProgress"] is None
+    video = own["video"]
+    assert abs(video["durationSeconds"] - 2.0) < 0.1, video
+    sizes = [(r["width"], r["height"]) for r in video["renditions"]]
+    assert sizes == [(640, 480), (480, 360)]
+    assert all(r["bitrate"] > 0 for r in video["renditions"])
+    assert own["videoUrl"] == video["renditions"][0]["url"]
+    for url in [video["hlsUrl"], *(r["url"] for r in video["renditions"])]:
+        match = VIDEO_FILE.search(url)
+        assert match is not None, url
+        assert int(match[1]) == record_id[1]
+        fetched = await live.http.get(url)
+        assert fetched.status_code == 200, url
+    master = await live.http.get(video["hlsUrl"])
+    assert master.headers["content-type"] == "application/vnd.apple.mpegurl"
+    assert re.findall(r"^\d+p\.m3u8$", master.text, re.M) == ["480p.m3u8", "360p.m3u8"]
+    assert await v.seen_by_others(media_id) == [None, [None], None, [None]]
+    for token in (v.other, None):
+        hidden = await live.graphql(VIDEO_NODE, {"id": media_id}, token=token)
+        assert hidden["data"]["node"] is None
+
+    posted = await live.graphql(CREATE_POST, {"media": [{"mediaId": media_id}]}, token=v.owner)
+    assert posted["data"]["createPost"]["post"]["status"] == "PUBLISHED"
+    for token in (v.other, None):
+        seen = await live.graphql(VIDEO_NODE, {"id": media_id}, token=token)
+        assert seen["data"]["node"] == own

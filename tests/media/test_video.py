@@ -1,5 +1,6 @@
 """media.video: duration, display size with rotation, poster frame, hostile input; the
-owner-only capture metadata of a phone's container tags, and the metadata-free published copy."""
+owner-only capture metadata of a phone's container tags. (What is published of a video, its
+renditions, is checked for metadata by tests/workers/test_process_media.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from PIL import Image
 
 from media.exif import PhotoMetadata
 from media.images import RejectedMediaError, process_image
-from media.video import VideoInfo, probe_video, remux_without_metadata
+from media.video import VideoInfo, probe_video
 from media.video_metadata import parse_iso6709, read_video_metadata
 from tests import media_fixtures as fixtures
 
@@ -189,19 +190,6 @@ PHONE_METADATA = PhotoMetadata(
     latitude=fixtures.PHONE_LATITUDE,
     longitude=fixtures.PHONE_LONGITUDE,
 )
-# What FFmpeg's muxer writes by itself (brands, default handler names, vendor, language): no
-# value of the upload's.
-MUXER_CONTAINER_TAGS = {"major_brand", "minor_version", "compatible_brands"}
-MUXER_STREAM_TAGS = {
-    "mov": [
-        {"handler_name": "VideoHandler", "vendor_id": "FFMP"},
-        {"handler_name": "SoundHandler", "vendor_id": "[0][0][0][0]"},
-    ],
-    "mp4": [
-        {"handler_name": "VideoHandler", "language": "und"},
-        {"handler_name": "SoundHandler", "language": "und"},
-    ],
-}
 
 
 @pytest.mark.parametrize("container_format", ["mov", "mp4"])
@@ -255,71 +243,3 @@ def test_iso6709_points(text: str | None, expected: tuple[float, float] | None) 
         assert point is None
     else:
         assert point == pytest.approx(expected)
-
-
-def packets(path: Path) -> list[tuple[str, bytes]]:
-    with av.open(str(path)) as container:
-        return [
-            (packet.stream.type, bytes(packet))
-            for packet in container.demux()
-            if packet.size and packet.stream.type in ("video", "audio")
-        ]
-
-
-@pytest.mark.parametrize("container_format", ["mov", "mp4"])
-def test_the_published_copy_has_the_same_pictures_and_sound_and_no_metadata(
-    tmp_path: Path, container_format: str
-) -> None:
-    upload = write(tmp_path, fixtures.phone_video(container_format), f"upload.{container_format}")
-    published = tmp_path / "published"
-    original_bytes = upload.read_bytes().decode("latin-1")
-    assert all(secret in original_bytes for secret in fixtures.PHONE_SECRETS[:-1])
-
-    content_type = remux_without_metadata(upload, published)
-
-    assert content_type == {"mov": "video/quicktime", "mp4": "video/mp4"}[container_format]
-    with av.open(str(published)) as container:
-        assert set(container.metadata) == MUXER_CONTAINER_TAGS
-        assert [stream.type for stream in container.streams] == ["video", "audio"]  # no tmcd
-        assert [dict(stream.metadata) for stream in container.streams] == (
-            MUXER_STREAM_TAGS[container_format]
-        )
-    raw = published.read_bytes()
-    found = [secret for secret in fixtures.PHONE_SECRETS if secret.encode() in raw]
-    assert found == []
-    assert raw.index(b"moov") < raw.index(b"mdat")  # faststart
-    assert packets(published) == packets(upload)  # remuxed, not re-encoded
-    # The display rotation survives: same display size, and a poster as upright as the upload's.
-    again, before = probe_video(published), probe_video(upload)
-    assert (again.width, again.height) == (before.width, before.height) == (240, 320)
-    assert corners(again.poster_jpeg) == corners(before.poster_jpeg) == (B, R, W, G)
-    assert again.metadata == PhotoMetadata(None, None, None, None, None)
-
-
-def test_a_plain_upload_is_published_with_its_rotation(tmp_path: Path) -> None:
-    upload = write(tmp_path, fixtures.mp4(320, 240, rotation=90))
-    published = tmp_path / "published"
-
-    remux_without_metadata(upload, published)
-
-    info = probe_video(published)
-    assert (info.width, info.height) == (240, 320)
-    assert corners(info.poster_jpeg) == (G, W, R, B)
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        fixtures.jpeg_with_exif(64, 48),
-        b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64),
-    ],
-    ids=["jpeg", "ftyp-then-garbage"],
-)
-def test_what_cannot_be_repackaged_is_rejected_and_leaves_nothing(
-    tmp_path: Path, data: bytes
-) -> None:
-    published = tmp_path / "published"
-    with pytest.raises(RejectedMediaError):
-        remux_without_metadata(write(tmp_path, data), published)
-
-    assert not published.exists()

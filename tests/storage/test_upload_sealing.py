@@ -105,9 +105,10 @@ def two_clips() -> tuple[bytes, bytes]:
     return media_fixtures.padded_to(first, size), media_fixtures.padded_to(second, size)
 
 
-def video_packets(path: Path) -> list[bytes]:
+def pictures(path: Path) -> list[tuple[int, int]]:
+    """The size of every decoded picture of a video file."""
     with av.open(str(path)) as container:
-        return [bytes(packet) for packet in container.demux(video=0) if packet.size]
+        return [(frame.width, frame.height) for frame in container.decode(video=0)]
 
 
 async def upload_and_complete(p: Pipeline, data: bytes) -> tuple[MediaRecord, str]:
@@ -126,7 +127,8 @@ async def upload_and_complete(p: Pipeline, data: bytes) -> tuple[MediaRecord, st
 async def assert_published_from(
     p: Pipeline, record: MediaRecord, clip: bytes, tmp_path: Path
 ) -> None:
-    """`record` is READY with the size, variants and playable copy of `clip`."""
+    """`record` is READY with the size, variants and rendition of `clip` (320x240: the other
+    clip is 160x120), and as many pictures as `clip`."""
     assert record.status == "READY", record.rejection_reason
     assert (record.width, record.height) == (320, 240)
     assert [(v.name, v.width, v.height) for v in record.variants] == [
@@ -134,11 +136,12 @@ async def assert_published_from(
         ("thumb160", 160, 160),
         ("480", 320, 240),
     ]
-    assert record.playback_key is not None
+    assert [(r.width, r.height) for r in record.renditions] == [(320, 240)]
+    assert record.playback_key == record.renditions[0].key
     published, expected = tmp_path / "published.mp4", tmp_path / "expected.mp4"
     await p.blobs.download(record.playback_key, published)
     expected.write_bytes(clip)
-    assert video_packets(published) == video_packets(expected)
+    assert pictures(published) == pictures(expected)
 
 
 async def test_a_put_after_complete_upload_is_refused_or_never_read(

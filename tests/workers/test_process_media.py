@@ -147,12 +147,7 @@ async def test_hostile_images_end_rejected_with_a_reason(
         assert time.monotonic() - started < 15
 
 
-def video_packets(path: Path) -> list[bytes]:
-    with av.open(str(path)) as container:
-        return [bytes(packet) for packet in container.demux(video=0) if packet.size]
-
-
-async def test_a_video_gets_duration_dimensions_poster_and_a_playable_copy(
+async def test_a_video_gets_duration_dimensions_poster_renditions_and_hls(
     clean: Resources, settings: Settings, owner: UserRecord, tmp_path: Path
 ) -> None:
     clip = media_fixtures.mp4(320, 240, frames=24, rate=12, rotation=90)
@@ -162,14 +157,37 @@ async def test_a_video_gets_duration_dimensions_poster_and_a_playable_copy(
     assert record.status == "READY", record.rejection_reason
     assert (record.width, record.height) == (240, 320)
     assert record.duration_seconds == pytest.approx(2.0, abs=0.1)
-    assert record.playback_key == f"media/{media_id}/{record.file_token}/video.mp4"
-    stat = await clean.blobs.stat(record.playback_key)
-    assert stat is not None
-    assert stat.content_type == "video/mp4"
-    published, uploaded = tmp_path / "published.mp4", tmp_path / "uploaded.mp4"
-    await clean.blobs.download(record.playback_key, published)
-    uploaded.write_bytes(clip)
-    assert video_packets(published) == video_packets(uploaded)  # a remux: the same pictures
+    assert record.processing_progress is None
+    folder = f"media/{media_id}/{record.file_token}"
+    # Smaller than the smallest rung (360 lines): one rendition at its own size, not upscaled.
+    (rendition,) = record.renditions
+    assert (rendition.key, rendition.width, rendition.height) == (
+        f"{folder}/video/240p.mp4",
+        240,
+        320,
+    )
+    assert rendition.bitrate > 0
+    assert record.playback_key == rendition.key  # videoUrl: the best MP4
+    assert record.hls_keys == (
+        f"{folder}/hls/master.m3u8",
+        f"{folder}/hls/240p.m3u8",
+        f"{folder}/hls/240p.mp4",
+    )
+    content_types = [(await clean.blobs.stat(key)) for key in (rendition.key, *record.hls_keys)]
+    assert [stat.content_type if stat else None for stat in content_types] == [
+        "video/mp4",
+        "application/vnd.apple.mpegurl",
+        "application/vnd.apple.mpegurl",
+        "video/mp4",
+    ]
+    published = tmp_path / "published.mp4"
+    await clean.blobs.download(rendition.key, published)
+    with av.open(str(published)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 24
+    assert {(f.width, f.height, f.rotation, f.format.name) for f in frames} == {
+        (240, 320, 0, "yuv420p")  # the rotation is in the pixels now
+    }
     # The poster is 240 wide: no width variant is upscaled; the smallest width slot holds it as is.
     assert [(v.name, v.width, v.height) for v in record.variants] == [
         ("thumb320", 240, 240),
@@ -180,6 +198,8 @@ async def test_a_video_gets_duration_dimensions_poster_and_a_playable_copy(
 
 
 CONTAINER_TYPES = {"mov": "video/quicktime", "mp4": "video/mp4"}
+ENCODER_TRACES = ("Lavf", "Lavc", "x264", "FFmpeg", "ffmpeg")
+"""Strings of the software that wrote a file (FFmpeg's encoder tag, x264's settings SEI)."""
 
 
 def published_files(settings: Settings, media_id: int) -> list[str]:
@@ -190,6 +210,26 @@ def published_files(settings: Settings, media_id: int) -> list[str]:
         for path in (root / "media" / str(media_id)).rglob("*")
         if path.is_file()
     )
+
+
+def assert_no_metadata_in_mp4(path: Path, key: str) -> None:
+    """Read a published MP4 back: brands only, default handler names, no creation time,
+    location, timecode or rotation, and nothing naming the software."""
+    with av.open(str(path)) as container:
+        assert set(container.metadata) == {"major_brand", "minor_version", "compatible_brands"}
+        assert [s.type for s in container.streams] == ["video", "audio"], key
+        handlers = [s.metadata.get("handler_name") for s in container.streams]
+        assert handlers == ["VideoHandler", "SoundHandler"], key
+        assert not {"creation_time", "location", "timecode", "encoder"} & {
+            tag for s in container.streams for tag in s.metadata
+        }, key
+        frame = next(container.decode(video=0))
+        assert frame.rotation == 0, key  # upright in pixels, no display matrix
+        assert (frame.width, frame.height) == (240, 320), key
+    raw = path.read_bytes()
+    assert [trace for trace in ENCODER_TRACES if trace.encode() in raw] == [], key
+    atoms = [b"\xa9xyz", b"\xa9too", b"\xa9mak", b"\xa9mod", b"\xa9day", b"mdta", b"tmcd"]
+    assert [atom for atom in atoms if atom in raw] == [], key
 
 
 @pytest.mark.parametrize("container_format", ["mov", "mp4"])
@@ -212,31 +252,25 @@ async def test_a_phone_video_is_published_without_its_place_device_or_time(
         "latitude": media_fixtures.PHONE_LATITUDE,
         "longitude": media_fixtures.PHONE_LONGITUDE,
     }
-    # Every published file of the media: the playable copy and the poster's variants.
+    # Every published file of the media: renditions, HLS playlists and fragmented MP4s, the
+    # poster's variants. Each one is read back.
     keys = published_files(settings, media_id)
-    assert keys == sorted([record.playback_key, *(v.key for v in record.variants)])
-    assert len(keys) == 4  # video, thumb320, thumb160, 480
+    renditions = [rendition.key for rendition in record.renditions]
+    assert keys == sorted([*renditions, *record.hls_keys, *(v.key for v in record.variants)])
+    assert len(keys) == 1 + 3 + 3  # a rendition; master + media playlist + fMP4; 3 images
     for key in keys:
         path = tmp_path / key.replace("/", "_")
         await clean.blobs.download(key, path)
         raw = path.read_bytes()
         leaked = [s for s in media_fixtures.PHONE_SECRETS if s.encode() in raw]
         assert leaked == [], key
-        if key == record.playback_key:
-            with av.open(str(path)) as container:
-                assert set(container.metadata) == {
-                    "major_brand",
-                    "minor_version",
-                    "compatible_brands",
-                }
-                assert [s.type for s in container.streams] == ["video", "audio"]
-                handlers = [s.metadata.get("handler_name") for s in container.streams]
-                assert handlers == ["VideoHandler", "SoundHandler"]
-                assert not {"creation_time", "location", "timecode"} & {
-                    tag for s in container.streams for tag in s.metadata
-                }
-                frame = next(container.decode(video=0))
-                assert frame.rotation == -90  # still plays upright
+        if key.endswith(".mp4"):
+            assert_no_metadata_in_mp4(path, key)
+        elif key.endswith(".m3u8"):
+            text = raw.decode("ascii")
+            assert all(
+                line.startswith(("#EXT", "240p.")) or line == "" for line in text.split("\n")
+            ), text
         else:
             fields = pyvips.Image.new_from_file(str(path)).get_fields()
             assert not [f for f in fields if f.startswith(("exif", "xmp", "iptc", "icc"))], key
