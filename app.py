@@ -23,6 +23,7 @@ from settings import Settings
 from storage import pg
 from storage.blobs import local_blob_store
 from tracing import tracing_middleware
+from web.account_pages import account_page_routes
 from web.blob_routes import blob_routes
 from web.connections import ConnectionsMiddleware, WebSocketRegistry
 from web.graphiql import GRAPHIQL_STATIC_DIR
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *account_page_routes(),
     ]
     if settings.metrics_enabled:
         routes.append(metrics_route(settings))
