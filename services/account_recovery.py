@@ -16,6 +16,7 @@ it only counts the request against its limits and queues a job, which looks the 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from services import account_tokens, accounts, email_verification, mail
 from services.accounts import AccountDeps
@@ -73,6 +74,13 @@ async def verify_email(deps: AccountDeps, token: str) -> None:
                 )
     if notice is not None:
         await mail.queue_message(deps.redis, notice)
+
+
+async def purge_ended_tokens(db: Db, *, retention: timedelta) -> int:
+    """Delete verification, reset and email-change tokens that expired over `retention` ago
+    (used ones included: a used token is refused by its mark, an expired one by its date);
+    returns how many."""
+    return await account_store.delete_ended_tokens(db, ended_before=datetime.now(UTC) - retention)
 
 
 async def own_account_email(db: Db, viewer_id: int) -> AccountEmail | None:

@@ -28,10 +28,13 @@ def resources_of(ctx: dict[str, Any]) -> Resources:
 
 
 async def purge_ended_sessions(ctx: dict[str, Any]) -> int:
-    """Cron: delete sessions that ended over a week ago. Side effect: DELETE on sessions."""
-    deleted = await accounts.purge_ended_sessions(resources_of(ctx).db, retention=SESSION_RETENTION)
-    log.info("purged %d ended sessions", deleted)
-    return deleted
+    """Cron: delete sessions, and account tokens (verification, reset, email change), that
+    ended over a week ago; returns how many rows. Side effect: DELETE on both tables."""
+    db = resources_of(ctx).db
+    sessions = await accounts.purge_ended_sessions(db, retention=SESSION_RETENTION)
+    tokens = await account_recovery.purge_ended_tokens(db, retention=SESSION_RETENTION)
+    log.info("purged %d ended sessions and %d ended account tokens", sessions, tokens)
+    return sessions + tokens
 
 
 async def flush_like_counts(ctx: dict[str, Any]) -> int:
