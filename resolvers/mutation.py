@@ -9,6 +9,7 @@ from resolvers.account_security_mutations import AccountSecurityMutations
 from resolvers.media_mutations import MediaMutations
 from resolvers.notifications import NotificationMutations
 from resolvers.post_mutations import PostMutations
+from resolvers.ranker_mutations import RankerMutations
 
 Mutation = merge_types(
     "Mutation",
@@ -18,5 +19,6 @@ Mutation = merge_types(
         MediaMutations,
         PostMutations,
         NotificationMutations,
+        RankerMutations,
     ),
 )

@@ -101,3 +101,15 @@ EVENTS_HEARTBEAT_CHANNEL = "events:heartbeat"
 def persisted_query(sha256_hex: str) -> str:
     """The text of an automatic persisted query, by the SHA-256 of that text (with a TTL)."""
     return f"apq:{sha256_hex}"
+
+
+RANKER_SERVED_LOG = "ranker:served"
+"""List of served RANKED pages (orjson records: storage.ranker_log) waiting for the worker job
+that copies them into PostgreSQL; capped (the newest kept) when no worker drains it."""
+
+
+def ranker_served_posts(user_id: int) -> str:
+    """Hash post id -> "page id/served at ms" of the RANKED pages that served each post to the
+    user lately (bounded by the feed's window; expires a day after the last page): what an
+    impression report is attributed to."""
+    return f"feed:{{{user_id}}}:served"

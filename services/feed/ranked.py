@@ -26,6 +26,7 @@ from storage.feed import cache as feed_cache
 from storage.feed import sql as feed_sql
 from storage.feed.keys import FeedKey
 from storage.feed.sql import CandidateFeatures, FeedPost
+from storage.ranker_log import ServedPage
 
 _SNAPSHOT_SLACK = 8
 
@@ -59,6 +60,8 @@ class RankedWindow:
     features: features_.Matrix
     """Row i: the features of post_ids[i] (services.feed.features.FEATURE_NAMES)."""
     scores: list[float]
+    model_version: int | None = None
+    """The learned model that scored the window; None: the formula."""
 
 
 async def rank_candidates(
@@ -123,10 +126,23 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
     )
     candidates = collected.posts
     tail = candidates[-1].key if len(candidates) == window else None
-    ranked = (
-        await rank_candidates(deps, viewer_id, candidates, now, collected.features or None)
-    ).post_ids
+    window_ranked = await rank_candidates(
+        deps, viewer_id, candidates, now, collected.features or None
+    )
+    ranked = window_ranked.post_ids
     snapshot_id = secrets.token_urlsafe(9)
+    served = None
+    if deps.log_served_pages and ranked:
+        served = ServedPage(
+            page_id=snapshot_id,
+            viewer_id=viewer_id,
+            served_ms=int(now.timestamp() * 1000),
+            model_version=window_ranked.model_version,
+            arm="formula" if window_ranked.model_version is None else "model",
+            post_ids=ranked[:limit],
+            feature_names=features_.FEATURE_NAMES,
+            features=window_ranked.features[:limit],
+        )
     await feed_cache.save_ranked_snapshot(
         deps.redis,
         viewer_id,
@@ -134,6 +150,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
         ranked,
         window_tail=tail,
         ttl_seconds=deps.config.ranked_snapshot_ttl_seconds,
+        served=served,
     )
     items = [
         (encode(FeedSnapshotCursor(snapshot_id, index + 1)), post_id)
