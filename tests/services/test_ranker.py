@@ -45,8 +45,11 @@ async def test_a_ranked_first_page_is_logged_with_its_features_and_impressions_a
     assert await log_upkeep.drain_served_pages(clean.redis, clean.db) == 1
     assert await log_upkeep.drain_served_pages(clean.redis, clean.db) == 0
     row = await clean.db.fetchrow("SELECT * FROM ranker_served_pages")
-    assert row["viewer_id"] == me.id and row["post_ids"] == served
-    assert row["model_version"] is None and row["arm"] == "formula"
+    assert row is not None
+    assert row["viewer_id"] == me.id
+    assert row["post_ids"] == served
+    assert row["model_version"] is None
+    assert row["arm"] == "formula"
     assert row["feature_names"] == list(FEATURE_NAMES)
     assert len(row["features"]) == 2 * len(FEATURE_NAMES)
     assert row["served_at"] == now
@@ -93,7 +96,8 @@ async def test_partitions_are_created_ahead_and_dropped_after_the_retention(
     changed = await log_upkeep.maintain_partitions(
         clean.db, today=date(2025, 3, 1), retention_days=30
     )
-    assert "ranker_served_pages_20250301" in changed and "ranker_impressions_20250304" in changed
+    assert "ranker_served_pages_20250301" in changed
+    assert "ranker_impressions_20250304" in changed
     assert len(changed) == 2 * (log_upkeep.PARTITION_DAYS_AHEAD + 1)
     changed = await log_upkeep.maintain_partitions(
         clean.db, today=date(2025, 3, 3), retention_days=1
@@ -153,7 +157,8 @@ async def test_training_promotes_only_a_better_model_and_serving_falls_back(
 
     serving = RankerServing(refresh_seconds=0)
     model = await serving.active(clean.db)
-    assert model is not None and model.version == first.version
+    assert model is not None
+    assert model.version == first.version
     matrix = np.array([[0.1, 0, 0, 0, 30, 4.5, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0]])
     scores = model.scores(matrix)
     assert scores[0] > scores[1]
@@ -167,7 +172,7 @@ async def test_training_promotes_only_a_better_model_and_serving_falls_back(
         clean.db, library="lightgbm", feature_names=list(FEATURE_NAMES), model=b"garbage",
         metrics={}, status="CANDIDATE",
     )  # fmt: skip
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot be loaded"):
         await training.promote(clean.db, corrupt.version)
     assert (await ranker_models.fetch_active_version(clean.db)) == first.version
     await ranker_models.activate_model(clean.db, corrupt.version)  # forced past the check
