@@ -9,7 +9,7 @@ from resolvers.context import Context
 from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
 from schema.ranker import RecordImpressionsInput, RecordImpressionsPayload
-from services.errors import DomainError, UserErrorCode
+from services.errors import DomainError, UserError, UserErrorCode
 from services.ranker import impressions
 from services.ranker.impressions import ImpressionDeps, ReportedImpression
 
@@ -30,8 +30,12 @@ class RankerMutations:
             for index, item in enumerate(input.impressions):
                 post_id = decode_id_of_type(item.post_id, "Post")
                 if post_id is None:
-                    raise DomainError.single(
-                        UserErrorCode.NOT_FOUND, "No such post.", f"impressions.{index}.postId"
+                    raise DomainError(
+                        UserError(
+                            UserErrorCode.NOT_FOUND,
+                            "No such post.",
+                            ("impressions", str(index), "postId"),
+                        )
                     )
                 reported.append(ReportedImpression(post_id, item.position, item.visible_ms))
             recorded = await impressions.record_impressions(
