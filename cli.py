@@ -110,6 +110,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
         _seed(args, settings)
     elif command == "outbox":
         _show_outbox(settings, count=None if args.all else args.count)
+    elif command in ("train-ranker", "ranker"):
+        from services.ranker.commands import run_ranker_command
+
+        action = "train" if command == "train-ranker" else args.action
+        with _services(
+            settings, purpose=f"shutter {command}", need_redis=False, share_running=True
+        ) as ready:
+            _migrate(ready)
+            status = asyncio.run(run_ranker_command(ready, action, getattr(args, "version", None)))
+        if status:
+            sys.exit(status)
     elif command == "export-schema":
         from schema.build import schema_sdl
 
@@ -196,6 +207,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     outbox.add_argument("-n", "--count", type=int, default=1, help="how many of the latest")
     outbox.add_argument("--all", action="store_true", help="every message, oldest first")
+    commands.add_parser(
+        "train-ranker",
+        help="train a feed ranker model on the logged pages; promoted when it beats the active",
+    )
+    ranker = commands.add_parser("ranker", help="the feed ranker's models")
+    actions = ranker.add_subparsers(dest="action", required=True)
+    actions.add_parser("status", help="the newest models with their held-out metrics")
+    promote = actions.add_parser("promote", help="make a stored model the active one")
+    promote.add_argument("version", type=int)
+    actions.add_parser("rollback", help="reject the active model, re-activate the previous")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
     return parser

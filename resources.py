@@ -24,6 +24,7 @@ from services.mail import MailConfig
 from services.media import MediaDeps, UploadLimits
 from services.passwords import Passwords
 from services.posts import PostDeps
+from services.ranker.serving import RankerServing
 from services.rate_limits import ActionLimits, RateLimitPolicy
 from services.social import SocialDeps
 from services.tokens import AccessTokens
@@ -128,7 +129,13 @@ class Resources:
                 ttl_seconds=s.feed_ttl_seconds,
                 fan_out_batch_size=s.fan_out_batch_size,
             ),
+            ranker=self.ranker,
         )
+
+    @functools.cached_property
+    def ranker(self) -> RankerServing:
+        """The process's cache of the active ranker model (services.ranker.serving)."""
+        return RankerServing()
 
     @functools.cached_property
     def social(self) -> SocialDeps:

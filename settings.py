@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     """A feed unread this long expires; its owner counts as inactive and is skipped by fan-out."""
     fan_out_batch_size: int = Field(default=1000, ge=1)
     like_flush_interval_seconds: int = Field(default=30, ge=1, le=60)
+    ranker_retention_days: int = Field(default=30, ge=1)
+    """Days the ranker's log (served pages, impressions) is kept (docs/ranking.md)."""
 
     # Abuse limits per user (moving windows in Redis); beyond them: RATE_LIMITED, nothing done.
     # Changing a number starts that window afresh (the number is part of the Redis key).

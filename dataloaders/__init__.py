@@ -8,7 +8,7 @@ from functools import partial
 
 from strawberry.dataloader import DataLoader
 
-from dataloaders.comments import load_comments_by_id
+from dataloaders.comments import load_comments_by_id, load_first_comments
 from dataloaders.media import load_visible_media_by_id
 from dataloaders.users import (
     load_follows_viewer,
@@ -17,6 +17,7 @@ from dataloaders.users import (
     load_users_by_id,
     load_viewer_follows,
 )
+from services.pagination import Page
 from services.visibility import Relation
 from storage.pg import Db
 from storage.pg.comments import CommentRecord
@@ -32,6 +33,8 @@ class Loaders:
     media_by_id: DataLoader[int, MediaRecord | None]
     """The media the viewer may see (None for the others): services.media.fetch_visible_media."""
     comment_by_id: DataLoader[int, CommentRecord | None]
+    first_comments: DataLoader[tuple[int, int], Page[CommentRecord]]
+    """(post id, first) -> the post's first page of comments (one statement per page of posts)."""
     profile_picture_by_user_id: DataLoader[int, tuple[StoredVariant, ...]]
     """The crops of each user's profile picture (empty: none)."""
     relation_by_user_id: DataLoader[int, Relation | None]
@@ -51,6 +54,7 @@ def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
         follows_viewer_by_user_id=DataLoader(partial(load_follows_viewer, db, viewer_id)),
         media_by_id=DataLoader(partial(load_visible_media_by_id, db, viewer_id)),
         comment_by_id=DataLoader(partial(load_comments_by_id, db, viewer_id)),
+        first_comments=DataLoader(partial(load_first_comments, db, viewer_id)),
         profile_picture_by_user_id=DataLoader(partial(load_profile_pictures, db)),
         relation_by_user_id=DataLoader(partial(load_relations, db, viewer_id)),
     )

@@ -9,6 +9,7 @@ from resolvers.account_security_mutations import AccountSecurityMutations
 from resolvers.media_mutations import MediaMutations
 from resolvers.notifications import NotificationMutations
 from resolvers.post_mutations import PostMutations
+from resolvers.ranker_mutations import RankerMutations
 from resolvers.session_mutations import SessionMutations
 
 Mutation = merge_types(
@@ -20,5 +21,6 @@ Mutation = merge_types(
         MediaMutations,
         PostMutations,
         NotificationMutations,
+        RankerMutations,
     ),
 )

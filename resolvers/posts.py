@@ -26,6 +26,10 @@ async def user(context: Context, user_id: int) -> UserRecord:
 async def comments_page(
     context: Context, post_id: int, *, first: int, after: str | None
 ) -> Page[CommentRecord]:
+    """A page of the post's comments; first pages of a page of posts are read together (the
+    first_comments loader: one statement, not one per post)."""
+    if after is None:
+        return await context.loaders.first_comments.load((post_id, first))
     return await comments.list_comments(
         context.db, context.viewer_id, post_id, first=first, after=after
     )

@@ -3,6 +3,8 @@ first. The post's comment count is kept exact in the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services import notifications, visibility
 from services.auth import Viewer
 from services.cursors import decode_time_id_cursor, encode_time_id_cursor
@@ -110,3 +112,22 @@ async def list_comments(
         db, post_id, viewer_id, limit=limit + 1, after=decode_time_id_cursor(after)
     )
     return page_of([(encode_time_id_cursor(c.created_at, c.id), c) for c in rows], limit)
+
+
+async def list_first_comments(
+    db: Db, viewer_id: int | None, post_ids: Sequence[int], *, first: int
+) -> dict[int, Page[CommentRecord]]:
+    """The first page (`first` comments, as list_comments without a cursor) of each of
+    `post_ids`, by post id: one statement for all of them (a post the viewer may not see gets
+    an empty page, as list_comments gives it)."""
+    limit = check_page_size(first)
+    found = await comment_store.fetch_first_comments_of_posts(
+        db, post_ids, viewer_id, limit=limit + 1
+    )
+    return {
+        post_id: page_of(
+            [(encode_time_id_cursor(c.created_at, c.id), c) for c in found.get(post_id, [])],
+            limit,
+        )
+        for post_id in post_ids
+    }

@@ -27,13 +27,14 @@ from services.errors import DomainError, UserErrorCode
 from storage import rate_limits
 from storage.rate_limits import RateLimiter, RateLimitResult
 
-RateLimitedAction = Literal["like", "comment", "follow", "post"]
+RateLimitedAction = Literal["like", "comment", "follow", "post", "impressions"]
 
 _NOUNS: dict[RateLimitedAction, str] = {
     "like": "likes",
     "comment": "comments",
     "follow": "follows",
     "post": "posts",
+    "impressions": "impression reports",
 }
 
 
@@ -56,6 +57,8 @@ class RateLimitPolicy:
     comments: ActionLimits
     follows: ActionLimits
     posts: ActionLimits
+    impressions: ActionLimits = ActionLimits(per_hour=600, per_day=6000)
+    """recordImpressions calls (each up to 100 impressions: services.ranker.impressions)."""
 
     def limits_for(self, action: RateLimitedAction) -> ActionLimits:
         match action:
@@ -67,6 +70,8 @@ class RateLimitPolicy:
                 return self.follows
             case "post":
                 return self.posts
+            case "impressions":
+                return self.impressions
 
 
 def wait_text(seconds: float) -> str:

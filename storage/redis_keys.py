@@ -107,3 +107,15 @@ def two_factor_challenge(digest: str) -> str:
     """A pending two-factor log-in: the user id, under the SHA-256 (hex) of the challenge
     handed to the client, expiring with the challenge (storage.two_factor_challenges)."""
     return f"two-factor:challenge:{digest}"
+
+
+RANKER_SERVED_LOG = "ranker:served"
+"""List of served RANKED pages (orjson records: storage.ranker_log) waiting for the worker job
+that copies them into PostgreSQL; capped (the newest kept) when no worker drains it."""
+
+
+def ranker_served_posts(user_id: int) -> str:
+    """Hash post id -> "page id/served at ms" of the RANKED pages that served each post to the
+    user lately (bounded by the feed's window; expires a day after the last page): what an
+    impression report is attributed to."""
+    return f"feed:{{{user_id}}}:served"

@@ -32,7 +32,9 @@ from storage.search.jobs import INDEX_POST, INDEX_USER
 from workers import feed_jobs, follow_jobs
 from workers.jobs import (
     delete_post_files,
+    drain_ranker_log,
     flush_like_counts,
+    maintain_ranker_partitions,
     process_media,
     purge_abandoned_uploads,
     purge_ended_sessions,
@@ -167,6 +169,20 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 minute={41},
                 second={0},
                 unique=True,
+                timeout=CRON_TIMEOUT_SECONDS,
+            ),
+            cron(
+                drain_ranker_log,
+                second={5, 15, 25, 35, 45, 55},
+                unique=True,
+                timeout=CRON_TIMEOUT_SECONDS,
+            ),
+            cron(
+                maintain_ranker_partitions,
+                minute={7},
+                second={0},
+                unique=True,
+                run_at_startup=True,
                 timeout=CRON_TIMEOUT_SECONDS,
             ),
             cron(

@@ -4,7 +4,7 @@ Every job can run twice without harm."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import Retry
@@ -12,6 +12,7 @@ from arq import Retry
 from resources import Resources
 from services import account_recovery, accounts, likes, mail, media, media_processing
 from services.media_processing import ProcessingDeps, TransientProcessingError
+from services.ranker import log_upkeep
 from storage.jobs import Sealed
 from storage.mail import Envelope, MailDeliveryError
 
@@ -41,6 +42,23 @@ async def flush_like_counts(ctx: dict[str, Any]) -> int:
     """Cron: write changed Redis like counters into posts.like_count."""
     resources = resources_of(ctx)
     return await likes.flush_like_counts(resources.db, resources.redis)
+
+
+async def drain_ranker_log(ctx: dict[str, Any]) -> int:
+    """Cron: copy the served RANKED pages waiting in Redis into PostgreSQL (batched COPY)."""
+    resources = resources_of(ctx)
+    return await log_upkeep.drain_served_pages(resources.redis, resources.db)
+
+
+async def maintain_ranker_partitions(ctx: dict[str, Any]) -> int:
+    """Cron: create the ranker log's upcoming daily partitions, drop the expired ones."""
+    resources = resources_of(ctx)
+    changed = await log_upkeep.maintain_partitions(
+        resources.db,
+        today=datetime.now(UTC).date(),
+        retention_days=resources.settings.ranker_retention_days,
+    )
+    return len(changed)
 
 
 async def process_media(ctx: dict[str, Any], media_id: int) -> str:

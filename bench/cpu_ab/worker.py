@@ -26,7 +26,9 @@ query Feed($first: Int!) {
   }
 }
 """
-QUERIES = {"feed": FEED, "viewer": "{ viewer { id } }"}
+RANKED_FEED = FEED.replace(", order: CHRONOLOGICAL", "")
+"""The default order: each request a RANKED first page (ranks the window, logs the page)."""
+QUERIES = {"feed": FEED, "ranked": RANKED_FEED, "viewer": "{ viewer { id } }"}
 
 
 async def serve_batches(code: str, query: str, viewer_id: int) -> None:

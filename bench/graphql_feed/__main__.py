@@ -1,10 +1,13 @@
 """`python -m bench.graphql_feed`: the GraphQL home-feed query over HTTP on one server process.
 
-On the shared data set (bench.datagen; every post gets one READY photo with its six variants),
-a viewer following ~200 accounts asks for 20 posts with author, a media variant, like count,
-comment count and viewerHasLiked. Printed side by side: the smallest authenticated query
-(`viewer { id }`, the floor of HTTP + auth + GraphQL), the feed at concurrency 16
-(throughput), and the feed paced at 60% of that throughput (latency percentiles), with the
+On the shared data set (bench.datagen) shaped like real use (attach_media: a picture or a
+carousel per post, captions with hashtags, as the demo seed makes them; datagen's comments), a
+viewer following ~200 accounts opens the feed as the README's query does: the first page of
+20 posts in the default order (RANKED) with caption, hashtags, author, counts, viewerHasLiked,
+media and the first comments; the same query with `order: CHRONOLOGICAL` is measured beside
+it. Printed side by side: the smallest authenticated query
+(`viewer { id }`, the floor of HTTP + auth + GraphQL), each order at concurrency 16
+(throughput), and paced at 60% of that throughput (latency percentiles), with the
 server's CPU time per feed request in the throughput phase (from /proc: what it would serve on
 a core of its own, less sensitive to the other processes than req/s). This runs in several
 rounds, as the machine's speed drifts within minutes: each round's figures come from
@@ -45,14 +48,18 @@ from media.images import THUMBNAIL_SIZES, WIDTH_VARIANTS
 from services.tokens import AccessTokens
 from settings import Settings
 
-FEED = """
-query Feed($first: Int!) {
-  feed(first: $first, order: CHRONOLOGICAL) {
-    edges { node { id author { username } likeCount commentCount viewerHasLiked
-                   media { image(minWidth: 640) { url width } } } }
-  }
-}
+_NODE = """
+    edges { node { id caption hashtags author { username fullName } likeCount commentCount
+                   viewerHasLiked media { blurHash image(minWidth: 640) { url width height } }
+                   comments(first: 3) { edges { node { text author { username } } } } } }
+    pageInfo { hasNextPage endCursor }
 """
+FEED = "query Feed($first: Int!) { feed(first: $first) {" + _NODE + "} }"
+"""The README's home-feed query: the default order (RANKED), a first page, as apps open it."""
+CHRONOLOGICAL_FEED = (
+    "query Feed($first: Int!) { feed(first: $first, order: CHRONOLOGICAL) {" + _NODE + "} }"
+)
+ORDERS = {"RANKED": FEED, "CHRONOLOGICAL": CHRONOLOGICAL_FEED}
 
 _VARIANT_SIZES = (
     *((str(width), width, width * 1350 // 1080) for width in WIDTH_VARIANTS),
@@ -74,30 +81,73 @@ _VARIANTS = orjson.dumps(
 ).decode()
 
 
+_CAROUSEL_SIZES = [1, 1, 1, 1, 2, 3]
+"""Pictures per post, drawn as the demo seed draws them (services.seed: one picture, or a
+carousel of two or three)."""
+_TAGS = 60
+"""Distinct hashtags; each post's caption carries one to three of them, as the seed's do."""
+
+
 async def attach_media(db: asyncpg.Pool) -> None:
-    """One READY media item per post, with the variants the pipeline makes of a 1080x1350
-    photo (rows only; the variant URLs point nowhere). Side effects: those rows, vacuumed and
-    analyzed; a checkpoint."""
+    """Shape the posts like real use, as the demo seed does (services.seed): one READY picture
+    or a carousel of two or three (each with the variants the pipeline makes of a 1080x1350
+    photo; rows only, the variant URLs point nowhere), and a caption with one to three
+    hashtags (post_hashtags and hashtags' counts exact). Deterministic (hash of the post id).
+    Side effects: those rows, vacuumed and analyzed; a checkpoint."""
     await db.execute(
         """
         INSERT INTO media (owner_id, kind, status, declared_content_type, byte_size,
                            original_filename, width, height, blurhash, variants)
-        SELECT author_id, 'IMAGE', 'READY', 'image/jpeg', 1000, 'post-' || id, 1080, 1350,
-               'LKO2?U%2Tw=w', $1::jsonb
-          FROM posts
+        SELECT p.author_id, 'IMAGE', 'READY', 'image/jpeg', 1000, 'post-' || p.id || '-' || n,
+               1080, 1350, 'LKO2?U%2Tw=w', $1::jsonb
+          FROM posts p
+         CROSS JOIN LATERAL generate_series(
+               0, ($2::int[])[1 + abs(hashint8(p.id)) % cardinality($2::int[])] - 1) AS n
         """,
         _VARIANTS,
+        _CAROUSEL_SIZES,
     )
     await db.execute(
         """
         INSERT INTO post_media (post_id, position, media_id)
-        SELECT substr(m.original_filename, 6)::bigint, 0, m.id FROM media m
+        SELECT split_part(m.original_filename, '-', 2)::bigint,
+               split_part(m.original_filename, '-', 3)::int, m.id
+          FROM media m
+        """
+    )
+    await db.execute(
+        "INSERT INTO hashtags (name) SELECT 'tag' || n FROM generate_series(0, $1 - 1) n", _TAGS
+    )
+    await db.execute(
+        """
+        INSERT INTO post_hashtags (post_id, hashtag_id, published_at, engagement)
+        SELECT DISTINCT p.id, h.id, p.published_at, p.like_count + 2 * p.comment_count
+          FROM posts p
+         CROSS JOIN LATERAL generate_series(0, abs(hashint8(p.id)) % 3) AS k
+          JOIN hashtags h ON h.name = 'tag' || abs(hashint8(p.id * 7 + k)) % $1
+        """,
+        _TAGS,
+    )
+    await db.execute(
+        """
+        UPDATE posts p SET caption = 'A day out ' || tags.text
+          FROM (SELECT ph.post_id, string_agg('#' || h.name, ' ') AS text
+                  FROM post_hashtags ph JOIN hashtags h ON h.id = ph.hashtag_id
+                 GROUP BY ph.post_id) tags
+         WHERE tags.post_id = p.id
+        """
+    )
+    await db.execute(
+        """
+        UPDATE hashtags h SET post_count = c.n
+          FROM (SELECT hashtag_id, count(*) AS n FROM post_hashtags GROUP BY hashtag_id) c
+         WHERE c.hashtag_id = h.id
         """
     )
     # As bench.datagen does for its tables: statistics and the visibility map (what autovacuum
     # would have done long ago), and the bulk load's pages written out, so that neither
     # autovacuum nor the first reads' hint-bit writes land in the measurements.
-    for table in ("media", "post_media"):
+    for table in ("media", "post_media", "hashtags", "post_hashtags", "posts"):
         await db.execute(f"VACUUM (ANALYZE) {table}")
     await db.execute("CHECKPOINT")
 
@@ -129,24 +179,27 @@ async def paced(
 
 async def statements_per_request(
     settings: Settings, viewer_id: int, tokens: AccessTokens
-) -> dict[int, int]:
+) -> dict[tuple[str, int], int]:
     """SQL statements of one warm feed request, per page size (in-process app, same database)."""
     import httpx
 
     from app import create_app
 
     app = create_app(settings)
-    counts: dict[int, int] = {}
+    counts: dict[tuple[str, int], int] = {}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         headers = bearer(tokens, viewer_id)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            for first in (20, 5, 20):
-                before = app.state.resources.sql_statements.count
-                await client.post(
-                    "/graphql", json={"query": FEED, "variables": {"first": first}}, headers=headers
-                )
-                counts[first] = app.state.resources.sql_statements.count - before
+            for order, query in ORDERS.items():
+                for first in (20, 5, 20):
+                    before = app.state.resources.sql_statements.count
+                    await client.post(
+                        "/graphql",
+                        json={"query": query, "variables": {"first": first}},
+                        headers=headers,
+                    )
+                    counts[order, first] = app.state.resources.sql_statements.count - before
     return counts
 
 
@@ -179,50 +232,58 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
             async def viewer_query(_: int) -> None:
                 await post_graphql(client, "{ viewer { id } }", {}, headers)
 
-            async def feed_query(_: int) -> None:
-                body = await post_graphql(client, FEED, {"first": 20}, headers)
-                assert len(body["data"]["feed"]["edges"]) == 20  # type: ignore[index]
+            def feed_query(query: str) -> Callable[[int], Awaitable[None]]:
+                async def send(_: int) -> None:
+                    body = await post_graphql(client, query, {"first": 20}, headers)
+                    assert len(body["data"]["feed"]["edges"]) == 20, body  # type: ignore[index]
 
-            await run_load(feed_query, requests=300, concurrency=concurrency)  # warm up
+                return send
+
+            for query in ORDERS.values():
+                await run_load(feed_query(query), requests=300, concurrency=concurrency)  # warm
             print(f"\nGraphQL over HTTP, one server process, concurrency {concurrency}")
-            throughputs, p99s, cpu_per_request = [], [], []
+            figures: dict[str, tuple[list[float], list[float], list[float]]] = {
+                order: ([], [], []) for order in ORDERS
+            }
             for round_number in range(1, rounds + 1):
-                floor = await run_load(viewer_query, requests=requests, concurrency=concurrency)
-                cpu_before = cpu_seconds(server.pid)
-                full = await run_load(feed_query, requests=requests, concurrency=concurrency)
-                cpu_ms = (cpu_seconds(server.pid) - cpu_before) / full.requests * 1000
-                rate = full.throughput * 0.6
-                collections_before = await full_collections(client, server.url)
-                steady = await paced(
-                    feed_query, rate=rate, seconds=seconds, concurrency=concurrency
-                )
-                collections_after = await full_collections(client, server.url)
                 print(f"round {round_number} of {rounds}")
+                floor = await run_load(viewer_query, requests=requests, concurrency=concurrency)
                 print(row("viewer { id } (floor)", floor))
-                print(row("feed, 20 posts (throughput)", full))
-                print(row(f"feed at 60% ({rate:.0f}/s, paced)", steady))
-                print(
-                    f"server CPU per feed request (throughput): {cpu_ms:.2f} ms, "
-                    f"{1000 / cpu_ms:.0f} req/s if it had a whole core"
-                )
-                if collections_before is not None and collections_after is not None:
+                for order, query in ORDERS.items():
+                    send = feed_query(query)
+                    cpu_before = cpu_seconds(server.pid)
+                    full = await run_load(send, requests=requests, concurrency=concurrency)
+                    cpu_ms = (cpu_seconds(server.pid) - cpu_before) / full.requests * 1000
+                    rate = full.throughput * 0.6
+                    collections_before = await full_collections(client, server.url)
+                    steady = await paced(send, rate=rate, seconds=seconds, concurrency=concurrency)
+                    collections_after = await full_collections(client, server.url)
+                    print(row(f"{order}, 20 posts (throughput)", full))
+                    print(row(f"{order} at 60% ({rate:.0f}/s, paced)", steady))
                     print(
-                        "full garbage collections in the server while paced: "
-                        f"{collections_after - collections_before}"
+                        f"server CPU per {order} request (throughput): {cpu_ms:.2f} ms, "
+                        f"{1000 / cpu_ms:.0f} req/s if it had a whole core"
                     )
-                throughputs.append(full.throughput)
-                p99s.append(steady.percentile(99))
-                cpu_per_request.append(cpu_ms)
-        print(
-            f"median of {rounds} rounds: feed {statistics.median(throughputs):.0f}/s (target >= "
-            f"300), p99 at 60% {statistics.median(p99s):.1f} ms (target <= 30), server CPU "
-            f"{statistics.median(cpu_per_request):.2f} ms per feed request"
-        )
+                    if collections_before is not None and collections_after is not None:
+                        print(
+                            "full garbage collections in the server while paced: "
+                            f"{collections_after - collections_before}"
+                        )
+                    figures[order][0].append(full.throughput)
+                    figures[order][1].append(steady.percentile(99))
+                    figures[order][2].append(cpu_ms)
+        for order, (throughputs, p99s, cpu_per_request) in figures.items():
+            print(
+                f"median of {rounds} rounds, {order}: {statistics.median(throughputs):.0f}/s "
+                f"(target >= 300), p99 at 60% {statistics.median(p99s):.1f} ms (target <= 30), "
+                f"server CPU {statistics.median(cpu_per_request):.2f} ms per request"
+            )
         statements = await statements_per_request(settings, viewer_id, tokens)
-        print(
-            f"SQL statements per feed request: page of 5: {statements[5]}, "
-            f"page of 20: {statements[20]}"
-        )
+        for order in ORDERS:
+            print(
+                f"SQL statements per {order} first page: of 5: {statements[order, 5]}, "
+                f"of 20: {statements[order, 20]}"
+            )
         await db.close()
 
 

@@ -10,6 +10,7 @@ within the request, which also revives an inactive user.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import NamedTuple
 
 from metrics import FEED_CACHE_HIT, FEED_CACHE_MISS, FEED_CACHE_REBUILD
@@ -18,7 +19,7 @@ from storage.feed import cache as feed_cache
 from storage.feed import sql as feed_sql
 from storage.feed.cache import FeedState
 from storage.feed.keys import FeedKey
-from storage.feed.sql import FeedPost
+from storage.feed.sql import CandidateFeatures, FeedPost
 from storage.pg.post_views import PostViewRow
 
 _WINDOW_SLACK = 4
@@ -35,14 +36,24 @@ class Collected(NamedTuple):
     """Newest first."""
     views: dict[int, PostViewRow]
     """What some of the posts show, by post id, when read with them (see collect_chronological)."""
+    features: dict[int, CandidateFeatures]
+    """The posts' ranking inputs, by post id, when asked for and read with them."""
 
 
 async def collect_chronological(
-    deps: FeedDeps, viewer_id: int, *, before: FeedKey | None, limit: int, views: int = 0
+    deps: FeedDeps,
+    viewer_id: int,
+    *,
+    before: FeedKey | None,
+    limit: int,
+    views: int = 0,
+    affinity_since: datetime | None = None,
 ) -> Collected:
     """The newest `limit` posts of the viewer's feed strictly older than `before` (None: from
     the newest), exactly as the pull-model feed would list them; with the views of the newest
-    `views` of them when the cached feed answers (read in its candidate query), none otherwise.
+    `views` of them when the cached feed answers (read in its candidate query), none otherwise;
+    likewise with every post's ranking inputs when `affinity_since` is given
+    (storage.feed.sql.fetch_feed_candidates).
 
     Side effects: refreshes the feed's TTL; rebuilds a missing feed; refills a feed whose
     cached part is thinner than one page (both cached for later requests); counts the read as
@@ -63,7 +74,7 @@ async def collect_chronological(
         if window_full:
             floor_micros = max(floor_micros, window.entries[-1][0])
         floor = (floor_micros, _MAX_ID)
-        checked, pulled, viewed = await feed_sql.fetch_feed_candidates(
+        checked, pulled, viewed, features = await feed_sql.fetch_feed_candidates(
             deps.db,
             viewer_id,
             config.celebrity_follower_threshold,
@@ -72,6 +83,7 @@ async def collect_chronological(
             after_micros=floor_micros,
             limit=limit,
             views=views,
+            affinity_since=affinity_since,
         )
         if pulled and len(pulled) == limit:
             last = pulled[-1].key
@@ -79,7 +91,7 @@ async def collect_chronological(
         trusted = [post for post in _merge(checked, pulled) if post.key > floor]
         if len(trusted) >= limit:
             # The newest of `checked` and `pulled`, whose views were read with them.
-            return Collected(trusted[:limit], viewed)
+            return Collected(trusted[:limit], viewed, features)
         if window_full:
             # Read-time checks dropped too much: read more of the cache and try again.
             count *= 4
@@ -88,15 +100,16 @@ async def collect_chronological(
             )
             continue
         if window.horizon_micros == 0:
-            return Collected(trusted, viewed)  # the cache is complete: the end of the feed
+            # The cache is complete: the end of the feed.
+            return Collected(trusted, viewed, features)
         if before is None:
             # Fewer cached entries than a page: refill the cache from PostgreSQL.
             posts = await _rebuild(deps, viewer_id, before=before, limit=limit)
         else:
             posts = await feed_sql.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
-        return Collected(posts, {})
+        return Collected(posts, {}, {})
     posts = await _without_cache(deps, viewer_id, window.state, before=before, limit=limit)
-    return Collected(posts, {})
+    return Collected(posts, {}, {})
 
 
 def _merge(*sources: Iterable[FeedPost]) -> list[FeedPost]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
+from services.ranker.serving import RankerServing
 from storage.pg import Db
 
 
@@ -44,6 +45,10 @@ class FeedDeps:
     redis: ArqRedis
     """Feeds, ranked snapshots, and the arq queue for fan-out jobs."""
     config: FeedConfig
+    ranker: RankerServing | None = None
+    """The active learned model, when one may serve (None: the formula ranks)."""
+    log_served_pages: bool = True
+    """Log every RANKED first page with its features (storage.ranker_log) for training."""
     run_jobs_inline: bool = False
     """Do follow-up batches (fan-out, backfills) in the calling process instead of enqueuing
     jobs: for tests, benchmarks and maintenance scripts."""

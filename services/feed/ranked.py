@@ -10,10 +10,14 @@ dropped from every page at read time.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from services.cursors import FeedSnapshotCursor, FeedTailCursor, encode
+from services.feed import features as features_
 from services.feed import ranking
 from services.feed.chronological import collect_chronological
 from services.feed.deps import FeedDeps
@@ -21,7 +25,8 @@ from services.pagination import InvalidArgumentError, Page, page_of
 from storage.feed import cache as feed_cache
 from storage.feed import sql as feed_sql
 from storage.feed.keys import FeedKey
-from storage.feed.sql import FeedPost
+from storage.feed.sql import CandidateFeatures, FeedPost
+from storage.ranker_log import ServedPage
 
 _SNAPSHOT_SLACK = 8
 
@@ -47,45 +52,97 @@ async def read_ranked(
     return await _snapshot_page(deps, viewer_id, cursor, limit)
 
 
+@dataclass(frozen=True, slots=True)
+class RankedWindow:
+    """The ranked window: post ids best first, with each one's feature row and score."""
+
+    post_ids: list[int]
+    features: features_.Matrix
+    """Row i: the features of post_ids[i] (services.feed.features.FEATURE_NAMES)."""
+    scores: list[float]
+    model_version: int | None = None
+    """The learned model that scored the window; None: the formula."""
+
+
 async def rank_candidates(
-    deps: FeedDeps, viewer_id: int, candidates: Sequence[FeedPost], now: datetime
-) -> list[ranking.ScoredPost]:
-    """Score `candidates` for the viewer (two queries: engagement, affinity; one Redis read:
-    which of them the feed has shown the viewer before) and order them."""
+    deps: FeedDeps,
+    viewer_id: int,
+    candidates: Sequence[FeedPost],
+    now: datetime,
+    inputs: Mapping[int, CandidateFeatures] | None = None,
+) -> RankedWindow:
+    """Score `candidates` for the viewer and order them (services.feed.features, vectorised over
+    the window). Their inputs come from the candidate query (`inputs`, one per candidate) when it
+    read them; else two queries read them (engagement, affinity). One Redis read: which of them
+    the feed has shown the viewer before."""
     if not candidates:
-        return []
+        return RankedWindow([], np.empty((0, len(features_.FEATURE_NAMES))), [])
     post_ids = [post.id for post in candidates]
-    engagement = await feed_sql.fetch_post_engagement(deps.db, post_ids)
     shown = await feed_cache.shown_before(deps.redis, viewer_id, post_ids)
+    if inputs is None or any(post_id not in inputs for post_id in post_ids):
+        inputs = await _read_inputs(deps, viewer_id, candidates, now)
+        candidates = [post for post in candidates if post.id in inputs]
+    matrix = features_.feature_matrix(
+        viewer_id, candidates, [inputs[post.id] for post in candidates], shown, now
+    )
+    scores = features_.formula_scores(matrix)
+    order = features_.order(
+        [post.id for post in candidates], [post.author_id for post in candidates], scores
+    )
+    return RankedWindow([candidates[i].id for i in order], matrix[order], scores[order].tolist())
+
+
+async def _read_inputs(
+    deps: FeedDeps, viewer_id: int, candidates: Sequence[FeedPost], now: datetime
+) -> dict[int, CandidateFeatures]:
+    """The ranking inputs of candidates collected without them (the feed was answered by
+    PostgreSQL alone): two queries. Posts no longer published are left out."""
+    engagement = await feed_sql.fetch_post_engagement(deps.db, [post.id for post in candidates])
     authors = sorted({post.author_id for post in candidates})
     given = await feed_sql.fetch_author_affinity(
         deps.db, viewer_id, authors, since=now - timedelta(days=ranking.AFFINITY_DAYS)
     )
-    scored = [
-        ranking.Candidate(
-            post.id,
-            post.author_id,
-            post.published_at,
+    none = feed_sql.AuthorAffinity(0, 0)
+    return {
+        post.id: CandidateFeatures(
             counts.like_count,
             counts.comment_count,
-            seen=post.id in shown,
+            given.get(post.author_id, none).likes,
+            given.get(post.author_id, none).comments,
         )
         for post in candidates
         if (counts := engagement.get(post.id)) is not None
-    ]
-    interactions = {
-        author_id: ranking.Interactions(found.likes, found.comments)
-        for author_id, found in given.items()
     }
-    return ranking.rank(scored, interactions, now)
 
 
 async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime) -> Page[int]:
     window = deps.config.ranked_window
-    candidates = (await collect_chronological(deps, viewer_id, before=None, limit=window)).posts
+    collected = await collect_chronological(
+        deps,
+        viewer_id,
+        before=None,
+        limit=window,
+        affinity_since=now - timedelta(days=ranking.AFFINITY_DAYS),
+    )
+    candidates = collected.posts
     tail = candidates[-1].key if len(candidates) == window else None
-    ranked = [post.post_id for post in await rank_candidates(deps, viewer_id, candidates, now)]
+    window_ranked = await rank_candidates(
+        deps, viewer_id, candidates, now, collected.features or None
+    )
+    ranked = window_ranked.post_ids
     snapshot_id = secrets.token_urlsafe(9)
+    served = None
+    if deps.log_served_pages and ranked:
+        served = ServedPage(
+            page_id=snapshot_id,
+            viewer_id=viewer_id,
+            served_ms=int(now.timestamp() * 1000),
+            model_version=window_ranked.model_version,
+            arm="formula" if window_ranked.model_version is None else "model",
+            post_ids=ranked[:limit],
+            feature_names=features_.FEATURE_NAMES,
+            features=window_ranked.features[:limit],
+        )
     await feed_cache.save_ranked_snapshot(
         deps.redis,
         viewer_id,
@@ -93,6 +150,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
         ranked,
         window_tail=tail,
         ttl_seconds=deps.config.ranked_snapshot_ttl_seconds,
+        served=served,
     )
     items = [
         (encode(FeedSnapshotCursor(snapshot_id, index + 1)), post_id)

@@ -152,6 +152,26 @@ def diversify(ranked: Sequence[ScoredPost], max_run: int = MAX_RUN) -> list[Scor
     return out
 
 
+def diversify_indexes(
+    ranked: Sequence[int], authors: Sequence[int], max_run: int = MAX_RUN
+) -> list[int]:
+    """`diversify` over indexes: `ranked` lists candidate indexes best first, `authors[i]` is
+    candidate i's author; the same rule (no run of more than `max_run` posts of one author
+    where avoidable). Linear unless long runs must be broken."""
+    remaining = list(ranked)
+    out: list[int] = []
+    run_author, run = -1, 0
+    while remaining:
+        pick = 0
+        if run >= max_run and authors[remaining[0]] == run_author:
+            pick = next((i for i, c in enumerate(remaining) if authors[c] != run_author), 0)
+        chosen = remaining.pop(pick)
+        author = authors[chosen]
+        run, run_author = (run + 1, author) if author == run_author else (1, author)
+        out.append(chosen)
+    return out
+
+
 def rank(
     candidates: Sequence[Candidate],
     interactions: Mapping[int, Interactions],

@@ -37,6 +37,7 @@ from redis.crc import key_slot
 from storage import redis_keys, redis_scripts
 from storage.counters import LikeCounter, like_count_keys, like_counters
 from storage.feed.keys import FeedKey
+from storage.ranker_log import ServedPage, queue_served_page
 
 HORIZON = "h"
 BUILDING = "b"
@@ -412,13 +413,20 @@ async def save_ranked_snapshot(
     *,
     window_tail: FeedKey | None,
     ttl_seconds: int,
+    served: ServedPage | None = None,
 ) -> None:
-    """Store the ranked order of one paging session. Side effect: one key with a TTL."""
+    """Store the ranked order of one paging session, and log `served` (the page served from
+    it: storage.ranker_log.queue_served_page) in the same round trip. Side effects: one key
+    with a TTL; the served page's log entries."""
     header = _HEADER.pack(*(window_tail or (0, 0)))
-    body = b"".join(_ID.pack(post_id) for post_id in ids)
-    await redis.set(
-        redis_keys.feed_ranked_snapshot(user_id, snapshot_id), header + body, ex=ttl_seconds
-    )
+    body = struct.pack(f">{len(ids)}q", *ids)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.set(
+            redis_keys.feed_ranked_snapshot(user_id, snapshot_id), header + body, ex=ttl_seconds
+        )
+        if served is not None:
+            queue_served_page(pipe, served)
+        await pipe.execute()
 
 
 async def read_ranked_snapshot(

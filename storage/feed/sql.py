@@ -232,19 +232,45 @@ async def fetch_recent_posts_of_authors(
 
 
 # The feed candidates of viewer $1 ($2: celebrity threshold; $3: cached ids; ($4, $5): before;
-# $6: published after; $7: limit; $8: how many of the newest get their views): the views'
-# columns (storage.pg.post_views: NULL for the other candidates), then pulled, id, author_id,
-# published_at.
-_CANDIDATES = f"""
+# $6: published after; $7: limit; $8: how many of the newest get their views; with ranking
+# features, $9: affinity since): the views' columns (storage.pg.post_views: NULL for the other
+# candidates), then pulled, id, author_id, published_at, and with ranking features like_count,
+# comment_count, and the likes and comments the viewer gave the author since $9.
+def _candidates_sql(features: bool) -> str:
+    extra = ", like_count, comment_count" if features else ""
+    given = (
+        """, given AS (
+    SELECT p.author_id, sum(e.likes)::int AS likes, sum(e.comments)::int AS comments
+      FROM (
+           SELECT post_id, 1 AS likes, 0 AS comments FROM likes
+            WHERE user_id = $1 AND created_at >= $9
+           UNION ALL
+           SELECT post_id, 0, 1 FROM comments
+            WHERE author_id = $1 AND created_at >= $9
+      ) e
+      JOIN posts p ON p.id = e.post_id
+     GROUP BY p.author_id
+)"""
+        if features
+        else ""
+    )
+    feature_columns = (
+        """, c.like_count, c.comment_count, coalesce(g.likes, 0) AS given_likes,
+       coalesce(g.comments, 0) AS given_comments"""
+        if features
+        else ""
+    )
+    join_given = "LEFT JOIN given g ON g.author_id = c.author_id" if features else ""
+    return f"""
 WITH {_CELEBRITIES}, authors AS (
     SELECT $1::bigint AS author_id
     UNION ALL
     SELECT id FROM followed_celebrities WHERE {_in_feed_of("id")}
 ), pulled AS (
-    SELECT p.id, p.author_id, p.published_at
+    SELECT p.id, p.author_id, p.published_at{extra}
       FROM authors a
      CROSS JOIN LATERAL (
-           SELECT id, author_id, published_at FROM posts
+           SELECT id, author_id, published_at{extra} FROM posts
             WHERE author_id = a.author_id AND status = 'PUBLISHED'
               AND (published_at, id) < ($4, $5) AND published_at > $6
             ORDER BY published_at DESC, id DESC
@@ -253,16 +279,17 @@ WITH {_CELEBRITIES}, authors AS (
      ORDER BY p.published_at DESC, p.id DESC
      LIMIT $7
 ), candidates AS (
-    SELECT true AS pulled, id, author_id, published_at FROM pulled
+    SELECT true AS pulled, id, author_id, published_at{extra} FROM pulled
     UNION ALL
-    SELECT false, p.id, p.author_id, p.published_at {_VISIBLE_AMONG.format(ids="$3")}
+    SELECT false, p.id, p.author_id, p.published_at{extra.replace(", ", ", p.")}
+           {_VISIBLE_AMONG.format(ids="$3")}
 ), viewed AS MATERIALIZED (
     SELECT DISTINCT id, published_at FROM candidates
      ORDER BY published_at DESC, id DESC
      LIMIT $8
-)
+){given}
 SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
-       c.published_at AS candidate_published_at
+       c.published_at AS candidate_published_at{feature_columns}
   FROM candidates c
   LEFT JOIN viewed ON viewed.id = c.id
   LEFT JOIN LATERAL (
@@ -270,7 +297,24 @@ SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
          FROM posts p JOIN users u ON u.id = p.author_id
         WHERE p.id = viewed.id
   ) v ON true
+  {join_given}
 """
+
+
+_CANDIDATES = _candidates_sql(features=False)
+_CANDIDATES_WITH_FEATURES = _candidates_sql(features=True)
+
+
+class CandidateFeatures(NamedTuple):
+    """What the ranking reads about one candidate, from the candidate query itself."""
+
+    like_count: int
+    """The last flushed snapshot (at most one flush interval old)."""
+    comment_count: int
+    given_likes: int
+    """Likes the viewer gave the post's author since the query's `affinity_since`."""
+    given_comments: int
+    """Comments the viewer wrote on the author's posts since then."""
 
 
 class FeedCandidates(NamedTuple):
@@ -282,6 +326,8 @@ class FeedCandidates(NamedTuple):
     """The newest posts of the pull side (followed celebrities, the viewer), newest first."""
     views: dict[int, PostViewRow]
     """The views of the newest candidates of both (as many as asked), by post id."""
+    features: dict[int, CandidateFeatures]
+    """Every candidate's ranking inputs by post id, when asked for (`affinity_since`)."""
 
 
 async def fetch_feed_candidates(
@@ -294,6 +340,7 @@ async def fetch_feed_candidates(
     after_micros: int,
     limit: int,
     views: int = 0,
+    affinity_since: datetime | None = None,
 ) -> FeedCandidates:
     """One round trip for a page of the hybrid feed.
 
@@ -303,11 +350,13 @@ async def fetch_feed_candidates(
     published after `after_micros`. Its cost grows with the number of followed celebrities and
     of `cached_ids`, not with the viewer's follow count. views: what the newest `views` posts of
     checked and pulled together show (storage.pg.post_views), read in the same statement: the
-    page the caller most likely answers with, without a second round trip.
+    page the caller most likely answers with, without a second round trip. features (when
+    `affinity_since` is given): each candidate's like and comment counts and what the viewer
+    gave its author since then (likes_user_recent_idx, comments_author_recent_idx), in the
+    same statement: the RANKED feed's inputs.
     """
     at, post_id = _below(before)
-    rows = await db.fetch(
-        _CANDIDATES,
+    arguments: list[object] = [
         viewer_id,
         threshold,
         cached_ids,
@@ -316,17 +365,25 @@ async def fetch_feed_candidates(
         datetime_of(after_micros),
         limit,
         views,
+    ]
+    if affinity_since is not None:
+        arguments.append(affinity_since)
+    rows = await db.fetch(
+        _CANDIDATES if affinity_since is None else _CANDIDATES_WITH_FEATURES, *arguments
     )
     checked: list[FeedPost] = []
     pulled: list[FeedPost] = []
     viewed: dict[int, PostViewRow] = {}
+    features: dict[int, CandidateFeatures] = {}
     for row in rows:
-        is_pulled, candidate_id, author_id, published_at = row[VIEW_WIDTH:]
+        is_pulled, candidate_id, author_id, published_at = row[VIEW_WIDTH : VIEW_WIDTH + 4]
         (pulled if is_pulled else checked).append(_feed_post(candidate_id, author_id, published_at))
         if row[0] is not None:
             viewed[candidate_id] = view_from_row(row)
+        if affinity_since is not None:
+            features[candidate_id] = CandidateFeatures._make(row[VIEW_WIDTH + 4 :])
     pulled.sort(key=lambda post: post.key, reverse=True)
-    return FeedCandidates(checked, pulled, viewed)
+    return FeedCandidates(checked, pulled, viewed, features)
 
 
 async def fetch_pull_feed(

@@ -118,3 +118,33 @@ async def fetch_comments_page(
         viewer_id,
     )
     return [comment_from_row(row) for row in rows]
+
+
+async def fetch_first_comments_of_posts(
+    db: Db, post_ids: Sequence[int], viewer_id: int | None, *, limit: int
+) -> dict[int, list[CommentRecord]]:
+    """The first `limit` comments the viewer may see (_VISIBLE_COMMENT) of each of `post_ids`,
+    oldest first, by post id (posts without any are left out): one statement for a page of
+    posts, a short index range scan per post (LATERAL ... LIMIT)."""
+    rows = await db.fetch(
+        f"""
+        SELECT {_COMMENT_COLUMNS_OF_C}
+          FROM unnest($1::bigint[]) AS wanted(id)
+          JOIN posts p ON p.id = wanted.id
+         CROSS JOIN LATERAL (
+               SELECT {COMMENT_COLUMNS} FROM comments
+                WHERE post_id = p.id AND {not_blocked_sql("author_id", "$2")}
+                ORDER BY created_at, id
+                LIMIT $3
+         ) c
+         WHERE {visible_post_sql("p", "$2")} AND p.status = 'PUBLISHED'
+         ORDER BY c.post_id, c.created_at, c.id
+        """,
+        post_ids,
+        viewer_id,
+        limit,
+    )
+    found: dict[int, list[CommentRecord]] = {}
+    for row in rows:
+        found.setdefault(row["post_id"], []).append(comment_from_row(row))
+    return found

@@ -171,6 +171,9 @@ MUTE = """mutation M($id: ID!) {
   muteUser(input: {userId: $id}) { user { username } userErrors { code field } } }"""
 UNMUTE = """mutation M($id: ID!) {
   unmuteUser(input: {userId: $id}) { user { username } userErrors { code field } } }"""
+RECORD_IMPRESSIONS = """mutation M($id: ID!) {
+  recordImpressions(input: {impressions: [{postId: $id, position: 0, visibleMs: 5000}]}) {
+    recorded userErrors { code field } } }"""
 MARK_READ = """mutation M($upTo: ID) {
   markNotificationsRead(input: {upTo: $upTo}) { unreadNotificationCount
     userErrors { code field } } }"""
@@ -333,6 +336,17 @@ async def delete_comment_case(w: World) -> None:
     await refused(
         w, DELETE_COMMENT, {"id": gid("Comment", comment.id)}, expected, token=w.owner_token
     )
+
+
+async def record_impressions_case(w: World) -> None:
+    """An id of another type than Post records nothing (impressions only ever record the
+    caller's own: their viewer id is the token's)."""
+    published = await w.published_post()
+    expected = {
+        "recorded": None,
+        "userErrors": error("NOT_FOUND", "input", "impressions", "0", "postId"),
+    }
+    await refused(w, RECORD_IMPRESSIONS, {"id": gid("Media", published.id)}, expected)
 
 
 async def mark_notifications_read_case(w: World) -> None:
@@ -607,6 +621,7 @@ AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "addComment": add_comment_case,
     "deleteComment": delete_comment_case,
     "markNotificationsRead": mark_notifications_read_case,
+    "recordImpressions": record_impressions_case,
     "setProfilePicture": set_profile_picture_case,
     "removeProfilePicture": remove_profile_picture_case,
     "verifyEmail": verify_email_case,
@@ -654,6 +669,7 @@ ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "createPost": (CREATE_POST, {"input": {"media": [{"mediaId": "MEDIA"}]}}),
     "deletePost": (DELETE_POST, {"id": "POST"}),
     "likePost": (LIKE_POST, {"id": "POST"}),
+    "recordImpressions": (RECORD_IMPRESSIONS, {"id": "POST"}),
     "unlikePost": (UNLIKE_POST, {"id": "POST"}),
     "addComment": (ADD_COMMENT, {"input": {"postId": "POST", "text": "hi"}}),
     "deleteComment": (DELETE_COMMENT, {"id": "COMMENT"}),

@@ -1,0 +1,2 @@
+"""The learned feed ranker (#22, docs/ranking.md): serving the active model (`serving`),
+impression reports (`impressions`), training and promotion (`training`)."""
