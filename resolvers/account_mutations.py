@@ -92,7 +92,7 @@ class AccountMutations:
             return LogInPayload(
                 user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
             )
-        return LogInPayload.signed_in(outcome, input.client_mutation_id)
+        return LogInPayload.logged_in(outcome, input.client_mutation_id)
 
     @strawberry.mutation(
         description="Trade a refresh token for new tokens. Each refresh token works once: "

@@ -6,7 +6,8 @@ They return domain data (records, pages); the schema types map it to GraphQL obj
 from __future__ import annotations
 
 from resolvers.context import Context
-from services import account_recovery, follows, profile_pictures, safety, visibility
+from services import account_recovery, data_export, follows, profile_pictures, safety, visibility
+from services.data_export import ExportState
 from services.pagination import Page
 from services.visibility import Relation
 from storage.pg.account_tokens import AccountEmail
@@ -113,3 +114,10 @@ async def own_account_email(context: Context, user_id: int) -> AccountEmail | No
     if context.viewer is None or context.viewer_id != user_id:
         return None
     return await account_recovery.own_account_email(context.db, context.require_viewer().user_id)
+
+
+async def own_data_export(context: Context, user_id: int) -> ExportState | None:
+    """The account's latest data export when `user_id` is the viewer; else None."""
+    if context.viewer is None or context.viewer_id != user_id:
+        return None
+    return await data_export.export_state(context.resources.exports, user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from services.tokens import AccessTokens, InvalidTokenError, RefreshToken
 from storage import redis_keys
 from storage.pg import Db, transaction
 from storage.pg import account_tokens as account_store
+from storage.pg import leaving as leaving_store
 from storage.pg import sessions as session_store
 from storage.pg import users as user_store
 from storage.pg.users import UserRecord
@@ -63,6 +65,10 @@ class SignedIn:
     access_token: str
     access_token_expires_at: datetime
     refresh_token: str
+    reactivated: bool = False
+    """This log-in ended the account's deactivation (services.leaving)."""
+    deletion_cancelled: bool = False
+    """This log-in cancelled the account's pending deletion (services.leaving)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,8 +217,9 @@ async def log_in(
     `client_ip` None (unknown) leaves only the per-name limit.
     Raises DomainError(INVALID_CREDENTIALS) without saying which part was wrong.
     Side effects: the attempt counted against the name (cleared on success) and, on failure,
-    against the address (Redis); on success inserts a session and may upgrade the stored
-    password hash.
+    against the address (Redis); on success inserts a session, may upgrade the stored
+    password hash, and reactivates a deactivated account (cancelling a pending deletion:
+    `SignedIn.deletion_cancelled`). An account whose deletion took effect cannot log in.
     """
     identifier = username_or_email.strip().lower()
     throttle = deps.login_throttle
@@ -230,13 +237,24 @@ async def log_in(
             UserErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password."
         )
     async with transaction(deps.db) as conn:
+        # Logging in reactivates a deactivated account and cancels a pending deletion; once
+        # the deletion took effect the account is being erased: no log-in (services.leaving).
+        reactivation = await leaving_store.reactivate(conn, credentials.user_id)
+        if reactivation is None:
+            raise DomainError.single(
+                UserErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password."
+            )
         if deps.passwords.needs_rehash(credentials.password_hash):
             new_hash = await deps.passwords.hash(password)
             await user_store.update_password_hash(conn, credentials.user_id, new_hash)
         (user,) = await user_store.fetch_users_by_ids(conn, [credentials.user_id])
         signed_in = await _open_session(deps, conn, user)
     await throttle.forgive_name(identifier)
-    return signed_in
+    return dataclasses.replace(
+        signed_in,
+        reactivated=reactivation.was_deactivated,
+        deletion_cancelled=reactivation.deletion_cancelled,
+    )
 
 
 async def _open_session(deps: AccountDeps, db: Db, user: UserRecord) -> SignedIn:

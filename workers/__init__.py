@@ -19,6 +19,8 @@ from storage.jobs import (
     APPROVE_FOLLOW_REQUESTS,
     CLEAN_FEEDS_AFTER_BLOCK,
     DELETE_POST_FILES,
+    ERASE_ACCOUNT,
+    EXPORT_DATA,
     FAN_OUT_AUTHOR,
     FAN_OUT_AUTHOR_BATCH,
     FAN_OUT_BATCH,
@@ -29,7 +31,7 @@ from storage.jobs import (
 )
 from storage.redis_client import redis_client
 from storage.search.jobs import INDEX_POST, INDEX_USER
-from workers import feed_jobs, follow_jobs
+from workers import feed_jobs, follow_jobs, leaving_jobs
 from workers.jobs import (
     delete_post_files,
     flush_like_counts,
@@ -50,6 +52,8 @@ ARQ_TIMEOUT_MARGIN_SECONDS = 5
 CRON_TIMEOUT_SECONDS = 10
 # A fan-out batch is one Redis script call for ~1,000 followers: seconds would be pathological.
 FEED_JOB_TIMEOUT_SECONDS = 10
+# Erasing an account or writing an export works in batches for as long as the account needs.
+LEAVING_JOB_TIMEOUT_SECONDS = 3600
 # An SMTP session gives up after 30 s (storage.mail.smtp); the job's limit is the backstop.
 EMAIL_JOB_TIMEOUT_SECONDS = 45
 
@@ -123,6 +127,21 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 timeout=FEED_JOB_TIMEOUT_SECONDS,
                 keep_result=0,
             ),
+            # Their ids name the account: no result kept (an erased account leaves none).
+            func(
+                leaving_jobs.erase_account,
+                name=ERASE_ACCOUNT,
+                max_tries=20,
+                timeout=LEAVING_JOB_TIMEOUT_SECONDS,
+                keep_result=0,
+            ),
+            func(
+                leaving_jobs.export_data,
+                name=EXPORT_DATA,
+                max_tries=3,
+                timeout=LEAVING_JOB_TIMEOUT_SECONDS,
+                keep_result=0,
+            ),
             func(
                 feed_jobs.fan_out_author_batch,
                 name=FAN_OUT_AUTHOR_BATCH,
@@ -151,6 +170,20 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             cron(
                 purge_abandoned_uploads,
                 minute={41},
+                second={0},
+                unique=True,
+                timeout=CRON_TIMEOUT_SECONDS,
+            ),
+            cron(
+                leaving_jobs.erase_due_accounts,
+                minute={23},
+                second={0},
+                unique=True,
+                timeout=LEAVING_JOB_TIMEOUT_SECONDS,
+            ),
+            cron(
+                leaving_jobs.purge_expired_exports,
+                minute={53},
                 second={0},
                 unique=True,
                 timeout=CRON_TIMEOUT_SECONDS,

@@ -171,9 +171,10 @@ class LocalBlobStore:
         expires = int(self._clock() + expires_in.total_seconds())
         grant = UploadGrant(key=key, content_type=filename, size=0, expires=expires)
         query = urlencode(
-            {**upload_query(self._signing_key, grant), "sig": sign_upload(
-                self._signing_key, grant, method=DOWNLOAD_METHOD
-            )}
+            {
+                **upload_query(self._signing_key, grant),
+                "sig": sign_upload(self._signing_key, grant, method=DOWNLOAD_METHOD),
+            }
         )
         return f"{self._base_url}/downloads/{quote(key, safe='/')}?{query}"
 
