@@ -499,6 +499,44 @@ async def unmute_user_case(w: World) -> None:
     await refused(w, UNMUTE, {"id": gid("User", fan.id)}, expected)
 
 
+DEACTIVATE = """mutation M($password: String!) {
+  deactivateAccount(input: {password: $password}) { ok userErrors { code field } } }"""
+DELETE_ACCOUNT = """mutation M($password: String!) {
+  deleteAccount(input: {password: $password}) { ok eraseAfter userErrors { code field } } }"""
+REQUEST_EXPORT = """mutation { requestDataExport(input: {}) {
+  dataExport { status } userErrors { code field } } }"""
+
+
+async def deactivate_account_case(w: World) -> None:
+    """Acts on the caller's account only: the password is checked against the caller's (the
+    failure counters move, by design), and nothing else changes."""
+    expected = {"ok": False, "userErrors": error("INVALID_CREDENTIALS", "input", "password")}
+    await refused(
+        w, DEACTIVATE, {"password": "the owner's password"}, expected, with_rate_limits=False
+    )
+
+
+async def delete_account_case(w: World) -> None:
+    expected = {
+        "ok": False,
+        "eraseAfter": None,
+        "userErrors": error("INVALID_CREDENTIALS", "input", "password"),
+    }
+    await refused(
+        w, DELETE_ACCOUNT, {"password": "the owner's password"}, expected, with_rate_limits=False
+    )
+
+
+async def request_data_export_case(w: World) -> None:
+    """Takes no account: the export is the caller's own, never the owner's."""
+    done = await w.live.graphql(REQUEST_EXPORT, token=w.intruder_token)
+    assert done["data"]["requestDataExport"] == {
+        "dataExport": {"status": "QUEUED"},
+        "userErrors": [],
+    }
+    assert await w.resources.db.fetch("SELECT user_id FROM data_exports") == [(w.intruder.id,)]
+
+
 AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "signUp": sign_up_case,
     "logIn": log_in_case,
@@ -530,6 +568,9 @@ AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "unblockUser": unblock_user_case,
     "muteUser": mute_user_case,
     "unmuteUser": unmute_user_case,
+    "deactivateAccount": deactivate_account_case,
+    "deleteAccount": delete_account_case,
+    "requestDataExport": request_data_export_case,
 }
 
 # Mutations anyone may call without a token (they take credentials as arguments).
@@ -571,6 +612,9 @@ ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "unblockUser": (UNBLOCK, {"id": "OWNER"}),
     "muteUser": (MUTE, {"id": "OWNER"}),
     "unmuteUser": (UNMUTE, {"id": "OWNER"}),
+    "deactivateAccount": (DEACTIVATE, {"password": "x"}),
+    "deleteAccount": (DELETE_ACCOUNT, {"password": "x"}),
+    "requestDataExport": (REQUEST_EXPORT, {}),
 }
 
 # Fields of User that answer only to the user themselves (null for anyone else).
