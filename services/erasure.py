@@ -118,6 +118,7 @@ async def _forget_outside_postgres(deps: ErasureDeps, user_id: int) -> None:
     await deps.search.index_users([user_id])
     await erased_keys.forget_user_keys(deps.redis, user_id)
     await erased_keys.forget_finished_jobs(deps.redis, user_id, USER_JOBS)
+    await erased_keys.forget_queued_jobs(deps.redis, user_id, jobs.ERASE_ACCOUNT)
 
 
 async def _erase_posts(deps: ErasureDeps, user_id: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from typing import cast
 
+from arq.constants import default_queue_name
 from redis.asyncio import Redis
 
 from storage import redis_keys
@@ -60,6 +61,17 @@ async def forget_finished_jobs(redis: Redis, user_id: int, job_names: Iterable[s
             naming = [key for key in batch if wanted in key[len(prefix) :].split(b":")]
             if naming:
                 removed += await cast(Awaitable[int], redis.delete(*naming))
+    return removed
+
+
+async def forget_queued_jobs(redis: Redis, user_id: int, job_name: str) -> int:
+    """Drop the queued (deferred) jobs `<job_name>:<user id>:...` from arq's queue: an erased
+    account's later-scheduled erasure has nothing left to do. Returns how many went."""
+    removed = 0
+    async for batch in _scan_batches(redis, f"arq:job:{job_name}:{user_id}:*"):
+        job_ids = [key.removeprefix(b"arq:job:") for key in batch]
+        await cast(Awaitable[int], redis.zrem(default_queue_name, *job_ids))
+        removed += await cast(Awaitable[int], redis.delete(*batch))
     return removed
 
 
