@@ -16,9 +16,10 @@ variant of a media item is covered.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 
 from services import media
 from services.feed import fan_out
@@ -27,6 +28,7 @@ from storage import counters, erased_keys, jobs
 from storage.blobs import BlobStore
 from storage.feed import cache as feed_cache
 from storage.feed import sql as feed_sql
+from storage.micros import micros_of
 from storage.pg import Db, transaction
 from storage.pg import follows as follow_store
 from storage.pg import hashtags as hashtag_store
@@ -59,25 +61,39 @@ USER_JOBS = (
 @dataclass(frozen=True, slots=True)
 class ErasureDeps:
     db: Db
-    redis: Redis
+    redis: ArqRedis
+    """Redis: keys, counters and the arq queue."""
     blobs: BlobStore
     search: SearchBackend
     feed: FeedDeps
     access_token_ttl_seconds: int
 
 
-async def erase_due_accounts(deps: ErasureDeps, *, limit: int = 20) -> int:
-    """Cron: erase the accounts whose deletion took effect (a safety net behind the deferred
-    erase_account jobs). Returns how many were erased."""
-    erased = 0
-    for user_id, _ in await leaving_store.fetch_due_erasures(deps.db, limit=limit):
-        erased += await erase_account(deps, user_id)
-    return erased
+async def erase_due_accounts(deps: ErasureDeps, *, limit: int = 100) -> int:
+    """Cron: queue the erasure of accounts whose deletion took effect (a safety net behind the
+    deferred erase_account jobs, should Redis have lost one). Returns how many were queued."""
+    queued = 0
+    for user_id, erase_after in await leaving_store.fetch_due_erasures(deps.db, limit=limit):
+        queued += await jobs.enqueue_erase_account(deps.redis, user_id, micros_of(erase_after))
+    return queued
 
 
-async def erase_account(deps: ErasureDeps, user_id: int) -> bool:
+class MoreToEraseError(Exception):
+    """The time budget ran out between two batches: run again to continue (the job does)."""
+
+
+def _check_time(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise MoreToEraseError
+
+
+async def erase_account(
+    deps: ErasureDeps, user_id: int, *, time_budget_seconds: float | None = None
+) -> bool:
     """Erase the account if its deletion took effect (else nothing: cancelled by a log-in, not
     due, or gone). Returns whether it erased it. Idempotent and resumable (module docstring).
+    Raises MoreToEraseError once `time_budget_seconds` is spent between two batches (a job's
+    time limit stays short: arq hands a dead worker's jobs over only after the longest one).
 
     Side effects: everything of the account leaves PostgreSQL, Redis, the blob store and the
     search index; other users' counters are adjusted exactly."""
@@ -88,6 +104,7 @@ async def erase_account(deps: ErasureDeps, user_id: int) -> bool:
             if claimed
             else []
         )
+    deadline = None if time_budget_seconds is None else time.monotonic() + time_budget_seconds
     if claimed is None:
         if await leaving_store.fetch_leaving_state(deps.db, user_id) == (None, None):
             await _forget_outside_postgres(deps, user_id)  # a crash after the last step
@@ -96,14 +113,14 @@ async def erase_account(deps: ErasureDeps, user_id: int) -> bool:
         await mark_session_revoked(
             deps.redis, session_id, ttl_seconds=deps.access_token_ttl_seconds
         )
-    await _erase_posts(deps, user_id)
-    await _erase_remaining_media(deps, user_id)
+    await _erase_posts(deps, user_id, deadline)
+    await _erase_remaining_media(deps, user_id, deadline)
     await _erase_profile_picture(deps, user_id)
     while await leaving_store.delete_comment_batch(deps.db, user_id, limit=BATCH):
-        pass
-    await _erase_likes(deps, user_id)
-    await _erase_notifications(deps, user_id)
-    await _erase_follows(deps, user_id)
+        _check_time(deadline)
+    await _erase_likes(deps, user_id, deadline)
+    await _erase_notifications(deps, user_id, deadline)
+    await _erase_follows(deps, user_id, deadline)
     await leaving_store.delete_relations(deps.db, user_id)
     await deps.blobs.delete(await leaving_store.fetch_export_keys(deps.db, user_id))
     await leaving_store.delete_account(deps.db, user_id)
@@ -121,11 +138,12 @@ async def _forget_outside_postgres(deps: ErasureDeps, user_id: int) -> None:
     await erased_keys.forget_queued_jobs(deps.redis, user_id, jobs.ERASE_ACCOUNT)
 
 
-async def _erase_posts(deps: ErasureDeps, user_id: int) -> None:
+async def _erase_posts(deps: ErasureDeps, user_id: int, deadline: float | None) -> None:
     """Each batch of posts: files first, then out of followers' feeds, untagged and marked
     DELETED (search documents then removed), then the rows (cascading to their likes,
     comments, media links and the notifications about them) and their counters."""
     while post_ids := await leaving_store.fetch_post_batch(deps.db, user_id, limit=BATCH):
+        _check_time(deadline)
         media_ids = await leaving_store.fetch_media_ids_of_posts(deps.db, post_ids)
         await _delete_media_files(deps, media_ids)
         await _remove_from_followers_feeds(deps, user_id, post_ids)
@@ -166,10 +184,11 @@ async def _delete_media_files(deps: ErasureDeps, media_ids: list[int]) -> None:
         await deps.blobs.delete(keys)
 
 
-async def _erase_remaining_media(deps: ErasureDeps, user_id: int) -> None:
+async def _erase_remaining_media(deps: ErasureDeps, user_id: int, deadline: float | None) -> None:
     """Drafts, uploads in progress (a late PUT's object included: file_keys names the upload
     key), refused media and the sources of profile pictures."""
     while media_ids := await leaving_store.fetch_own_media_batch(deps.db, user_id, limit=BATCH):
+        _check_time(deadline)
         await _delete_media_files(deps, media_ids)
         await leaving_store.delete_media(deps.db, media_ids)
 
@@ -181,22 +200,24 @@ async def _erase_profile_picture(deps: ErasureDeps, user_id: int) -> None:
     await picture_store.delete_picture(deps.db, user_id)
 
 
-async def _erase_likes(deps: ErasureDeps, user_id: int) -> None:
+async def _erase_likes(deps: ErasureDeps, user_id: int, deadline: float | None) -> None:
     """One like at a time inside the counter's bracket, as unlike_post does: the Redis counter
     moves by exactly one and the post is marked for the flush into posts.like_count."""
     while post_ids := await leaving_store.fetch_liked_post_batch(deps.db, user_id, limit=BATCH):
+        _check_time(deadline)
         for post_id in post_ids:
             async with counters.like_change(deps.redis, post_id) as counted:
                 deleted = await leaving_store.delete_like(deps.db, post_id, user_id)
                 counted.delta = -1 if deleted else 0
 
 
-async def _erase_notifications(deps: ErasureDeps, user_id: int) -> None:
+async def _erase_notifications(deps: ErasureDeps, user_id: int, deadline: float | None) -> None:
     """Their events leave the other users' groups (counts and faces recomputed, empty groups
     gone), then their own notifications go."""
     while recipients := await leaving_store.fetch_recipients_of_actor(
         deps.db, user_id, limit=BATCH
     ):
+        _check_time(deadline)
         for recipient_id in recipients:
             async with transaction(deps.db) as conn:
                 await leaving_store.retract_actor_events(conn, recipient_id, user_id)
@@ -204,11 +225,12 @@ async def _erase_notifications(deps: ErasureDeps, user_id: int) -> None:
         pass
 
 
-async def _erase_follows(deps: ErasureDeps, user_id: int) -> None:
+async def _erase_follows(deps: ErasureDeps, user_id: int, deadline: float | None) -> None:
     """Each follow, either way, as an unfollow: both users locked in id order, the row
     deleted, both counts - 1. An account that lost a follower and fell below the celebrity
     threshold gets its posts fanned out, as after an unfollow."""
     while pairs := await leaving_store.fetch_follow_batch(deps.db, user_id, limit=BATCH):
+        _check_time(deadline)
         for follower_id, followee_id in pairs:
             async with transaction(deps.db) as conn:
                 await follow_store.lock_pair(conn, follower_id, followee_id)

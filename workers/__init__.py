@@ -52,10 +52,12 @@ ARQ_TIMEOUT_MARGIN_SECONDS = 5
 CRON_TIMEOUT_SECONDS = 10
 # A fan-out batch is one Redis script call for ~1,000 followers: seconds would be pathological.
 FEED_JOB_TIMEOUT_SECONDS = 10
-# Erasing an account or writing an export works in batches for as long as the account needs.
-LEAVING_JOB_TIMEOUT_SECONDS = 3600
 # An SMTP session gives up after 30 s (storage.mail.smtp); the job's limit is the backstop.
 EMAIL_JOB_TIMEOUT_SECONDS = 45
+# Erasing works in slices of 25 s (workers.leaving_jobs); an export of a large media library is
+# bounded by this too. Kept at the mail job's limit: arq hands a dead worker's jobs over only
+# after (longest timeout + 10 s).
+LEAVING_JOB_TIMEOUT_SECONDS = EMAIL_JOB_TIMEOUT_SECONDS
 
 
 def processing_deps(settings: Settings, resources: Resources) -> ProcessingDeps:
@@ -131,7 +133,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
             func(
                 leaving_jobs.erase_account,
                 name=ERASE_ACCOUNT,
-                max_tries=20,
+                max_tries=10_000,  # each slice of a big account is a try
                 timeout=LEAVING_JOB_TIMEOUT_SECONDS,
                 keep_result=0,
             ),
@@ -179,7 +181,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 minute={23},
                 second={0},
                 unique=True,
-                timeout=LEAVING_JOB_TIMEOUT_SECONDS,
+                timeout=CRON_TIMEOUT_SECONDS,
             ),
             cron(
                 leaving_jobs.purge_expired_exports,

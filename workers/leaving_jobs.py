@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq import Retry
+
 from services import data_export, erasure
 from workers.jobs import resources_of
+
+ERASE_SLICE_SECONDS = 25
+"""Work per run of erase_account; a bigger account continues in the next run (the job's time
+limit stays short: arq hands a dead worker's jobs over only after the longest limit)."""
 
 
 async def erase_account(ctx: dict[str, Any], user_id: int) -> bool:
     """Erase one account if its deletion took effect (else nothing). Resumable: a retry or a
-    crashed run's successor continues from what is left."""
-    return await erasure.erase_account(resources_of(ctx).erasure, user_id)
+    crashed run's successor continues from what is left; past ERASE_SLICE_SECONDS the job
+    runs again at once to continue."""
+    try:
+        return await erasure.erase_account(
+            resources_of(ctx).erasure, user_id, time_budget_seconds=ERASE_SLICE_SECONDS
+        )
+    except erasure.MoreToEraseError:
+        raise Retry(defer=0) from None
 
 
 async def erase_due_accounts(ctx: dict[str, Any]) -> int:
