@@ -18,6 +18,8 @@ import asyncpg
 from arq.connections import ArqRedis
 
 from services.accounts import AccountDeps
+from services.data_export import ExportDeps
+from services.erasure import ErasureDeps
 from services.feed.deps import FeedConfig, FeedDeps
 from services.login_throttle import LoginThrottle, LoginThrottlePolicy
 from services.mail import MailConfig
@@ -100,6 +102,27 @@ class Resources:
                 reset_ttl=timedelta(seconds=self.settings.password_reset_ttl_seconds),
             ),
             two_factor=self.two_factor,
+        )
+
+    @functools.cached_property
+    def erasure(self) -> ErasureDeps:
+        return ErasureDeps(
+            db=self.db,
+            redis=self.redis,
+            blobs=self.blobs,
+            search=self.search,
+            feed=self.feed,
+            access_token_ttl_seconds=self.settings.access_token_ttl_seconds,
+        )
+
+    @functools.cached_property
+    def exports(self) -> ExportDeps:
+        return ExportDeps(
+            db=self.db,
+            queue=self.redis,
+            blobs=self.blobs,
+            mail=self.accounts.mail,
+            link_ttl=timedelta(seconds=self.settings.data_export_link_ttl_seconds),
         )
 
     @functools.cached_property

@@ -255,6 +255,10 @@ class Settings(BaseSettings):
     may be completed with a code (completeTwoFactorLogIn); it works once."""
     email_job_max_tries: int = Field(default=6, ge=1)
     """Attempts to hand a message to the SMTP server (backing off 10 s, 1, 5, 15, 30 min)."""
+    account_deletion_grace_seconds: int = Field(default=30 * 24 * 3600, ge=0)
+    """How long after deleteAccount the account is erased (logging in before then cancels)."""
+    data_export_link_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+    """How long a data export's signed download link (and the export file) lasts."""
 
     @property
     def link_base_url(self) -> str:

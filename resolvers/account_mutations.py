@@ -103,7 +103,7 @@ class AccountMutations:
                 two_factor_challenge_expires_at=outcome.expires_at,
                 client_mutation_id=input.client_mutation_id,
             )
-        return LogInPayload.signed_in(outcome, input.client_mutation_id)
+        return LogInPayload.logged_in(outcome, input.client_mutation_id)
 
     @strawberry.mutation(
         description="Trade a refresh token for new tokens. Each refresh token works once: "

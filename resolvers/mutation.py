@@ -6,6 +6,7 @@ from strawberry.tools import merge_types
 
 from resolvers.account_mutations import AccountMutations
 from resolvers.account_security_mutations import AccountSecurityMutations
+from resolvers.leaving_mutations import LeavingMutations
 from resolvers.media_mutations import MediaMutations
 from resolvers.notifications import NotificationMutations
 from resolvers.post_mutations import PostMutations
@@ -18,6 +19,7 @@ Mutation = merge_types(
         AccountMutations,
         AccountSecurityMutations,
         SessionMutations,
+        LeavingMutations,
         MediaMutations,
         PostMutations,
         NotificationMutations,

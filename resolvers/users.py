@@ -8,6 +8,7 @@ from __future__ import annotations
 from resolvers.context import Context
 from services import (
     account_recovery,
+    data_export,
     follows,
     profile_pictures,
     safety,
@@ -15,6 +16,7 @@ from services import (
     two_factor,
     visibility,
 )
+from services.data_export import ExportState
 from services.pagination import Page
 from services.records import SessionListing
 from services.visibility import Relation
@@ -137,3 +139,10 @@ async def own_two_factor_enabled(context: Context, user_id: int) -> bool | None:
     if context.viewer is None or context.viewer_id != user_id:
         return None
     return await two_factor.is_two_factor_on(context.db, context.require_viewer().user_id)
+
+
+async def own_data_export(context: Context, user_id: int) -> ExportState | None:
+    """The account's latest data export when `user_id` is the viewer; else None."""
+    if context.viewer is None or context.viewer_id != user_id:
+        return None
+    return await data_export.export_state(context.resources.exports, user_id)

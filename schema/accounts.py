@@ -100,6 +100,20 @@ class LogInPayload(SessionPayload):
         "pass it with a code to completeTwoFactorLogIn before it expires; it works once.",
     )
     two_factor_challenge_expires_at: datetime | None = None
+    reactivated: bool = strawberry.field(
+        default=False, description="This log-in ended the account's deactivation."
+    )
+    deletion_cancelled: bool = strawberry.field(
+        default=False,
+        description="This log-in cancelled the account's pending deletion (deleteAccount).",
+    )
+
+    @classmethod
+    def logged_in(cls, outcome: SignedIn, client_mutation_id: str | None) -> LogInPayload:
+        payload = cls.signed_in(outcome, client_mutation_id)
+        payload.reactivated = outcome.reactivated
+        payload.deletion_cancelled = outcome.deletion_cancelled
+        return payload
 
 
 @strawberry.type

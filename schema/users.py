@@ -11,6 +11,7 @@ from strawberry.types import Info
 from resolvers import posts as post_fields
 from resolvers import users as user_fields
 from resolvers.context import Context
+from schema.leaving import DataExport
 from schema.node import Node
 from schema.pagination import Connection
 from schema.sessions import Session
@@ -113,6 +114,14 @@ class User(Node):
     )
     async def two_factor_enabled(self, info: Info[Context, None]) -> bool | None:
         return await user_fields.own_two_factor_enabled(info.context, self.record_id)
+
+    @strawberry.field(
+        description="The account's latest data export (requestDataExport) and its progress: the "
+        "signed-in viewer's own only (null for every other user, and before any export)."
+    )
+    async def data_export(self, info: Info[Context, None]) -> DataExport | None:
+        state = await user_fields.own_data_export(info.context, self.record_id)
+        return DataExport.from_state(state) if state else None
 
     @strawberry.field(description="Whether the viewer has a pending request to follow this user.")
     async def viewer_follow_requested(self, info: Info[Context, None]) -> bool:

@@ -245,3 +245,11 @@ async def _check_current_password(
         raise DomainError.single(UserErrorCode.INVALID_CREDENTIALS, "Wrong password.", field)
     await throttle.forgive_name(account.username)
     return account
+
+
+async def verify_owner_password(
+    deps: AccountDeps, viewer: Viewer, password: str, field: str = "password"
+) -> AccountEmail:
+    """The viewer's account once `password` proved to be its password (throttled and counted as
+    log-ins are). Raises DomainError INVALID_CREDENTIALS, RATE_LIMITED, NOT_FOUND."""
+    return await _check_current_password(deps, viewer, password, field)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from services.totp import TwoFactorConfig, TwoFactorRequired
 from storage import redis_keys
 from storage.pg import Db, transaction
 from storage.pg import account_tokens as account_store
+from storage.pg import leaving as leaving_store
 from storage.pg import sessions as session_store
 from storage.pg import two_factor as two_factor_store
 from storage.pg import users as user_store
@@ -68,6 +70,10 @@ class SignedIn:
     access_token: str
     access_token_expires_at: datetime
     refresh_token: str
+    reactivated: bool = False
+    """This log-in ended the account's deactivation (services.leaving)."""
+    deletion_cancelled: bool = False
+    """This log-in cancelled the account's pending deletion (services.leaving)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +231,11 @@ async def log_in(
     `client_ip` None (unknown) leaves only the per-name limit.
     Raises DomainError(INVALID_CREDENTIALS) without saying which part was wrong.
     Side effects: the attempt counted against the name (cleared on success) and, on failure,
-    against the address (Redis); on success inserts a session and may upgrade the stored
-    password hash; for two-factor accounts, the challenge stored (Redis) instead of a session.
+    against the address (Redis); on success inserts a session, may upgrade the stored
+    password hash, and reactivates a deactivated account (cancelling a pending deletion:
+    `SignedIn.deletion_cancelled`); for two-factor accounts, the challenge stored (Redis)
+    instead, the session and the reactivation waiting for the code. An account whose deletion
+    took effect cannot log in.
     """
     identifier = username_or_email.strip().lower()
     throttle = deps.login_throttle
@@ -240,9 +249,7 @@ async def log_in(
     stored_hash = credentials.password_hash if credentials else None
     if not await deps.passwords.verify(stored_hash, password) or credentials is None:
         await throttle.count_failure(client_ip)
-        raise DomainError.single(
-            UserErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password."
-        )
+        raise _wrong_credentials()
     client = await session_client(client_ip, user_agent)
     async with transaction(deps.db) as conn:
         if deps.passwords.needs_rehash(credentials.password_hash):
@@ -251,11 +258,39 @@ async def log_in(
         (user,) = await user_store.fetch_users_by_ids(conn, [credentials.user_id])
         outcome: SignedIn | TwoFactorRequired
         if await two_factor_store.is_two_factor_on(conn, user.id):
+            # The second step (services.two_factor.complete_log_in) signs the owner in.
+            if await leaving_store.deletion_took_effect(conn, user.id):
+                raise _wrong_credentials()
             outcome = await totp.issue_challenge(deps.redis, deps.two_factor, user.id)
         else:
-            outcome = await open_session(deps, conn, user, client)
+            outcome = await sign_in_owner(deps, conn, user, client)
     await throttle.forgive_name(identifier)
     return outcome
+
+
+async def sign_in_owner(
+    deps: AccountDeps, db: Db, user: UserRecord, client: SessionClient
+) -> SignedIn:
+    """A new session for the account's proven owner (password, and code when two-factor is
+    on). Logging in reactivates a deactivated account and cancels a pending deletion; once the
+    deletion took effect the account is being erased: INVALID_CREDENTIALS, nothing changed
+    (services.leaving). Side effects (in the caller's transaction): the user's row updated,
+    one session INSERT."""
+    reactivation = await leaving_store.reactivate(db, user.id)
+    if reactivation is None:
+        raise _wrong_credentials()
+    signed_in = await open_session(deps, db, user, client)
+    return dataclasses.replace(
+        signed_in,
+        reactivated=reactivation.was_deactivated,
+        deletion_cancelled=reactivation.deletion_cancelled,
+    )
+
+
+def _wrong_credentials() -> DomainError:
+    return DomainError.single(
+        UserErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password."
+    )
 
 
 async def open_session(

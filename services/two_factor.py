@@ -159,7 +159,7 @@ async def complete_log_in(
             raise _wrong_code()
         if not await challenge_store.take_challenge(deps.redis, digest):
             raise _invalid_challenge()  # taken by a concurrent completion: this one rolls back
-        signed_in = await accounts.open_session(deps, conn, users[0], client)
+        signed_in = await accounts.sign_in_owner(deps, conn, users[0], client)
     await throttle.forgive_name(name)
     return signed_in
 

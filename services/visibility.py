@@ -1,6 +1,7 @@
 """THE visibility rule: may a viewer see a user, a user's content, a post (docs/privacy.md).
 
-    blocked(V, U)         a block either way between V and U
+    blocked(V, U)         a block either way between V and U, or U deactivated (by its
+                          owner, or pending deletion: hidden from everyone as by a block)
     may_see_user(V, U)    not blocked(V, U)                    (anonymous: never blocked)
     may_see_content(V, U) may_see_user(V, U) and (U public or V is U or V follows U)
     may_see_post(V, P)    (P published, or V its author and P not deleted)
@@ -37,8 +38,11 @@ __all__ = [
 
 
 def blocked(relation: Relation | None) -> bool:
-    """A block either way (None: anonymous, or no relation read: never blocked)."""
-    return relation is not None and (relation.viewer_has_blocked or relation.blocks_viewer)
+    """A block either way, or the user deactivated (None: anonymous, or no relation read:
+    never blocked)."""
+    return relation is not None and (
+        relation.viewer_has_blocked or relation.blocks_viewer or relation.deactivated
+    )
 
 
 def may_see_user(viewer_id: int | None, user_id: int, relation: Relation | None) -> bool:

@@ -190,3 +190,32 @@ async def enqueue_start_password_reset(queue: ArqRedis, email: str, request_id: 
         START_PASSWORD_RESET, Sealed(email), _job_id=f"{START_PASSWORD_RESET}:{request_id}"
     )
     return job is not None
+
+
+ERASE_ACCOUNT = "erase_account"
+
+
+async def enqueue_erase_account(
+    queue: ArqRedis, user_id: int, scheduled_micros: int, *, defer_seconds: float = 0
+) -> bool:
+    """Queue the erasure of an account whose deletion takes effect in `defer_seconds`;
+    `scheduled_micros` (that deletion's erase_after) tells one deletion request from a later
+    one. False when that job is already queued."""
+    job = await queue.enqueue_job(
+        ERASE_ACCOUNT,
+        user_id,
+        _job_id=f"{ERASE_ACCOUNT}:{user_id}:{scheduled_micros}",
+        _defer_by=max(defer_seconds, 0),
+    )
+    return job is not None
+
+
+EXPORT_DATA = "export_data"
+
+
+async def enqueue_export_data(queue: ArqRedis, user_id: int, export_id: int) -> bool:
+    """Queue the writing of one data export; False when already queued."""
+    job = await queue.enqueue_job(
+        EXPORT_DATA, user_id, export_id, _job_id=f"{EXPORT_DATA}:{user_id}:{export_id}"
+    )
+    return job is not None

@@ -7,6 +7,9 @@
   other than the signed one or a body shorter than the signed size, 413 for a body longer than
   the signed size (or a signed size above ``max_upload_bytes``), 503 when the disk fails.
   Nothing is stored on refusal.
+- ``GET /downloads/{key}``: the target of `LocalBlobStore.presign_get` URLs (private files
+  handed to their owner: data exports), as an attachment; 403 for a malformed, tampered or
+  expired URL, 404 once the file is gone.
 - ``GET /media/{path}``: serves the published object ``media/{path}`` (HEAD and byte ranges too)
   with its cache control, an ETag and a Content-Type from the extension; 404 for anything
   absent or outside ``media/``.
@@ -22,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from storage.blobs import BlobStoreUnavailableError, InvalidBlobKeyError
+from storage.blobs import BlobNotFoundError, BlobStoreUnavailableError, InvalidBlobKeyError
 from storage.blobs.local import (
     LocalBlobStore,
     UploadIncompleteError,
@@ -96,8 +99,23 @@ def blob_routes(
             public.path, headers=headers, media_type=public.content_type, stat_result=public.stat
         )
 
+    async def get_download(request: Request) -> Response:
+        try:
+            path, filename = store.verify_download(request.path_params["key"], request.query_params)
+        except UploadSignatureError as error:
+            return _refusal(403, error.reason)
+        except (BlobNotFoundError, InvalidBlobKeyError):
+            return _refusal(404, "not found")
+        return FileResponse(
+            path,
+            filename=filename,
+            media_type="application/zip",
+            headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+        )
+
     return [
         Route("/uploads/{key:path}", put_upload, methods=["PUT"]),
+        Route("/downloads/{key:path}", get_download, methods=["GET"]),
         Route("/media/{path:path}", get_media, methods=["GET", "HEAD"]),
     ]
 

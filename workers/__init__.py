@@ -19,6 +19,8 @@ from storage.jobs import (
     APPROVE_FOLLOW_REQUESTS,
     CLEAN_FEEDS_AFTER_BLOCK,
     DELETE_POST_FILES,
+    ERASE_ACCOUNT,
+    EXPORT_DATA,
     FAN_OUT_AUTHOR,
     FAN_OUT_AUTHOR_BATCH,
     FAN_OUT_BATCH,
@@ -29,7 +31,7 @@ from storage.jobs import (
 )
 from storage.redis_client import redis_client
 from storage.search.jobs import INDEX_POST, INDEX_USER
-from workers import feed_jobs, follow_jobs
+from workers import feed_jobs, follow_jobs, leaving_jobs
 from workers.jobs import (
     delete_post_files,
     drain_ranker_log,
@@ -54,6 +56,10 @@ CRON_TIMEOUT_SECONDS = 10
 FEED_JOB_TIMEOUT_SECONDS = 10
 # An SMTP session gives up after 30 s (storage.mail.smtp); the job's limit is the backstop.
 EMAIL_JOB_TIMEOUT_SECONDS = 45
+# Erasing works in slices of 25 s (workers.leaving_jobs); an export of a large media library is
+# bounded by this too. Kept at the mail job's limit: arq hands a dead worker's jobs over only
+# after (longest timeout + 10 s).
+LEAVING_JOB_TIMEOUT_SECONDS = EMAIL_JOB_TIMEOUT_SECONDS
 
 
 def processing_deps(settings: Settings, resources: Resources) -> ProcessingDeps:
@@ -139,6 +145,21 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 timeout=FEED_JOB_TIMEOUT_SECONDS,
                 keep_result=0,
             ),
+            # Their ids name the account: no result kept (an erased account leaves none).
+            func(
+                leaving_jobs.erase_account,
+                name=ERASE_ACCOUNT,
+                max_tries=10_000,  # each slice of a big account is a try
+                timeout=LEAVING_JOB_TIMEOUT_SECONDS,
+                keep_result=0,
+            ),
+            func(
+                leaving_jobs.export_data,
+                name=EXPORT_DATA,
+                max_tries=3,
+                timeout=LEAVING_JOB_TIMEOUT_SECONDS,
+                keep_result=0,
+            ),
             func(
                 feed_jobs.fan_out_author_batch,
                 name=FAN_OUT_AUTHOR_BATCH,
@@ -183,6 +204,20 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 second={0},
                 unique=True,
                 run_at_startup=True,
+                timeout=CRON_TIMEOUT_SECONDS,
+            ),
+            cron(
+                leaving_jobs.erase_due_accounts,
+                minute={23},
+                second={0},
+                unique=True,
+                timeout=CRON_TIMEOUT_SECONDS,
+            ),
+            cron(
+                leaving_jobs.purge_expired_exports,
+                minute={53},
+                second={0},
+                unique=True,
                 timeout=CRON_TIMEOUT_SECONDS,
             ),
             cron(

@@ -7,6 +7,8 @@ Key layout (every key is a relative, slash-separated path):
 - ``uploads/<media id>/sealed-<random>``: the original as completeUpload sealed and checked it, a
   key no presigned URL targets. Private: read only by the API (size and type checks) and the
   media worker (once per run).
+- ``exports/<user id>/<random>/shutter-export.zip``: a data export. Private: downloaded only
+  through a signed link (`BlobStore.presign_get`) that expires.
 - ``media/<media id>/<file token>/<variant>.jpg`` and ``media/<media id>/<file token>/video.mp4``
   (the token is random: a draft's files cannot be found by counting ids): published derivatives,
   public and immutable (served by the CDN, or by the app's ``/media`` route for the local backend).
@@ -91,6 +93,12 @@ class BlobStore(Protocol):
     ) -> PresignedPut:
         """A URL valid for `expires_in` that accepts one PUT of exactly `byte_size` bytes with
         Content-Type `content_type`; anything else is refused. No side effects."""
+        ...
+
+    async def presign_get(self, key: str, *, expires_in: timedelta, filename: str) -> str:
+        """A URL valid for `expires_in` that downloads the private object `key` (saved as
+        `filename`); refused once expired. For private files handed to their owner (data
+        exports). No side effects."""
         ...
 
     async def stat(self, key: str) -> BlobStat | None:

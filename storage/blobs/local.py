@@ -54,6 +54,7 @@ from storage.blobs.signing import (
     MALFORMED,
     UploadGrant,
     grant_from_query,
+    sign_upload,
     upload_query,
     verify_upload,
 )
@@ -62,6 +63,8 @@ from storage.scratch import process_tag, remove_abandoned
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
+DOWNLOAD_METHOD = "GET"
+"""The method signed into download URLs (an upload URL's signature never grants a download)."""
 COPY_CHUNK_BYTES = 1024 * 1024
 UPLOAD_WRITE_BUFFER_BYTES = 1024 * 1024
 """Received upload chunks are gathered up to this size before each write (fewer thread hops)."""
@@ -160,6 +163,36 @@ class LocalBlobStore:
             headers={"Content-Type": content_type},
             expires_at=datetime.fromtimestamp(expires, UTC),
         )
+
+    async def presign_get(self, key: str, *, expires_in: timedelta, filename: str) -> str:
+        """No side effects: the URL carries its own signed grant (method GET, size 0, the
+        download's file name as its type), served by the ``/downloads`` route."""
+        validate_key(key)
+        validate_presign_request(0, expires_in)
+        expires = int(self._clock() + expires_in.total_seconds())
+        grant = UploadGrant(key=key, content_type=filename, size=0, expires=expires)
+        query = urlencode(
+            {
+                **upload_query(self._signing_key, grant),
+                "sig": sign_upload(self._signing_key, grant, method=DOWNLOAD_METHOD),
+            }
+        )
+        return f"{self._base_url}/downloads/{quote(key, safe='/')}?{query}"
+
+    def verify_download(self, key: str, query: Mapping[str, str]) -> tuple[Path, str]:
+        """The file of a signed download URL and the name to save it as; raises
+        `UploadSignatureError` when the URL is malformed, tampered with or expired, and
+        `BlobNotFoundError` when the object is gone."""
+        reason = verify_upload(
+            self._signing_key, key, query, now=self._clock(), method=DOWNLOAD_METHOD
+        )
+        grant = grant_from_query(key, query)
+        if reason is not None or grant is None:
+            raise UploadSignatureError(reason or MALFORMED)
+        path = self._object_path(validate_key(key))
+        if not path.is_file():
+            raise BlobNotFoundError(key)
+        return path, grant.content_type
 
     async def stat(self, key: str) -> BlobStat | None:
         return await self._io(self._stat_sync, key)

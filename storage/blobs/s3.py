@@ -188,6 +188,25 @@ class S3BlobStore:
 
     # -- BlobStore ---------------------------------------------------------------------------
 
+    async def presign_get(self, key: str, *, expires_in: timedelta, filename: str) -> str:
+        """No network I/O: signs locally with the session's credentials."""
+        validate_key(key)
+        validate_presign_request(0, expires_in)
+        if expires_in > MAX_PRESIGN_LIFETIME:
+            raise ValueError("S3 presigned URLs live at most 7 days")
+        with _translated_errors(key):
+            url: str = await self._client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self._bucket,
+                    "Key": key,
+                    "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                },
+                ExpiresIn=max(1, int(expires_in.total_seconds())),
+                HttpMethod="GET",
+            )
+        return url
+
     async def presign_put(
         self, key: str, *, content_type: str, byte_size: int, expires_in: timedelta
     ) -> PresignedPut:

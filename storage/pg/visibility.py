@@ -20,12 +20,16 @@ from storage.pg import Db
 
 
 def not_blocked_sql(user: str, viewer: str) -> str:
-    """`user` (an id expression) and the viewer have no block between them, either way."""
+    """`user` (an id expression) and the viewer have no block between them, either way, and
+    `user` is not deactivated (a deactivated account is hidden from everyone as a block hides
+    it; its owner has no session while it is: log-in reactivates it)."""
     return (
         f"NOT EXISTS (SELECT 1 FROM blocks bk WHERE bk.blocker_id = {viewer}"
         f" AND bk.blocked_id = {user})"
         f" AND NOT EXISTS (SELECT 1 FROM blocks bk WHERE bk.blocked_id = {viewer}"
         f" AND bk.blocker_id = {user})"
+        f" AND NOT EXISTS (SELECT 1 FROM users dz WHERE dz.id = {user}"
+        f" AND dz.deactivated_at IS NOT NULL)"
     )
 
 
@@ -88,6 +92,8 @@ class Relation(NamedTuple):
     viewer_has_muted: bool
     viewer_requested: bool
     """The viewer has a pending follow request to the user."""
+    deactivated: bool = False
+    """The account is deactivated (by its owner, or pending deletion): hidden as by a block."""
 
 
 async def fetch_relations(db: Db, viewer_id: int | None, user_ids: Sequence[int]) -> list[Relation]:
@@ -105,7 +111,8 @@ async def fetch_relations(db: Db, viewer_id: int | None, user_ids: Sequence[int]
                EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $2 AND m.muted_id = u.id)
                    AS viewer_has_muted,
                EXISTS (SELECT 1 FROM follow_requests r
-                        WHERE r.requester_id = $2 AND r.target_id = u.id) AS viewer_requested
+                        WHERE r.requester_id = $2 AND r.target_id = u.id) AS viewer_requested,
+               u.deactivated_at IS NOT NULL AS deactivated
           FROM users u
          WHERE u.id = ANY($1::bigint[])
         """,

@@ -604,6 +604,44 @@ async def complete_two_factor_case(w: World) -> None:
     await refused(w, COMPLETE_TWO_FACTOR, variables, expected)
 
 
+DEACTIVATE = """mutation M($password: String!) {
+  deactivateAccount(input: {password: $password}) { ok userErrors { code field } } }"""
+DELETE_ACCOUNT = """mutation M($password: String!) {
+  deleteAccount(input: {password: $password}) { ok eraseAfter userErrors { code field } } }"""
+REQUEST_EXPORT = """mutation { requestDataExport(input: {}) {
+  dataExport { status } userErrors { code field } } }"""
+
+
+async def deactivate_account_case(w: World) -> None:
+    """Acts on the caller's account only: the password is checked against the caller's (the
+    failure counters move, by design), and nothing else changes."""
+    expected = {"ok": False, "userErrors": error("INVALID_CREDENTIALS", "input", "password")}
+    await refused(
+        w, DEACTIVATE, {"password": "the owner's password"}, expected, with_rate_limits=False
+    )
+
+
+async def delete_account_case(w: World) -> None:
+    expected = {
+        "ok": False,
+        "eraseAfter": None,
+        "userErrors": error("INVALID_CREDENTIALS", "input", "password"),
+    }
+    await refused(
+        w, DELETE_ACCOUNT, {"password": "the owner's password"}, expected, with_rate_limits=False
+    )
+
+
+async def request_data_export_case(w: World) -> None:
+    """Takes no account: the export is the caller's own, never the owner's."""
+    done = await w.live.graphql(REQUEST_EXPORT, token=w.intruder_token)
+    assert done["data"]["requestDataExport"] == {
+        "dataExport": {"status": "QUEUED"},
+        "userErrors": [],
+    }
+    assert await w.resources.db.fetch("SELECT user_id FROM data_exports") == [(w.intruder.id,)]
+
+
 AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "signUp": sign_up_case,
     "logIn": log_in_case,
@@ -642,6 +680,9 @@ AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "confirmTwoFactor": confirm_two_factor_case,
     "disableTwoFactor": disable_two_factor_case,
     "completeTwoFactorLogIn": complete_two_factor_case,
+    "deactivateAccount": deactivate_account_case,
+    "deleteAccount": delete_account_case,
+    "requestDataExport": request_data_export_case,
 }
 
 # Mutations anyone may call without a token (they take credentials as arguments).
@@ -690,6 +731,9 @@ ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "enableTwoFactor": (ENABLE_TWO_FACTOR, {"password": "x"}),
     "confirmTwoFactor": (CONFIRM_TWO_FACTOR, {"code": "123456"}),
     "disableTwoFactor": (DISABLE_TWO_FACTOR, {"code": "123456"}),
+    "deactivateAccount": (DEACTIVATE, {"password": "x"}),
+    "deleteAccount": (DELETE_ACCOUNT, {"password": "x"}),
+    "requestDataExport": (REQUEST_EXPORT, {}),
 }
 
 # Fields of User that answer only to the user themselves (null for anyone else).
