@@ -122,6 +122,7 @@ async def erase_account(
     await _erase_notifications(deps, user_id, deadline)
     await _erase_follows(deps, user_id, deadline)
     await leaving_store.delete_relations(deps.db, user_id)
+    await leaving_store.delete_ranker_log(deps.db, user_id)
     await deps.blobs.delete(await leaving_store.fetch_export_keys(deps.db, user_id))
     await leaving_store.delete_account(deps.db, user_id)
     await _forget_outside_postgres(deps, user_id)

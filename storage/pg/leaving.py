@@ -242,6 +242,14 @@ async def delete_relations(db: Db, user_id: int) -> None:
     await db.execute("DELETE FROM mutes WHERE muter_id = $1 OR muted_id = $1", user_id)
 
 
+async def delete_ranker_log(db: Db, user_id: int) -> None:
+    """What the feed ranker logged about the user as a viewer (served pages, impressions).
+    The user's posts served to others stay in others' rows as bare ids until the log expires
+    (ranker_retention_days): they name no one once the posts are gone."""
+    await db.execute("DELETE FROM ranker_served_pages WHERE viewer_id = $1", user_id)
+    await db.execute("DELETE FROM ranker_impressions WHERE viewer_id = $1", user_id)
+
+
 async def fetch_export_keys(db: Db, user_id: int) -> list[str]:
     rows = await db.fetch(
         "SELECT blob_key FROM data_exports WHERE user_id = $1 AND blob_key IS NOT NULL", user_id

@@ -144,6 +144,19 @@ async def test_an_erased_account_leaves_nothing_behind(live: LiveApp, settings: 
     assert media_ids
     assert all(media_id < FIRST_ID for media_id in media_ids)
 
+    # What the ranker logged about the account as a viewer (no foreign keys: the scan below
+    # finds these unless the erasure deletes them).
+    await resources.db.execute(
+        "INSERT INTO ranker_served_pages (served_at, page_id, viewer_id, arm, post_ids,"
+        " feature_names, features) VALUES (now(), 'p1', $1, 'formula', '{}', '{}', '{}')",
+        user_id,
+    )
+    await resources.db.execute(
+        "INSERT INTO ranker_impressions (served_at, page_id, viewer_id, post_id, position,"
+        " visible_ms) VALUES (now(), 'p1', $1, 1, 0, 4000)",
+        user_id,
+    )
+
     deleted = await live.graphql(DELETE, {"password": PASSWORD}, token=token)
     assert deleted["data"]["deleteAccount"]["userErrors"] == []
     assert deleted["data"]["deleteAccount"]["ok"] is True
