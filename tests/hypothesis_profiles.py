@@ -89,10 +89,22 @@ def is_failure_key(key: bytes) -> bool:
 def register_profiles() -> None:
     """Register `suite` and `explore`, and load `suite` (the plugin then loads the profile of
     `--hypothesis-profile`, if given). Side effects: Hypothesis's global settings."""
+    # derandomize=False said outright: under CI=true Hypothesis loads its own `ci` profile at
+    # import (derandomize=True, no database), which a profile would otherwise inherit, and
+    # the suite would then never replay a saved failure on CI. No deadline, on CI or not: a
+    # busy shared machine is no reason for a test to fail (the tests' own bounds catch hangs).
     settings.register_profile(
-        SUITE, database=ReadOnlyDatabase(DirectoryBasedExampleDatabase(EXAMPLES_DIR))
+        SUITE,
+        derandomize=False,
+        deadline=None,
+        database=ReadOnlyDatabase(DirectoryBasedExampleDatabase(EXAMPLES_DIR)),
     )
-    settings.register_profile(EXPLORE, database=AppendOnlyExampleDatabase(EXAMPLES_DIR))
+    settings.register_profile(
+        EXPLORE,
+        derandomize=False,
+        deadline=None,
+        database=AppendOnlyExampleDatabase(EXAMPLES_DIR),
+    )
     settings.load_profile(SUITE)
 
 
