@@ -29,3 +29,9 @@ CREATE UNIQUE INDEX data_exports_one_running_idx ON data_exports (user_id)
     WHERE status IN ('QUEUED', 'RUNNING');
 CREATE INDEX data_exports_user_idx ON data_exports (user_id, id DESC);
 CREATE INDEX data_exports_expires_idx ON data_exports (expires_at) WHERE status = 'READY';
+
+-- The owner is told in the app too when an export is ready to download.
+ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check
+    CHECK (kind IN ('LIKE', 'COMMENT', 'FOLLOW', 'MENTION', 'FOLLOW_REQUEST', 'FOLLOW_ACCEPTED',
+                    'DATA_EXPORT_READY'));

@@ -28,6 +28,9 @@ class NotificationKind(enum.Enum):
     """Someone asks to follow the (private) recipient; the actor is the requester."""
     FOLLOW_ACCEPTED = "FOLLOW_ACCEPTED"
     """The actor approved the recipient's request to follow them."""
+    DATA_EXPORT_READY = "DATA_EXPORT_READY"
+    """The recipient's data export is ready: `viewer.dataExport.url` (the actor is the
+    recipient)."""
 
 
 @strawberry.type

@@ -30,7 +30,7 @@ from typing import IO, Any
 import orjson
 from arq.connections import ArqRedis
 
-from services import mail
+from services import mail, notifications
 from services.auth import Viewer
 from services.errors import DomainError, UserErrorCode
 from services.mail import MailConfig
@@ -115,7 +115,8 @@ async def run_export(deps: ExportDeps, export_id: int) -> str:
     final status. Running it again after READY does nothing; a crash mid-way restarts it from
     the beginning (a fresh key: the partial upload of a crashed run is never linked).
 
-    Side effects: a temporary file (removed), one blob, the export row, one queued mail."""
+    Side effects: a temporary file (removed), one blob, the export row, a DATA_EXPORT_READY
+    notification (pushed live), one queued mail."""
     record = await export_store.fetch_export(deps.db, export_id)
     if record is None or not await export_store.mark_running(deps.db, export_id):
         return "skipped"
@@ -136,6 +137,10 @@ async def run_export(deps: ExportDeps, export_id: int) -> str:
     await export_store.mark_ready(
         deps.db, export_id, blob_key=key, byte_size=size, expires_at=expires_at
     )
+    deliveries = await notifications.record_data_export_ready(
+        deps.db, user_id=record.user_id, export_id=export_id
+    )
+    await notifications.announce(deps.queue, deliveries)
     await _mail_link(deps, record.user_id, key)
     return "READY"
 

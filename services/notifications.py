@@ -69,6 +69,14 @@ async def record_follow_accepted(db: Db, *, requester_id: int, owner_id: int) ->
     return await _notify(db, requester_id, "FOLLOW_ACCEPTED", post_id=None, actor_id=owner_id)
 
 
+async def record_data_export_ready(db: Db, *, user_id: int, export_id: int) -> list[Delivery]:
+    """DATA_EXPORT_READY to the account whose export is ready (its own actor; one event per
+    export, so a later export is news again)."""
+    return await _notify(
+        db, user_id, "DATA_EXPORT_READY", post_id=None, actor_id=user_id, source_id=export_id
+    )
+
+
 async def record_comment(db: Db, *, post_author_id: int, comment: CommentRecord) -> list[Delivery]:
     """COMMENT to the post's author, MENTION to everyone @mentioned (never to the commenter)."""
     deliveries = []

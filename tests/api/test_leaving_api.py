@@ -186,9 +186,18 @@ async def test_export_is_a_zip_of_own_data_with_an_expiring_link(
         # A tampered link is refused.
         tampered = state["url"].replace("sig=", "sig=0")
         assert (await client.get(tampered)).status_code == 403
-    # The owner was mailed the link (the outbox: no SMTP_URL in the tests).
+    # The owner was mailed the link (the outbox: no SMTP_URL in the tests) and told in the app.
     mails = sorted(settings.outbox_dir.glob("*.eml"), key=lambda path: path.stat().st_mtime)
     assert b"Your Shutter data is ready" in mails[-1].read_bytes()
+    told = await live.graphql(
+        "{ notifications(first: 5) { nodes { kind actorCount actor { username } } } }",
+        token=token,
+    )
+    assert told["data"]["notifications"]["nodes"][0] == {
+        "kind": "DATA_EXPORT_READY",
+        "actorCount": 1,
+        "actor": {"username": "exporter"},
+    }
 
     # A link that expired is refused.
     key = await db.fetchval("SELECT blob_key FROM data_exports")
