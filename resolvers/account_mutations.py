@@ -44,7 +44,6 @@ from schema.accounts import (
     UpdateProfilePayload,
     UserPairPayload,
 )
-from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
 from schema.users import User
 from services import accounts, follows, privacy, safety
@@ -73,9 +72,7 @@ class AccountMutations:
                 user_agent=info.context.user_agent,
             )
         except DomainError as error:
-            return SignUpPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return SignUpPayload.refused(error, input)
         return SignUpPayload.signed_in(outcome, input.client_mutation_id)
 
     @strawberry.mutation(
@@ -94,9 +91,7 @@ class AccountMutations:
                 user_agent=info.context.user_agent,
             )
         except DomainError as error:
-            return LogInPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return LogInPayload.refused(error, input)
         if isinstance(outcome, TwoFactorRequired):
             return LogInPayload(
                 two_factor_challenge=outcome.challenge,
@@ -119,9 +114,7 @@ class AccountMutations:
                 client_ip=info.context.client_ip,
             )
         except DomainError as error:
-            return RefreshSessionPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return RefreshSessionPayload.refused(error, input)
         return RefreshSessionPayload.signed_in(outcome, input.client_mutation_id)
 
     @strawberry.mutation(description="End the viewer's session (its refresh and access tokens).")
@@ -144,9 +137,7 @@ class AccountMutations:
                 resources.accounts, resources.social, viewer, changes
             )
         except DomainError as error:
-            return UpdateProfilePayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return UpdateProfilePayload.refused(error, input)
         return UpdateProfilePayload(
             user=User.from_record(record), client_mutation_id=input.client_mutation_id
         )
@@ -164,9 +155,7 @@ class AccountMutations:
                 info.context.resources.social, viewer, _user_id(input.user_id)
             )
         except DomainError as error:
-            return FollowUserPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return FollowUserPayload.refused(error, input)
         return FollowUserPayload(
             user=User.from_record(outcome.target),
             viewer=User.from_record(outcome.viewer),
@@ -277,7 +266,7 @@ async def _change_pair(
             info.context.resources.social, viewer, _user_id(input.user_id)
         )
     except DomainError as error:
-        return payload(user_errors=user_errors(error), client_mutation_id=input.client_mutation_id)
+        return payload.refused(error, input)
     return payload(
         user=User.from_record(target_record),
         viewer=User.from_record(viewer_record),

@@ -25,7 +25,6 @@ from schema.account_security import (
     VerifyEmailInput,
     VerifyEmailPayload,
 )
-from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
 from schema.users import User
 from services import account_recovery, profile_pictures
@@ -50,9 +49,7 @@ class AccountSecurityMutations:
                 info.context.resources.media, viewer, media_id
             )
         except DomainError as error:
-            return SetProfilePicturePayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return SetProfilePicturePayload.refused(error, input)
         return SetProfilePicturePayload(
             user=await _viewer_user(info), client_mutation_id=input.client_mutation_id
         )
@@ -78,9 +75,7 @@ class AccountSecurityMutations:
         try:
             await account_recovery.verify_email(info.context.resources.accounts, input.token)
         except DomainError as error:
-            return VerifyEmailPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return VerifyEmailPayload.refused(error, input)
         return VerifyEmailPayload(ok=True, client_mutation_id=input.client_mutation_id)
 
     @strawberry.mutation(
@@ -95,9 +90,7 @@ class AccountSecurityMutations:
                 info.context.resources.accounts, input.email, info.context.client_ip
             )
         except DomainError as error:
-            return RequestPasswordResetPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return RequestPasswordResetPayload.refused(error, input)
         return RequestPasswordResetPayload(ok=True, client_mutation_id=input.client_mutation_id)
 
     @strawberry.mutation(
@@ -112,9 +105,7 @@ class AccountSecurityMutations:
                 info.context.resources.accounts, input.token, input.new_password
             )
         except DomainError as error:
-            return ResetPasswordPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return ResetPasswordPayload.refused(error, input)
         return ResetPasswordPayload(ok=True, client_mutation_id=input.client_mutation_id)
 
     @strawberry.mutation(
@@ -133,9 +124,7 @@ class AccountSecurityMutations:
                 input.new_password,
             )
         except DomainError as error:
-            return ChangePasswordPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return ChangePasswordPayload.refused(error, input)
         return ChangePasswordPayload(ok=True, client_mutation_id=input.client_mutation_id)
 
     @strawberry.mutation(
@@ -152,9 +141,7 @@ class AccountSecurityMutations:
                 info.context.resources.accounts, viewer, input.new_email, input.password
             )
         except DomainError as error:
-            return ChangeEmailPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return ChangeEmailPayload.refused(error, input)
         return ChangeEmailPayload(ok=True, client_mutation_id=input.client_mutation_id)
 
 

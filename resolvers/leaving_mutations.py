@@ -10,7 +10,6 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from schema.errors import user_errors
 from schema.leaving import (
     DataExport,
     DeactivateAccountInput,
@@ -39,9 +38,7 @@ class LeavingMutations:
                 info.context.resources.accounts, viewer, input.password
             )
         except DomainError as error:
-            return DeactivateAccountPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return DeactivateAccountPayload.refused(error, input)
         return DeactivateAccountPayload(ok=True, client_mutation_id=input.client_mutation_id)
 
     @strawberry.mutation(
@@ -63,9 +60,7 @@ class LeavingMutations:
                 grace=timedelta(seconds=resources.settings.account_deletion_grace_seconds),
             )
         except DomainError as error:
-            return DeleteAccountPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return DeleteAccountPayload.refused(error, input)
         return DeleteAccountPayload(
             ok=True, erase_after=erase_after, client_mutation_id=input.client_mutation_id
         )
@@ -84,9 +79,7 @@ class LeavingMutations:
         try:
             await data_export.request_data_export(deps, viewer)
         except DomainError as error:
-            return RequestDataExportPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return RequestDataExportPayload.refused(error, input)
         state = await data_export.export_state(deps, viewer.user_id)
         return RequestDataExportPayload(
             data_export=DataExport.from_state(state) if state else None,

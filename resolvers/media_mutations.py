@@ -6,7 +6,6 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
 from schema.media import (
     CompleteUploadInput,
@@ -36,9 +35,7 @@ class MediaMutations:
                 byte_size=input.byte_size,
             )
         except DomainError as error:
-            return CreateUploadPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return CreateUploadPayload.refused(error, input)
         return CreateUploadPayload(
             media=Media.from_record(created.media, info),
             upload_url=created.upload.url,
@@ -63,9 +60,7 @@ class MediaMutations:
                 raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media.", "mediaId")
             record = await media.complete_upload(info.context.resources.media, viewer, record_id)
         except DomainError as error:
-            return CompleteUploadPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return CompleteUploadPayload.refused(error, input)
         return CompleteUploadPayload(
             media=Media.from_record(record, info), client_mutation_id=input.client_mutation_id
         )

@@ -69,9 +69,7 @@ class PostMutations:
                 alt_texts=[item.alt_text for item in input.media],
             )
         except DomainError as error:
-            return CreatePostPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return CreatePostPayload.refused(error, input)
         return CreatePostPayload(
             post=await Post.load(record.id, info), client_mutation_id=input.client_mutation_id
         )
@@ -86,9 +84,7 @@ class PostMutations:
                 info.context.resources.posts, viewer, _record_id(input.post_id, "Post", "postId")
             )
         except DomainError as error:
-            return DeletePostPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return DeletePostPayload.refused(error, input)
         return DeletePostPayload(
             deleted_post_id=encode_global_id("Post", deleted),
             client_mutation_id=input.client_mutation_id,
@@ -123,9 +119,7 @@ class PostMutations:
                 text=input.text,
             )
         except DomainError as error:
-            return AddCommentPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return AddCommentPayload.refused(error, input)
         return AddCommentPayload(
             comment=Comment.from_record(record), client_mutation_id=input.client_mutation_id
         )
@@ -142,9 +136,7 @@ class PostMutations:
                 _record_id(input.comment_id, "Comment", "commentId"),
             )
         except DomainError as error:
-            return DeleteCommentPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return DeleteCommentPayload.refused(error, input)
         return DeleteCommentPayload(
             deleted_comment_id=encode_global_id("Comment", deleted),
             client_mutation_id=input.client_mutation_id,

@@ -6,7 +6,6 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from schema.errors import user_errors
 from schema.global_ids import decode_id_of_type
 from schema.ranker import RecordImpressionsInput, RecordImpressionsPayload
 from services.errors import DomainError, UserError, UserErrorCode
@@ -49,9 +48,7 @@ class RankerMutations:
                 reported,
             )
         except DomainError as error:
-            return RecordImpressionsPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return RecordImpressionsPayload.refused(error, input)
         return RecordImpressionsPayload(
             recorded=recorded, client_mutation_id=input.client_mutation_id
         )

@@ -9,7 +9,6 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
-from schema.errors import user_errors
 from schema.session_security import (
     CompleteTwoFactorLogInInput,
     CompleteTwoFactorLogInPayload,
@@ -43,9 +42,7 @@ class SessionMutations:
                 info.context.resources.accounts, viewer, str(input.session_id)
             )
         except DomainError as error:
-            return EndSessionPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return EndSessionPayload.refused(error, input)
         return EndSessionPayload(
             ended_session_id=strawberry.ID(str(ended)),
             client_mutation_id=input.client_mutation_id,
@@ -78,9 +75,7 @@ class SessionMutations:
                 info.context.resources.accounts, viewer, input.password
             )
         except DomainError as error:
-            return EnableTwoFactorPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return EnableTwoFactorPayload.refused(error, input)
         return EnableTwoFactorPayload(
             secret=enrolment.secret,
             provisioning_uri=enrolment.provisioning_uri,
@@ -100,9 +95,7 @@ class SessionMutations:
                 info.context.resources.accounts, viewer, input.code
             )
         except DomainError as error:
-            return ConfirmTwoFactorPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return ConfirmTwoFactorPayload.refused(error, input)
         return ConfirmTwoFactorPayload(
             backup_codes=codes, client_mutation_id=input.client_mutation_id
         )
@@ -118,9 +111,7 @@ class SessionMutations:
         try:
             await two_factor.disable_two_factor(info.context.resources.accounts, viewer, input.code)
         except DomainError as error:
-            return DisableTwoFactorPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return DisableTwoFactorPayload.refused(error, input)
         return DisableTwoFactorPayload(ok=True, client_mutation_id=input.client_mutation_id)
 
     @strawberry.mutation(
@@ -140,7 +131,5 @@ class SessionMutations:
                 user_agent=info.context.user_agent,
             )
         except DomainError as error:
-            return CompleteTwoFactorLogInPayload(
-                user_errors=user_errors(error), client_mutation_id=input.client_mutation_id
-            )
+            return CompleteTwoFactorLogInPayload.refused(error, input)
         return CompleteTwoFactorLogInPayload.signed_in(outcome, input.client_mutation_id)

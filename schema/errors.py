@@ -3,6 +3,8 @@ every mutation's input (`MutationInput`) and payload (`Payload`)."""
 
 from __future__ import annotations
 
+from typing import Self
+
 import strawberry
 
 from services.errors import DomainError, UserErrorCode
@@ -47,6 +49,11 @@ class Payload:
     client_mutation_id: str | None = strawberry.field(
         default=None, description="The `clientMutationId` of the input, unchanged."
     )
+
+    @classmethod
+    def refused(cls, error: DomainError, input: MutationInput) -> Self:
+        """The payload of a mutation the domain refused: its user errors, nothing else."""
+        return cls(user_errors=user_errors(error), client_mutation_id=input.client_mutation_id)
 
 
 def user_errors(error: DomainError) -> list[UserError]:

@@ -153,11 +153,7 @@ async def _erase_posts(deps: ErasureDeps, user_id: int, deadline: float | None) 
             for post_id in post_ids:
                 tags.update(await hashtag_store.fetch_post_hashtag_names(conn, post_id))
                 await hashtag_store.remove_post_hashtags(conn, post_id)
-            await conn.execute(
-                "UPDATE posts SET status = 'DELETED', deleted_at = coalesce(deleted_at, now())"
-                " WHERE id = ANY($1::bigint[])",
-                post_ids,
-            )
+            await leaving_store.mark_posts_deleted(conn, post_ids)
         await deps.search.index_posts(post_ids)
         if tags:
             await deps.search.index_hashtags(sorted(tags))

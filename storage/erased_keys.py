@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from typing import cast
 
-from arq.constants import default_queue_name
+from arq.constants import default_queue_name, job_key_prefix, result_key_prefix
 from redis.asyncio import Redis
 
 from storage import redis_keys
@@ -29,22 +29,10 @@ async def forget_like_counters(redis: Redis, post_ids: Sequence[int]) -> None:
         await pipe.execute()
 
 
-def user_key_patterns(user_id: int) -> list[str]:
-    """SCAN patterns of every key that belongs to one user: the feed and its snapshots and
-    impressions, explore snapshots, abuse-limit windows, the query budget."""
-    tag = f"{{{user_id}}}"
-    return [
-        f"feed:{tag}*",
-        f"explore:{tag}:*",
-        f"{redis_keys.RATE_LIMIT_PREFIX}:*:{tag}/*",
-        redis_keys.query_budget(redis_keys.budget_subject(user_id, None)),
-    ]
-
-
 async def forget_user_keys(redis: Redis, user_id: int) -> int:
-    """Delete every key of `user_key_patterns`. Returns how many went."""
+    """Delete every key of `redis_keys.user_key_patterns`. Returns how many went."""
     removed = 0
-    for pattern in user_key_patterns(user_id):
+    for pattern in redis_keys.user_key_patterns(user_id):
         removed += await _delete_matching(redis, pattern)
     return removed
 
@@ -56,7 +44,7 @@ async def forget_finished_jobs(redis: Redis, user_id: int, job_names: Iterable[s
     removed = 0
     wanted = str(user_id).encode()
     for name in job_names:
-        prefix = f"arq:result:{name}:"
+        prefix = f"{result_key_prefix}{name}:"
         async for batch in _scan_batches(redis, prefix + "*"):
             naming = [key for key in batch if wanted in key[len(prefix) :].split(b":")]
             if naming:
@@ -68,8 +56,8 @@ async def forget_queued_jobs(redis: Redis, user_id: int, job_name: str) -> int:
     """Drop the queued (deferred) jobs `<job_name>:<user id>:...` from arq's queue: an erased
     account's later-scheduled erasure has nothing left to do. Returns how many went."""
     removed = 0
-    async for batch in _scan_batches(redis, f"arq:job:{job_name}:{user_id}:*"):
-        job_ids = [key.removeprefix(b"arq:job:") for key in batch]
+    async for batch in _scan_batches(redis, f"{job_key_prefix}{job_name}:{user_id}:*"):
+        job_ids = [key.removeprefix(job_key_prefix.encode()) for key in batch]
         await cast(Awaitable[int], redis.zrem(default_queue_name, *job_ids))
         removed += await cast(Awaitable[int], redis.delete(*batch))
     return removed

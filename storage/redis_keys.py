@@ -119,3 +119,16 @@ def ranker_served_posts(user_id: int) -> str:
     user lately (bounded by the feed's window; expires a day after the last page): what an
     impression report is attributed to."""
     return f"feed:{{{user_id}}}:served"
+
+
+def user_key_patterns(user_id: int) -> list[str]:
+    """SCAN patterns of every key that belongs to one user (what an erased account leaves):
+    the home feed with its snapshots, impressions and served posts, explore snapshots,
+    abuse-limit windows, the query budget."""
+    tag = f"{{{user_id}}}"
+    return [
+        f"{FEED_KEY_AFFIXES[0]}{user_id}{FEED_KEY_AFFIXES[1]}*",
+        f"explore:{tag}:*",
+        f"{RATE_LIMIT_PREFIX}:*:{tag}/*",
+        query_budget(budget_subject(user_id, None)),
+    ]

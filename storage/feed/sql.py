@@ -73,6 +73,21 @@ def _feed_posts(rows: Sequence[asyncpg.Record]) -> list[FeedPost]:
 _NO_LATER = (datetime.max.replace(tzinfo=UTC), 2**63 - 1)
 
 
+_NEWEST_OF_EACH_AUTHOR = """\
+         CROSS JOIN LATERAL (
+               SELECT id, author_id, published_at FROM posts
+                WHERE author_id = a.author_id AND status = 'PUBLISHED'
+                  AND (published_at, id) < ($2, $3)
+                ORDER BY published_at DESC, id DESC
+                LIMIT $4
+         ) p
+         ORDER BY p.published_at DESC, p.id DESC
+         LIMIT $4"""
+"""The pull of a feed page from the authors `a` (a row source with `author_id`): each author's
+newest `$4` published posts before the keyset ($2, $3), by a short index range scan, merged
+into the newest `$4` of all."""
+
+
 def _below(before: FeedKey | None) -> tuple[datetime, int]:
     """The keyset `(published_at, id) < (at, id)` selecting keys older than `before` (None:
     all). A sentinel instead of `$n IS NULL OR ...` keeps the condition usable as an index
@@ -210,18 +225,10 @@ async def fetch_recent_posts_of_authors(
     """
     at, post_id = _below(before)
     rows = await db.fetch(
-        """
+        f"""
         SELECT p.id, p.author_id, p.published_at
           FROM unnest($1::bigint[]) AS a(author_id)
-         CROSS JOIN LATERAL (
-               SELECT id, author_id, published_at FROM posts
-                WHERE author_id = a.author_id AND status = 'PUBLISHED'
-                  AND (published_at, id) < ($2, $3)
-                ORDER BY published_at DESC, id DESC
-                LIMIT $4
-         ) p
-         ORDER BY p.published_at DESC, p.id DESC
-         LIMIT $4
+{_NEWEST_OF_EACH_AUTHOR}
         """,
         author_ids,
         at,
@@ -403,15 +410,7 @@ async def fetch_pull_feed(
                SELECT followee_id FROM follows
                 WHERE follower_id = $1 AND {_in_feed_of("followee_id")}
           ) a
-         CROSS JOIN LATERAL (
-               SELECT id, author_id, published_at FROM posts
-                WHERE author_id = a.author_id AND status = 'PUBLISHED'
-                  AND (published_at, id) < ($2, $3)
-                ORDER BY published_at DESC, id DESC
-                LIMIT $4
-         ) p
-         ORDER BY p.published_at DESC, p.id DESC
-         LIMIT $4
+{_NEWEST_OF_EACH_AUTHOR}
         """,
         viewer_id,
         at,

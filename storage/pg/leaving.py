@@ -233,6 +233,16 @@ async def fetch_follower_ids(db: Db, followee_id: int, *, after: int, limit: int
     return [row["follower_id"] for row in rows]
 
 
+async def mark_posts_deleted(db: Db, post_ids: list[int]) -> None:
+    """Mark the posts DELETED (keeping an earlier deletion time): every read path then hides
+    them, and reindexing them removes their search documents."""
+    await db.execute(
+        "UPDATE posts SET status = 'DELETED', deleted_at = coalesce(deleted_at, now())"
+        " WHERE id = ANY($1::bigint[])",
+        post_ids,
+    )
+
+
 async def delete_relations(db: Db, user_id: int) -> None:
     """Follow requests, blocks and mutes with the user on either side (no counters)."""
     await db.execute(
