@@ -128,6 +128,82 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a server's worker processes), from /proc (Linux)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time `pid` and its descendants have used so far (those still running)."""
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(member)
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all processes of the machine have used so far (every core; /proc/stat: all
+    but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class CpuShares:
+    """Who used the machine's CPU during a phase, in ms per request (see CpuMeter)."""
+
+    per_request_ms: dict[str, float]
+
+    def line(self) -> str:
+        return ", ".join(f"{name} {ms:.2f}" for name, ms in self.per_request_ms.items())
+
+
+class CpuMeter:
+    """CPU time of named process trees (the server, PostgreSQL, Redis, this load generator)
+    and of the whole machine, between `start` and `shares`: where each request's CPU goes,
+    and how much went to other work on the machine."""
+
+    def __init__(self, trees: Mapping[str, int]) -> None:
+        self.trees = dict(trees)
+        self._before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        found = {name: tree_cpu_seconds(pid) for name, pid in self.trees.items()}
+        found["whole machine"] = machine_busy_seconds()
+        return found
+
+    def start(self) -> None:
+        self._before = self._now()
+
+    def shares(self, requests: int) -> CpuShares:
+        now = self._now()
+        used = {name: (now[name] - self._before[name]) * 1000 / requests for name in now}
+        used["other work"] = used["whole machine"] - sum(
+            ms for name, ms in used.items() if name != "whole machine"
+        )
+        return CpuShares(used)
+
+
+def peak_rss_mb(pid: int) -> dict[int, float]:
+    """Peak resident set (VmHWM) of `pid` and each of its descendants, in MB, by process id."""
+    peaks = {}
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[member] = int(line.split()[1]) / 1024
+    return peaks
+
+
 @dataclass(frozen=True)
 class LoadResult:
     requests: int

@@ -1,10 +1,13 @@
 """`python -m bench.graphql_feed`: the GraphQL home-feed query over HTTP on one server process.
 
 On the shared data set (bench.datagen) shaped like real use (attach_media: a picture or a
-carousel per post, captions with hashtags, as the demo seed makes them; datagen's comments), a
-viewer following ~200 accounts opens the feed as the README's query does: the first page of
-20 posts in the default order (RANKED) with caption, hashtags, author, counts, viewerHasLiked,
-media and the first comments; the same query with `order: CHRONOLOGICAL` is measured beside
+carousel per post, captions with hashtags, as the demo seed makes them; datagen's comments and
+its celebrity and normal authors), VIEWERS distinct viewers (each following 50 or more
+accounts) open the feed in turn as the README's query does: the first page of 20 posts in the
+default order (RANKED) with caption, hashtags, author, counts, viewerHasLiked, media and the
+first comments, with a learned model serving (trained in the setup by
+services.ranker.training, what `shutter train-ranker` runs, on a generated log:
+bench/graphql_feed/ranker_log.py); the same query with `order: CHRONOLOGICAL` is measured beside
 it. Printed side by side: the smallest authenticated query
 (`viewer { id }`, the floor of HTTP + auth + GraphQL), each order at concurrency 16
 (throughput), and paced at 60% of that throughput (latency percentiles), with the
@@ -12,33 +15,38 @@ server's CPU time per feed request in the throughput phase (from /proc: what it 
 a core of its own, less sensitive to the other processes than req/s). This runs in several
 rounds, as the machine's speed drifts within minutes: each round's figures come from
 the same minute, and the medians across rounds are printed at the end. Then SQL statements per
-request for pages of 5 and 20 (measured in-process on the same database).
+request for pages of 5 and 20 (measured in-process on the same database), and the server's
+peak resident memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import orjson
 
 from bench import datagen
+from bench.graphql_feed.ranker_log import generate_and_train
 from bench.harness import (
     BENCH_SERVER_ENV,
+    CpuMeter,
     LoadResult,
     api_env,
     api_process,
     bearer,
-    cpu_seconds,
     freeze_client_heap,
     full_collections,
     load_client,
+    peak_rss_mb,
     post_graphql,
     row,
     run_load,
@@ -60,6 +68,9 @@ CHRONOLOGICAL_FEED = (
     "query Feed($first: Int!) { feed(first: $first, order: CHRONOLOGICAL) {" + _NODE + "} }"
 )
 ORDERS = {"RANKED": FEED, "CHRONOLOGICAL": CHRONOLOGICAL_FEED}
+VIEWERS = 200
+"""Distinct viewers, taking turns: each has a feed of its own (cached in Redis after its first
+read, as an active user's is), affinities of its own and a page snapshot per first page."""
 
 _VARIANT_SIZES = (
     *((str(width), width, width * 1350 // 1080) for width in WIDTH_VARIANTS),
@@ -152,6 +163,30 @@ async def attach_media(db: asyncpg.Pool) -> None:
     await db.execute("CHECKPOINT")
 
 
+async def viewers_of(db: asyncpg.Pool, count: int) -> list[int]:
+    """`count` users following at least 50 accounts (a full first page each), spread over
+    the data set deterministically (hash of the id), the bench.datagen viewer of ~200 first."""
+    found: list[int] = [
+        row["id"]
+        for row in await db.fetch(
+            "SELECT id FROM users WHERE following_count >= 50 ORDER BY hashint8(id) LIMIT $1",
+            count,
+        )
+    ]
+    return found
+
+
+async def service_pids(db: asyncpg.Pool, redis_url: str) -> dict[str, int]:
+    """The PostgreSQL server's main process (its backends are its children) and Redis's."""
+    from redis.asyncio import Redis
+
+    data_directory = await db.fetchval("SHOW data_directory")
+    postmaster = int((Path(data_directory) / "postmaster.pid").read_text().split()[0])
+    async with Redis.from_url(redis_url) as redis:
+        valkey = int((await redis.info("server"))["process_id"])
+    return {"PostgreSQL": postmaster, "Redis": valkey}
+
+
 async def paced(
     send: Callable[[int], Awaitable[None]], *, rate: float, seconds: float, concurrency: int
 ) -> LoadResult:
@@ -203,7 +238,7 @@ async def statements_per_request(
     return counts
 
 
-async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> None:
+async def main(requests: int, concurrency: int, seconds: float, rounds: int, workers: int) -> None:
     with services() as (database_url, redis_url, scratch):
         db = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
         assert db is not None
@@ -211,11 +246,17 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
         data = await datagen.generate(db)
         await attach_media(db)
         viewer_id = data.viewers[200]
+        viewer_ids = [viewer_id, *(v for v in await viewers_of(db, VIEWERS) if v != viewer_id)]
+        viewer_ids = viewer_ids[:VIEWERS]
+        print("training the ranker on a generated log ...", flush=True)
+        model_version = await generate_and_train(db, viewer_ids, data.spec.now)
         secret = secrets.token_urlsafe(32)
         tokens = AccessTokens(secret, ttl_seconds=int(timedelta(hours=1).total_seconds()))
         headers = bearer(tokens, viewer_id)
+        viewer_headers = [bearer(tokens, viewer) for viewer in viewer_ids]
         env = api_env(database_url, redis_url, scratch, secret) | {
             "CELEBRITY_FOLLOWER_THRESHOLD": str(data.spec.celebrity_threshold),
+            "WEB_CONCURRENCY": str(workers),
         }
         settings = Settings(
             database_url=database_url,
@@ -228,20 +269,28 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
         )
         freeze_client_heap()  # the data set it generated
         async with api_process(env) as server, load_client(server.url, concurrency) as client:
+            meter = CpuMeter(
+                {"server": server.pid, **await service_pids(db, redis_url), "load": os.getpid()}
+            )
 
             async def viewer_query(_: int) -> None:
                 await post_graphql(client, "{ viewer { id } }", {}, headers)
 
             def feed_query(query: str) -> Callable[[int], Awaitable[None]]:
-                async def send(_: int) -> None:
-                    body = await post_graphql(client, query, {"first": 20}, headers)
+                async def send(index: int) -> None:
+                    as_viewer = viewer_headers[index % len(viewer_headers)]
+                    body = await post_graphql(client, query, {"first": 20}, as_viewer)
                     assert len(body["data"]["feed"]["edges"]) == 20, body  # type: ignore[index]
 
                 return send
 
-            for query in ORDERS.values():
-                await run_load(feed_query(query), requests=300, concurrency=concurrency)  # warm
-            print(f"\nGraphQL over HTTP, one server process, concurrency {concurrency}")
+            for query in ORDERS.values():  # warm: every viewer's feed cached, as when active
+                await run_load(feed_query(query), requests=2 * VIEWERS, concurrency=concurrency)
+            print(
+                f"\nGraphQL over HTTP, `shutter serve --workers {workers}`, concurrency "
+                f"{concurrency}, {len(viewer_ids)} viewers in turn, RANKED by model "
+                f"{model_version} (trained in this run)"
+            )
             figures: dict[str, tuple[list[float], list[float], list[float]]] = {
                 order: ([], [], []) for order in ORDERS
             }
@@ -251,9 +300,10 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
                 print(row("viewer { id } (floor)", floor))
                 for order, query in ORDERS.items():
                     send = feed_query(query)
-                    cpu_before = cpu_seconds(server.pid)
+                    meter.start()
                     full = await run_load(send, requests=requests, concurrency=concurrency)
-                    cpu_ms = (cpu_seconds(server.pid) - cpu_before) / full.requests * 1000
+                    shares = meter.shares(full.requests)
+                    cpu_ms = shares.per_request_ms["server"]
                     rate = full.throughput * 0.6
                     collections_before = await full_collections(client, server.url)
                     steady = await paced(send, rate=rate, seconds=seconds, concurrency=concurrency)
@@ -264,6 +314,7 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
                         f"server CPU per {order} request (throughput): {cpu_ms:.2f} ms, "
                         f"{1000 / cpu_ms:.0f} req/s if it had a whole core"
                     )
+                    print(f"  CPU ms per request, by process: {shares.line()}")
                     if collections_before is not None and collections_after is not None:
                         print(
                             "full garbage collections in the server while paced: "
@@ -272,12 +323,17 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int) -> 
                     figures[order][0].append(full.throughput)
                     figures[order][1].append(steady.percentile(99))
                     figures[order][2].append(cpu_ms)
+            rss = peak_rss_mb(server.pid)
         for order, (throughputs, p99s, cpu_per_request) in figures.items():
             print(
                 f"median of {rounds} rounds, {order}: {statistics.median(throughputs):.0f}/s "
                 f"(target >= 300), p99 at 60% {statistics.median(p99s):.1f} ms (target <= 30), "
                 f"server CPU {statistics.median(cpu_per_request):.2f} ms per request"
             )
+        print(
+            "peak resident memory of the server: "
+            + ", ".join(f"{pid}: {mb:.0f} MB" for pid, mb in rss.items())
+        )
         statements = await statements_per_request(settings, viewer_id, tokens)
         for order in ORDERS:
             print(
@@ -293,7 +349,16 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (WEB_CONCURRENCY of shutter serve)"
+    )
     arguments = parser.parse_args()
     asyncio.run(
-        main(arguments.requests, arguments.concurrency, arguments.seconds, arguments.rounds)
+        main(
+            arguments.requests,
+            arguments.concurrency,
+            arguments.seconds,
+            arguments.rounds,
+            arguments.workers,
+        )
     )

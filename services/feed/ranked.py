@@ -74,7 +74,8 @@ async def rank_candidates(
     """Score `candidates` for the viewer and order them (services.feed.features, vectorised over
     the window). Their inputs come from the candidate query (`inputs`, one per candidate) when it
     read them; else two queries read them (engagement, affinity). One Redis read: which of them
-    the feed has shown the viewer before."""
+    the feed has shown the viewer before. The active learned model scores them when there is
+    one (deps.ranker; at most every refresh_seconds one read of its version), else the formula."""
     if not candidates:
         return RankedWindow([], np.empty((0, len(features_.FEATURE_NAMES))), [])
     post_ids = [post.id for post in candidates]
@@ -85,11 +86,17 @@ async def rank_candidates(
     matrix = features_.feature_matrix(
         viewer_id, candidates, [inputs[post.id] for post in candidates], shown, now
     )
-    scores = features_.formula_scores(matrix)
+    model = await deps.ranker.active(deps.db) if deps.ranker is not None else None
+    scores = features_.formula_scores(matrix) if model is None else model.scores(matrix)
     order = features_.order(
         [post.id for post in candidates], [post.author_id for post in candidates], scores
     )
-    return RankedWindow([candidates[i].id for i in order], matrix[order], scores[order].tolist())
+    return RankedWindow(
+        [candidates[i].id for i in order],
+        matrix[order],
+        scores[order].tolist(),
+        model_version=None if model is None else model.version,
+    )
 
 
 async def _read_inputs(
