@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -82,10 +83,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
     if command == "run":
         with _services(settings, purpose="shutter run") as ready, _temporary_files(settings):
             _migrate(ready)
-            _run_in_fast_loop(_serve(ready, args.host, args.port, with_worker=True))
+            if ready.web_concurrency > 1:
+                _serve_in_processes(ready, args.host, args.port, with_worker=True)
+            else:
+                _run_in_fast_loop(_serve(ready, args.host, args.port, with_worker=True))
     elif command == "serve":
         with _temporary_files(settings):
-            _run_in_fast_loop(_serve(settings, args.host, args.port, with_worker=False))
+            if args.fd is None and settings.web_concurrency > 1:
+                _serve_in_processes(settings, args.host, args.port, with_worker=False)
+            else:
+                serve = _serve(settings, args.host, args.port, with_worker=False, fd=args.fd)
+                _run_in_fast_loop(serve)
     elif command == "worker":
         _require_urls(settings)
         if settings.worker_metrics_port is not None:
@@ -181,12 +189,19 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shutter", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
-        ("run", "API and worker in one process; embedded PostgreSQL/Valkey when no URLs are set"),
+        (
+            "run",
+            "API and worker (WEB_CONCURRENCY API processes); embedded PostgreSQL/Valkey "
+            "when no URLs are set",
+        ),
         ("serve", "the API server only (needs DATABASE_URL and REDIS_URL)"),
     ):
         command = commands.add_parser(name, help=text, description=text)
         command.add_argument("--host", default=DEFAULT_HOST)
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
+        if name == "serve":
+            # One of WEB_CONCURRENCY processes serving the parent's socket (web/server_processes).
+            command.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)
     commands.add_parser("worker", help="the arq worker only (needs DATABASE_URL and REDIS_URL)")
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("reindex", help="rebuild the search index from PostgreSQL")
@@ -305,8 +320,91 @@ def _require_urls(settings: Settings) -> None:
         )
 
 
-async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool) -> None:
-    """Serve the API until SIGINT/SIGTERM; with_worker also runs the arq worker in this loop."""
+def _serve_in_processes(settings: Settings, host: str, port: int, *, with_worker: bool) -> None:
+    """WEB_CONCURRENCY API server processes on one socket (web/server_processes.py) until
+    SIGINT/SIGTERM or one of them exits; with_worker also runs the arq worker in this process.
+    Side effects: the signing key file is created here first when there is none (the children
+    would race to create it)."""
+    _require_urls(settings)
+    from resources import load_or_create_secret_key
+    from web.server_processes import (
+        listening_socket,
+        start_server_processes,
+        stop_server_processes,
+    )
+
+    load_or_create_secret_key(settings)
+    base_url = settings.public_base_url
+    if "public_base_url" not in settings.model_fields_set:
+        base_url = _base_url(host, port)
+    sock = listening_socket(host, port)
+    env = {
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+        "PUBLIC_BASE_URL": base_url,
+    }
+    processes = start_server_processes(settings.web_concurrency, sock, env)
+    try:
+        _run_in_fast_loop(_supervise(settings, processes, host, port, with_worker=with_worker))
+    finally:
+        sock.close()
+        stop_server_processes(processes, settings.shutdown_grace_seconds)
+
+
+async def _supervise(
+    settings: Settings,
+    processes: list[subprocess.Popen[bytes]],
+    host: str,
+    port: int,
+    *,
+    with_worker: bool,
+) -> None:
+    """Wait while every API process runs (with_worker: running the arq worker meanwhile) until
+    SIGINT/SIGTERM; exits with status 1 when one of them exits on its own."""
+    from web.server_processes import exited
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    supervisor = None
+    worker_task = None
+    if with_worker:
+        from workers.supervisor import WorkerSupervisor
+
+        supervisor = WorkerSupervisor(settings)
+        worker_task = asyncio.create_task(supervisor.run())
+    print(
+        f"\n  Shutter is up ({len(processes)} API processes). "
+        f"GraphiQL: {_base_url(host, port)}/graphql\n",
+        flush=True,
+    )
+    try:
+        while (gone := exited(processes)) is None:
+            with contextlib.suppress(TimeoutError):  # a Popen has no awaitable exit: poll it
+                await asyncio.wait_for(stopping.wait(), 0.5)
+            if stopping.is_set():
+                log.info("stopping the API processes")
+                return
+        log.error("API process %d exited with status %s", gone.pid, gone.returncode)
+        raise SystemExit(1)
+    finally:
+        if supervisor is not None and worker_task is not None:
+            try:
+                await supervisor.stop(settings.shutdown_grace_seconds)
+            except Exception:  # e.g. the embedded Valkey got the same SIGTERM and is gone
+                log.warning("the in-process worker did not close cleanly", exc_info=True)
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+
+
+async def _serve(
+    settings: Settings, host: str, port: int, *, with_worker: bool, fd: int | None = None
+) -> None:
+    """Serve the API until SIGINT/SIGTERM; with_worker also runs the arq worker in this loop.
+    `fd`: serve an inherited listening socket (one of several processes,
+    web/server_processes.py) instead of binding host:port."""
     _require_urls(settings)
     from app import create_app
     from web.security import server_options
@@ -320,6 +418,7 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
             app,
             host=host,
             port=port,
+            fd=fd,
             lifespan="on",
             log_config=None,
             # web.connections logs each request (one renderer, with the request id).
@@ -340,7 +439,9 @@ async def _serve(settings: Settings, host: str, port: int, *, with_worker: bool)
 
         supervisor = WorkerSupervisor(settings)
         worker_task = asyncio.create_task(supervisor.run())
-    announcer = asyncio.create_task(_announce_when_started(server, host, port))
+    announcer = asyncio.create_task(
+        _announce_when_started(server, host, port) if fd is None else asyncio.sleep(0)
+    )
     try:
         await server.serve()
     finally:

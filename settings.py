@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: int = Field(default=20, ge=1)
     """On SIGTERM: how long in-flight requests (API) and running jobs (worker) may take to
     finish; jobs still running then return to the queue."""
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    """API server processes of `shutter serve` and `shutter run`, sharing one listening socket
+    (web/server_processes.py): one Python process uses one core at a time, so set it to the
+    machine's cores to use them all (docs/query-cost.md, "Feed speed"). 1: the server runs in
+    the command's own process."""
 
     @property
     def tracing_active(self) -> bool:

@@ -168,9 +168,10 @@ class CpuShares:
 
 
 class CpuMeter:
-    """CPU time of named process trees (the server, PostgreSQL, Redis, this load generator)
-    and of the whole machine, between `start` and `shares`: where each request's CPU goes,
-    and how much went to other work on the machine."""
+    """CPU time of named process trees (the server with its workers, PostgreSQL with its
+    backends, Redis), of this load generator's own process (not its children: the servers it
+    started), and of the whole machine, between `start` and `shares`: where each request's CPU
+    goes, and how much went to other work on the machine."""
 
     def __init__(self, trees: Mapping[str, int]) -> None:
         self.trees = dict(trees)
@@ -178,6 +179,7 @@ class CpuMeter:
 
     def _now(self) -> dict[str, float]:
         found = {name: tree_cpu_seconds(pid) for name, pid in self.trees.items()}
+        found["load generator"] = time.process_time()
         found["whole machine"] = machine_busy_seconds()
         return found
 

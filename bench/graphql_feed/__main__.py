@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import statistics
 import time
@@ -269,9 +268,7 @@ async def main(requests: int, concurrency: int, seconds: float, rounds: int, wor
         )
         freeze_client_heap()  # the data set it generated
         async with api_process(env) as server, load_client(server.url, concurrency) as client:
-            meter = CpuMeter(
-                {"server": server.pid, **await service_pids(db, redis_url), "load": os.getpid()}
-            )
+            meter = CpuMeter({"server": server.pid, **await service_pids(db, redis_url)})
 
             async def viewer_query(_: int) -> None:
                 await post_graphql(client, "{ viewer { id } }", {}, headers)

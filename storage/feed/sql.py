@@ -241,7 +241,8 @@ async def fetch_recent_posts_of_authors(
 # The feed candidates of viewer $1 ($2: celebrity threshold; $3: cached ids; ($4, $5): before;
 # $6: published after; $7: limit; $8: how many of the newest get their views; with ranking
 # features, $9: affinity since): the views' columns (storage.pg.post_views: NULL for the other
-# candidates), then pulled, id, author_id, published_at, and with ranking features like_count,
+# candidates), then pulled, id, author_id, published_at, published_at in microseconds (the
+# feed key's, computed by PostgreSQL: exact), and with ranking features like_count,
 # comment_count, and the likes and comments the viewer gave the author since $9.
 def _candidates_sql(features: bool) -> str:
     extra = ", like_count, comment_count" if features else ""
@@ -296,7 +297,8 @@ WITH {_CELEBRITIES}, authors AS (
      LIMIT $8
 ){given}
 SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
-       c.published_at AS candidate_published_at{feature_columns}
+       c.published_at AS candidate_published_at,
+       (extract(epoch FROM c.published_at) * 1000000)::bigint AS candidate_micros{feature_columns}
   FROM candidates c
   LEFT JOIN viewed ON viewed.id = c.id
   LEFT JOIN LATERAL (
@@ -383,12 +385,13 @@ async def fetch_feed_candidates(
     viewed: dict[int, PostViewRow] = {}
     features: dict[int, CandidateFeatures] = {}
     for row in rows:
-        is_pulled, candidate_id, author_id, published_at = row[VIEW_WIDTH : VIEW_WIDTH + 4]
-        (pulled if is_pulled else checked).append(_feed_post(candidate_id, author_id, published_at))
+        is_pulled, candidate_id, author_id, published_at, micros = row[VIEW_WIDTH : VIEW_WIDTH + 5]
+        post = FeedPost(candidate_id, author_id, published_at, (micros, candidate_id))
+        (pulled if is_pulled else checked).append(post)
         if row[0] is not None:
             viewed[candidate_id] = view_from_row(row)
         if affinity_since is not None:
-            features[candidate_id] = CandidateFeatures._make(row[VIEW_WIDTH + 4 :])
+            features[candidate_id] = CandidateFeatures._make(row[VIEW_WIDTH + 5 :])
     pulled.sort(key=lambda post: post.key, reverse=True)
     return FeedCandidates(checked, pulled, viewed, features)
 
