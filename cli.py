@@ -89,10 +89,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
                 _run_in_fast_loop(_serve(ready, args.host, args.port, with_worker=True))
     elif command == "serve":
         with _temporary_files(settings):
-            if args.fd is None and settings.web_concurrency > 1:
+            if not args.reuse_port and settings.web_concurrency > 1:
                 _serve_in_processes(settings, args.host, args.port, with_worker=False)
             else:
-                serve = _serve(settings, args.host, args.port, with_worker=False, fd=args.fd)
+                serve = _serve(
+                    settings, args.host, args.port, with_worker=False, reuse_port=args.reuse_port
+                )
                 _run_in_fast_loop(serve)
     elif command == "worker":
         _require_urls(settings)
@@ -200,8 +202,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--host", default=DEFAULT_HOST)
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
         if name == "serve":
-            # One of WEB_CONCURRENCY processes serving the parent's socket (web/server_processes).
-            command.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)
+            # One of WEB_CONCURRENCY processes on the port (web/server_processes.py).
+            command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("worker", help="the arq worker only (needs DATABASE_URL and REDIS_URL)")
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("reindex", help="rebuild the search index from PostgreSQL")
@@ -321,33 +323,27 @@ def _require_urls(settings: Settings) -> None:
 
 
 def _serve_in_processes(settings: Settings, host: str, port: int, *, with_worker: bool) -> None:
-    """WEB_CONCURRENCY API server processes on one socket (web/server_processes.py) until
+    """WEB_CONCURRENCY API server processes on one port (web/server_processes.py) until
     SIGINT/SIGTERM or one of them exits; with_worker also runs the arq worker in this process.
     Side effects: the signing key file is created here first when there is none (the children
     would race to create it)."""
     _require_urls(settings)
     from resources import load_or_create_secret_key
-    from web.server_processes import (
-        listening_socket,
-        start_server_processes,
-        stop_server_processes,
-    )
+    from web.server_processes import start_server_processes, stop_server_processes
 
     load_or_create_secret_key(settings)
     base_url = settings.public_base_url
     if "public_base_url" not in settings.model_fields_set:
         base_url = _base_url(host, port)
-    sock = listening_socket(host, port)
     env = {
         "DATABASE_URL": settings.database_url or "",
         "REDIS_URL": settings.redis_url or "",
         "PUBLIC_BASE_URL": base_url,
     }
-    processes = start_server_processes(settings.web_concurrency, sock, env)
+    processes = start_server_processes(settings.web_concurrency, host, port, env)
     try:
         _run_in_fast_loop(_supervise(settings, processes, host, port, with_worker=with_worker))
     finally:
-        sock.close()
         stop_server_processes(processes, settings.shutdown_grace_seconds)
 
 
@@ -400,11 +396,10 @@ async def _supervise(
 
 
 async def _serve(
-    settings: Settings, host: str, port: int, *, with_worker: bool, fd: int | None = None
+    settings: Settings, host: str, port: int, *, with_worker: bool, reuse_port: bool = False
 ) -> None:
     """Serve the API until SIGINT/SIGTERM; with_worker also runs the arq worker in this loop.
-    `fd`: serve an inherited listening socket (one of several processes,
-    web/server_processes.py) instead of binding host:port."""
+    `reuse_port`: one of several processes listening on the port (web/server_processes.py)."""
     _require_urls(settings)
     from app import create_app
     from web.security import server_options
@@ -418,7 +413,7 @@ async def _serve(
             app,
             host=host,
             port=port,
-            fd=fd,
+            fd=_shared_port_fd(host, port) if reuse_port else None,
             lifespan="on",
             log_config=None,
             # web.connections logs each request (one renderer, with the request id).
@@ -440,7 +435,7 @@ async def _serve(
         supervisor = WorkerSupervisor(settings)
         worker_task = asyncio.create_task(supervisor.run())
     announcer = asyncio.create_task(
-        _announce_when_started(server, host, port) if fd is None else asyncio.sleep(0)
+        _announce_when_started(server, host, port) if not reuse_port else asyncio.sleep(0)
     )
     try:
         await server.serve()
@@ -454,6 +449,19 @@ async def _serve(
             worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker_task
+
+
+def _shared_port_fd(host: str, port: int) -> int:
+    """The descriptor of a SO_REUSEPORT socket listening on (host, port), for uvicorn (which
+    serves a duplicate of it; this one stays open for the life of the process)."""
+    from web.server_processes import shared_port_socket
+
+    sock = shared_port_socket(host, port)
+    _SHARED_PORT_SOCKETS.append(sock)
+    return sock.fileno()
+
+
+_SHARED_PORT_SOCKETS: list[socket.socket] = []
 
 
 class GracefulServer(uvicorn.Server):

@@ -1,13 +1,16 @@
-"""Several API server processes on one listening socket (`shutter serve|run`, WEB_CONCURRENCY).
+"""Several API server processes on one port (`shutter serve|run`, WEB_CONCURRENCY).
 
 One Python process runs the GraphQL executor on one core at a time; to use every core, the
-parent binds the listening socket once and starts WEB_CONCURRENCY child processes
-(`shutter serve --fd N`), each a whole API server (its own event loop, PostgreSQL pool and Redis
-clients) accepting connections from that shared socket: the kernel hands each new connection to
-one of them. What processes share lives in PostgreSQL and Redis already: sessions, budgets,
-rate limits, feeds, and live events (subscriptions cross processes by Redis pub/sub,
-tests/api/test_live_across_processes.py). Per process: the ranker model cache (re-checked every
-30 s), parsed-document caches, and /metrics (each process reports its own).
+parent starts WEB_CONCURRENCY child processes (`shutter serve --reuse-port`), each a whole API
+server (its own event loop, PostgreSQL pool and Redis clients) listening on the same port with
+SO_REUSEPORT: the kernel spreads new connections over their sockets by a hash of the client's
+address and port. (One socket shared by all of them, the pre-fork way, let whichever process
+woke first accept nearly every connection: measured under bench.graphql_feed, one of two
+processes used 96% of their CPU.) What processes share lives in PostgreSQL and Redis
+already: sessions, budgets, rate limits, feeds, and live events (subscriptions cross processes
+by Redis pub/sub, tests/api/test_live_across_processes.py). Per process: the ranker model
+cache (re-checked every 30 s), parsed-document caches, and /metrics (each process reports its
+own).
 
 The parent forwards SIGTERM to the children and waits for their graceful shutdown; a child that
 exits on its own ends the parent too (with an error), so that a supervisor (systemd, Docker,
@@ -32,15 +35,15 @@ log = logging.getLogger("shutter.server")
 _PR_SET_PDEATHSIG = 1
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to (host, port) and listening, inheritable by child processes.
-    Raises OSError when the address is in use."""
+def shared_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on (host, port) with SO_REUSEPORT: the other server processes of
+    the set listen on the same port. Raises OSError when another program holds the port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
 
 
@@ -51,17 +54,16 @@ def _die_with_parent() -> None:
 
 
 def start_server_processes(
-    count: int, sock: socket.socket, env: Mapping[str, str]
+    count: int, host: str, port: int, env: Mapping[str, str]
 ) -> list[subprocess.Popen[bytes]]:
-    """Start `count` `shutter serve --fd` processes serving `sock`, with `env` added to this
-    process's environment. Side effects: the child processes (stop them with
+    """Start `count` `shutter serve --reuse-port` processes on (host, port), with `env` added
+    to this process's environment. Side effects: the child processes (stop them with
     stop_server_processes)."""
-    fd = sock.fileno()
+    command = [sys.executable, "-m", "cli", "serve", "--host", host, "--port", str(port)]
     return [
-        subprocess.Popen(  # noqa: S603 (this interpreter, our own module and a number)
-            [sys.executable, "-m", "cli", "serve", "--fd", str(fd)],
+        subprocess.Popen(  # noqa: S603 (this interpreter, our own module, an address)
+            [*command, "--reuse-port"],
             env=os.environ | dict(env) | {"WEB_CONCURRENCY": "1"},
-            pass_fds=(fd,),
             preexec_fn=_die_with_parent,  # a prctl call only: safe between fork and exec
         )
         for _ in range(count)

@@ -1,5 +1,5 @@
 """`shutter serve` with WEB_CONCURRENCY=2 (web/server_processes.py): two API processes serve one
-socket, SIGTERM stops them all (exit 0), and a server process that dies ends the whole set."""
+port, SIGTERM stops them all (exit 0), and a server process that dies ends the whole set."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ def serving_children(pid: int) -> list[psutil.Process]:
     return [
         child
         for child in psutil.Process(pid).children()
-        if child.cmdline()[-4:-1] == ["cli", "serve", "--fd"]
+        if child.cmdline()[-1] == "--reuse-port"
     ]
 
 
-async def test_two_processes_serve_one_socket_and_stop_together(
+async def test_two_processes_serve_one_port_and_stop_together(
     settings: Settings, tmp_path: Path
 ) -> None:
     env = server_env(settings, tmp_path / "data") | {"WEB_CONCURRENCY": "2"}
