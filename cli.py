@@ -25,6 +25,7 @@ from settings import Settings
 
 if TYPE_CHECKING:
     from web.connections import WebSocketRegistry
+    from workers.supervisor import WorkerSupervisor
 
 log = logging.getLogger("shutter")
 
@@ -370,13 +371,16 @@ async def _supervise(
 
         supervisor = WorkerSupervisor(settings)
         worker_task = asyncio.create_task(supervisor.run())
-    print(
-        f"\n  Shutter is up ({len(processes)} API processes). "
-        f"GraphiQL: {_base_url(host, port)}/graphql\n",
-        flush=True,
-    )
+    announced = False
     try:
         while (gone := exited(processes)) is None:
+            if not announced and await _accepts_connections(host, port):
+                announced = True
+                print(
+                    f"\n  Shutter is up ({len(processes)} API processes). "
+                    f"GraphiQL: {_base_url(host, port)}/graphql\n",
+                    flush=True,
+                )
             with contextlib.suppress(TimeoutError):  # a Popen has no awaitable exit: poll it
                 await asyncio.wait_for(stopping.wait(), 0.5)
             if stopping.is_set():
@@ -386,13 +390,20 @@ async def _supervise(
         raise SystemExit(1)
     finally:
         if supervisor is not None and worker_task is not None:
-            try:
-                await supervisor.stop(settings.shutdown_grace_seconds)
-            except Exception:  # e.g. the embedded Valkey got the same SIGTERM and is gone
-                log.warning("the in-process worker did not close cleanly", exc_info=True)
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
+            await _stop_in_process_worker(supervisor, worker_task, settings.shutdown_grace_seconds)
+
+
+async def _stop_in_process_worker(
+    supervisor: WorkerSupervisor, worker_task: asyncio.Task[None], grace_seconds: int
+) -> None:
+    """Stop the arq worker `shutter run` runs in its loop (running jobs get `grace_seconds`)."""
+    try:
+        await supervisor.stop(grace_seconds)
+    except Exception:  # e.g. the embedded Valkey got the same SIGTERM and is gone
+        log.warning("the in-process worker did not close cleanly", exc_info=True)
+    worker_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker_task
 
 
 async def _serve(
@@ -442,13 +453,19 @@ async def _serve(
     finally:
         announcer.cancel()
         if supervisor is not None and worker_task is not None:
-            try:
-                await supervisor.stop(settings.shutdown_grace_seconds)
-            except Exception:  # e.g. the embedded Valkey got the same SIGTERM and is gone
-                log.warning("the in-process worker did not close cleanly", exc_info=True)
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
+            await _stop_in_process_worker(supervisor, worker_task, settings.shutdown_grace_seconds)
+
+
+async def _accepts_connections(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections on (host, port) (one attempt, closed at
+    once)."""
+    connect_to = "::1" if host == "::" else "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(connect_to, port), 1.0)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
 
 
 def _shared_port_fd(host: str, port: int) -> int:
