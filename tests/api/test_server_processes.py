@@ -16,9 +16,7 @@ from tests.api.processes import STOP_SECONDS, server_env, start_server, stop_ser
 
 def serving_children(pid: int) -> list[psutil.Process]:
     return [
-        child
-        for child in psutil.Process(pid).children()
-        if child.cmdline()[-1] == "--reuse-port"
+        child for child in psutil.Process(pid).children() if child.cmdline()[-1] == "--reuse-port"
     ]
 
 
