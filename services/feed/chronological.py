@@ -74,7 +74,7 @@ async def collect_chronological(
         if window_full:
             floor_micros = max(floor_micros, window.entries[-1][0])
         floor = (floor_micros, _MAX_ID)
-        checked, pulled, pulled_end, viewed, features = await feed_sql.fetch_feed_candidates(
+        checked, pulled, viewed, features = await feed_sql.fetch_feed_candidates(
             deps.db,
             viewer_id,
             config.celebrity_follower_threshold,
@@ -85,8 +85,9 @@ async def collect_chronological(
             views=views,
             affinity_since=affinity_since,
         )
-        if pulled_end is not None:
-            floor = max(floor, (pulled_end[0], pulled_end[1] - 1))
+        if pulled and len(pulled) == limit:
+            last = pulled[-1].key
+            floor = max(floor, (last[0], last[1] - 1))
         trusted = [post for post in _merge(checked, pulled) if post.key > floor]
         if len(trusted) >= limit:
             # The newest of `checked` and `pulled`, whose views were read with them.

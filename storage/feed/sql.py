@@ -242,11 +242,8 @@ async def fetch_recent_posts_of_authors(
 # $6: published after; $7: limit; $8: how many of the newest get their views; with ranking
 # features, $9: affinity since): the views' columns (storage.pg.post_views: NULL for the other
 # candidates), then pulled, id, author_id, published_at, published_at in microseconds (the
-# feed key's, computed by PostgreSQL: exact), how many posts the pull side found and the key
-# of its oldest, and with ranking features like_count, comment_count, and the likes and
-# comments the viewer gave the author since $9. Only the newest $7 candidates are returned
-# (cached and pulled together, without repeats): the caller uses no more, and a RANKED window
-# would otherwise decode up to twice its size.
+# feed key's, computed by PostgreSQL: exact), and with ranking features like_count,
+# comment_count, and the likes and comments the viewer gave the author since $9.
 def _candidates_sql(features: bool) -> str:
     extra = ", like_count, comment_count" if features else ""
     given = (
@@ -294,28 +291,15 @@ WITH {_CELEBRITIES}, authors AS (
     UNION ALL
     SELECT false, p.id, p.author_id, p.published_at{extra.replace(", ", ", p.")}
            {_VISIBLE_AMONG.format(ids="$3")}
-), newest AS MATERIALIZED (
-    SELECT DISTINCT ON (published_at, id) pulled, id, author_id, published_at{extra}
-      FROM candidates
-     ORDER BY published_at DESC, id DESC, pulled DESC
-     LIMIT $7
-), pulled_end AS (
-    SELECT count(*) AS pulled_count,
-           (extract(epoch FROM min(published_at)) * 1000000)::bigint AS oldest_micros,
-           min(id) FILTER (WHERE published_at = (SELECT min(published_at) FROM pulled))
-               AS oldest_id
-      FROM pulled
 ), viewed AS MATERIALIZED (
-    SELECT id, published_at FROM newest
+    SELECT DISTINCT id, published_at FROM candidates
      ORDER BY published_at DESC, id DESC
      LIMIT $8
 ){given}
 SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
        c.published_at AS candidate_published_at,
-       (extract(epoch FROM c.published_at) * 1000000)::bigint AS candidate_micros,
-       e.pulled_count, e.oldest_micros, e.oldest_id{feature_columns}
-  FROM newest c
- CROSS JOIN pulled_end e
+       (extract(epoch FROM c.published_at) * 1000000)::bigint AS candidate_micros{feature_columns}
+  FROM candidates c
   LEFT JOIN viewed ON viewed.id = c.id
   LEFT JOIN LATERAL (
        SELECT {view_columns("$1")}
@@ -346,14 +330,9 @@ class FeedCandidates(NamedTuple):
     """What one candidate query returns for a page of the hybrid feed."""
 
     checked: list[FeedPost]
-    """Those of the cached ids that belong in the viewer's feed now and are among the newest
-    `limit` candidates, in no particular order."""
+    """Those of the cached ids that belong in the viewer's feed now, in no particular order."""
     pulled: list[FeedPost]
-    """The posts of the pull side (followed celebrities, the viewer) among the newest `limit`
-    candidates, newest first."""
-    pulled_end: FeedKey | None
-    """The key of the oldest post the pull side found when it found `limit` of them (it may
-    have left older ones out), else None."""
+    """The newest posts of the pull side (followed celebrities, the viewer), newest first."""
     views: dict[int, PostViewRow]
     """The views of the newest candidates of both (as many as asked), by post id."""
     features: dict[int, CandidateFeatures]
@@ -377,10 +356,8 @@ async def fetch_feed_candidates(
     checked: those of `cached_ids` that belong in the viewer's feed now (PUBLISHED, by the
     viewer or an account they follow). pulled: the newest `limit` published posts by the viewer
     or a followed account with at least `threshold` followers, older than `before` and
-    published after `after_micros`. Of both together, only the newest `limit` are returned
-    (a post in both, once: as pulled); pulled_end says where the pull side stopped. Its cost
-    grows with the number of followed celebrities and of `cached_ids`, not with the viewer's
-    follow count. views: what the newest `views` posts of
+    published after `after_micros`. Its cost grows with the number of followed celebrities and
+    of `cached_ids`, not with the viewer's follow count. views: what the newest `views` posts of
     checked and pulled together show (storage.pg.post_views), read in the same statement: the
     page the caller most likely answers with, without a second round trip. features (when
     `affinity_since` is given): each candidate's like and comment counts and what the viewer
@@ -407,7 +384,6 @@ async def fetch_feed_candidates(
     pulled: list[FeedPost] = []
     viewed: dict[int, PostViewRow] = {}
     features: dict[int, CandidateFeatures] = {}
-    pulled_end: FeedKey | None = None
     for row in rows:
         is_pulled, candidate_id, author_id, published_at, micros = row[VIEW_WIDTH : VIEW_WIDTH + 5]
         post = FeedPost(candidate_id, author_id, published_at, (micros, candidate_id))
@@ -415,11 +391,9 @@ async def fetch_feed_candidates(
         if row[0] is not None:
             viewed[candidate_id] = view_from_row(row)
         if affinity_since is not None:
-            features[candidate_id] = CandidateFeatures._make(row[VIEW_WIDTH + 8 :])
-    if rows and rows[0][VIEW_WIDTH + 5] == limit:
-        pulled_end = (rows[0][VIEW_WIDTH + 6], rows[0][VIEW_WIDTH + 7])
+            features[candidate_id] = CandidateFeatures._make(row[VIEW_WIDTH + 5 :])
     pulled.sort(key=lambda post: post.key, reverse=True)
-    return FeedCandidates(checked, pulled, pulled_end, viewed, features)
+    return FeedCandidates(checked, pulled, viewed, features)
 
 
 async def fetch_pull_feed(
