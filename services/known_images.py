@@ -133,9 +133,7 @@ async def save_hashes(db: Db, media_id: int, hashes: Sequence[FrameHash]) -> Non
     )
 
 
-async def reject_known_image(
-    db: Db, media_id: int, match: KnownImageMatch
-) -> MediaRecord | None:
+async def reject_known_image(db: Db, media_id: int, match: KnownImageMatch) -> MediaRecord | None:
     """End the PROCESSING media item REJECTED (generic reason) and open its KNOWN_IMAGE case,
     in one transaction; the updated record, or None when it was no longer PROCESSING (no case
     is opened then)."""
@@ -162,7 +160,9 @@ def describe_match(match: KnownImageMatch) -> str:
     )
 
 
-async def add_hashes(db: Db, viewer: Viewer, hex_hashes: Sequence[str], source: str) -> AddedKnownImages:
+async def add_hashes(
+    db: Db, viewer: Viewer, hex_hashes: Sequence[str], source: str
+) -> AddedKnownImages:
     """An admin adds hashes written as 64 hex digits each, labelled with `source`.
 
     Raises DomainError FORBIDDEN (not an admin), INVALID_INPUT (no hash, too many, a hash that

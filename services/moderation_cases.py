@@ -40,14 +40,20 @@ class CaseSource(enum.Enum):
     CLASSIFIER = "CLASSIFIER"
 
 
-async def open_system_case(db: Db, subject: Subject, *, source: CaseSource, detail: str) -> int:
+async def open_system_case(
+    db: Db, subject: Subject, *, source: CaseSource, detail: str, hide: bool = False
+) -> int:
     """Open a case for the subject, or add this finding to its case under review, with no human
     reporter; the case's id. For the media pipeline's known-bad images and classifier flags.
 
     `detail` is shown to moderators only (e.g. "PDQ distance 12 to blocklist entry 42").
+    `hide`: the subject is hidden pending review (the classifier's flags): the case's
+    hidden_pending_review and the subject's moderation_state HIDDEN_PENDING_REVIEW (unless it
+    is REMOVED already), read by the visibility rule.
     Side effects, in one transaction (a savepoint inside the caller's): the case (its
-    `sources` gain `source`) and one `moderation_findings` row. Raises ValueError for the
-    REPORTS source (reports come from people: services/reports.py) or an empty detail.
+    `sources` gain `source`), one `moderation_findings` row, and the hiding when asked.
+    Raises ValueError for the REPORTS source (reports come from people: services/reports.py)
+    or an empty detail.
     """
     if source is CaseSource.REPORTS:
         raise ValueError("REPORTS cases are opened by people's reports (services/reports.py)")
@@ -58,6 +64,8 @@ async def open_system_case(db: Db, subject: Subject, *, source: CaseSource, deta
             conn, subject.kind.value, subject.id, source=source.value
         )
         await case_store.insert_finding(conn, case_id, source=source.value, detail=detail)
+        if hide:
+            await case_store.hide_pending_review(conn, case_id, subject.kind.value, subject.id)
     return case_id
 
 

@@ -87,12 +87,17 @@ class PdqIndex:
         return [(int(entry_id), int(distance)) for entry_id, distance in found]
 
 
-def distances_to(hashes: npt.NDArray[np.uint8], query: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+def distances_to(
+    hashes: npt.NDArray[np.uint8], query: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.int64]:
     """The Hamming distance of each row of `hashes` (n x 32 bytes) to `query` (32 bytes)."""
-    return np.bitwise_count(hashes ^ query).sum(axis=1, dtype=np.int64)
+    counts: npt.NDArray[np.int64] = np.bitwise_count(hashes ^ query).sum(axis=1, dtype=np.int64)
+    return counts
 
 
-def scan(entries: Sequence[tuple[int, bytes]], query: bytes, max_distance: int) -> list[tuple[int, int]]:
+def scan(
+    entries: Sequence[tuple[int, bytes]], query: bytes, max_distance: int
+) -> list[tuple[int, int]]:
     """What :meth:`PdqIndex.search` answers, by comparing `query` with every entry (the
     baseline of bench/pdq and the oracle of the tests)."""
     found = []

@@ -54,6 +54,26 @@ async def insert_finding(db: Db, case_id: int, *, source: str, detail: str) -> N
     )
 
 
+_SUBJECT_TABLES = {"POST": "posts", "COMMENT": "comments", "MEDIA": "media"}
+
+
+async def hide_pending_review(db: Db, case_id: int, kind: str, subject_id: int) -> None:
+    """Mark the case hidden_pending_review and its subject (a post, comment or media item)
+    HIDDEN_PENDING_REVIEW, unless moderation already REMOVED it. Accounts have no such state."""
+    await db.execute(
+        "UPDATE moderation_cases SET hidden_pending_review = true WHERE id = $1", case_id
+    )
+    table = _SUBJECT_TABLES.get(kind)
+    if table is not None:
+        await db.execute(
+            f"""
+            UPDATE {table} SET moderation_state = 'HIDDEN_PENDING_REVIEW'
+             WHERE id = $1 AND moderation_state IS NULL
+            """,
+            subject_id,
+        )
+
+
 async def insert_action(
     db: Db,
     *,
