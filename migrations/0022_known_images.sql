@@ -13,18 +13,23 @@ CREATE TABLE known_images (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
--- One row: bumped in the same transaction as any change to known_images, so a reader that sees
--- a generation also sees every change it counts (a sequence would not: it is not transactional).
+-- At most one row: a fresh number for each statement that changed known_images, written by
+-- the trigger below in the changing transaction, so a reader that sees a generation also sees
+-- every change it stands for (the sequence alone would not do: it is not transactional). The
+-- numbers come from a sequence no column owns, never reset, so a generation is never reused,
+-- even after the tables are emptied (no row reads as 0).
+CREATE SEQUENCE known_images_generation_seq;
 CREATE TABLE known_images_generation (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     generation bigint  NOT NULL
 );
-INSERT INTO known_images_generation (singleton, generation) VALUES (true, 0);
 
 CREATE FUNCTION bump_known_images_generation() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE known_images_generation SET generation = generation + 1;
+    INSERT INTO known_images_generation (singleton, generation)
+    VALUES (true, nextval('known_images_generation_seq'))
+    ON CONFLICT (singleton) DO UPDATE SET generation = excluded.generation;
     RETURN NULL;
 END;
 $$;

@@ -27,8 +27,11 @@ class StoredFrameHash(NamedTuple):
 
 
 async def fetch_generation(db: Db) -> int:
-    """The blocklist's generation: changes whenever an entry is added or removed."""
-    generation: int = await db.fetchval("SELECT generation FROM known_images_generation")
+    """The blocklist's generation: changes whenever an entry is added or removed (0 before
+    any change)."""
+    generation: int = await db.fetchval(
+        "SELECT coalesce((SELECT generation FROM known_images_generation), 0)"
+    )
     return generation
 
 
