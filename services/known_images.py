@@ -30,7 +30,7 @@ from services.roles import Role, require_role
 from storage.pg import Db, transaction
 from storage.pg import known_images as known_store
 from storage.pg import media as media_store
-from storage.pg.known_images import StoredFrameHash
+from storage.pg.known_images import KnownImageEntry, StoredFrameHash
 from storage.pg.media import MediaRecord
 
 DEFAULT_MAX_DISTANCE = MAX_DISTANCE
@@ -199,6 +199,11 @@ async def add_media_hashes(db: Db, viewer: Viewer, media_id: int, source: str) -
         )
     added = await known_store.insert_entries(db, values, source=label, added_by=viewer.user_id)
     return AddedKnownImages(added, len(set(values)) - len(added))
+
+
+async def fetch_entries(db: Db, entry_ids: Sequence[int]) -> list[KnownImageEntry]:
+    """The entries with these ids (for the admin's answer); no side effects."""
+    return await known_store.fetch_entries(db, entry_ids)
 
 
 async def remove_entries(db: Db, viewer: Viewer, entry_ids: Sequence[int]) -> list[int]:

@@ -54,15 +54,17 @@ async def _snapshot(conn: Connection) -> tuple[int, list[tuple[int, bytes]]]:
 async def insert_entries(
     db: Db, hashes: Sequence[bytes], *, source: str, added_by: int | None
 ) -> list[int]:
-    """Add the hashes not yet listed (a listed hash keeps its first source); the new ids."""
+    """Add the hashes not yet listed (a listed hash keeps its first source), ids in the order
+    given; the new ids."""
     rows = await db.fetch(
         """
         INSERT INTO known_images (hash, source, added_by)
-        SELECT DISTINCT h, $2::text, $3::bigint FROM unnest($1::bytea[]) AS h
+        SELECT h, $2::text, $3::bigint FROM unnest($1::bytea[]) WITH ORDINALITY AS given (h, n)
+         ORDER BY n
         ON CONFLICT (hash) DO NOTHING
         RETURNING id
         """,
-        list(hashes),
+        list(dict.fromkeys(hashes)),
         source,
         added_by,
     )
