@@ -126,7 +126,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
             settings, purpose="shutter admin", need_redis=False, share_running=True
         ) as ready:
             _migrate(ready)
-            status = asyncio.run(_grant_role(ready, args.username, args.role))
+            status = asyncio.run(_admin_command(ready, args))
         if status:
             sys.exit(status)
     elif command == "export-schema":
@@ -134,6 +134,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
 
         Path(args.output).write_text(schema_sdl())
         print(f"wrote {args.output}")
+
+
+async def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
+    """One `shutter admin` command; its exit status."""
+    from services import known_image_commands
+
+    if args.action == "add-known-images":
+        return await known_image_commands.add_known_images(
+            settings, hex_files=args.hex_file, images=args.image, source=args.source
+        )
+    if args.action == "remove-known-images":
+        return await known_image_commands.remove_known_images(settings, args.ids)
+    return await _grant_role(settings, args.username, args.role)
 
 
 async def _grant_role(settings: Settings, username: str, role_name: str) -> int:
@@ -248,7 +261,9 @@ def _parser() -> argparse.ArgumentParser:
     promote = actions.add_parser("promote", help="make a stored model the active one")
     promote.add_argument("version", type=int)
     actions.add_parser("rollback", help="reject the active model, re-activate the previous")
-    admin = commands.add_parser("admin", help="operator commands (roles)")
+    admin = commands.add_parser(
+        "admin", help="operator commands (roles, the known-bad image blocklist)"
+    )
     admin_actions = admin.add_subparsers(dest="action", required=True)
     grant = admin_actions.add_parser(
         "grant-role",
@@ -258,6 +273,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     grant.add_argument("username")
     grant.add_argument("role", choices=["ADMIN", "MODERATOR", "USER"])
+    add_known = admin_actions.add_parser(
+        "add-known-images",
+        help="add PDQ hashes to the known-bad image blocklist (docs/moderation.md)",
+        description="Add the hashes of hex files (one 64-digit PDQ hash per line; # comments) "
+        "and of image files to the blocklist, labelled with SOURCE. Hashes already listed are "
+        "left as they are.",
+    )
+    add_known.add_argument(
+        "--hex-file", type=Path, action="append", default=[], metavar="FILE", help="repeatable"
+    )
+    add_known.add_argument(
+        "--image", type=Path, action="append", default=[], metavar="PATH", help="repeatable"
+    )
+    add_known.add_argument("--source", required=True, help="where the hashes come from")
+    remove_known = admin_actions.add_parser(
+        "remove-known-images", help="remove blocklist entries by their ids"
+    )
+    remove_known.add_argument("ids", type=int, nargs="+", metavar="ID")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
     return parser
