@@ -56,6 +56,10 @@ class PdqIndex:
     def __len__(self) -> int:
         return int(self._ids.shape[0])
 
+    def candidate_count(self, query: bytes) -> int:
+        """How many entries a search for `query` checks exactly (for bench/pdq)."""
+        return len(self._candidates(np.frombuffer(query, dtype=np.uint8)))
+
     def search(self, query: bytes, max_distance: int) -> list[tuple[int, int]]:
         """(entry id, distance) of every entry within `max_distance` bits of `query`, nearest
         first (ties by id)."""
@@ -64,20 +68,9 @@ class PdqIndex:
         if len(self) == 0:
             return []
         probe_bytes = np.frombuffer(query, dtype=np.uint8)
-        query_words = probe_bytes.view(">u2").astype(np.uint16)
-        probes = (query_words[:, None] ^ _NEIGHBOUR_FLIPS[None, :]).astype(np.int64)  # (16, 17)
-        rows = np.arange(WORDS)[:, None]
-        starts = self._starts[rows, probes].ravel()
-        ends = self._starts[rows, probes + 1].ravel()
-        positions = np.repeat(np.arange(WORDS), 17)
-        slices = [
-            self._order[position, start:end]
-            for position, start, end in zip(positions, starts, ends, strict=True)
-            if end > start
-        ]
-        if not slices:
+        candidates = self._candidates(probe_bytes)
+        if len(candidates) == 0:
             return []
-        candidates = np.unique(np.concatenate(slices))
         distances = distances_to(self._hashes[candidates], probe_bytes)
         hits = distances <= max_distance
         found = sorted(
@@ -85,6 +78,26 @@ class PdqIndex:
             key=lambda item: (item[1], item[0]),
         )
         return [(int(entry_id), int(distance)) for entry_id, distance in found]
+
+
+    def _candidates(self, probe_bytes: npt.NDArray[np.uint8]) -> npt.NDArray[np.int32]:
+        """The rows sharing a word (or a one-bit neighbour of it) with the query, each once."""
+        if len(self) == 0:
+            return np.empty(0, dtype=np.int32)
+        query_words = probe_bytes.view(">u2").astype(np.uint16)
+        probes = (query_words[:, None] ^ _NEIGHBOUR_FLIPS[None, :]).astype(np.int64)  # (16, 17)
+        rows = np.arange(WORDS)[:, None]
+        starts = self._starts[rows, probes].ravel()
+        ends = self._starts[rows, probes + 1].ravel()
+        positions = np.repeat(np.arange(WORDS), len(_NEIGHBOUR_FLIPS))
+        slices = [
+            self._order[position, start:end]
+            for position, start, end in zip(positions, starts, ends, strict=True)
+            if end > start
+        ]
+        if not slices:
+            return np.empty(0, dtype=np.int32)
+        return np.unique(np.concatenate(slices))
 
 
 def distances_to(
