@@ -79,7 +79,6 @@ class PdqIndex:
         )
         return [(int(entry_id), int(distance)) for entry_id, distance in found]
 
-
     def _candidates(self, probe_bytes: npt.NDArray[np.uint8]) -> npt.NDArray[np.int32]:
         """The rows sharing a word (or a one-bit neighbour of it) with the query, each once."""
         if len(self) == 0:
