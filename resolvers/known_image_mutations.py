@@ -9,8 +9,9 @@ from resolvers.context import Context
 from schema.global_ids import decode_id_of_type, encode_global_id
 from schema.known_images import (
     AddKnownImageFromMediaInput,
+    AddKnownImageFromMediaPayload,
     AddKnownImageHashesInput,
-    AddKnownImagesPayload,
+    AddKnownImageHashesPayload,
     KnownImage,
     RemoveKnownImagesInput,
     RemoveKnownImagesPayload,
@@ -31,14 +32,19 @@ class KnownImageMutations:
     )
     async def add_known_image_hashes(
         self, info: Info[Context, None], input: AddKnownImageHashesInput
-    ) -> AddKnownImagesPayload:
+    ) -> AddKnownImageHashesPayload:
         viewer = info.context.require_viewer()
         db = info.context.resources.db
         try:
             added = await known_images.add_hashes(db, viewer, input.hashes, input.source)
-            return await _added_payload(info, added, input.client_mutation_id)
         except DomainError as error:
-            return AddKnownImagesPayload.refused(error, input)
+            return AddKnownImageHashesPayload.refused(error, input)
+        listed = await _listed(info, added)
+        return AddKnownImageHashesPayload(
+            known_images=listed,
+            already_listed=added.already_listed,
+            client_mutation_id=input.client_mutation_id,
+        )
 
     @strawberry.mutation(
         description="Admins: add the PDQ hashes of a processed media item (its photo, or its "
@@ -46,7 +52,7 @@ class KnownImageMutations:
     )
     async def add_known_image_from_media(
         self, info: Info[Context, None], input: AddKnownImageFromMediaInput
-    ) -> AddKnownImagesPayload:
+    ) -> AddKnownImageFromMediaPayload:
         viewer = info.context.require_viewer()
         db = info.context.resources.db
         try:
@@ -56,9 +62,14 @@ class KnownImageMutations:
             if media_id is None:
                 raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media item.", "mediaId")
             added = await known_images.add_media_hashes(db, viewer, media_id, input.source)
-            return await _added_payload(info, added, input.client_mutation_id)
         except DomainError as error:
-            return AddKnownImagesPayload.refused(error, input)
+            return AddKnownImageFromMediaPayload.refused(error, input)
+        listed = await _listed(info, added)
+        return AddKnownImageFromMediaPayload(
+            known_images=listed,
+            already_listed=added.already_listed,
+            client_mutation_id=input.client_mutation_id,
+        )
 
     @strawberry.mutation(description="Admins: remove entries of the known-bad image blocklist.")
     async def remove_known_images(
@@ -86,19 +97,14 @@ class KnownImageMutations:
         )
 
 
-async def _added_payload(
-    info: Info[Context, None], added: AddedKnownImages, client_mutation_id: str | None
-) -> AddKnownImagesPayload:
+async def _listed(info: Info[Context, None], added: AddedKnownImages) -> list[KnownImage]:
+    """The entries an addition made, as the admin sees them."""
     entries = await known_images.fetch_entries(info.context.resources.db, added.added_ids)
-    return AddKnownImagesPayload(
-        known_images=[
-            KnownImage(
-                id=encode_global_id(KNOWN_IMAGE_TYPE, entry.id),
-                hash=entry.hash.hex(),
-                source=entry.source,
-            )
-            for entry in entries
-        ],
-        already_listed=added.already_listed,
-        client_mutation_id=client_mutation_id,
-    )
+    return [
+        KnownImage(
+            id=encode_global_id(KNOWN_IMAGE_TYPE, entry.id),
+            hash=entry.hash.hex(),
+            source=entry.source,
+        )
+        for entry in entries
+    ]

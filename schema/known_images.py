@@ -36,13 +36,27 @@ class AddKnownImageFromMediaInput(MutationInput):
     source: str = strawberry.field(description=SOURCE_DESCRIPTION)
 
 
+ADDED_DESCRIPTION = "The entries added (hashes already listed are not repeated)."
+ALREADY_LISTED_DESCRIPTION = "How many of the hashes were listed already."
+
+
 @strawberry.type
-class AddKnownImagesPayload(Payload):
+class AddKnownImageHashesPayload(Payload):
     known_images: list[KnownImage] | None = strawberry.field(
-        default=None, description="The entries added (hashes already listed are not repeated)."
+        default=None, description=ADDED_DESCRIPTION
     )
     already_listed: int | None = strawberry.field(
-        default=None, description="How many of the hashes were listed already."
+        default=None, description=ALREADY_LISTED_DESCRIPTION
+    )
+
+
+@strawberry.type
+class AddKnownImageFromMediaPayload(Payload):
+    known_images: list[KnownImage] | None = strawberry.field(
+        default=None, description=ADDED_DESCRIPTION
+    )
+    already_listed: int | None = strawberry.field(
+        default=None, description=ALREADY_LISTED_DESCRIPTION
     )
 
 
