@@ -39,9 +39,8 @@ class KnownImageMutations:
             added = await known_images.add_hashes(db, viewer, input.hashes, input.source)
         except DomainError as error:
             return AddKnownImageHashesPayload.refused(error, input)
-        listed = await _listed(info, added)
         return AddKnownImageHashesPayload(
-            known_images=listed,
+            added_ids=[encode_global_id(KNOWN_IMAGE_TYPE, item) for item in added.added_ids],
             already_listed=added.already_listed,
             client_mutation_id=input.client_mutation_id,
         )

@@ -36,14 +36,15 @@ class AddKnownImageFromMediaInput(MutationInput):
     source: str = strawberry.field(description=SOURCE_DESCRIPTION)
 
 
-ADDED_DESCRIPTION = "The entries added (hashes already listed are not repeated)."
 ALREADY_LISTED_DESCRIPTION = "How many of the hashes were listed already."
 
 
 @strawberry.type
 class AddKnownImageHashesPayload(Payload):
-    known_images: list[KnownImage] | None = strawberry.field(
-        default=None, description=ADDED_DESCRIPTION
+    added_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="The ids of the entries added, in the order given (hashes already listed "
+        "are not repeated).",
     )
     already_listed: int | None = strawberry.field(
         default=None, description=ALREADY_LISTED_DESCRIPTION
@@ -53,7 +54,9 @@ class AddKnownImageHashesPayload(Payload):
 @strawberry.type
 class AddKnownImageFromMediaPayload(Payload):
     known_images: list[KnownImage] | None = strawberry.field(
-        default=None, description=ADDED_DESCRIPTION
+        default=None,
+        description="The entries added (hashes already listed are not repeated): at most one "
+        "per picture of the media item (a photo, or a video's poster and keyframes).",
     )
     already_listed: int | None = strawberry.field(
         default=None, description=ALREADY_LISTED_DESCRIPTION

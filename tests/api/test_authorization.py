@@ -176,7 +176,7 @@ RECORD_IMPRESSIONS = """mutation M($id: ID!) {
     recorded userErrors { code field } } }"""
 ADD_KNOWN_HASHES = """mutation M($hashes: [String!]!) {
   addKnownImageHashes(input: {hashes: $hashes, source: "list"}) {
-    knownImages { id } alreadyListed userErrors { code field } } }"""
+    addedIds alreadyListed userErrors { code field } } }"""
 ADD_KNOWN_FROM_MEDIA = """mutation M($id: ID!) {
   addKnownImageFromMedia(input: {mediaId: $id, source: "list"}) {
     knownImages { id } alreadyListed userErrors { code field } } }"""
@@ -362,7 +362,7 @@ A_PDQ_HASH = "f" * 64
 
 async def add_known_image_hashes_case(w: World) -> None:
     """Admins only: a user (and a moderator) is refused whatever the input, nothing listed."""
-    expected = {"knownImages": None, "alreadyListed": None, "userErrors": error("FORBIDDEN")}
+    expected = {"addedIds": None, "alreadyListed": None, "userErrors": error("FORBIDDEN")}
     await refused(w, ADD_KNOWN_HASHES, {"hashes": [A_PDQ_HASH]}, expected)
     await refused(w, ADD_KNOWN_HASHES, {"hashes": ["not hex"]}, expected)
     await w.resources.db.execute("UPDATE users SET role = 'MODERATOR' WHERE id = $1", w.owner.id)

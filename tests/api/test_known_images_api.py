@@ -17,7 +17,7 @@ from tests.workers.test_known_images import jpeg, pattern
 
 ADD_HASHES = """mutation M($hashes: [String!]!, $source: String!) {
   addKnownImageHashes(input: {hashes: $hashes, source: $source}) {
-    knownImages { id hash source } alreadyListed userErrors { code field message } } }"""
+    addedIds alreadyListed userErrors { code field message } } }"""
 ADD_FROM_MEDIA = """mutation M($id: ID!) {
   addKnownImageFromMedia(input: {mediaId: $id, source: "admin upload"}) {
     knownImages { id hash source } alreadyListed userErrors { code field message } } }"""
@@ -76,15 +76,20 @@ async def test_an_admin_adds_a_hex_list_once(live: LiveApp) -> None:
         ADD_HASHES, {"hashes": [first, f"  {second.upper()} "], "source": "ncmec"}, token=admin
     )
     payload = body["data"]["addKnownImageHashes"]
-    assert [(item["hash"], item["source"]) for item in payload["knownImages"]] == [
+    rows = await live.resources.db.fetch("SELECT id, hash, source FROM known_images ORDER BY id")
+    assert [(row["hash"].hex(), row["source"]) for row in rows] == [
         (first, "ncmec"),
         (second, "ncmec"),
     ]
-    assert (payload["alreadyListed"], payload["userErrors"]) == (0, [])
+    assert payload == {
+        "addedIds": [str(encode_global_id("KnownImage", row["id"])) for row in rows],
+        "alreadyListed": 0,
+        "userErrors": [],
+    }
 
     repeated = await live.graphql(ADD_HASHES, {"hashes": [first], "source": "other"}, token=admin)
     assert repeated["data"]["addKnownImageHashes"] == {
-        "knownImages": [],
+        "addedIds": [],
         "alreadyListed": 1,
         "userErrors": [],
     }
@@ -113,7 +118,7 @@ async def test_bad_input_lists_nothing(
     before = await snapshot(live.resources)
     body = await live.graphql(ADD_HASHES, {"hashes": hashes, "source": source}, token=admin)
     assert body["data"]["addKnownImageHashes"] == {
-        "knownImages": None,
+        "addedIds": None,
         "alreadyListed": None,
         "userErrors": [{"code": "INVALID_INPUT", "field": ["input", field], "message": message}],
     }
