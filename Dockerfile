@@ -12,6 +12,13 @@ RUN python -m venv /opt/shutter
 WORKDIR /app
 # Dependencies first, from the production lock alone (requirements/prod.txt: runtime + otel,
 # exact versions, every file hash-checked): this layer is reused until the lock changes.
+# A C++ compiler, in this stage only: pdqhash (PDQ hashes, docs/moderation.md) publishes no
+# Linux wheel, so pip builds it from its (hash-checked) sdist. Not pinned: the base image's
+# Debian release fixes the version.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends g++ \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements/prod.txt requirements/prod.txt
 RUN /opt/shutter/bin/pip install --require-hashes --no-deps -r requirements/prod.txt
 # EXTRAS: optional groups of pyproject.toml to add on top, comma-separated (e.g. "moderation").

@@ -106,6 +106,20 @@ class Settings(BaseSettings):
     media_max_sweeps: int = Field(default=3, ge=1)
     """After this many re-enqueues a media item ends FAILED rather than PROCESSING forever."""
 
+    moderation_classifier: Literal["open_nsfw", "nudenet", "none"] = "open_nsfw"
+    """The NSFW classifier of media processing (docs/moderation.md, "Classifier"): a flagged
+    item opens a case and is hidden pending review."""
+    moderation_nsfw_threshold: float = Field(default=0.8, ge=0, le=1)
+    """open_nsfw's score (0..1) from which a picture is flagged."""
+    known_image_max_distance: int = Field(default=31, ge=0, le=31)
+    """A photo or video keyframe whose PDQ hash is within this many bits (of 256) of a
+    blocklist entry is rejected (docs/moderation.md, "Known-bad images"); 31 is PDQ's
+    reference threshold and the most the index covers."""
+    known_image_min_quality: int = Field(default=50, ge=0, le=100)
+    """PDQ hashes of lower quality (flat pictures) are neither matched nor listed."""
+    video_moderation_keyframes: int = Field(default=4, ge=0, le=32)
+    """Keyframes sampled through each video for the blocklist and the classifier."""
+
     search_backend: Literal["postgres", "elasticsearch"] = "postgres"
     elasticsearch_url: str | None = None
     """Used when SEARCH_BACKEND=elasticsearch (the official async client; an alias per index)."""

@@ -6,6 +6,7 @@ from strawberry.tools import merge_types
 
 from resolvers.account_mutations import AccountMutations
 from resolvers.account_security_mutations import AccountSecurityMutations
+from resolvers.known_image_mutations import KnownImageMutations
 from resolvers.leaving_mutations import LeavingMutations
 from resolvers.media_mutations import MediaMutations
 from resolvers.notifications import NotificationMutations
@@ -24,5 +25,6 @@ Mutation = merge_types(
         PostMutations,
         NotificationMutations,
         RankerMutations,
+        KnownImageMutations,
     ),
 )

@@ -37,7 +37,9 @@ from media.images import (
     Variant,
     process_image,
 )
+from media.pdq import HASH_INPUT_SIZE, hash_encoded
 from media.video import VideoInfo, probe_video
+from media.video_keyframes import sample_keyframes
 from media.video_renditions import (
     Ladder,
     TranscodeCancelledError,
@@ -45,9 +47,11 @@ from media.video_renditions import (
     TranscodeTimeoutError,
     transcode_ladder,
 )
-from services import posts
+from services import known_images, moderation_cases, posts
+from services.known_images import Blocklist, FrameHash
 from services.media import upload_key
-from services.moderation import Moderator
+from services.moderation import Moderator, Verdict
+from services.moderation_cases import CaseSource, Subject, SubjectKind
 from storage import jobs, redis_keys
 from storage.blobs import BlobNotFoundError, BlobStore, BlobStoreUnavailableError
 from storage.pg import Db
@@ -78,6 +82,8 @@ class ProcessingLimits:
     """The transcode's own limit: past it the media ends REJECTED."""
     x264_preset: str = "veryfast"
     progress_interval_seconds: float = 1.0
+    video_keyframes: int = 4
+    """Keyframes sampled through a video for the PDQ blocklist and the classifier."""
 
     def run_limit_seconds(self, kind: str) -> float:
         """The whole run's limit for a media kind."""
@@ -100,6 +106,8 @@ class ProcessingDeps:
     """To publish the posts waiting for a media item."""
     transcode_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     """Bounds concurrent video transcodes per process (each already uses every core)."""
+    blocklist: Blocklist = field(default_factory=Blocklist)
+    """The known-bad images this process matches against (services.known_images)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,10 @@ class _Rendered:
     height: int
     metadata: PhotoMetadata
     """Owner-only: a photo's EXIF or a video's container tags."""
+    hashes: list[FrameHash]
+    """PDQ: the photo (or poster) as frame 0, then a video's sampled keyframes."""
+    keyframes: list[bytes]
+    """A video's sampled keyframes as small JPEGs, for the classifier (none for a photo)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,17 +233,22 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
         await deps.blobs.download(original_key(media), original)
         async with deps.cpu_slots:
             rendered, video = await asyncio.to_thread(_render, media, original, deps.limits)
-        verdict = await deps.moderator.check(_largest(rendered.image.variants).data)
-        # Seam for the moderation issue: frames sampled through a video (not only its poster)
-        # go through the same check and the PDQ blocklist once that issue lands; the
-        # transcode's graph is where they would be sampled (one more sink, a frame per N s).
+        # Moderation (docs/moderation.md): the photo, or a video's poster and sampled
+        # keyframes, before anything is transcoded or published. A known-bad image ends the
+        # run REJECTED with a case; a classifier flag opens a case that hides the media
+        # pending review, and the run goes on.
+        await known_images.save_hashes(deps.db, media.id, rendered.hashes)
+        match = await deps.blocklist.find(deps.db, rendered.hashes)
+        if match is not None:
+            return await known_images.reject_known_image(deps.db, media.id, match)
+        verdict = await _classify(deps.moderator, rendered)
         if verdict.flagged:
-            return await media_store.mark_failed(
+            await moderation_cases.open_system_case(
                 deps.db,
-                media.id,
-                status="REJECTED",
-                reason="flagged by moderation",
-                moderation=verdict.summary,
+                Subject(SubjectKind.MEDIA, media.id),
+                source=CaseSource.CLASSIFIER,
+                detail=f"classifier flagged it: {verdict.summary}",
+                hide=True,
             )
         ladder = None
         if video is not None:
@@ -271,11 +288,23 @@ async def _process(deps: ProcessingDeps, media: MediaRecord) -> MediaRecord | No
     return ready
 
 
+async def _classify(moderator: Moderator, rendered: _Rendered) -> Verdict:
+    """The classifier's verdict on the picture (a video's poster), then on each keyframe until
+    one is flagged."""
+    verdict = await moderator.check(_largest(rendered.image.variants).data)
+    for keyframe in rendered.keyframes:
+        if verdict.flagged:
+            break
+        verdict = await moderator.check(keyframe)
+    return verdict
+
+
 def _render(
     media: MediaRecord, original: Path, limits: ProcessingLimits
 ) -> tuple[_Rendered, VideoInfo | None]:
-    """CPU-bound: decode and derive every image variant (runs in a worker thread); a video is
-    probed (limits from its header) and its poster rendered like a photo."""
+    """CPU-bound: decode and derive every image variant and the PDQ hashes (runs in a worker
+    thread); a video is probed (limits from its header), its poster rendered like a photo and
+    a few keyframes sampled."""
     if media.kind == "VIDEO":
         size = original.stat().st_size
         if size > limits.max_video_bytes:
@@ -289,12 +318,43 @@ def _render(
             max_frame_rate=limits.max_video_frame_rate,
         )
         poster = process_image(video.poster_jpeg, max_pixels=limits.max_pixels)
+        keyframes = sample_keyframes(
+            original, duration_seconds=video.duration_seconds, count=limits.video_keyframes
+        )
+        hashes = [_picture_hash(poster)] + [
+            FrameHash(number, keyframe.at_seconds, hash_encoded(keyframe.jpeg))
+            for number, keyframe in enumerate(keyframes, start=1)
+        ]
         rendered = _Rendered(
-            poster, video.duration_seconds, video.width, video.height, video.metadata
+            poster,
+            video.duration_seconds,
+            video.width,
+            video.height,
+            video.metadata,
+            hashes,
+            [keyframe.jpeg for keyframe in keyframes],
         )
         return rendered, video
     image = process_image(original.read_bytes(), max_pixels=limits.max_pixels)
-    return _Rendered(image, None, image.width, image.height, image.metadata), None
+    rendered = _Rendered(
+        image, None, image.width, image.height, image.metadata, [_picture_hash(image)], []
+    )
+    return rendered, None
+
+
+def _picture_hash(image: ProcessedImage) -> FrameHash:
+    """Frame 0: the PDQ hash of the smallest full-frame variant at least HASH_INPUT_SIZE
+    (512) px on its longer side (the 640 px one of a large photo), else the largest: PDQ
+    shrinks to 512 px and then 64x64 anyway, and decoding a 640 px JPEG costs about half of
+    decoding the 1080 px one (bench/pdq), for hashes within a few bits of the original's."""
+    full_frame = [item for item in image.variants if not item.name.startswith("thumb")]
+    wide_enough = [item for item in full_frame if max(item.width, item.height) >= HASH_INPUT_SIZE]
+    source = (
+        min(wide_enough, key=lambda item: item.width * item.height)
+        if wide_enough
+        else _largest(tuple(full_frame) or image.variants)
+    )
+    return FrameHash(0, None, hash_encoded(source.data))
 
 
 async def _transcode(

@@ -12,6 +12,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from resources import Resources, open_resources
+from services.known_images import Blocklist
 from services.media_processing import ProcessingDeps, ProcessingLimits
 from services.moderation import load_default_moderator
 from settings import Settings
@@ -69,11 +70,17 @@ def processing_deps(settings: Settings, resources: Resources) -> ProcessingDeps:
         db=resources.db,
         redis=resources.redis,
         blobs=resources.blobs,
-        moderator=load_default_moderator(),
+        moderator=load_default_moderator(
+            settings.moderation_classifier, threshold=settings.moderation_nsfw_threshold
+        ),
         limits=processing_limits(settings),
         cpu_slots=asyncio.Semaphore(settings.media_processing_concurrency),
         publishing=resources.posts,
         transcode_slots=asyncio.Semaphore(settings.video_transcode_concurrency),
+        blocklist=Blocklist(
+            max_distance=settings.known_image_max_distance,
+            min_quality=settings.known_image_min_quality,
+        ),
     )
 
 
@@ -89,6 +96,7 @@ def processing_limits(settings: Settings) -> ProcessingLimits:
         video_time_limit_seconds=settings.video_transcode_timeout_seconds,
         x264_preset=settings.video_x264_preset,
         progress_interval_seconds=settings.video_progress_interval_seconds,
+        video_keyframes=settings.video_moderation_keyframes,
     )
 
 

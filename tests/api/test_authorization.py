@@ -174,6 +174,14 @@ UNMUTE = """mutation M($id: ID!) {
 RECORD_IMPRESSIONS = """mutation M($id: ID!) {
   recordImpressions(input: {impressions: [{postId: $id, position: 0, visibleMs: 5000}]}) {
     recorded userErrors { code field } } }"""
+ADD_KNOWN_HASHES = """mutation M($hashes: [String!]!) {
+  addKnownImageHashes(input: {hashes: $hashes, source: "list"}) {
+    addedIds alreadyListed userErrors { code field } } }"""
+ADD_KNOWN_FROM_MEDIA = """mutation M($id: ID!) {
+  addKnownImageFromMedia(input: {mediaId: $id, source: "list"}) {
+    knownImages { id } alreadyListed userErrors { code field } } }"""
+REMOVE_KNOWN = """mutation M($ids: [ID!]!) {
+  removeKnownImages(input: {knownImageIds: $ids}) { removedIds userErrors { code field } } }"""
 MARK_READ = """mutation M($upTo: ID) {
   markNotificationsRead(input: {upTo: $upTo}) { unreadNotificationCount
     userErrors { code field } } }"""
@@ -347,6 +355,42 @@ async def record_impressions_case(w: World) -> None:
         "userErrors": error("NOT_FOUND", "input", "impressions", "0", "postId"),
     }
     await refused(w, RECORD_IMPRESSIONS, {"id": gid("Media", published.id)}, expected)
+
+
+A_PDQ_HASH = "f" * 64
+
+
+async def add_known_image_hashes_case(w: World) -> None:
+    """Admins only: a user (and a moderator) is refused whatever the input, nothing listed."""
+    expected = {"addedIds": None, "alreadyListed": None, "userErrors": error("FORBIDDEN")}
+    await refused(w, ADD_KNOWN_HASHES, {"hashes": [A_PDQ_HASH]}, expected)
+    await refused(w, ADD_KNOWN_HASHES, {"hashes": ["not hex"]}, expected)
+    await w.resources.db.execute("UPDATE users SET role = 'MODERATOR' WHERE id = $1", w.owner.id)
+    await refused(w, ADD_KNOWN_HASHES, {"hashes": [A_PDQ_HASH]}, expected, token=w.owner_token)
+
+
+async def add_known_image_from_media_case(w: World) -> None:
+    """Admins only: the caller's own media, someone else's, or no media at all: FORBIDDEN
+    alike (the role is checked before the id), nothing listed."""
+    own = await make_media(w.resources.db, w.intruder.id)
+    await w.resources.db.execute(
+        "INSERT INTO media_pdq_hashes (media_id, frame, hash, quality) VALUES ($1, 0, $2, 100)",
+        own,
+        bytes.fromhex(A_PDQ_HASH),
+    )
+    expected = {"knownImages": None, "alreadyListed": None, "userErrors": error("FORBIDDEN")}
+    for media_id in (own, await w.published_media(), 999_999):
+        await refused(w, ADD_KNOWN_FROM_MEDIA, {"id": gid("Media", media_id)}, expected)
+
+
+async def remove_known_images_case(w: World) -> None:
+    """Admins only: a user cannot take an entry off the list."""
+    entry_id = await w.resources.db.fetchval(
+        "INSERT INTO known_images (hash, source) VALUES ($1, 'list') RETURNING id",
+        bytes.fromhex(A_PDQ_HASH),
+    )
+    expected = {"removedIds": None, "userErrors": error("FORBIDDEN")}
+    await refused(w, REMOVE_KNOWN, {"ids": [gid("KnownImage", entry_id)]}, expected)
 
 
 async def mark_notifications_read_case(w: World) -> None:
@@ -660,6 +704,9 @@ AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "deleteComment": delete_comment_case,
     "markNotificationsRead": mark_notifications_read_case,
     "recordImpressions": record_impressions_case,
+    "addKnownImageHashes": add_known_image_hashes_case,
+    "addKnownImageFromMedia": add_known_image_from_media_case,
+    "removeKnownImages": remove_known_images_case,
     "setProfilePicture": set_profile_picture_case,
     "removeProfilePicture": remove_profile_picture_case,
     "verifyEmail": verify_email_case,
@@ -711,6 +758,9 @@ ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "deletePost": (DELETE_POST, {"id": "POST"}),
     "likePost": (LIKE_POST, {"id": "POST"}),
     "recordImpressions": (RECORD_IMPRESSIONS, {"id": "POST"}),
+    "addKnownImageHashes": (ADD_KNOWN_HASHES, {"hashes": [A_PDQ_HASH]}),
+    "addKnownImageFromMedia": (ADD_KNOWN_FROM_MEDIA, {"id": "MEDIA"}),
+    "removeKnownImages": (REMOVE_KNOWN, {"ids": [str(encode_global_id("KnownImage", 1))]}),
     "unlikePost": (UNLIKE_POST, {"id": "POST"}),
     "addComment": (ADD_COMMENT, {"input": {"postId": "POST", "text": "hi"}}),
     "deleteComment": (DELETE_COMMENT, {"id": "COMMENT"}),
