@@ -1,5 +1,5 @@
 """The `shutter` command: run (all in one), serve (API), worker, migrate, reindex, seed,
-export-schema, outbox."""
+export-schema, outbox, admin."""
 
 from __future__ import annotations
 
@@ -121,11 +121,42 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
             status = asyncio.run(run_ranker_command(ready, action, getattr(args, "version", None)))
         if status:
             sys.exit(status)
+    elif command == "admin":
+        with _services(
+            settings, purpose="shutter admin", need_redis=False, share_running=True
+        ) as ready:
+            _migrate(ready)
+            status = asyncio.run(_grant_role(ready, args.username, args.role))
+        if status:
+            sys.exit(status)
     elif command == "export-schema":
         from schema.build import schema_sdl
 
         Path(args.output).write_text(schema_sdl())
         print(f"wrote {args.output}")
+
+
+async def _grant_role(settings: Settings, username: str, role_name: str) -> int:
+    """`shutter admin grant-role`: give the account the role (services.roles); prints what
+    changed and returns the exit status (1: refused, nothing changed)."""
+    from services.errors import DomainError
+    from services.roles import Role, grant_role_by_username
+    from storage.pg import create_pool
+
+    assert settings.database_url
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        before = await grant_role_by_username(pool, username, Role(role_name))
+    except DomainError as error:
+        print(f"shutter admin grant-role: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await pool.close()
+    if before.value == role_name:
+        print(f"{username} is already {role_name}; nothing changed")
+    else:
+        print(f"{username}: {before.value} -> {role_name}")
+    return 0
 
 
 def _show_outbox(settings: Settings, *, count: int | None) -> None:
@@ -217,6 +248,16 @@ def _parser() -> argparse.ArgumentParser:
     promote = actions.add_parser("promote", help="make a stored model the active one")
     promote.add_argument("version", type=int)
     actions.add_parser("rollback", help="reject the active model, re-activate the previous")
+    admin = commands.add_parser("admin", help="operator commands (roles)")
+    admin_actions = admin.add_subparsers(dest="action", required=True)
+    grant = admin_actions.add_parser(
+        "grant-role",
+        help="give an account a role: the first ADMIN, or any role (docs/moderation.md)",
+        description="Give the account USER, MODERATOR or ADMIN (written to the audit log with "
+        "the system as actor). The last admin cannot be demoted.",
+    )
+    grant.add_argument("username")
+    grant.add_argument("role", choices=["ADMIN", "MODERATOR", "USER"])
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
     return parser

@@ -69,6 +69,10 @@ class MediaRecord(NamedTuple):
     """A READY video's HLS files, master playlist first (empty for images)."""
     processing_progress: float | None
     """How far a video's transcode has got (0..1) while PROCESSING; None otherwise."""
+    moderation_state: str | None = None
+    """HIDDEN_PENDING_REVIEW or REMOVED by moderation (docs/moderation.md); None: nothing."""
+    sensitive: bool = False
+    """Marked sensitive by a moderator: clients show the blurhash and a warning until tapped."""
 
 
 MEDIA_COLUMNS = ", ".join(MediaRecord._fields)
