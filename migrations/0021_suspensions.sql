@@ -1,5 +1,5 @@
 -- Suspensions and bans (#19; services/suspensions.py, docs "Suspensions and bans").
--- depends: 0019_ranker
+-- depends: 0020_moderation
 
 -- Set while the account is suspended (suspended_until: when it lifts itself) or banned
 -- (suspended_until NULL). The one visibility rule (storage/pg/visibility.py) hides a suspended
