@@ -38,7 +38,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from arq.constants import default_queue_name
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -47,8 +46,6 @@ from schema.global_ids import decode_global_id, encode_global_id
 from services import suspensions
 from services.tokens import AccessTokens
 from settings import Settings
-from storage import jobs
-from storage.micros import micros_of
 from tests.api.configured import app_with
 from tests.api.test_suspensions_api import pass_the_end
 from tests.conftest import LiveApp, reset_state, run_worker_until_idle
@@ -409,7 +406,7 @@ async def build_world(world: World, live: LiveApp, settings: Settings) -> tuple[
     return model, client
 
 
-async def suspend(world: World, model: Model, client: Client, settings: Settings) -> None:
+async def suspend(world: World, model: Model, client: Client) -> None:
     """Suspend, ban, or suspend and let the end pass (tests/api/test_suspensions_api.py), through
     the seam the moderation actions call (services.suspensions)."""
     resources = client.live.resources
@@ -420,16 +417,14 @@ async def suspend(world: World, model: Model, client: Client, settings: Settings
         await suspensions.suspend_account(resources.accounts, user_id, until=end, reason=kind)
         if kind == "LAPSED":
             await pass_the_end(resources, user_id, until)
-            await resources.redis.zadd(
-                default_queue_name, {f"{jobs.FAN_OUT_AUTHOR}:{user_id}:{micros_of(until)}": 0}
-            )
         else:
             model.suspended.add(index)
-    await run_worker_until_idle(settings)  # the repairs of the lapsed ones (nothing to add)
+    # Each feeds' repair job waits, deferred to its end: the checks flush Redis before lifting.
 
 
 async def lift_all(world: World, model: Model, client: Client, settings: Settings) -> None:
-    """Lift every suspension of the world; the feeds' repairs run."""
+    """Lift every suspension of the world; the feeds' repairs run (the burst worker ends once
+    the queue is empty: no repair deferred to an end is left, Redis was flushed)."""
     for index, _ in world.suspensions:
         await suspensions.lift_suspension(client.live.resources.accounts, client.user_ids[index])
     model.suspended.clear()
@@ -1101,7 +1096,7 @@ async def check_world_end_to_end(app: OracleApp, world: World) -> None:
     if world.suspensions:
         # Suspensions hide and lifting restores, with the caches rebuilt meanwhile: the feeds
         # rebuilt above, the explore and ranked snapshots read then.
-        await suspend(world, model, client, app.settings)
+        await suspend(world, model, client)
         await check_everything(model, client, facts, notification_ids)
         await resources.redis.flushdb()
         await check_everything(model, client, facts, notification_ids)
