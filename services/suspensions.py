@@ -35,7 +35,9 @@ from storage.pg import sessions as session_store
 from storage.pg import suspensions as suspension_store
 from storage.pg import transaction
 
-_NO_ACCOUNT = DomainError.single(UserErrorCode.NOT_FOUND, "No such account.", "userId")
+
+def _no_account() -> DomainError:
+    return DomainError.single(UserErrorCode.NOT_FOUND, "No such account.", "userId")
 
 
 async def suspend_account(
@@ -57,7 +59,7 @@ async def suspend_account(
     async with transaction(deps.db) as conn:
         replaced = await suspension_store.mark_suspended(conn, user_id, until=until, reason=reason)
         if replaced is None:
-            raise _NO_ACCOUNT
+            raise _no_account()
         ended = await session_store.revoke_user_sessions(
             conn, user_id, reason="account banned" if until is None else "account suspended"
         )
@@ -80,7 +82,7 @@ async def lift_suspension(deps: AccountDeps, user_id: int) -> None:
     (a feed rebuilt during the suspension was built without them)."""
     replaced = await suspension_store.clear_suspension(deps.db, user_id)
     if replaced is None:
-        raise _NO_ACCOUNT
+        raise _no_account()
     await _cancel_feed_repair(deps, user_id, replaced.previous_until)
     await jobs.enqueue_fan_out_author(deps.redis, user_id, micros_of(datetime.now(UTC)))
 
