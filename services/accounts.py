@@ -26,6 +26,7 @@ from storage.pg import Db, transaction
 from storage.pg import account_tokens as account_store
 from storage.pg import leaving as leaving_store
 from storage.pg import sessions as session_store
+from storage.pg import suspensions as suspension_store
 from storage.pg import two_factor as two_factor_store
 from storage.pg import users as user_store
 from storage.pg.users import UserRecord
@@ -272,10 +273,14 @@ async def sign_in_owner(
     deps: AccountDeps, db: Db, user: UserRecord, client: SessionClient
 ) -> SignedIn:
     """A new session for the account's proven owner (password, and code when two-factor is
-    on). Logging in reactivates a deactivated account and cancels a pending deletion; once the
-    deletion took effect the account is being erased: INVALID_CREDENTIALS, nothing changed
-    (services.leaving). Side effects (in the caller's transaction): the user's row updated,
-    one session INSERT."""
+    on). A suspended or banned account is refused: ACCOUNT_SUSPENDED with the end date, the
+    suspension kept (services.suspensions). Logging in reactivates a deactivated account and
+    cancels a pending deletion; once the deletion took effect the account is being erased:
+    INVALID_CREDENTIALS, nothing changed (services.leaving). Side effects (in the caller's
+    transaction): the user's row locked and updated, one session INSERT."""
+    suspension = await suspension_store.fetch_active_for_update(db, user.id)
+    if suspension is not None:
+        raise _suspended(suspension.until)
     reactivation = await leaving_store.reactivate(db, user.id)
     if reactivation is None:
         raise _wrong_credentials()
@@ -284,6 +289,17 @@ async def sign_in_owner(
         signed_in,
         reactivated=reactivation.was_deactivated,
         deletion_cancelled=reactivation.deletion_cancelled,
+    )
+
+
+def _suspended(until: datetime | None) -> DomainError:
+    """The log-in refusal of a suspended account: until when, to the second in UTC (a ban
+    has no end)."""
+    if until is None:
+        return DomainError.single(UserErrorCode.ACCOUNT_SUSPENDED, "This account is banned.")
+    end = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return DomainError.single(
+        UserErrorCode.ACCOUNT_SUSPENDED, f"This account is suspended until {end}."
     )
 
 

@@ -24,6 +24,9 @@ class UserErrorCode(enum.Enum):
     MEDIA_NOT_READY = "MEDIA_NOT_READY"
     BLOCKED = "BLOCKED"
     """The viewer acts on an account they blocked (one that blocked them is NOT_FOUND)."""
+    ACCOUNT_SUSPENDED = "ACCOUNT_SUSPENDED"
+    """Log-in to a suspended or banned account (the message says until when;
+    services.suspensions)."""
 
 
 @dataclass(frozen=True, slots=True)

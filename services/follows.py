@@ -51,9 +51,9 @@ APPROVE_NOW = 20
 def refuse_across_block(relation: Relation, field: str = "userId") -> None:
     """Raise DomainError when a block stands between the viewer and the account they act on:
     NOT_FOUND when the account blocked the viewer (exactly as for a missing account: a block
-    is never revealed; also when the account is deactivated), BLOCKED when the viewer blocked
-    it."""
-    if relation.blocks_viewer or relation.deactivated:
+    is never revealed; also when the account is hidden from everyone: deactivated or
+    suspended), BLOCKED when the viewer blocked it."""
+    if relation.blocks_viewer or relation.hidden:
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such user.", field)
     if relation.viewer_has_blocked:
         raise DomainError.single(

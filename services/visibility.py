@@ -1,7 +1,8 @@
 """THE visibility rule: may a viewer see a user, a user's content, a post (docs/privacy.md).
 
-    blocked(V, U)         a block either way between V and U, or U deactivated (by its
-                          owner, or pending deletion: hidden from everyone as by a block)
+    blocked(V, U)         a block either way between V and U, or U hidden from everyone as
+                          by a block: deactivated (by its owner, or pending deletion) or
+                          suspended (banned, or suspended until a time still ahead)
     may_see_user(V, U)    not blocked(V, U)                    (anonymous: never blocked)
     may_see_content(V, U) may_see_user(V, U) and (U public or V is U or V follows U)
     may_see_post(V, P)    (P published, or V its author and P not deleted)
@@ -38,10 +39,10 @@ __all__ = [
 
 
 def blocked(relation: Relation | None) -> bool:
-    """A block either way, or the user deactivated (None: anonymous, or no relation read:
-    never blocked)."""
+    """A block either way, or the user hidden from everyone (deactivated or suspended;
+    None: anonymous, or no relation read: never blocked)."""
     return relation is not None and (
-        relation.viewer_has_blocked or relation.blocks_viewer or relation.deactivated
+        relation.viewer_has_blocked or relation.blocks_viewer or relation.hidden
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from arq.connections import ArqRedis
-from arq.constants import default_queue_name
+from arq.constants import default_queue_name, job_key_prefix
 from arq.jobs import Job, JobStatus
 from redis.asyncio import Redis
 
@@ -72,13 +73,28 @@ FAN_OUT_AUTHOR = "fan_out_author"
 FAN_OUT_AUTHOR_BATCH = "fan_out_author_batch"
 
 
-async def enqueue_fan_out_author(queue: ArqRedis, author_id: int, round_id: int) -> bool:
+async def enqueue_fan_out_author(
+    queue: ArqRedis, author_id: int, round_id: int, *, defer_until: datetime | None = None
+) -> bool:
     """Queue the fan-out of an author's recent posts to all their active followers (after they
-    dropped below the celebrity threshold). `round_id` tells one such event from the next."""
+    dropped below the celebrity threshold, or when their suspension ends: services.suspensions),
+    to run at once or at `defer_until`. `round_id` tells one such event from the next."""
     job = await queue.enqueue_job(
-        FAN_OUT_AUTHOR, author_id, round_id, _job_id=f"{FAN_OUT_AUTHOR}:{author_id}:{round_id}"
+        FAN_OUT_AUTHOR,
+        author_id,
+        round_id,
+        _job_id=f"{FAN_OUT_AUTHOR}:{author_id}:{round_id}",
+        _defer_until=defer_until,
     )
     return job is not None
+
+
+async def cancel_fan_out_author(queue: ArqRedis, author_id: int, round_id: int) -> None:
+    """Take a queued (not yet started) enqueue_fan_out_author job out of the queue; nothing
+    when there is none."""
+    job_id = f"{FAN_OUT_AUTHOR}:{author_id}:{round_id}"
+    await queue.zrem(default_queue_name, job_id)
+    await queue.delete(job_key_prefix + job_id)
 
 
 async def enqueue_fan_out_author_batch(

@@ -17,19 +17,27 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from storage.pg import Db
+from storage.pg.suspensions import suspended_sql
+
+
+def hidden_account_sql(user: str) -> str:
+    """The users row aliased `user` is hidden from everyone: deactivated (by its owner, or
+    pending deletion; log-in reactivates it) or suspended (a ban, or a suspension not yet
+    over: storage.pg.suspensions). Its owner has no session meanwhile."""
+    return f"({user}.deactivated_at IS NOT NULL OR {suspended_sql(user)})"
 
 
 def not_blocked_sql(user: str, viewer: str) -> str:
     """`user` (an id expression) and the viewer have no block between them, either way, and
-    `user` is not deactivated (a deactivated account is hidden from everyone as a block hides
-    it; its owner has no session while it is: log-in reactivates it)."""
+    `user` is not hidden from everyone (hidden_account_sql: deactivated or suspended, hidden as
+    a block hides it). One primary-key probe of users whatever the reason."""
     return (
         f"NOT EXISTS (SELECT 1 FROM blocks bk WHERE bk.blocker_id = {viewer}"
         f" AND bk.blocked_id = {user})"
         f" AND NOT EXISTS (SELECT 1 FROM blocks bk WHERE bk.blocked_id = {viewer}"
         f" AND bk.blocker_id = {user})"
         f" AND NOT EXISTS (SELECT 1 FROM users dz WHERE dz.id = {user}"
-        f" AND dz.deactivated_at IS NOT NULL)"
+        f" AND {hidden_account_sql('dz')})"
     )
 
 
@@ -92,15 +100,16 @@ class Relation(NamedTuple):
     viewer_has_muted: bool
     viewer_requested: bool
     """The viewer has a pending follow request to the user."""
-    deactivated: bool = False
-    """The account is deactivated (by its owner, or pending deletion): hidden as by a block."""
+    hidden: bool = False
+    """The account is hidden from everyone as by a block: deactivated (by its owner, or
+    pending deletion) or suspended (hidden_account_sql)."""
 
 
 async def fetch_relations(db: Db, viewer_id: int | None, user_ids: Sequence[int]) -> list[Relation]:
     """The relation of the viewer (None: anonymous) to each existing user among `user_ids`, in
     no particular order. One statement: primary-key probes per user."""
     rows = await db.fetch(
-        """
+        f"""
         SELECT u.id, u.is_private,
                EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $2 AND b.blocked_id = u.id)
                    AS viewer_has_blocked,
@@ -112,7 +121,7 @@ async def fetch_relations(db: Db, viewer_id: int | None, user_ids: Sequence[int]
                    AS viewer_has_muted,
                EXISTS (SELECT 1 FROM follow_requests r
                         WHERE r.requester_id = $2 AND r.target_id = u.id) AS viewer_requested,
-               u.deactivated_at IS NOT NULL AS deactivated
+               {hidden_account_sql("u")} AS hidden
           FROM users u
          WHERE u.id = ANY($1::bigint[])
         """,

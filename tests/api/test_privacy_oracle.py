@@ -34,7 +34,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -43,9 +43,11 @@ from hypothesis import strategies as st
 
 from resources import Resources
 from schema.global_ids import decode_global_id, encode_global_id
+from services import suspensions
 from services.tokens import AccessTokens
 from settings import Settings
 from tests.api.configured import app_with
+from tests.api.test_suspensions_api import pass_the_end
 from tests.conftest import LiveApp, reset_state, run_worker_until_idle
 from tests.factories import make_media, make_user
 from tests.feed_factories import insert_follows
@@ -114,12 +116,17 @@ class Model:
     comments: list[CommentFact] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     media_owner: dict[int, int] = field(default_factory=dict)
+    suspended: set[int] = field(default_factory=set)
+    """Accounts suspended or banned now (#19): hidden from everyone; they have no session."""
 
-    # The rule (contract, "The rule"). Viewer None: anonymous.
+    # The rule (contract, "The rule"; #19: a suspended account is hidden from everyone as by a
+    # block, its follows kept). Viewer None: anonymous.
     def blocked(self, a: int, b: int) -> bool:
         return (a, b) in self.blocks or (b, a) in self.blocks
 
     def may_see_user(self, viewer: int | None, user: int) -> bool:
+        if user in self.suspended:
+            return viewer == user
         return viewer is None or not self.blocked(viewer, user)
 
     def may_see_content(self, viewer: int | None, user: int) -> bool:
@@ -144,7 +151,7 @@ class Model:
             for author in range(self.n)
             if (author == viewer or (viewer, author) in self.follows)
             and (viewer, author) not in self.mutes
-            and not self.blocked(viewer, author)
+            and self.may_see_user(viewer, author)
         }
 
     def notify(self, recipient: int, kind: str, post: int | None, actor: int) -> None:
@@ -199,6 +206,12 @@ class World:
     mutes: tuple[tuple[int, int], ...]
     posts: tuple[PostSpec, ...]
     ops: tuple[Op, ...]
+    suspensions: tuple[tuple[int, str], ...] = ()
+    """(user, SUSPENSIONS kind), applied once the world is built."""
+
+
+SUSPENSIONS = ("SUSPENDED", "BANNED", "LAPSED")
+"""Suspended until a time ahead, banned, or suspended until a time that has passed (over)."""
 
 
 OP_KINDS = (
@@ -252,7 +265,12 @@ def worlds(draw: st.DrawFn) -> World:
             max_size=14,
         )
     )
-    return World(n, private, edges, blocks, mutes, tuple(posts), tuple(ops))
+    suspensions = draw(
+        st.lists(
+            st.tuples(user, st.sampled_from(SUSPENSIONS)), max_size=2, unique_by=lambda s: s[0]
+        )
+    )
+    return World(n, private, edges, blocks, mutes, tuple(posts), tuple(ops), tuple(suspensions))
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,6 +404,31 @@ async def build_world(world: World, live: LiveApp, settings: Settings) -> tuple[
         await apply(model, client, op)
     await run_worker_until_idle(settings)  # whatever the ops queued (a block's feed clean-up)
     return model, client
+
+
+async def suspend(world: World, model: Model, client: Client) -> None:
+    """Suspend, ban, or suspend and let the end pass (tests/api/test_suspensions_api.py), through
+    the seam the moderation actions call (services.suspensions)."""
+    resources = client.live.resources
+    until = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    for index, kind in world.suspensions:
+        user_id = client.user_ids[index]
+        end = None if kind == "BANNED" else until
+        await suspensions.suspend_account(resources.accounts, user_id, until=end, reason=kind)
+        if kind == "LAPSED":
+            await pass_the_end(resources, user_id, until)
+        else:
+            model.suspended.add(index)
+    # Each feeds' repair job waits, deferred to its end: the checks flush Redis before lifting.
+
+
+async def lift_all(world: World, model: Model, client: Client, settings: Settings) -> None:
+    """Lift every suspension of the world; the feeds' repairs run (the burst worker ends once
+    the queue is empty: no repair deferred to an end is left, Redis was flushed)."""
+    for index, _ in world.suspensions:
+        await suspensions.lift_suspension(client.live.resources.accounts, client.user_ids[index])
+    model.suspended.clear()
+    await run_worker_until_idle(settings)
 
 
 async def create_post(model: Model, client: Client, spec: PostSpec) -> None:
@@ -998,7 +1041,8 @@ async def read_pages(
 async def check_everything(
     model: Model, client: Client, facts: Facts, notification_ids: list[int]
 ) -> None:
-    for viewer in [None, *range(model.n)]:
+    # A suspended account has no session (tests/api/test_suspensions_api.py): not a viewer.
+    for viewer in [None, *(i for i in range(model.n) if i not in model.suspended)]:
         checker = Checker(model, client, facts, viewer)
         listed: set[int] = set()
         if viewer is not None:
@@ -1049,3 +1093,12 @@ async def check_world_end_to_end(app: OracleApp, world: World) -> None:
     await check_everything(model, client, facts, notification_ids)
     await resources.redis.flushdb()  # feeds, counters, snapshots: rebuilt from PostgreSQL
     await check_everything(model, client, facts, notification_ids)
+    if world.suspensions:
+        # Suspensions hide and lifting restores, with the caches rebuilt meanwhile: the feeds
+        # rebuilt above, the explore and ranked snapshots read then.
+        await suspend(world, model, client)
+        await check_everything(model, client, facts, notification_ids)
+        await resources.redis.flushdb()
+        await check_everything(model, client, facts, notification_ids)
+        await lift_all(world, model, client, app.settings)
+        await check_everything(model, client, facts, notification_ids)
