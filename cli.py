@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 from collections.abc import Coroutine, Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,7 +119,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
             settings, purpose=f"shutter {command}", need_redis=False, share_running=True
         ) as ready:
             _migrate(ready)
-            status = asyncio.run(run_ranker_command(ready, action, getattr(args, "version", None)))
+            status = asyncio.run(
+                run_ranker_command(
+                    ready,
+                    action,
+                    getattr(args, "version", None),
+                    since=getattr(args, "since", None),
+                    until=getattr(args, "until", None),
+                )
+            )
         if status:
             sys.exit(status)
     elif command == "export-schema":
@@ -217,6 +226,11 @@ def _parser() -> argparse.ArgumentParser:
     promote = actions.add_parser("promote", help="make a stored model the active one")
     promote.add_argument("version", type=int)
     actions.add_parser("rollback", help="reject the active model, re-activate the previous")
+    report = actions.add_parser(
+        "report", help="engagement per experiment arm and day (default: the last 7 days)"
+    )
+    report.add_argument("--since", type=date.fromisoformat, help="first day, YYYY-MM-DD (UTC)")
+    report.add_argument("--until", type=date.fromisoformat, help="last day, YYYY-MM-DD (UTC)")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
     return parser

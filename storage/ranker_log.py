@@ -8,6 +8,7 @@ and dropped after the retention by a cron job (ensure_partitions, drop_partition
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -61,34 +62,132 @@ def _record(page: ServedPage) -> bytes:
 
 def queue_served_page(pipe: Redis, page: ServedPage) -> None:
     """Add to `pipe` (a pipeline, executed by the caller) what serving `page` logs: its record
-    on the served list (capped at SERVED_LOG_CAP) and each post's attribution to it
-    (ranker_served_posts, for impression reports)."""
+    on the served list (capped at SERVED_LOG_CAP) and each post's attribution to it with its
+    feature row (ranker_served_posts, for impression reports and explanations)."""
     pipe.rpush(redis_keys.RANKER_SERVED_LOG, _record(page))
     pipe.ltrim(redis_keys.RANKER_SERVED_LOG, -SERVED_LOG_CAP, -1)
     if page.post_ids:
         served = redis_keys.ranker_served_posts(page.viewer_id)
-        value = f"{page.page_id}/{page.served_ms}"
-        pipe.hset(served, mapping={str(post_id): value for post_id in page.post_ids})
+        prefix = f"{page.page_id}/{page.served_ms}/{page.model_version or ''}/"
+        rows = page.features.tolist()
+        pipe.hset(
+            served,
+            mapping={
+                str(post_id): prefix + ",".join(f"{value:.6g}" for value in row)
+                for post_id, row in zip(page.post_ids, rows, strict=True)
+            },
+        )
         pipe.expire(served, SERVED_MAP_TTL_SECONDS)
 
 
-async def served_pages_of(
+async def log_served_page(redis: Redis, page: ServedPage) -> None:
+    """Log `page` (queue_served_page) in one round trip of its own."""
+    async with redis.pipeline(transaction=False) as pipe:
+        queue_served_page(pipe, page)
+        await pipe.execute()
+
+
+_WINDOW_HEADER = struct.Struct(">qH8s")
+"""Model version (-1: the formula), feature count, arm (ASCII, NUL-padded)."""
+_FEATURE = 4
+"""Bytes of one float32 feature value."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFeatures:
+    """Feature rows of a stretch of a RANKED window (row i: the snapshot's post at offset+i),
+    with how the window was ranked."""
+
+    model_version: int | None
+    arm: str
+    rows: npt.NDArray[np.float64]
+
+
+def queue_window_features(
+    pipe: Redis, viewer_id: int, snapshot_id: str, window: WindowFeatures, ttl_seconds: int
+) -> None:
+    """Add to `pipe` the storing of a whole window's feature rows, in snapshot order, for the
+    session's later pages (read_window_features); one key, expiring with the snapshot."""
+    width = window.rows.shape[1] if window.rows.ndim == 2 else 0
+    header = _WINDOW_HEADER.pack(
+        -1 if window.model_version is None else window.model_version,
+        width,
+        window.arm.encode("ascii"),
+    )
+    pipe.set(
+        redis_keys.ranker_window_features(viewer_id, snapshot_id),
+        header + window.rows.astype(">f4").tobytes(),
+        ex=ttl_seconds,
+    )
+
+
+def queue_read_window_features(
+    pipe: Redis, viewer_id: int, snapshot_id: str, *, offset: int, count: int, width: int
+) -> None:
+    """Add to `pipe` the two reads (header, rows offset..offset+count) whose results
+    `window_features_of` decodes."""
+    key = redis_keys.ranker_window_features(viewer_id, snapshot_id)
+    start = _WINDOW_HEADER.size + offset * width * _FEATURE
+    pipe.getrange(key, 0, _WINDOW_HEADER.size - 1)
+    pipe.getrange(key, start, start + count * width * _FEATURE - 1)
+
+
+def window_features_of(header: bytes, body: bytes, width: int) -> WindowFeatures | None:
+    """The rows read by queue_read_window_features; None when the key is gone or was stored
+    with another feature count. Pure."""
+    if len(header) < _WINDOW_HEADER.size:
+        return None
+    version, stored_width, arm = _WINDOW_HEADER.unpack(header)
+    if stored_width != width or width == 0:
+        return None
+    rows = np.frombuffer(body, dtype=">f4").astype(np.float64).reshape(-1, width)
+    return WindowFeatures(None if version < 0 else version, arm.rstrip(b"\0").decode("ascii"), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class ServedPost:
+    """How a RANKED page served one post to the viewer: the page, when, which model (None:
+    the formula) and the post's feature row as scored."""
+
+    page_id: str
+    served_at: datetime
+    model_version: int | None
+    features: list[float]
+
+
+async def served_posts_of(
     redis: Redis, viewer_id: int, post_ids: Sequence[int]
-) -> dict[int, tuple[str, datetime]]:
-    """post id -> (page id, served at) of the latest RANKED page that served it to the viewer
-    (within SERVED_MAP_TTL_SECONDS); one round trip, no side effect."""
+) -> dict[int, ServedPost]:
+    """post id -> how the latest RANKED page that served it to the viewer did (within
+    SERVED_MAP_TTL_SECONDS); posts not served lately are absent. One round trip, no side
+    effect."""
     if not post_ids:
         return {}
     values = await cast(
         Awaitable[list[bytes | None]],
         redis.hmget(redis_keys.ranker_served_posts(viewer_id), [str(i) for i in post_ids]),
     )
-    found: dict[int, tuple[str, datetime]] = {}
+    found: dict[int, ServedPost] = {}
     for post_id, value in zip(post_ids, values, strict=True):
         if value is not None:
-            page_id, served_ms = (value.decode() if isinstance(value, bytes) else value).split("/")
-            found[post_id] = (page_id, datetime.fromtimestamp(int(served_ms) / 1000, UTC))
+            text = value.decode() if isinstance(value, bytes) else value
+            page_id, served_ms, version, features = [*text.split("/"), "", ""][:4]
+            found[post_id] = ServedPost(
+                page_id,
+                datetime.fromtimestamp(int(served_ms) / 1000, UTC),
+                int(version) if version else None,
+                [float(v) for v in features.split(",")] if features else [],
+            )
     return found
+
+
+async def served_pages_of(
+    redis: Redis, viewer_id: int, post_ids: Sequence[int]
+) -> dict[int, tuple[str, datetime]]:
+    """post id -> (page id, served at) of the latest RANKED page that served it to the viewer
+    (served_posts_of, without the features); one round trip, no side effect."""
+    served = await served_posts_of(redis, viewer_id, post_ids)
+    return {post_id: (post.page_id, post.served_at) for post_id, post in served.items()}
 
 
 async def drain_served_pages(redis: Redis, db: Db, *, batch: int) -> int:
@@ -142,24 +241,55 @@ class Impression:
     post_id: int
     position: int
     visible_ms: int
+    profile_opened_at: datetime | None = None
+    """When the viewer opened the author's profile from it (None: not reported)."""
 
 
-async def insert_impressions(db: Db, impressions: Sequence[Impression]) -> int:
-    """Insert the impressions, skipping those already recorded (same viewer, post and served
-    page); returns how many were new. One statement."""
+@dataclass(frozen=True, slots=True)
+class WrittenImpressions:
+    """What insert_impressions changed: the (post id, page id) of rows new, and of rows that
+    became engaged (new ones included)."""
+
+    new: list[tuple[int, str]]
+    newly_engaged: list[tuple[int, str]]
+
+
+async def insert_impressions(
+    db: Db, impressions: Sequence[Impression], *, long_dwell_ms: int
+) -> WrittenImpressions:
+    """Insert the impressions (at most one per viewer, post and served page); one already
+    recorded keeps its row, which takes a longer visible time or a first profile opening
+    (nothing else changes). A row is engaged with at least `long_dwell_ms` on screen or a
+    profile opening. One statement (its `before` sees the rows as they were)."""
     if not impressions:
-        return 0
-    inserted: int = await db.fetchval(
+        return WrittenImpressions([], [])
+    rows = await db.fetch(
         """
-        WITH new AS (
-            INSERT INTO ranker_impressions
-                   (served_at, page_id, viewer_id, post_id, position, visible_ms)
+        WITH given AS (
             SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bigint[], $4::bigint[],
-                                 $5::int[], $6::int[])
-            ON CONFLICT DO NOTHING
-            RETURNING 1
+                                 $5::int[], $6::int[], $7::timestamptz[])
+                       AS g(served_at, page_id, viewer_id, post_id, position, visible_ms,
+                            profile_opened_at)
+        ), before AS (
+            SELECT i.post_id, i.page_id,
+                   (i.visible_ms >= $8 OR i.profile_opened_at IS NOT NULL) AS engaged
+              FROM ranker_impressions i JOIN given g USING (viewer_id, post_id, page_id, served_at)
+        ), written AS (
+            INSERT INTO ranker_impressions AS i
+                   (served_at, page_id, viewer_id, post_id, position, visible_ms,
+                    profile_opened_at)
+            SELECT * FROM given
+            ON CONFLICT (viewer_id, post_id, page_id, served_at) DO UPDATE
+               SET visible_ms = greatest(i.visible_ms, excluded.visible_ms),
+                   profile_opened_at = coalesce(i.profile_opened_at, excluded.profile_opened_at)
+             WHERE excluded.visible_ms > i.visible_ms
+                OR (i.profile_opened_at IS NULL AND excluded.profile_opened_at IS NOT NULL)
+            RETURNING i.post_id, i.page_id, xmax = 0 AS inserted,
+                      (i.visible_ms >= $8 OR i.profile_opened_at IS NOT NULL) AS engaged
         )
-        SELECT count(*) FROM new
+        SELECT w.post_id, w.page_id, w.inserted,
+               w.engaged AND NOT coalesce(b.engaged, false) AS newly_engaged
+          FROM written w LEFT JOIN before b USING (post_id, page_id)
         """,
         [i.served_at for i in impressions],
         [i.page_id for i in impressions],
@@ -167,8 +297,13 @@ async def insert_impressions(db: Db, impressions: Sequence[Impression]) -> int:
         [i.post_id for i in impressions],
         [i.position for i in impressions],
         [i.visible_ms for i in impressions],
+        [i.profile_opened_at for i in impressions],
+        long_dwell_ms,
     )
-    return inserted
+    return WrittenImpressions(
+        [(row["post_id"], row["page_id"]) for row in rows if row["inserted"]],
+        [(row["post_id"], row["page_id"]) for row in rows if row["newly_engaged"]],
+    )
 
 
 def _partition(table: str, day: date) -> str:

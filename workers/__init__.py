@@ -43,6 +43,7 @@ from workers.jobs import (
     send_email,
     start_password_reset,
     sweep_stale_media,
+    train_ranker,
 )
 from workers.observability import observed, on_job_start
 from workers.search_jobs import search_index_post, search_index_user
@@ -52,6 +53,9 @@ ARQ_TIMEOUT_MARGIN_SECONDS = 5
 # arq holds a running job for (longest timeout + 10 s); after a worker dies, another worker takes
 # the job over once that lapses. Short cron timeouts keep the takeover quick.
 CRON_TIMEOUT_SECONDS = 10
+# The daily ranker training reads a week of the log and fits a model (minutes at most; the
+# fitting runs in a thread, so the worker's other jobs go on meanwhile).
+RANKER_TRAINING_TIMEOUT_SECONDS = 1800
 # A fan-out batch is one Redis script call for ~1,000 followers: seconds would be pathological.
 FEED_JOB_TIMEOUT_SECONDS = 10
 # An SMTP session gives up after 30 s (storage.mail.smtp); the job's limit is the backstop.
@@ -197,6 +201,20 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 second={5, 15, 25, 35, 45, 55},
                 unique=True,
                 timeout=CRON_TIMEOUT_SECONDS,
+            ),
+            *(
+                [
+                    cron(
+                        train_ranker,
+                        hour={settings.ranker_training_hour},
+                        minute={31},
+                        second={0},
+                        unique=True,
+                        timeout=RANKER_TRAINING_TIMEOUT_SECONDS,
+                    )
+                ]
+                if settings.ranker_training_enabled
+                else []
             ),
             cron(
                 maintain_ranker_partitions,

@@ -22,11 +22,13 @@ from services.feed import ranking
 from services.feed.chronological import collect_chronological
 from services.feed.deps import FeedDeps
 from services.pagination import InvalidArgumentError, Page, page_of
+from services.ranker.serving import WindowScores
+from storage import ranker_log
 from storage.feed import cache as feed_cache
 from storage.feed import sql as feed_sql
 from storage.feed.keys import FeedKey
 from storage.feed.sql import CandidateFeatures, FeedPost
-from storage.ranker_log import ServedPage
+from storage.ranker_log import ServedPage, WindowFeatures
 
 _SNAPSHOT_SLACK = 8
 
@@ -42,14 +44,16 @@ async def read_ranked(
     """One page of the ranked feed. The first page (no cursor) ranks and stores a snapshot.
 
     Raises InvalidArgumentError when the snapshot of `cursor` has expired. Side effects: as
-    collect_chronological; the first page writes the snapshot (TTL ranked_snapshot_ttl_seconds).
+    collect_chronological; the first page writes the snapshot (TTL ranked_snapshot_ttl_seconds)
+    and, with deps.log_served_pages, the window's feature rows; every page served from the
+    window (first or later) is logged with its posts' rows (storage.ranker_log).
     """
     if isinstance(cursor, FeedTailCursor):
         below = (cursor.micros, cursor.post_id)
         return page_of(await _tail_items(deps, viewer_id, below, limit + 1), limit)
     if cursor is None:
         return await _first_page(deps, viewer_id, limit, now)
-    return await _snapshot_page(deps, viewer_id, cursor, limit)
+    return await _snapshot_page(deps, viewer_id, cursor, limit, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,8 @@ class RankedWindow:
     scores: list[float]
     model_version: int | None = None
     """The learned model that scored the window; None: the formula."""
+    arm: str = "formula"
+    """The viewer's ranker experiment arm (services.ranker.serving.Experiment)."""
 
 
 async def rank_candidates(
@@ -74,7 +80,8 @@ async def rank_candidates(
     """Score `candidates` for the viewer and order them (services.feed.features, vectorised over
     the window). Their inputs come from the candidate query (`inputs`, one per candidate) when it
     read them; else two queries read them (engagement, affinity). One Redis read: which of them
-    the feed has shown the viewer before."""
+    the feed has shown the viewer before. The active learned model scores them when one serves
+    the viewer's experiment arm (deps.ranker), else the formula."""
     if not candidates:
         return RankedWindow([], np.empty((0, len(features_.FEATURE_NAMES))), [])
     post_ids = [post.id for post in candidates]
@@ -85,11 +92,20 @@ async def rank_candidates(
     matrix = features_.feature_matrix(
         viewer_id, candidates, [inputs[post.id] for post in candidates], shown, now
     )
-    scores = features_.formula_scores(matrix)
+    if deps.ranker is None:
+        scored = WindowScores(features_.formula_scores(matrix), None, "formula")
+    else:
+        scored = await deps.ranker.score(deps.db, viewer_id, matrix)
     order = features_.order(
-        [post.id for post in candidates], [post.author_id for post in candidates], scores
+        [post.id for post in candidates], [post.author_id for post in candidates], scored.scores
     )
-    return RankedWindow([candidates[i].id for i in order], matrix[order], scores[order].tolist())
+    return RankedWindow(
+        [candidates[i].id for i in order],
+        matrix[order],
+        scored.scores[order].tolist(),
+        scored.model_version,
+        scored.arm,
+    )
 
 
 async def _read_inputs(
@@ -131,18 +147,22 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
     )
     ranked = window_ranked.post_ids
     snapshot_id = secrets.token_urlsafe(9)
-    served = None
+    served = window_rows = None
     if deps.log_served_pages and ranked:
         served = ServedPage(
             page_id=snapshot_id,
             viewer_id=viewer_id,
             served_ms=int(now.timestamp() * 1000),
             model_version=window_ranked.model_version,
-            arm="formula" if window_ranked.model_version is None else "model",
+            arm=window_ranked.arm,
             post_ids=ranked[:limit],
             feature_names=features_.FEATURE_NAMES,
             features=window_ranked.features[:limit],
         )
+        if len(ranked) > limit:
+            window_rows = WindowFeatures(
+                window_ranked.model_version, window_ranked.arm, window_ranked.features
+            )
     await feed_cache.save_ranked_snapshot(
         deps.redis,
         viewer_id,
@@ -151,6 +171,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
         window_tail=tail,
         ttl_seconds=deps.config.ranked_snapshot_ttl_seconds,
         served=served,
+        window=window_rows,
     )
     items = [
         (encode(FeedSnapshotCursor(snapshot_id, index + 1)), post_id)
@@ -162,10 +183,14 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
 
 
 async def _snapshot_page(
-    deps: FeedDeps, viewer_id: int, cursor: FeedSnapshotCursor, limit: int
+    deps: FeedDeps, viewer_id: int, cursor: FeedSnapshotCursor, limit: int, now: datetime
 ) -> Page[int]:
     items: list[tuple[str, int]] = []
+    rows: dict[int, features_.Matrix] = {}
+    """The served posts' feature rows (for the log), when stored."""
+    ranked_by: WindowFeatures | None = None
     offset = cursor.offset
+    width = len(features_.FEATURE_NAMES) if deps.log_served_pages else 0
     while True:
         found = await feed_cache.read_ranked_snapshot(
             deps.redis,
@@ -173,6 +198,7 @@ async def _snapshot_page(
             cursor.snapshot_id,
             offset=offset,
             count=limit + 1 - len(items) + _SNAPSHOT_SLACK,
+            features_width=width,
         )
         if found is None:
             raise InvalidArgumentError(
@@ -188,14 +214,56 @@ async def _snapshot_page(
                 for index, post_id in enumerate(found.ids)
                 if post_id in visible
             ]
+            if found.features is not None and len(found.features.rows) == len(found.ids):
+                ranked_by = found.features
+                rows |= {
+                    post_id: found.features.rows[index]
+                    for index, post_id in enumerate(found.ids)
+                    if post_id in visible
+                }
             offset += len(found.ids)
         if len(items) > limit:
-            return page_of(items, limit)
-        if offset >= found.total:
             break
-    if found.window_tail is not None:
-        items += await _tail_items(deps, viewer_id, found.window_tail, limit + 1 - len(items))
-    return page_of(items, limit)
+        if offset >= found.total:
+            if found.window_tail is not None:
+                items += await _tail_items(
+                    deps, viewer_id, found.window_tail, limit + 1 - len(items)
+                )
+            break
+    page = page_of(items, limit)
+    if ranked_by is not None:
+        await _log_snapshot_page(deps, viewer_id, cursor, page, rows, ranked_by, now)
+    return page
+
+
+async def _log_snapshot_page(
+    deps: FeedDeps,
+    viewer_id: int,
+    cursor: FeedSnapshotCursor,
+    page: Page[int],
+    rows: Mapping[int, features_.Matrix],
+    ranked_by: WindowFeatures,
+    now: datetime,
+) -> None:
+    """Log a page served from a snapshot: its posts from the window (not the time-ordered
+    tail below it) with the rows they were ranked with. Page id: the snapshot's, then `.` and
+    the page's first position. Side effect: one Redis round trip (storage.ranker_log)."""
+    served = [post_id for _, post_id in page.edges if post_id in rows]
+    if not served:
+        return
+    await ranker_log.log_served_page(
+        deps.redis,
+        ServedPage(
+            page_id=f"{cursor.snapshot_id}.{cursor.offset}",
+            viewer_id=viewer_id,
+            served_ms=int(now.timestamp() * 1000),
+            model_version=ranked_by.model_version,
+            arm=ranked_by.arm,
+            post_ids=served,
+            feature_names=features_.FEATURE_NAMES,
+            features=np.array([rows[post_id] for post_id in served], dtype=np.float64),
+        ),
+    )
 
 
 async def _tail_items(

@@ -18,6 +18,7 @@ runs from the database's bytes); and it gives per-feature contributions (SHAP) f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,11 +28,11 @@ import numpy as np
 import numpy.typing as npt
 
 from services.feed.features import FEATURE_NAMES, formula_scores
+from services.ranker.impressions import LONG_DWELL_MS
 from services.ranker.serving import LIBRARY, load_model
 from storage import ranker_models
 from storage.pg import Db
 
-LONG_DWELL_MS = 3000
 ENGAGEMENT_WINDOW = timedelta(hours=24)
 MIN_ROWS = 50
 Progress = Callable[[str, int, int], None]
@@ -149,7 +150,9 @@ async def train(
     def on_round(env: Any) -> None:
         report("training", env.iteration + 1, rounds)
 
-    booster = lightgbm.train(params, dataset, num_boost_round=rounds, callbacks=[on_round])
+    booster = await asyncio.to_thread(
+        lightgbm.train, params, dataset, num_boost_round=rounds, callbacks=[on_round]
+    )  # LightGBM releases the GIL: the process's event loop goes on meanwhile
     test_x, test_y, test_pages = matrix[held_out], labels[held_out], pages[held_out]
     predicted = np.asarray(booster.predict(test_x), dtype=np.float64)
     metrics: dict[str, Any] = {

@@ -37,7 +37,14 @@ from redis.crc import key_slot
 from storage import redis_keys, redis_scripts
 from storage.counters import LikeCounter, like_count_keys, like_counters
 from storage.feed.keys import FeedKey
-from storage.ranker_log import ServedPage, queue_served_page
+from storage.ranker_log import (
+    ServedPage,
+    WindowFeatures,
+    queue_read_window_features,
+    queue_served_page,
+    queue_window_features,
+    window_features_of,
+)
 
 HORIZON = "h"
 BUILDING = "b"
@@ -358,6 +365,8 @@ class SnapshotSlice:
     """How many ids the snapshot holds."""
     window_tail: FeedKey | None
     """The oldest key of the ranked window when older posts may exist below it."""
+    features: WindowFeatures | None = None
+    """The ids' feature rows as ranked (when asked for and still stored)."""
 
 
 _RECORD_IMPRESSIONS_SCRIPT = """
@@ -414,10 +423,12 @@ async def save_ranked_snapshot(
     window_tail: FeedKey | None,
     ttl_seconds: int,
     served: ServedPage | None = None,
+    window: WindowFeatures | None = None,
 ) -> None:
     """Store the ranked order of one paging session, and log `served` (the page served from
-    it: storage.ranker_log.queue_served_page) in the same round trip. Side effects: one key
-    with a TTL; the served page's log entries."""
+    it: storage.ranker_log.queue_served_page) and store the window's feature rows (for the
+    later pages' logs: storage.ranker_log.queue_window_features) in the same round trip.
+    Side effects: one key with a TTL (two with `window`); the served page's log entries."""
     header = _HEADER.pack(*(window_tail or (0, 0)))
     body = struct.pack(f">{len(ids)}q", *ids)
     async with redis.pipeline(transaction=False) as pipe:
@@ -426,20 +437,33 @@ async def save_ranked_snapshot(
         )
         if served is not None:
             queue_served_page(pipe, served)
+        if window is not None:
+            queue_window_features(pipe, user_id, snapshot_id, window, ttl_seconds)
         await pipe.execute()
 
 
 async def read_ranked_snapshot(
-    redis: Redis, user_id: int, snapshot_id: str, *, offset: int, count: int
+    redis: Redis,
+    user_id: int,
+    snapshot_id: str,
+    *,
+    offset: int,
+    count: int,
+    features_width: int = 0,
 ) -> SnapshotSlice | None:
-    """`count` ids of a snapshot from `offset` (one round trip); None when it has expired."""
+    """`count` ids of a snapshot from `offset` (one round trip); None when it has expired.
+    With `features_width`, the ids' feature rows too (the stored window's: `features`)."""
     key = redis_keys.feed_ranked_snapshot(user_id, snapshot_id)
     start = _HEADER.size + offset * _ID.size
     async with redis.pipeline(transaction=False) as pipe:
         pipe.getrange(key, 0, _HEADER.size - 1)
         pipe.getrange(key, start, start + count * _ID.size - 1)
         pipe.strlen(key)
-        header, body, length = await pipe.execute()
+        if features_width:
+            queue_read_window_features(
+                pipe, user_id, snapshot_id, offset=offset, count=count, width=features_width
+            )
+        header, body, length, *stored = await pipe.execute()
     if len(header) < _HEADER.size:
         return None
     tail = _HEADER.unpack(header)
@@ -447,4 +471,5 @@ async def read_ranked_snapshot(
         ids=[value for (value,) in _ID.iter_unpack(body)] if count > 0 else [],
         total=(length - _HEADER.size) // _ID.size,
         window_tail=None if tail == (0, 0) else (tail[0], tail[1]),
+        features=window_features_of(stored[0], stored[1], features_width) if stored else None,
     )
