@@ -260,7 +260,8 @@ async def insert_impressions(
     """Insert the impressions (at most one per viewer, post and served page); one already
     recorded keeps its row, which takes a longer visible time or a first profile opening
     (nothing else changes). A row is engaged with at least `long_dwell_ms` on screen or a
-    profile opening. One statement (its `before` sees the rows as they were)."""
+    profile opening. One statement (its `before` sees the rows as they were: a written row
+    missing there is new; xmax cannot be read on a partitioned table)."""
     if not impressions:
         return WrittenImpressions([], [])
     rows = await db.fetch(
@@ -284,10 +285,10 @@ async def insert_impressions(
                    profile_opened_at = coalesce(i.profile_opened_at, excluded.profile_opened_at)
              WHERE excluded.visible_ms > i.visible_ms
                 OR (i.profile_opened_at IS NULL AND excluded.profile_opened_at IS NOT NULL)
-            RETURNING i.post_id, i.page_id, xmax = 0 AS inserted,
+            RETURNING i.post_id, i.page_id,
                       (i.visible_ms >= $8 OR i.profile_opened_at IS NOT NULL) AS engaged
         )
-        SELECT w.post_id, w.page_id, w.inserted,
+        SELECT w.post_id, w.page_id, b.post_id IS NULL AS inserted,
                w.engaged AND NOT coalesce(b.engaged, false) AS newly_engaged
           FROM written w LEFT JOIN before b USING (post_id, page_id)
         """,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
 from prometheus_client import Counter
@@ -33,6 +33,9 @@ from storage.rate_limits import RateLimiter
 MAX_BATCH = 100
 LONG_DWELL_MS = 3000
 """On screen this long makes an impression engaged (a label: services.ranker.training)."""
+ENGAGEMENT_WINDOW = timedelta(hours=24)
+"""Engagement counts for a served page this long after it (a profile opening reported later
+is not recorded)."""
 MAX_VISIBLE_MS = 3_600_000
 """Longer on screen than an hour counts as an hour (a client left open)."""
 
@@ -67,7 +70,7 @@ async def record_impressions(
     for a post the viewer may not see, and RATE_LIMITED when the viewer reports too often;
     nothing is recorded then. Side effects: the call counted against the limit; the new rows in
     ranker_impressions, and on rows already there a longer visible time or a first profile
-    opening (at `now`).
+    opening (at `now`; not recorded after the ENGAGEMENT_WINDOW of its page).
     """
     if not impressions or len(impressions) > MAX_BATCH:
         raise DomainError.single(
@@ -106,7 +109,10 @@ async def record_impressions(
             reported.post_id,
             reported.position if earlier is None else earlier.position,
             max(min(reported.visible_ms, MAX_VISIBLE_MS), earlier.visible_ms if earlier else 0),
-            now if reported.opened_profile or (earlier and earlier.profile_opened_at) else None,
+            now
+            if (reported.opened_profile or (earlier is not None and earlier.profile_opened_at))
+            and now < served_at + ENGAGEMENT_WINDOW
+            else None,
         )
     written = await ranker_log.insert_impressions(
         deps.db, list(rows.values()), long_dwell_ms=LONG_DWELL_MS

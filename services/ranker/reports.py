@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from services.ranker.impressions import LONG_DWELL_MS
-from services.ranker.training import ENGAGEMENT_WINDOW
+from services.ranker.impressions import ENGAGEMENT_WINDOW, LONG_DWELL_MS
 from storage import ranker_models
 from storage.pg import Db
 from storage.ranker_models import ArmDay

@@ -28,12 +28,11 @@ import numpy as np
 import numpy.typing as npt
 
 from services.feed.features import FEATURE_NAMES, formula_scores
-from services.ranker.impressions import LONG_DWELL_MS
+from services.ranker.impressions import ENGAGEMENT_WINDOW, LONG_DWELL_MS
 from services.ranker.serving import LIBRARY, load_model
 from storage import ranker_models
 from storage.pg import Db
 
-ENGAGEMENT_WINDOW = timedelta(hours=24)
 MIN_ROWS = 50
 Progress = Callable[[str, int, int], None]
 Vector = npt.NDArray[np.float64]
