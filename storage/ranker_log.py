@@ -60,6 +60,16 @@ def _record(page: ServedPage) -> bytes:
     )
 
 
+def _served_values(page: ServedPage) -> dict[str, bytes]:
+    """The served-map entries of `page`: post id -> b"page id/served ms/model version/" and
+    the post's feature row as float32 bytes (served_posts_of reads them)."""
+    prefix = f"{page.page_id}/{page.served_ms}/{page.model_version or ''}/".encode()
+    rows = page.features.astype("<f4")
+    return {
+        str(post_id): prefix + rows[index].tobytes() for index, post_id in enumerate(page.post_ids)
+    }
+
+
 def queue_served_page(pipe: Redis, page: ServedPage) -> None:
     """Add to `pipe` (a pipeline, executed by the caller) what serving `page` logs: its record
     on the served list (capped at SERVED_LOG_CAP) and each post's attribution to it with its
@@ -68,23 +78,37 @@ def queue_served_page(pipe: Redis, page: ServedPage) -> None:
     pipe.ltrim(redis_keys.RANKER_SERVED_LOG, -SERVED_LOG_CAP, -1)
     if page.post_ids:
         served = redis_keys.ranker_served_posts(page.viewer_id)
-        prefix = f"{page.page_id}/{page.served_ms}/{page.model_version or ''}/"
-        rows = page.features.tolist()
-        pipe.hset(
-            served,
-            mapping={
-                str(post_id): prefix + ",".join(f"{value:.6g}" for value in row)
-                for post_id, row in zip(page.post_ids, rows, strict=True)
-            },
-        )
+        pipe.hset(served, mapping=_served_values(page))
         pipe.expire(served, SERVED_MAP_TTL_SECONDS)
 
 
-async def log_served_page(redis: Redis, page: ServedPage) -> None:
-    """Log `page` (queue_served_page) in one round trip of its own."""
-    async with redis.pipeline(transaction=False) as pipe:
-        queue_served_page(pipe, page)
-        await pipe.execute()
+LOG_SERVED_PAGE_LUA = """
+local function log_served_page(log_key, map_key, at)
+    redis.call('RPUSH', log_key, ARGV[at])
+    redis.call('LTRIM', log_key, -tonumber(ARGV[at + 1]), -1)
+    if #ARGV > at + 2 then
+        redis.call('HSET', map_key, unpack(ARGV, at + 3))
+        redis.call('EXPIRE', map_key, ARGV[at + 2])
+    end
+end
+"""
+"""A Lua function doing in a script what queue_served_page does in a pipeline, from the
+script's ARGV at `at` on (served_page_script_args): for a script that logs a page besides its
+own work, in the same round trip."""
+
+
+def served_page_script_keys(page: ServedPage) -> list[str]:
+    """The keys LOG_SERVED_PAGE_LUA writes, in the order it takes them."""
+    return [redis_keys.RANKER_SERVED_LOG, redis_keys.ranker_served_posts(page.viewer_id)]
+
+
+def served_page_script_args(page: ServedPage) -> list[bytes | str | int]:
+    """LOG_SERVED_PAGE_LUA's arguments for `page`: the record, the log's cap, the served map's
+    TTL, then its field/value pairs."""
+    args: list[bytes | str | int] = [_record(page), SERVED_LOG_CAP, SERVED_MAP_TTL_SECONDS]
+    for post_id, value in _served_values(page).items():
+        args += [post_id, value]
+    return args
 
 
 _WINDOW_HEADER = struct.Struct(">qH8s")
@@ -170,13 +194,12 @@ async def served_posts_of(
     found: dict[int, ServedPost] = {}
     for post_id, value in zip(post_ids, values, strict=True):
         if value is not None:
-            text = value.decode() if isinstance(value, bytes) else value
-            page_id, served_ms, version, features = [*text.split("/"), "", ""][:4]
+            page_id, served_ms, version, features = value.split(b"/", 3)
             found[post_id] = ServedPost(
-                page_id,
+                page_id.decode(),
                 datetime.fromtimestamp(int(served_ms) / 1000, UTC),
                 int(version) if version else None,
-                [float(v) for v in features.split(",")] if features else [],
+                np.frombuffer(features, dtype="<f4").astype(np.float64).tolist(),
             )
     return found
 

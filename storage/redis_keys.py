@@ -115,9 +115,9 @@ that copies them into PostgreSQL; capped (the newest kept) when no worker drains
 
 
 def ranker_served_posts(user_id: int) -> str:
-    """Hash post id -> "page id/served at ms/model version/features" of the RANKED pages that
-    served each post to the user lately (bounded by the feed's window; expires a day after the
-    last page): what an impression report is attributed to, and what
+    """Hash post id -> "page id/served at ms/model version/" + float32 features, of the RANKED
+    pages that served each post to the user lately (bounded by the feed's window; expires a day
+    after the last page): what an impression report is attributed to, and what
     `Post.rankingExplanation` explains."""
     return f"feed:{{{user_id}}}:served"
 

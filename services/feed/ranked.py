@@ -23,7 +23,6 @@ from services.feed.chronological import collect_chronological
 from services.feed.deps import FeedDeps
 from services.pagination import InvalidArgumentError, Page, page_of
 from services.ranker.serving import WindowScores
-from storage import ranker_log
 from storage.feed import cache as feed_cache
 from storage.feed import sql as feed_sql
 from storage.feed.keys import FeedKey
@@ -40,20 +39,31 @@ async def read_ranked(
     limit: int,
     cursor: FeedSnapshotCursor | FeedTailCursor | None,
     now: datetime,
-) -> Page[int]:
+) -> RankedPage:
     """One page of the ranked feed. The first page (no cursor) ranks and stores a snapshot.
 
     Raises InvalidArgumentError when the snapshot of `cursor` has expired. Side effects: as
     collect_chronological; the first page writes the snapshot (TTL ranked_snapshot_ttl_seconds)
-    and, with deps.log_served_pages, the window's feature rows; every page served from the
-    window (first or later) is logged with its posts' rows (storage.ranker_log).
+    and, with deps.log_served_pages, the window's feature rows, and logs the page with its
+    posts' rows (storage.ranker_log); a later page served from the window comes with what it
+    logs (`served`), for the caller to write in its next round trip.
     """
     if isinstance(cursor, FeedTailCursor):
         below = (cursor.micros, cursor.post_id)
-        return page_of(await _tail_items(deps, viewer_id, below, limit + 1), limit)
+        page = page_of(await _tail_items(deps, viewer_id, below, limit + 1), limit)
+        return RankedPage(page.edges, page.has_next_page)
     if cursor is None:
-        return await _first_page(deps, viewer_id, limit, now)
+        page = await _first_page(deps, viewer_id, limit, now)
+        return RankedPage(page.edges, page.has_next_page)
     return await _snapshot_page(deps, viewer_id, cursor, limit, now)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPage(Page[int]):
+    """A page of the ranked feed, with what serving it logs when that is still to be written
+    (pages served from a snapshot: storage.feed.cache.record_impressions writes it)."""
+
+    served: ServedPage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +194,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
 
 async def _snapshot_page(
     deps: FeedDeps, viewer_id: int, cursor: FeedSnapshotCursor, limit: int, now: datetime
-) -> Page[int]:
+) -> RankedPage:
     items: list[tuple[str, int]] = []
     rows: dict[int, features_.Matrix] = {}
     """The served posts' feature rows (for the log), when stored."""
@@ -231,38 +241,35 @@ async def _snapshot_page(
                 )
             break
     page = page_of(items, limit)
+    served = None
     if ranked_by is not None:
-        await _log_snapshot_page(deps, viewer_id, cursor, page, rows, ranked_by, now)
-    return page
+        served = _served_from_snapshot(viewer_id, cursor, page, rows, ranked_by, now)
+    return RankedPage(page.edges, page.has_next_page, served)
 
 
-async def _log_snapshot_page(
-    deps: FeedDeps,
+def _served_from_snapshot(
     viewer_id: int,
     cursor: FeedSnapshotCursor,
     page: Page[int],
     rows: Mapping[int, features_.Matrix],
     ranked_by: WindowFeatures,
     now: datetime,
-) -> None:
-    """Log a page served from a snapshot: its posts from the window (not the time-ordered
-    tail below it) with the rows they were ranked with. Page id: the snapshot's, then `.` and
-    the page's first position. Side effect: one Redis round trip (storage.ranker_log)."""
+) -> ServedPage | None:
+    """What a page served from a snapshot logs: its posts from the window (not the
+    time-ordered tail below it) with the rows they were ranked with. Page id: the snapshot's,
+    then `.` and the page's first position. Pure."""
     served = [post_id for _, post_id in page.edges if post_id in rows]
     if not served:
-        return
-    await ranker_log.log_served_page(
-        deps.redis,
-        ServedPage(
-            page_id=f"{cursor.snapshot_id}.{cursor.offset}",
-            viewer_id=viewer_id,
-            served_ms=int(now.timestamp() * 1000),
-            model_version=ranked_by.model_version,
-            arm=ranked_by.arm,
-            post_ids=served,
-            feature_names=features_.FEATURE_NAMES,
-            features=np.array([rows[post_id] for post_id in served], dtype=np.float64),
-        ),
+        return None
+    return ServedPage(
+        page_id=f"{cursor.snapshot_id}.{cursor.offset}",
+        viewer_id=viewer_id,
+        served_ms=int(now.timestamp() * 1000),
+        model_version=ranked_by.model_version,
+        arm=ranked_by.arm,
+        post_ids=served,
+        feature_names=features_.FEATURE_NAMES,
+        features=np.array([rows[post_id] for post_id in served], dtype=np.float64),
     )
 
 

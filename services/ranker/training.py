@@ -5,7 +5,7 @@ Rows are the posts of served RANKED pages with the features they were served wit
 the model learns from is exactly what serving computes), labelled engaged when the viewer liked
 or commented on the post within `window` after the page, or had it on screen at least
 LONG_DWELL_MS (their impression report for that page). The model is trained on the older days
-and evaluated on the later ones (the last `test_days`): AUC, log-loss, and NDCG@10 of the
+and evaluated on the later ones (the last `test_span`, a day): AUC, log-loss, and NDCG@10 of the
 served pages re-ordered by each scorer. It is promoted only when it beats the formula and the
 active model on NDCG@10 and the active model on AUC, on the same held-out rows.
 
@@ -93,24 +93,25 @@ async def train(
     db: Db,
     *,
     now: datetime,
-    train_days: int = 6,
-    test_days: int = 1,
+    train_span: timedelta = timedelta(days=6),
+    test_span: timedelta = timedelta(days=1),
     progress: Progress | None = None,
     rounds: int = 100,
 ) -> TrainResult:
-    """Train on the served pages of the `train_days` before the last `test_days`, evaluate on
-    those last days, store the model (CANDIDATE, promoted to ACTIVE when it beats the formula
-    and the active model: see the module docstring; else REJECTED). Raises TrainingError when
+    """Train on the served pages of the `train_span` before the last `test_span` (by default
+    6 days, then 1: later days than it trained on), evaluate on that last span, store the
+    model (CANDIDATE, promoted to ACTIVE when it beats the formula and the active model: see
+    the module docstring; else REJECTED). Raises TrainingError when
     either part has fewer than MIN_ROWS rows or a single label. Side effects: the model row;
     the promotion."""
     import lightgbm
 
     report = progress or (lambda _step, _done, _total: None)
-    cutoff = now - timedelta(days=test_days)
+    cutoff = now - test_span
     report("reading the log", 0, 1)
     rows = await ranker_models.fetch_training_rows(
         db,
-        since=cutoff - timedelta(days=train_days),
+        since=cutoff - train_span,
         until=now,
         feature_names=list(FEATURE_NAMES),
         window_seconds=int(ENGAGEMENT_WINDOW.total_seconds()),

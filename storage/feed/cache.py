@@ -38,11 +38,14 @@ from storage import redis_keys, redis_scripts
 from storage.counters import LikeCounter, like_count_keys, like_counters
 from storage.feed.keys import FeedKey
 from storage.ranker_log import (
+    LOG_SERVED_PAGE_LUA,
     ServedPage,
     WindowFeatures,
     queue_read_window_features,
     queue_served_page,
     queue_window_features,
+    served_page_script_args,
+    served_page_script_keys,
     window_features_of,
 )
 
@@ -383,8 +386,35 @@ return redis.call('MGET', unpack(KEYS, 2))
 """
 
 
+_RECORD_IMPRESSIONS_AND_LOG_SCRIPT = (
+    LOG_SERVED_PAGE_LUA
+    + """
+local count = tonumber(ARGV[4])
+local key, now_ms, keep, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local excess = redis.call('ZCARD', key) + count - keep
+if excess > 0 then
+    redis.call('ZREMRANGEBYRANK', key, 0, excess - 1)
+end
+for i = 5, 4 + count do
+    redis.call('ZADD', key, 'NX', now_ms, ARGV[i])
+end
+redis.call('EXPIRE', key, ttl)
+log_served_page(KEYS[2], KEYS[3], 5 + count)
+return redis.call('MGET', unpack(KEYS, 4))
+"""
+)
+"""_RECORD_IMPRESSIONS_SCRIPT that also logs a served page (storage.ranker_log)."""
+
+
 async def record_impressions(
-    redis: Redis, user_id: int, post_ids: Sequence[int], *, now_ms: int, keep: int, ttl_seconds: int
+    redis: Redis,
+    user_id: int,
+    post_ids: Sequence[int],
+    *,
+    now_ms: int,
+    keep: int,
+    ttl_seconds: int,
+    served: ServedPage | None = None,
 ) -> list[LikeCounter]:
     """Remember that the user's feed showed them these posts (a post keeps the time it was
     first shown), and return the posts' like counters with their versions, read in the same
@@ -393,10 +423,30 @@ async def record_impressions(
 
     Side effects, one script call: the oldest impressions make room first, so the set never
     holds more than `keep` (at or under Redis's compact-encoding limit, 128, it stays compact);
-    then it gains the posts and expires `ttl_seconds` after this write. (Under Redis Cluster
-    the counters of a page span slots, as they do for read_like_counts' MGET.)"""
+    then it gains the posts and expires `ttl_seconds` after this write; with `served`, that
+    page is logged too (storage.ranker_log.queue_served_page's writes, in the same script
+    call). (Under Redis Cluster the counters of a page span slots, as they do for
+    read_like_counts' MGET.)"""
     if not post_ids:
         return []
+    if served is not None:
+        script = redis_scripts.script(redis, _RECORD_IMPRESSIONS_AND_LOG_SCRIPT)
+        counters = await script(
+            keys=[
+                redis_keys.feed_impressions(user_id),
+                *served_page_script_keys(served),
+                *like_count_keys(post_ids),
+            ],
+            args=[
+                now_ms,
+                keep,
+                ttl_seconds,
+                len(post_ids),
+                *post_ids,
+                *served_page_script_args(served),
+            ],
+        )
+        return like_counters(counters)
     script = redis_scripts.script(redis, _RECORD_IMPRESSIONS_SCRIPT)
     counters = await script(
         keys=[redis_keys.feed_impressions(user_id), *like_count_keys(post_ids)],
