@@ -8,7 +8,6 @@ and dropped after the retention by a cron job (ensure_partitions, drop_partition
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -111,36 +110,37 @@ def served_page_script_args(page: ServedPage) -> list[bytes | str | int]:
     return args
 
 
-_WINDOW_HEADER = struct.Struct(">qH8s")
-"""Model version (-1: the formula), feature count, arm (ASCII, NUL-padded)."""
 _FEATURE = 4
-"""Bytes of one float32 feature value."""
+"""Bytes of one stored value (float32)."""
 
 
 @dataclass(frozen=True, slots=True)
 class WindowFeatures:
     """Feature rows of a stretch of a RANKED window (row i: the snapshot's post at offset+i),
-    with how the window was ranked."""
+    with the model that ranked it (None: the formula; the arm follows: "model" or "formula")."""
 
     model_version: int | None
-    arm: str
     rows: npt.NDArray[np.float64]
+
+    @property
+    def arm(self) -> str:
+        return "formula" if self.model_version is None else "model"
 
 
 def queue_window_features(
     pipe: Redis, viewer_id: int, snapshot_id: str, window: WindowFeatures, ttl_seconds: int
 ) -> None:
     """Add to `pipe` the storing of a whole window's feature rows, in snapshot order, for the
-    session's later pages (read_window_features); one key, expiring with the snapshot."""
-    width = window.rows.shape[1] if window.rows.ndim == 2 else 0
-    header = _WINDOW_HEADER.pack(
-        -1 if window.model_version is None else window.model_version,
-        width,
-        window.arm.encode("ascii"),
-    )
+    session's later pages (queue_read_window_features); one key, expiring with the snapshot.
+    Each stored row starts with the model version (-1: the formula), so that one range read
+    returns rows and version together."""
+    count = window.rows.shape[0]
+    stored = np.empty((count, window.rows.shape[1] + 1), dtype="<f4")
+    stored[:, 0] = -1 if window.model_version is None else window.model_version
+    stored[:, 1:] = window.rows
     pipe.set(
         redis_keys.ranker_window_features(viewer_id, snapshot_id),
-        header + window.rows.astype(">f4").tobytes(),
+        stored.tobytes(),
         ex=ttl_seconds,
     )
 
@@ -148,24 +148,26 @@ def queue_window_features(
 def queue_read_window_features(
     pipe: Redis, viewer_id: int, snapshot_id: str, *, offset: int, count: int, width: int
 ) -> None:
-    """Add to `pipe` the two reads (header, rows offset..offset+count) whose results
-    `window_features_of` decodes."""
-    key = redis_keys.ranker_window_features(viewer_id, snapshot_id)
-    start = _WINDOW_HEADER.size + offset * width * _FEATURE
-    pipe.getrange(key, 0, _WINDOW_HEADER.size - 1)
-    pipe.getrange(key, start, start + count * width * _FEATURE - 1)
+    """Add to `pipe` the range read (rows offset..offset+count of `width` features) whose
+    result `window_features_of` decodes."""
+    stride = (width + 1) * _FEATURE
+    start = offset * stride
+    pipe.getrange(
+        redis_keys.ranker_window_features(viewer_id, snapshot_id),
+        start,
+        start + count * stride - 1,
+    )
 
 
-def window_features_of(header: bytes, body: bytes, width: int) -> WindowFeatures | None:
-    """The rows read by queue_read_window_features; None when the key is gone or was stored
-    with another feature count. Pure."""
-    if len(header) < _WINDOW_HEADER.size:
+def window_features_of(body: bytes, width: int) -> WindowFeatures | None:
+    """The rows read by queue_read_window_features; None when none were stored there (or with
+    another feature count). Pure."""
+    stride = (width + 1) * _FEATURE
+    if not body or len(body) % stride:
         return None
-    version, stored_width, arm = _WINDOW_HEADER.unpack(header)
-    if stored_width != width or width == 0:
-        return None
-    rows = np.frombuffer(body, dtype=">f4").astype(np.float64).reshape(-1, width)
-    return WindowFeatures(None if version < 0 else version, arm.rstrip(b"\0").decode("ascii"), rows)
+    stored = np.frombuffer(body, dtype="<f4").reshape(-1, width + 1)
+    version = int(stored[0, 0])
+    return WindowFeatures(None if version < 0 else version, stored[:, 1:].astype(np.float64))
 
 
 @dataclass(frozen=True, slots=True)

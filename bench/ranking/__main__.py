@@ -22,8 +22,9 @@ served-page log into PostgreSQL and flush like counts (called as the cron calls 
 3. A/B: new posts arrive; `--sessions` fresh sessions with RANKER_MODEL_SHARE 0.5 (the arm by
    the hash of the user id): engagement rate per arm (engaged / looked-at posts, the simulator's
    truth; the log's report beside it).
-4. Throughput: RANKED first pages at concurrency 16 for viewers of the model arm and of the
-   formula arm, alternating rounds in the same run.
+4. Throughput: RANKED first pages at concurrency 16, requests going round the viewers of the
+   model arm, then of the formula arm (alike in what they follow), in alternating rounds of the
+   same run.
 
 Targets (issue #22): NDCG@10 model >= 1.15x formula; engagement model arm >= 1.10x formula
 arm; feed throughput with the model >= 0.9x the formula's.
@@ -66,7 +67,7 @@ from storage.pg import create_pool
 
 TOPICS = 12
 PAGE = 20
-LOOKED_AT = 12
+LOOKED_AT = PAGE
 """A session looks at the first this many posts of its page."""
 SALT = "bench-ranking"
 FEED = """
@@ -106,14 +107,14 @@ class World:
         """The hidden probability that `viewer` engages with `post` at `position`."""
         age_h = (datetime.now(UTC) - self.published[post]).total_seconds() / 3600
         logit = (
-            -3.2
-            + 1.3 * self.affinity[viewer, author]
-            + 1.0 * float(self.interest[viewer][self.topic[post]])
-            + 1.4 * self.quality[post]
-            - 0.25 * math.log1p(age_h)
-            - (1.2 if (viewer, post) in self.seen else 0.0)
+            -3.6
+            + 1.2 * self.affinity[viewer, author]
+            + 0.8 * float(self.interest[viewer][self.topic[post]])
+            + 2.0 * self.quality[post]
+            - 0.15 * math.log1p(age_h)
+            - (1.5 if (viewer, post) in self.seen else 0.0)
         )
-        position_bias = 1 / (1 + 0.12 * position)
+        position_bias = 1 / (1 + 0.08 * position)
         return position_bias / (1 + math.exp(-logit))
 
 
@@ -379,7 +380,6 @@ async def simulate(
         if not result.promoted:
             raise SystemExit("not promoted: no A/B")
         model_viewer = next(v for v in world.users if experiment.arm_of(v) == "model")
-        formula_viewer = next(v for v in world.users if experiment.arm_of(v) == "formula")
         waited = await wait_for_model(client, tokens, model_viewer, result.version)
         await add_posts(db, world, rng, posts_per_author=max(1, args.posts // 4),
                         spread_hours=6, now=datetime.now(UTC))  # fmt: skip
@@ -404,10 +404,13 @@ async def simulate(
         ratios = []
         for round_number in range(args.rounds):
             figures = {}
-            for arm, viewer in (("model", model_viewer), ("formula", formula_viewer)):
-                headers = bearer(tokens, viewer)
+            for arm in ("model", "formula"):
+                arm_headers = [
+                    bearer(tokens, v) for v in world.users if experiment.arm_of(v) == arm
+                ]
 
-                async def send(_: int, headers: dict[str, str] = headers) -> None:
+                async def send(index: int, arm_headers: list[dict[str, str]] = arm_headers) -> None:
+                    headers = arm_headers[index % len(arm_headers)]
                     await post_graphql(client, THROUGHPUT_FEED, {"first": PAGE}, headers)
 
                 await run_load(send, requests=100, concurrency=16)  # warm

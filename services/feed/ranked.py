@@ -170,9 +170,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
             features=window_ranked.features[:limit],
         )
         if len(ranked) > limit:
-            window_rows = WindowFeatures(
-                window_ranked.model_version, window_ranked.arm, window_ranked.features
-            )
+            window_rows = WindowFeatures(window_ranked.model_version, window_ranked.features)
     await feed_cache.save_ranked_snapshot(
         deps.redis,
         viewer_id,

@@ -521,5 +521,5 @@ async def read_ranked_snapshot(
         ids=[value for (value,) in _ID.iter_unpack(body)] if count > 0 else [],
         total=(length - _HEADER.size) // _ID.size,
         window_tail=None if tail == (0, 0) else (tail[0], tail[1]),
-        features=window_features_of(stored[0], stored[1], features_width) if stored else None,
+        features=window_features_of(stored[0], features_width) if stored else None,
     )
