@@ -59,11 +59,22 @@ def _record(page: ServedPage) -> bytes:
     )
 
 
+def _stored_rows(
+    model_version: int | None, features: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float32]:
+    """Feature rows as stored in Redis: float32, little-endian, each led by the model version
+    that scored it (-1: the formula)."""
+    stored = np.empty((features.shape[0], features.shape[1] + 1), dtype="<f4")
+    stored[:, 0] = -1 if model_version is None else model_version
+    stored[:, 1:] = features
+    return stored
+
+
 def _served_values(page: ServedPage) -> dict[str, bytes]:
-    """The served-map entries of `page`: post id -> b"page id/served ms/model version/" and
-    the post's feature row as float32 bytes (served_posts_of reads them)."""
-    prefix = f"{page.page_id}/{page.served_ms}/{page.model_version or ''}/".encode()
-    rows = page.features.astype("<f4")
+    """The served-map entries of `page`: post id -> b"page id/served ms/" and the post's
+    stored row (_stored_rows: served_posts_of reads them)."""
+    prefix = f"{page.page_id}/{page.served_ms}/".encode()
+    rows = _stored_rows(page.model_version, page.features)
     return {
         str(post_id): prefix + rows[index].tobytes() for index, post_id in enumerate(page.post_ids)
     }
@@ -81,93 +92,100 @@ def queue_served_page(pipe: Redis, page: ServedPage) -> None:
         pipe.expire(served, SERVED_MAP_TTL_SECONDS)
 
 
-LOG_SERVED_PAGE_LUA = """
-local function log_served_page(log_key, map_key, at)
-    redis.call('RPUSH', log_key, ARGV[at])
-    redis.call('LTRIM', log_key, -tonumber(ARGV[at + 1]), -1)
-    if #ARGV > at + 2 then
-        redis.call('HSET', map_key, unpack(ARGV, at + 3))
-        redis.call('EXPIRE', map_key, ARGV[at + 2])
-    end
-end
-"""
-"""A Lua function doing in a script what queue_served_page does in a pipeline, from the
-script's ARGV at `at` on (served_page_script_args): for a script that logs a page besides its
-own work, in the same round trip."""
-
-
-def served_page_script_keys(page: ServedPage) -> list[str]:
-    """The keys LOG_SERVED_PAGE_LUA writes, in the order it takes them."""
-    return [redis_keys.RANKER_SERVED_LOG, redis_keys.ranker_served_posts(page.viewer_id)]
-
-
-def served_page_script_args(page: ServedPage) -> list[bytes | str | int]:
-    """LOG_SERVED_PAGE_LUA's arguments for `page`: the record, the log's cap, the served map's
-    TTL, then its field/value pairs."""
-    args: list[bytes | str | int] = [_record(page), SERVED_LOG_CAP, SERVED_MAP_TTL_SECONDS]
-    for post_id, value in _served_values(page).items():
-        args += [post_id, value]
-    return args
-
-
 _FEATURE = 4
 """Bytes of one stored value (float32)."""
-
-
-@dataclass(frozen=True, slots=True)
-class WindowFeatures:
-    """Feature rows of a stretch of a RANKED window (row i: the snapshot's post at offset+i),
-    with the model that ranked it (None: the formula; the arm follows: "model" or "formula")."""
-
-    model_version: int | None
-    rows: npt.NDArray[np.float64]
-
-    @property
-    def arm(self) -> str:
-        return "formula" if self.model_version is None else "model"
+_SNAPSHOT_RECORD = b"W"
+"""The first byte of a logged page served from a snapshot (the others are JSON arrays)."""
 
 
 def queue_window_features(
-    pipe: Redis, viewer_id: int, snapshot_id: str, window: WindowFeatures, ttl_seconds: int
+    pipe: Redis,
+    viewer_id: int,
+    snapshot_id: str,
+    model_version: int | None,
+    rows: npt.NDArray[np.float64],
+    ttl_seconds: int,
 ) -> None:
-    """Add to `pipe` the storing of a whole window's feature rows, in snapshot order, for the
-    session's later pages (queue_read_window_features); one key, expiring with the snapshot.
-    Each stored row starts with the model version (-1: the formula), so that one range read
-    returns rows and version together."""
-    count = window.rows.shape[0]
-    stored = np.empty((count, window.rows.shape[1] + 1), dtype="<f4")
-    stored[:, 0] = -1 if window.model_version is None else window.model_version
-    stored[:, 1:] = window.rows
+    """Add to `pipe` the storing of a whole RANKED window's feature rows, in snapshot order
+    (_stored_rows), for the session's later pages (LOG_SNAPSHOT_PAGE_LUA); one key, expiring
+    with the snapshot."""
     pipe.set(
         redis_keys.ranker_window_features(viewer_id, snapshot_id),
-        stored.tobytes(),
+        _stored_rows(model_version, rows).tobytes(),
         ex=ttl_seconds,
     )
 
 
-def queue_read_window_features(
-    pipe: Redis, viewer_id: int, snapshot_id: str, *, offset: int, count: int, width: int
-) -> None:
-    """Add to `pipe` the range read (rows offset..offset+count of `width` features) whose
-    result `window_features_of` decodes."""
-    stride = (width + 1) * _FEATURE
-    start = offset * stride
-    pipe.getrange(
-        redis_keys.ranker_window_features(viewer_id, snapshot_id),
-        start,
-        start + count * stride - 1,
+@dataclass(frozen=True, slots=True)
+class SnapshotPageLog:
+    """A page served from a RANKED snapshot, to log: its posts from the window, with each
+    one's position in the window (whose stored rows say how they were ranked)."""
+
+    page_id: str
+    snapshot_id: str
+    viewer_id: int
+    served_ms: int
+    post_ids: list[int]
+    window_positions: list[int]
+    feature_names: Sequence[str]
+
+
+LOG_SNAPSHOT_PAGE_LUA = """
+local function log_snapshot_page(window_key, log_key, map_key, at)
+    local stride = tonumber(ARGV[at + 3])
+    local rows, fields = {}, {}
+    for i = at + 5, #ARGV, 2 do
+        local start = tonumber(ARGV[i + 1]) * stride
+        local row = redis.call('GETRANGE', window_key, start, start + stride - 1)
+        if #row < stride then
+            return
+        end
+        rows[#rows + 1] = row
+        fields[#fields + 1] = ARGV[i]
+        fields[#fields + 1] = ARGV[at + 4] .. row
+    end
+    if #rows == 0 then
+        return
+    end
+    redis.call('RPUSH', log_key, ARGV[at] .. table.concat(rows))
+    redis.call('LTRIM', log_key, -tonumber(ARGV[at + 1]), -1)
+    redis.call('HSET', map_key, unpack(fields))
+    redis.call('EXPIRE', map_key, ARGV[at + 2])
+end
+"""
+"""A Lua function that logs a page served from a snapshot (SnapshotPageLog) inside a script
+doing other work, in the same round trip: it copies the posts' stored rows from the window's
+key into the page's record on the served list (capped) and into the served map, with no
+feature value crossing to the API process. From the script's ARGV at `at` on
+(snapshot_page_script_args); nothing is logged when the window's rows are gone."""
+
+
+def snapshot_page_script_keys(page: SnapshotPageLog) -> list[str]:
+    """The keys LOG_SNAPSHOT_PAGE_LUA takes, in its order: the window's rows, the served list,
+    the served map."""
+    return [
+        redis_keys.ranker_window_features(page.viewer_id, page.snapshot_id),
+        redis_keys.RANKER_SERVED_LOG,
+        redis_keys.ranker_served_posts(page.viewer_id),
+    ]
+
+
+def snapshot_page_script_args(page: SnapshotPageLog) -> list[bytes | str | int]:
+    """LOG_SNAPSHOT_PAGE_LUA's arguments: the record's head, the list's cap, the map's TTL, a
+    row's bytes, the map values' prefix, then (post id, window position) pairs."""
+    head = orjson.dumps(
+        [page.page_id, page.viewer_id, page.served_ms, page.post_ids, list(page.feature_names)]
     )
-
-
-def window_features_of(body: bytes, width: int) -> WindowFeatures | None:
-    """The rows read by queue_read_window_features; None when none were stored there (or with
-    another feature count). Pure."""
-    stride = (width + 1) * _FEATURE
-    if not body or len(body) % stride:
-        return None
-    stored = np.frombuffer(body, dtype="<f4").reshape(-1, width + 1)
-    version = int(stored[0, 0])
-    return WindowFeatures(None if version < 0 else version, stored[:, 1:].astype(np.float64))
+    args: list[bytes | str | int] = [
+        _SNAPSHOT_RECORD + head + b"\n",
+        SERVED_LOG_CAP,
+        SERVED_MAP_TTL_SECONDS,
+        (len(page.feature_names) + 1) * _FEATURE,
+        f"{page.page_id}/{page.served_ms}/",
+    ]
+    for post_id, position in zip(page.post_ids, page.window_positions, strict=True):
+        args += [post_id, position]
+    return args
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +214,13 @@ async def served_posts_of(
     found: dict[int, ServedPost] = {}
     for post_id, value in zip(post_ids, values, strict=True):
         if value is not None:
-            page_id, served_ms, version, features = value.split(b"/", 3)
+            page_id, served_ms, stored = value.split(b"/", 2)
+            row = np.frombuffer(stored, dtype="<f4").tolist() if len(stored) % _FEATURE == 0 else []
             found[post_id] = ServedPost(
                 page_id.decode(),
                 datetime.fromtimestamp(int(served_ms) / 1000, UTC),
-                int(version) if version else None,
-                np.frombuffer(features, dtype="<f4").astype(np.float64).tolist(),
+                None if not row or row[0] < 0 else int(row[0]),
+                row[1:],
             )
     return found
 
@@ -226,8 +245,16 @@ async def drain_served_pages(redis: Redis, db: Db, *, batch: int) -> int:
         return 0
     records = []
     for item in raw:
-        page_id, viewer, served_ms, version, arm, post_ids, names, features = orjson.loads(item)
-        flat = [float(value) for row in features for value in row]
+        if item[:1] == _SNAPSHOT_RECORD:
+            head, rows = item[1:].split(b"\n", 1)
+            page_id, viewer, served_ms, post_ids, names = orjson.loads(head)
+            stored = np.frombuffer(rows, dtype="<f4").reshape(len(post_ids), len(names) + 1)
+            version = None if stored[0, 0] < 0 else int(stored[0, 0])
+            arm = "formula" if version is None else "model"
+            flat = stored[:, 1:].astype(np.float64).ravel().tolist()
+        else:
+            page_id, viewer, served_ms, version, arm, post_ids, names, features = orjson.loads(item)
+            flat = [float(value) for row in features for value in row]
         records.append(
             (
                 datetime.fromtimestamp(served_ms / 1000, UTC),

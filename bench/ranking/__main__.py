@@ -40,7 +40,7 @@ import secrets
 import statistics
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -396,10 +396,9 @@ async def simulate(
             f"({tallies['formula'].engaged}/{tallies['formula'].looked}): {lift:.3f}x "
             "(target >= 1.10)"
         )
-        days = await reports.engagement_by_arm(db, ab_start.date(), date.today())
-        for line in reports.engagement_table(
-            [d for d in days if d.pages]
-        ).splitlines():  # the log's view (all of today)
+        days = await reports.engagement_by_arm(db, ab_start.date(), datetime.now(UTC).date())
+        print("   `shutter ranker report` (the log's labels, both phases of today: likes, 3 s)")
+        for line in reports.engagement_table(days).splitlines():
             print(f"   {line}")
         ratios = []
         for round_number in range(args.rounds):

@@ -27,7 +27,7 @@ from storage.feed import cache as feed_cache
 from storage.feed import sql as feed_sql
 from storage.feed.keys import FeedKey
 from storage.feed.sql import CandidateFeatures, FeedPost
-from storage.ranker_log import ServedPage, WindowFeatures
+from storage.ranker_log import ServedPage, SnapshotPageLog
 
 _SNAPSHOT_SLACK = 8
 
@@ -63,7 +63,7 @@ class RankedPage(Page[int]):
     """A page of the ranked feed, with what serving it logs when that is still to be written
     (pages served from a snapshot: storage.feed.cache.record_impressions writes it)."""
 
-    served: ServedPage | None = None
+    served: SnapshotPageLog | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +170,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
             features=window_ranked.features[:limit],
         )
         if len(ranked) > limit:
-            window_rows = WindowFeatures(window_ranked.model_version, window_ranked.features)
+            window_rows = window_ranked.features
     await feed_cache.save_ranked_snapshot(
         deps.redis,
         viewer_id,
@@ -179,7 +179,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
         window_tail=tail,
         ttl_seconds=deps.config.ranked_snapshot_ttl_seconds,
         served=served,
-        window=window_rows,
+        window_rows=window_rows,
     )
     items = [
         (encode(FeedSnapshotCursor(snapshot_id, index + 1)), post_id)
@@ -194,11 +194,9 @@ async def _snapshot_page(
     deps: FeedDeps, viewer_id: int, cursor: FeedSnapshotCursor, limit: int, now: datetime
 ) -> RankedPage:
     items: list[tuple[str, int]] = []
-    rows: dict[int, features_.Matrix] = {}
-    """The served posts' feature rows (for the log), when stored."""
-    ranked_by: WindowFeatures | None = None
+    positions: dict[int, int] = {}
+    """The window position of each post read from the snapshot (for the page's log)."""
     offset = cursor.offset
-    width = len(features_.FEATURE_NAMES) if deps.log_served_pages else 0
     while True:
         found = await feed_cache.read_ranked_snapshot(
             deps.redis,
@@ -206,7 +204,6 @@ async def _snapshot_page(
             cursor.snapshot_id,
             offset=offset,
             count=limit + 1 - len(items) + _SNAPSHOT_SLACK,
-            features_width=width,
         )
         if found is None:
             raise InvalidArgumentError(
@@ -222,13 +219,7 @@ async def _snapshot_page(
                 for index, post_id in enumerate(found.ids)
                 if post_id in visible
             ]
-            if found.features is not None and len(found.features.rows) == len(found.ids):
-                ranked_by = found.features
-                rows |= {
-                    post_id: found.features.rows[index]
-                    for index, post_id in enumerate(found.ids)
-                    if post_id in visible
-                }
+            positions |= {post_id: offset + index for index, post_id in enumerate(found.ids)}
             offset += len(found.ids)
         if len(items) > limit:
             break
@@ -240,34 +231,33 @@ async def _snapshot_page(
             break
     page = page_of(items, limit)
     served = None
-    if ranked_by is not None:
-        served = _served_from_snapshot(viewer_id, cursor, page, rows, ranked_by, now)
+    if deps.log_served_pages:
+        served = _snapshot_page_log(viewer_id, cursor, page, positions, now)
     return RankedPage(page.edges, page.has_next_page, served)
 
 
-def _served_from_snapshot(
+def _snapshot_page_log(
     viewer_id: int,
     cursor: FeedSnapshotCursor,
     page: Page[int],
-    rows: Mapping[int, features_.Matrix],
-    ranked_by: WindowFeatures,
+    positions: Mapping[int, int],
     now: datetime,
-) -> ServedPage | None:
+) -> SnapshotPageLog | None:
     """What a page served from a snapshot logs: its posts from the window (not the
-    time-ordered tail below it) with the rows they were ranked with. Page id: the snapshot's,
-    then `.` and the page's first position. Pure."""
-    served = [post_id for _, post_id in page.edges if post_id in rows]
+    time-ordered tail below it), by their window positions (their rows, stored by the first
+    page, are copied by the log's script). Page id: the snapshot's, then `.` and the page's
+    first position. Pure."""
+    served = [post_id for _, post_id in page.edges if post_id in positions]
     if not served:
         return None
-    return ServedPage(
+    return SnapshotPageLog(
         page_id=f"{cursor.snapshot_id}.{cursor.offset}",
+        snapshot_id=cursor.snapshot_id,
         viewer_id=viewer_id,
         served_ms=int(now.timestamp() * 1000),
-        model_version=ranked_by.model_version,
-        arm=ranked_by.arm,
         post_ids=served,
+        window_positions=[positions[post_id] for post_id in served],
         feature_names=features_.FEATURE_NAMES,
-        features=np.array([rows[post_id] for post_id in served], dtype=np.float64),
     )
 
 

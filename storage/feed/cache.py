@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import cast
 
+import numpy as np
+import numpy.typing as npt
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
@@ -38,15 +40,13 @@ from storage import redis_keys, redis_scripts
 from storage.counters import LikeCounter, like_count_keys, like_counters
 from storage.feed.keys import FeedKey
 from storage.ranker_log import (
-    LOG_SERVED_PAGE_LUA,
+    LOG_SNAPSHOT_PAGE_LUA,
     ServedPage,
-    WindowFeatures,
-    queue_read_window_features,
+    SnapshotPageLog,
     queue_served_page,
     queue_window_features,
-    served_page_script_args,
-    served_page_script_keys,
-    window_features_of,
+    snapshot_page_script_args,
+    snapshot_page_script_keys,
 )
 
 HORIZON = "h"
@@ -368,8 +368,6 @@ class SnapshotSlice:
     """How many ids the snapshot holds."""
     window_tail: FeedKey | None
     """The oldest key of the ranked window when older posts may exist below it."""
-    features: WindowFeatures | None = None
-    """The ids' feature rows as ranked (when asked for and still stored)."""
 
 
 _RECORD_IMPRESSIONS_SCRIPT = """
@@ -387,7 +385,7 @@ return redis.call('MGET', unpack(KEYS, 2))
 
 
 _RECORD_IMPRESSIONS_AND_LOG_SCRIPT = (
-    LOG_SERVED_PAGE_LUA
+    LOG_SNAPSHOT_PAGE_LUA
     + """
 local count = tonumber(ARGV[4])
 local key, now_ms, keep, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
@@ -399,11 +397,12 @@ for i = 5, 4 + count do
     redis.call('ZADD', key, 'NX', now_ms, ARGV[i])
 end
 redis.call('EXPIRE', key, ttl)
-log_served_page(KEYS[2], KEYS[3], 5 + count)
-return redis.call('MGET', unpack(KEYS, 4))
+log_snapshot_page(KEYS[2], KEYS[3], KEYS[4], 5 + count)
+return redis.call('MGET', unpack(KEYS, 5))
 """
 )
-"""_RECORD_IMPRESSIONS_SCRIPT that also logs a served page (storage.ranker_log)."""
+"""_RECORD_IMPRESSIONS_SCRIPT that also logs a page served from a RANKED snapshot
+(storage.ranker_log.LOG_SNAPSHOT_PAGE_LUA)."""
 
 
 async def record_impressions(
@@ -414,7 +413,7 @@ async def record_impressions(
     now_ms: int,
     keep: int,
     ttl_seconds: int,
-    served: ServedPage | None = None,
+    served: SnapshotPageLog | None = None,
 ) -> list[LikeCounter]:
     """Remember that the user's feed showed them these posts (a post keeps the time it was
     first shown), and return the posts' like counters with their versions, read in the same
@@ -423,10 +422,10 @@ async def record_impressions(
 
     Side effects, one script call: the oldest impressions make room first, so the set never
     holds more than `keep` (at or under Redis's compact-encoding limit, 128, it stays compact);
-    then it gains the posts and expires `ttl_seconds` after this write; with `served`, that
-    page is logged too (storage.ranker_log.queue_served_page's writes, in the same script
-    call). (Under Redis Cluster the counters of a page span slots, as they do for
-    read_like_counts' MGET.)"""
+    then it gains the posts and expires `ttl_seconds` after this write; with `served` (a page
+    served from a RANKED snapshot), that page is logged too, in the same script call
+    (storage.ranker_log.LOG_SNAPSHOT_PAGE_LUA). (Under Redis Cluster the counters of a page
+    span slots, as they do for read_like_counts' MGET.)"""
     if not post_ids:
         return []
     if served is not None:
@@ -434,7 +433,7 @@ async def record_impressions(
         counters = await script(
             keys=[
                 redis_keys.feed_impressions(user_id),
-                *served_page_script_keys(served),
+                *snapshot_page_script_keys(served),
                 *like_count_keys(post_ids),
             ],
             args=[
@@ -443,7 +442,7 @@ async def record_impressions(
                 ttl_seconds,
                 len(post_ids),
                 *post_ids,
-                *served_page_script_args(served),
+                *snapshot_page_script_args(served),
             ],
         )
         return like_counters(counters)
@@ -473,12 +472,13 @@ async def save_ranked_snapshot(
     window_tail: FeedKey | None,
     ttl_seconds: int,
     served: ServedPage | None = None,
-    window: WindowFeatures | None = None,
+    window_rows: npt.NDArray[np.float64] | None = None,
 ) -> None:
     """Store the ranked order of one paging session, and log `served` (the page served from
-    it: storage.ranker_log.queue_served_page) and store the window's feature rows (for the
-    later pages' logs: storage.ranker_log.queue_window_features) in the same round trip.
-    Side effects: one key with a TTL (two with `window`); the served page's log entries."""
+    it: storage.ranker_log.queue_served_page) with, when given, the whole window's feature
+    rows (`window_rows`, in snapshot order, for the later pages' logs:
+    storage.ranker_log.queue_window_features), in the same round trip. Side effects: one key
+    with a TTL (two with the window's rows); the served page's log entries."""
     header = _HEADER.pack(*(window_tail or (0, 0)))
     body = struct.pack(f">{len(ids)}q", *ids)
     async with redis.pipeline(transaction=False) as pipe:
@@ -487,33 +487,24 @@ async def save_ranked_snapshot(
         )
         if served is not None:
             queue_served_page(pipe, served)
-        if window is not None:
-            queue_window_features(pipe, user_id, snapshot_id, window, ttl_seconds)
+            if window_rows is not None:
+                queue_window_features(
+                    pipe, user_id, snapshot_id, served.model_version, window_rows, ttl_seconds
+                )
         await pipe.execute()
 
 
 async def read_ranked_snapshot(
-    redis: Redis,
-    user_id: int,
-    snapshot_id: str,
-    *,
-    offset: int,
-    count: int,
-    features_width: int = 0,
+    redis: Redis, user_id: int, snapshot_id: str, *, offset: int, count: int
 ) -> SnapshotSlice | None:
-    """`count` ids of a snapshot from `offset` (one round trip); None when it has expired.
-    With `features_width`, the ids' feature rows too (the stored window's: `features`)."""
+    """`count` ids of a snapshot from `offset` (one round trip); None when it has expired."""
     key = redis_keys.feed_ranked_snapshot(user_id, snapshot_id)
     start = _HEADER.size + offset * _ID.size
     async with redis.pipeline(transaction=False) as pipe:
         pipe.getrange(key, 0, _HEADER.size - 1)
         pipe.getrange(key, start, start + count * _ID.size - 1)
         pipe.strlen(key)
-        if features_width:
-            queue_read_window_features(
-                pipe, user_id, snapshot_id, offset=offset, count=count, width=features_width
-            )
-        header, body, length, *stored = await pipe.execute()
+        header, body, length = await pipe.execute()
     if len(header) < _HEADER.size:
         return None
     tail = _HEADER.unpack(header)
@@ -521,5 +512,4 @@ async def read_ranked_snapshot(
         ids=[value for (value,) in _ID.iter_unpack(body)] if count > 0 else [],
         total=(length - _HEADER.size) // _ID.size,
         window_tail=None if tail == (0, 0) else (tail[0], tail[1]),
-        features=window_features_of(stored[0], features_width) if stored else None,
     )

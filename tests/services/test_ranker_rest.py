@@ -23,7 +23,7 @@ from services.ranker import explanations, impressions, log_upkeep, reports, trai
 from services.ranker.commands import run_ranker_command
 from services.ranker.serving import Experiment, RankerServing
 from settings import Settings
-from storage import ranker_models
+from storage import ranker_log, ranker_models
 from tests.factories import make_user
 from tests.feed_factories import at, feed_deps, insert_follows, insert_like, insert_post
 from tests.services.test_ranker import generate_log, impression_deps
@@ -80,6 +80,13 @@ async def test_pages_served_from_the_snapshot_are_logged_with_the_rows_they_were
     assert second_rows[:, FEATURE_NAMES.index("age_hours")] == pytest.approx(ages, abs=1e-4)
     assert second_rows[:, 0] == pytest.approx(0.5 ** (ages / 6), rel=1e-5)
     assert [(r["model_version"], r["arm"]) for r in logged] == [(None, "formula")] * 2
+    # The served map holds the same rows: what the later page's explanations read.
+    served = await ranker_log.served_posts_of(clean.redis, me.id, [posts[2], posts[1]])
+    assert [served[p].page_id for p in (posts[2], posts[1])] == [f"{snapshot}.2"] * 2
+    assert [served[p].model_version for p in (posts[2], posts[1])] == [None, None]
+    assert np.array([served[p].features for p in (posts[2], posts[1])]) == pytest.approx(
+        second_rows
+    )
 
     # The posts of the later page are attributed to it: an impression lands there.
     assert (
