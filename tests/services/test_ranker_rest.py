@@ -350,3 +350,23 @@ async def test_the_report_and_the_command_count_engagement_per_arm_and_day(
         "all        model          1        2         0        0   0.00%",
     ]
     assert posts  # the page served them all
+
+
+async def test_the_train_command_shows_progress_and_the_verdict(
+    clean: Resources, settings: Settings
+) -> None:
+    ready = settings.model_copy(update={"database_url": clean.settings.database_url})
+    out = io.StringIO()
+    assert await run_ranker_command(ready, "train", out=out) == 1  # nothing logged yet
+    assert out.getvalue().splitlines()[-1] == (
+        "not trained: training rows: 0 with 0 engaged; need at least 50 and both labels"
+    )
+    await generate_log(clean, datetime.now(UTC), 200)
+    out = io.StringIO()
+    assert await run_ranker_command(ready, "train", out=out) == 0
+    text = out.getvalue()
+    active = await ranker_models.fetch_active_version(clean.db)
+    assert f"model {active} promoted" in text
+    assert "reading the log" in text
+    (bar,) = [line for line in text.splitlines() if line.startswith("training")]
+    assert bar.endswith(f"{training.ROUNDS}/{training.ROUNDS}")
