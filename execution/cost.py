@@ -101,6 +101,8 @@ LIST_BOUNDS: Mapping[tuple[str, str], ListBound] = {
     ("CreateUploadPayload", "uploadHeaders"): Fixed(4),
     ("*", "userErrors"): Fixed(3),
     ("User", "sessions"): Fixed(50),  # services.sessions.SESSIONS_LISTED
+    # services.ranker.explanations.TOP_CONTRIBUTIONS
+    ("RankingExplanation", "contributions"): Fixed(4),
 }
 """Bounds of the lists of objects that are not connections, by (type, field); `*` matches any
 type. tests/api/test_query_limits.py fails when a list of objects in the schema has none."""
