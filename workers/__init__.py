@@ -53,9 +53,6 @@ ARQ_TIMEOUT_MARGIN_SECONDS = 5
 # arq holds a running job for (longest timeout + 10 s); after a worker dies, another worker takes
 # the job over once that lapses. Short cron timeouts keep the takeover quick.
 CRON_TIMEOUT_SECONDS = 10
-# The daily ranker training reads a week of the log and fits a model (minutes at most; the
-# fitting runs in a thread, so the worker's other jobs go on meanwhile).
-RANKER_TRAINING_TIMEOUT_SECONDS = 1800
 # A fan-out batch is one Redis script call for ~1,000 followers: seconds would be pathological.
 FEED_JOB_TIMEOUT_SECONDS = 10
 # An SMTP session gives up after 30 s (storage.mail.smtp); the job's limit is the backstop.
@@ -64,6 +61,10 @@ EMAIL_JOB_TIMEOUT_SECONDS = 45
 # bounded by this too. Kept at the mail job's limit: arq hands a dead worker's jobs over only
 # after (longest timeout + 10 s).
 LEAVING_JOB_TIMEOUT_SECONDS = EMAIL_JOB_TIMEOUT_SECONDS
+# The daily ranker training reads a week of the log and fits a small model (seconds at today's
+# scale; the fitting runs in a thread, so the worker's other jobs go on meanwhile). Held to the
+# same limit for the same reason: a longer one would delay every dead worker's hand-over.
+RANKER_TRAINING_TIMEOUT_SECONDS = EMAIL_JOB_TIMEOUT_SECONDS
 
 
 def processing_deps(settings: Settings, resources: Resources) -> ProcessingDeps:

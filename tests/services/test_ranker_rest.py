@@ -213,6 +213,9 @@ def test_the_training_cron_follows_its_settings(settings: Settings) -> None:
 
     (daily,) = training_crons(ranker_training_enabled=True, ranker_training_hour=5)
     assert (daily.hour, daily.minute, daily.second) == ({5}, {31}, {0})
+    # arq hands a dead worker's jobs over after the longest timeout: training must not raise it.
+    functions = worker_options(settings)["functions"]
+    assert daily.timeout_s <= max(f.timeout_s for f in functions)
     assert training_crons(ranker_training_enabled=False) == []
 
 
