@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Coroutine, Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,7 +130,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> None:
             settings, purpose=f"shutter {command}", need_redis=False, share_running=True
         ) as ready:
             _migrate(ready)
-            status = asyncio.run(run_ranker_command(ready, action, getattr(args, "version", None)))
+            status = asyncio.run(
+                run_ranker_command(
+                    ready,
+                    action,
+                    getattr(args, "version", None),
+                    since=getattr(args, "since", None),
+                    until=getattr(args, "until", None),
+                )
+            )
         if status:
             sys.exit(status)
     elif command == "admin":
@@ -309,6 +318,11 @@ def _parser() -> argparse.ArgumentParser:
         "remove-known-images", help="remove blocklist entries by their ids"
     )
     remove_known.add_argument("ids", type=int, nargs="+", metavar="ID")
+    report = actions.add_parser(
+        "report", help="engagement per experiment arm and day (default: the last 7 days)"
+    )
+    report.add_argument("--since", type=date.fromisoformat, help="first day, YYYY-MM-DD (UTC)")
+    report.add_argument("--until", type=date.fromisoformat, help="last day, YYYY-MM-DD (UTC)")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
     return parser

@@ -35,6 +35,8 @@ __all__ = [
     "JOB_OUTCOMES",
     "OPEN_WEBSOCKETS",
     "QUEUE_DEPTH",
+    "RANKER_ENGAGED_IMPRESSIONS",
+    "RANKER_IMPRESSIONS",
     "REGISTRY",
     "SCRAPE_TIME_REGISTRY",
     "operation_label",
@@ -92,6 +94,21 @@ FAN_OUT_LAG = Histogram(
     "shutter_fan_out_lag_seconds",
     "Seconds from a post's publication to the completion of a fan-out batch carrying it.",
     buckets=_LAG_BUCKETS,
+)
+
+RANKER_IMPRESSIONS = Counter(
+    "shutter_ranker_impressions_total",
+    "Feed impressions reported by clients (recordImpressions, new ones only), by the ranker "
+    "experiment arm of the RANKED page that served the post: formula, model, or unranked (no "
+    "RANKED page served it lately).",
+    ["arm"],
+)
+RANKER_ENGAGED_IMPRESSIONS = Counter(
+    "shutter_ranker_engaged_impressions_total",
+    "Reported impressions that became engaged (on screen at least 3 s, or the author's profile "
+    "opened from it), by arm as shutter_ranker_impressions_total; the engagement rate of an arm "
+    "is the ratio of the two. Likes and comments are joined offline (shutter ranker report).",
+    ["arm"],
 )
 
 SCRAPE_TIME_REGISTRY = CollectorRegistry(auto_describe=True)

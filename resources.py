@@ -26,7 +26,7 @@ from services.mail import MailConfig
 from services.media import MediaDeps, UploadLimits
 from services.passwords import Passwords
 from services.posts import PostDeps
-from services.ranker.serving import RankerServing
+from services.ranker.serving import Experiment, RankerServing
 from services.rate_limits import ActionLimits, RateLimitPolicy
 from services.social import SocialDeps
 from services.tokens import AccessTokens
@@ -138,6 +138,9 @@ class Resources:
             comments=ActionLimits(s.rate_limit_comments_per_hour, s.rate_limit_comments_per_day),
             follows=ActionLimits(s.rate_limit_follows_per_hour, s.rate_limit_follows_per_day),
             posts=ActionLimits(s.rate_limit_posts_per_hour, s.rate_limit_posts_per_day),
+            impressions=ActionLimits(
+                s.rate_limit_impressions_per_hour, s.rate_limit_impressions_per_day
+            ),
         )
 
     @functools.cached_property
@@ -157,8 +160,10 @@ class Resources:
 
     @functools.cached_property
     def ranker(self) -> RankerServing:
-        """The process's cache of the active ranker model (services.ranker.serving)."""
-        return RankerServing()
+        """The process's cache of the active ranker model and the experiment deciding whom it
+        ranks for (services.ranker.serving)."""
+        s = self.settings
+        return RankerServing(experiment=Experiment(s.ranker_experiment_salt, s.ranker_model_share))
 
     @functools.cached_property
     def social(self) -> SocialDeps:

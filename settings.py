@@ -133,6 +133,15 @@ class Settings(BaseSettings):
     like_flush_interval_seconds: int = Field(default=30, ge=1, le=60)
     ranker_retention_days: int = Field(default=30, ge=1)
     """Days the ranker's log (served pages, impressions) is kept (docs/ranking.md)."""
+    ranker_model_share: float = Field(default=1.0, ge=0.0, le=1.0)
+    """The share of viewers whose RANKED feed the active model ranks (the rest: the formula),
+    by a deterministic hash of the user id and RANKER_EXPERIMENT_SALT (docs/ranking.md)."""
+    ranker_experiment_salt: str = Field(default="ranker-1", min_length=1, max_length=64)
+    """Changing it re-draws every viewer's arm (a new experiment)."""
+    ranker_training_enabled: bool = True
+    """The worker trains a ranker model once a day (promoted only when it beats the active)."""
+    ranker_training_hour: int = Field(default=3, ge=0, le=23)
+    """The UTC hour of the daily training (at minute 31)."""
 
     # Abuse limits per user (moving windows in Redis); beyond them: RATE_LIMITED, nothing done.
     # Changing a number starts that window afresh (the number is part of the Redis key).
@@ -144,6 +153,9 @@ class Settings(BaseSettings):
     rate_limit_follows_per_day: int = Field(default=200, ge=1)
     rate_limit_posts_per_hour: int = Field(default=25, ge=1)
     rate_limit_posts_per_day: int = Field(default=100, ge=1)
+    rate_limit_impressions_per_hour: int = Field(default=600, ge=1)
+    rate_limit_impressions_per_day: int = Field(default=6000, ge=1)
+    """recordImpressions calls (each up to 100 impressions)."""
 
     # Observability (issue #8)
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+from redis.asyncio import Redis
 from strawberry.dataloader import DataLoader
 
 from dataloaders.comments import load_comments_by_id, load_first_comments
 from dataloaders.media import load_visible_media_by_id
+from dataloaders.ranker import load_ranking_explanations
 from dataloaders.users import (
     load_follows_viewer,
     load_profile_pictures,
@@ -18,6 +20,8 @@ from dataloaders.users import (
     load_viewer_follows,
 )
 from services.pagination import Page
+from services.ranker.explanations import RankingExplanation
+from services.ranker.serving import RankerServing
 from services.visibility import Relation
 from storage.pg import Db
 from storage.pg.comments import CommentRecord
@@ -40,6 +44,8 @@ class Loaders:
     relation_by_user_id: DataLoader[int, Relation | None]
     """How the viewer stands with each user (blocks, follows, mutes, requests): the facts of
     services.visibility's rule."""
+    ranking_explanation_by_post_id: DataLoader[int, RankingExplanation | None]
+    """Why the viewer's RANKED feed served each post (None: it did not lately)."""
 
     def prime_users(self, users: list[UserRecord]) -> None:
         """Seed user_by_id with rows a list query already returned (saves a query per page)."""
@@ -47,7 +53,7 @@ class Loaders:
             self.user_by_id.prime(user.id, user)
 
 
-def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
+def build_loaders(db: Db, viewer_id: int | None, redis: Redis, ranker: RankerServing) -> Loaders:
     return Loaders(
         user_by_id=DataLoader(partial(load_users_by_id, db)),
         viewer_follows_by_user_id=DataLoader(partial(load_viewer_follows, db, viewer_id)),
@@ -57,4 +63,7 @@ def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
         first_comments=DataLoader(partial(load_first_comments, db, viewer_id)),
         profile_picture_by_user_id=DataLoader(partial(load_profile_pictures, db)),
         relation_by_user_id=DataLoader(partial(load_relations, db, viewer_id)),
+        ranking_explanation_by_post_id=DataLoader(
+            partial(load_ranking_explanations, db, redis, ranker, viewer_id)
+        ),
     )

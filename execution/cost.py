@@ -103,6 +103,8 @@ LIST_BOUNDS: Mapping[tuple[str, str], ListBound] = {
     ("User", "sessions"): Fixed(50),  # services.sessions.SESSIONS_LISTED
     # A photo, or a video's poster and VIDEO_MODERATION_KEYFRAMES (at most 32) keyframes.
     ("AddKnownImageFromMediaPayload", "knownImages"): Fixed(33),
+    # services.ranker.explanations.TOP_CONTRIBUTIONS
+    ("RankingExplanation", "contributions"): Fixed(4),
 }
 """Bounds of the lists of objects that are not connections, by (type, field); `*` matches any
 type. tests/api/test_query_limits.py fails when a list of objects in the schema has none."""

@@ -60,7 +60,10 @@ class Context:
         return self._loaders
 
     def start_operation(self) -> None:
-        self._loaders = build_loaders(self.resources.db, self.viewer_id)
+        resources = self.resources
+        self._loaders = build_loaders(
+            resources.db, self.viewer_id, resources.redis, resources.ranker
+        )
 
     @property
     def viewer_id(self) -> int | None:

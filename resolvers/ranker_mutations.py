@@ -16,8 +16,10 @@ from services.ranker.impressions import ImpressionDeps, ReportedImpression
 @strawberry.type
 class RankerMutations:
     @strawberry.mutation(
-        description="Report which feed posts were on screen and for how long (batches of up "
-        "to 100; sending a batch again records nothing new). They train the feed's ranking."
+        description="Report which feed posts were on screen, for how long, and whether the "
+        "viewer opened the author's profile from them (batches of up to 100 posts the viewer "
+        "may see; sending a batch again records nothing new, a longer time or a profile "
+        "opening updates it). They train the feed's ranking."
     )
     async def record_impressions(
         self, info: Info[Context, None], input: RecordImpressionsInput
@@ -36,7 +38,9 @@ class RankerMutations:
                             ("impressions", str(index), "postId"),
                         )
                     )
-                reported.append(ReportedImpression(post_id, item.position, item.visible_ms))
+                reported.append(
+                    ReportedImpression(post_id, item.position, item.visible_ms, item.opened_profile)
+                )
             recorded = await impressions.record_impressions(
                 ImpressionDeps(
                     resources.db,

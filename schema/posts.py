@@ -15,6 +15,7 @@ from schema.errors import MutationInput, Payload
 from schema.media import Media
 from schema.node import Node
 from schema.pagination import Connection
+from schema.ranker import RankingExplanation
 from schema.users import User
 from services.hashtags import parse_hashtags
 from services.post_views import PostView
@@ -80,6 +81,15 @@ class Post(Node):
         if not views or not is_visible(views[0], info.context.viewer_id):
             return None
         return cls.from_view(views[0], info)
+
+    @strawberry.field(
+        description="Why the viewer's home feed (order RANKED) served this post: the features "
+        "that weighed most, as served. Null for anyone but the viewer whose feed served it "
+        "(within a day)."
+    )
+    async def ranking_explanation(self, info: Info[Context, None]) -> RankingExplanation | None:
+        found = await info.context.loaders.ranking_explanation_by_post_id.load(self.record.id)
+        return None if found is None else RankingExplanation.of(found)
 
     @strawberry.field(description="Comments, oldest first.")
     async def comments(

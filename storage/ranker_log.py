@@ -59,36 +59,182 @@ def _record(page: ServedPage) -> bytes:
     )
 
 
+def _stored_rows(
+    model_version: int | None, features: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float32]:
+    """Feature rows as stored in Redis: float32, little-endian, each led by the model version
+    that scored it (-1: the formula)."""
+    stored = np.empty((features.shape[0], features.shape[1] + 1), dtype="<f4")
+    stored[:, 0] = -1 if model_version is None else model_version
+    stored[:, 1:] = features
+    return stored
+
+
+def _served_values(page: ServedPage) -> dict[str, bytes]:
+    """The served-map entries of `page`: post id -> b"page id/served ms/" and the post's
+    stored row (_stored_rows: served_posts_of reads them)."""
+    prefix = f"{page.page_id}/{page.served_ms}/".encode()
+    rows = _stored_rows(page.model_version, page.features)
+    return {
+        str(post_id): prefix + rows[index].tobytes() for index, post_id in enumerate(page.post_ids)
+    }
+
+
 def queue_served_page(pipe: Redis, page: ServedPage) -> None:
     """Add to `pipe` (a pipeline, executed by the caller) what serving `page` logs: its record
-    on the served list (capped at SERVED_LOG_CAP) and each post's attribution to it
-    (ranker_served_posts, for impression reports)."""
+    on the served list (capped at SERVED_LOG_CAP) and each post's attribution to it with its
+    feature row (ranker_served_posts, for impression reports and explanations)."""
     pipe.rpush(redis_keys.RANKER_SERVED_LOG, _record(page))
     pipe.ltrim(redis_keys.RANKER_SERVED_LOG, -SERVED_LOG_CAP, -1)
     if page.post_ids:
         served = redis_keys.ranker_served_posts(page.viewer_id)
-        value = f"{page.page_id}/{page.served_ms}"
-        pipe.hset(served, mapping={str(post_id): value for post_id in page.post_ids})
+        pipe.hset(served, mapping=_served_values(page))
         pipe.expire(served, SERVED_MAP_TTL_SECONDS)
 
 
-async def served_pages_of(
+_FEATURE = 4
+"""Bytes of one stored value (float32)."""
+_SNAPSHOT_RECORD = b"W"
+"""The first byte of a logged page served from a snapshot (the others are JSON arrays)."""
+
+
+def queue_window_features(
+    pipe: Redis,
+    viewer_id: int,
+    snapshot_id: str,
+    model_version: int | None,
+    rows: npt.NDArray[np.float64],
+    ttl_seconds: int,
+) -> None:
+    """Add to `pipe` the storing of a whole RANKED window's feature rows, in snapshot order
+    (_stored_rows), for the session's later pages (LOG_SNAPSHOT_PAGE_LUA); one key, expiring
+    with the snapshot."""
+    pipe.set(
+        redis_keys.ranker_window_features(viewer_id, snapshot_id),
+        _stored_rows(model_version, rows).tobytes(),
+        ex=ttl_seconds,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPageLog:
+    """A page served from a RANKED snapshot, to log: its posts from the window, with each
+    one's position in the window (whose stored rows say how they were ranked)."""
+
+    page_id: str
+    snapshot_id: str
+    viewer_id: int
+    served_ms: int
+    post_ids: list[int]
+    window_positions: list[int]
+    feature_names: Sequence[str]
+
+
+LOG_SNAPSHOT_PAGE_LUA = """
+local function log_snapshot_page(window_key, log_key, map_key, at)
+    local stride, prefix = tonumber(ARGV[at + 3]), ARGV[at + 4]
+    local rows, fields = {}, {}
+    for post_id, position in string.gmatch(ARGV[at + 5], '(%d+):(%d+)') do
+        local start = tonumber(position) * stride
+        local row = redis.call('GETRANGE', window_key, start, start + stride - 1)
+        if #row < stride then
+            return
+        end
+        rows[#rows + 1] = row
+        fields[#fields + 1] = post_id
+        fields[#fields + 1] = prefix .. row
+    end
+    if #rows == 0 then
+        return
+    end
+    redis.call('RPUSH', log_key, ARGV[at] .. table.concat(rows))
+    redis.call('LTRIM', log_key, -tonumber(ARGV[at + 1]), -1)
+    redis.call('HSET', map_key, unpack(fields))
+    redis.call('EXPIRE', map_key, ARGV[at + 2])
+end
+"""
+"""A Lua function that logs a page served from a snapshot (SnapshotPageLog) inside a script
+doing other work, in the same round trip: it copies the posts' stored rows from the window's
+key into the page's record on the served list (capped) and into the served map, with no
+feature value crossing to the API process. From the script's ARGV at `at` on, six of them
+(snapshot_page_script_args); nothing is logged when the window's rows are gone."""
+
+
+def snapshot_page_script_keys(page: SnapshotPageLog) -> list[str]:
+    """The keys LOG_SNAPSHOT_PAGE_LUA takes, in its order: the window's rows, the served list,
+    the served map."""
+    return [
+        redis_keys.ranker_window_features(page.viewer_id, page.snapshot_id),
+        redis_keys.RANKER_SERVED_LOG,
+        redis_keys.ranker_served_posts(page.viewer_id),
+    ]
+
+
+def snapshot_page_script_args(page: SnapshotPageLog) -> list[bytes | str | int]:
+    """LOG_SNAPSHOT_PAGE_LUA's six arguments: the record's head, the list's cap, the map's TTL,
+    a row's bytes, the map values' prefix, and "post id:window position" pairs joined by commas
+    (one argument: each one more costs the API process more than the script's parsing)."""
+    head = orjson.dumps(
+        [page.page_id, page.viewer_id, page.served_ms, page.post_ids, list(page.feature_names)]
+    )
+    pairs = ",".join(
+        f"{post_id}:{position}"
+        for post_id, position in zip(page.post_ids, page.window_positions, strict=True)
+    )
+    return [
+        _SNAPSHOT_RECORD + head + b"\n",
+        SERVED_LOG_CAP,
+        SERVED_MAP_TTL_SECONDS,
+        (len(page.feature_names) + 1) * _FEATURE,
+        f"{page.page_id}/{page.served_ms}/",
+        pairs,
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ServedPost:
+    """How a RANKED page served one post to the viewer: the page, when, which model (None:
+    the formula) and the post's feature row as scored."""
+
+    page_id: str
+    served_at: datetime
+    model_version: int | None
+    features: list[float]
+
+
+async def served_posts_of(
     redis: Redis, viewer_id: int, post_ids: Sequence[int]
-) -> dict[int, tuple[str, datetime]]:
-    """post id -> (page id, served at) of the latest RANKED page that served it to the viewer
-    (within SERVED_MAP_TTL_SECONDS); one round trip, no side effect."""
+) -> dict[int, ServedPost]:
+    """post id -> how the latest RANKED page that served it to the viewer did (within
+    SERVED_MAP_TTL_SECONDS); posts not served lately are absent. One round trip, no side
+    effect."""
     if not post_ids:
         return {}
     values = await cast(
         Awaitable[list[bytes | None]],
         redis.hmget(redis_keys.ranker_served_posts(viewer_id), [str(i) for i in post_ids]),
     )
-    found: dict[int, tuple[str, datetime]] = {}
+    found: dict[int, ServedPost] = {}
     for post_id, value in zip(post_ids, values, strict=True):
         if value is not None:
-            page_id, served_ms = (value.decode() if isinstance(value, bytes) else value).split("/")
-            found[post_id] = (page_id, datetime.fromtimestamp(int(served_ms) / 1000, UTC))
+            page_id, served_ms, stored = value.split(b"/", 2)
+            row = np.frombuffer(stored, dtype="<f4").tolist() if len(stored) % _FEATURE == 0 else []
+            found[post_id] = ServedPost(
+                page_id.decode(),
+                datetime.fromtimestamp(int(served_ms) / 1000, UTC),
+                None if not row or row[0] < 0 else int(row[0]),
+                row[1:],
+            )
     return found
+
+
+async def served_pages_of(
+    redis: Redis, viewer_id: int, post_ids: Sequence[int]
+) -> dict[int, tuple[str, datetime]]:
+    """post id -> (page id, served at) of the latest RANKED page that served it to the viewer
+    (served_posts_of, without the features); one round trip, no side effect."""
+    served = await served_posts_of(redis, viewer_id, post_ids)
+    return {post_id: (post.page_id, post.served_at) for post_id, post in served.items()}
 
 
 async def drain_served_pages(redis: Redis, db: Db, *, batch: int) -> int:
@@ -102,8 +248,16 @@ async def drain_served_pages(redis: Redis, db: Db, *, batch: int) -> int:
         return 0
     records = []
     for item in raw:
-        page_id, viewer, served_ms, version, arm, post_ids, names, features = orjson.loads(item)
-        flat = [float(value) for row in features for value in row]
+        if item[:1] == _SNAPSHOT_RECORD:
+            head, rows = item[1:].split(b"\n", 1)
+            page_id, viewer, served_ms, post_ids, names = orjson.loads(head)
+            stored = np.frombuffer(rows, dtype="<f4").reshape(len(post_ids), len(names) + 1)
+            version = None if stored[0, 0] < 0 else int(stored[0, 0])
+            arm = "formula" if version is None else "model"
+            flat = stored[:, 1:].astype(np.float64).ravel().tolist()
+        else:
+            page_id, viewer, served_ms, version, arm, post_ids, names, features = orjson.loads(item)
+            flat = [float(value) for row in features for value in row]
         records.append(
             (
                 datetime.fromtimestamp(served_ms / 1000, UTC),
@@ -142,24 +296,56 @@ class Impression:
     post_id: int
     position: int
     visible_ms: int
+    profile_opened_at: datetime | None = None
+    """When the viewer opened the author's profile from it (None: not reported)."""
 
 
-async def insert_impressions(db: Db, impressions: Sequence[Impression]) -> int:
-    """Insert the impressions, skipping those already recorded (same viewer, post and served
-    page); returns how many were new. One statement."""
+@dataclass(frozen=True, slots=True)
+class WrittenImpressions:
+    """What insert_impressions changed: the (post id, page id) of rows new, and of rows that
+    became engaged (new ones included)."""
+
+    new: list[tuple[int, str]]
+    newly_engaged: list[tuple[int, str]]
+
+
+async def insert_impressions(
+    db: Db, impressions: Sequence[Impression], *, long_dwell_ms: int
+) -> WrittenImpressions:
+    """Insert the impressions (at most one per viewer, post and served page); one already
+    recorded keeps its row, which takes a longer visible time or a first profile opening
+    (nothing else changes). A row is engaged with at least `long_dwell_ms` on screen or a
+    profile opening. One statement (its `before` sees the rows as they were: a written row
+    missing there is new; xmax cannot be read on a partitioned table)."""
     if not impressions:
-        return 0
-    inserted: int = await db.fetchval(
+        return WrittenImpressions([], [])
+    rows = await db.fetch(
         """
-        WITH new AS (
-            INSERT INTO ranker_impressions
-                   (served_at, page_id, viewer_id, post_id, position, visible_ms)
+        WITH given AS (
             SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bigint[], $4::bigint[],
-                                 $5::int[], $6::int[])
-            ON CONFLICT DO NOTHING
-            RETURNING 1
+                                 $5::int[], $6::int[], $7::timestamptz[])
+                       AS g(served_at, page_id, viewer_id, post_id, position, visible_ms,
+                            profile_opened_at)
+        ), before AS (
+            SELECT i.post_id, i.page_id,
+                   (i.visible_ms >= $8 OR i.profile_opened_at IS NOT NULL) AS engaged
+              FROM ranker_impressions i JOIN given g USING (viewer_id, post_id, page_id, served_at)
+        ), written AS (
+            INSERT INTO ranker_impressions AS i
+                   (served_at, page_id, viewer_id, post_id, position, visible_ms,
+                    profile_opened_at)
+            SELECT * FROM given
+            ON CONFLICT (viewer_id, post_id, page_id, served_at) DO UPDATE
+               SET visible_ms = greatest(i.visible_ms, excluded.visible_ms),
+                   profile_opened_at = coalesce(i.profile_opened_at, excluded.profile_opened_at)
+             WHERE excluded.visible_ms > i.visible_ms
+                OR (i.profile_opened_at IS NULL AND excluded.profile_opened_at IS NOT NULL)
+            RETURNING i.post_id, i.page_id,
+                      (i.visible_ms >= $8 OR i.profile_opened_at IS NOT NULL) AS engaged
         )
-        SELECT count(*) FROM new
+        SELECT w.post_id, w.page_id, b.post_id IS NULL AS inserted,
+               w.engaged AND NOT coalesce(b.engaged, false) AS newly_engaged
+          FROM written w LEFT JOIN before b USING (post_id, page_id)
         """,
         [i.served_at for i in impressions],
         [i.page_id for i in impressions],
@@ -167,8 +353,13 @@ async def insert_impressions(db: Db, impressions: Sequence[Impression]) -> int:
         [i.post_id for i in impressions],
         [i.position for i in impressions],
         [i.visible_ms for i in impressions],
+        [i.profile_opened_at for i in impressions],
+        long_dwell_ms,
     )
-    return inserted
+    return WrittenImpressions(
+        [(row["post_id"], row["page_id"]) for row in rows if row["inserted"]],
+        [(row["post_id"], row["page_id"]) for row in rows if row["newly_engaged"]],
+    )
 
 
 def _partition(table: str, day: date) -> str:

@@ -4,7 +4,7 @@ training rows read from the ranker's log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -134,6 +134,77 @@ async def rollback_active(db: Db) -> int | None:
         return previous
 
 
+def _engaged_sql(*, window: str, dwell: str) -> str:
+    """Whether the viewer of served page `s` engaged with its post `item.post_id` within
+    `window` seconds after the page (a like, a comment, the author's profile opened from it),
+    or had it on screen at least `dwell` ms for that page: the label, in SQL. `window` and
+    `dwell` are the statement's parameters ($n)."""
+    return f"""
+        (EXISTS (SELECT 1 FROM likes l
+                  WHERE l.post_id = item.post_id AND l.user_id = s.viewer_id
+                    AND l.created_at >= s.served_at
+                    AND l.created_at < s.served_at + make_interval(secs => {window}))
+         OR EXISTS (SELECT 1 FROM comments c
+                     WHERE c.post_id = item.post_id AND c.author_id = s.viewer_id
+                       AND c.created_at >= s.served_at
+                       AND c.created_at < s.served_at + make_interval(secs => {window}))
+         OR EXISTS (SELECT 1 FROM ranker_impressions i
+                     WHERE i.viewer_id = s.viewer_id AND i.post_id = item.post_id
+                       AND i.page_id = s.page_id AND i.served_at = s.served_at
+                       AND (i.visible_ms >= {dwell}
+                            OR i.profile_opened_at
+                               < s.served_at + make_interval(secs => {window}))))"""
+
+
+@dataclass(frozen=True, slots=True)
+class ArmDay:
+    """One arm's engagement on one day (shutter ranker report)."""
+
+    day: date
+    arm: str
+    pages: int
+    served: int
+    """Posts served in those pages."""
+    on_screen: int
+    """Of them, reported on screen by the client (recordImpressions)."""
+    engaged: int
+    """Of them, engaged (the training label)."""
+
+
+async def fetch_engagement_by_arm(
+    db: Db, *, since: datetime, until: datetime, window_seconds: int, long_dwell_ms: int
+) -> list[ArmDay]:
+    """Per day (UTC) and experiment arm, the pages served in [since, until) with their posts,
+    how many were on screen and how many engaged (as fetch_training_rows labels them).
+    Ordered by day, then arm. One statement."""
+    rows = await db.fetch(
+        f"""
+        SELECT (s.served_at AT TIME ZONE 'UTC')::date AS day, s.arm,
+               count(DISTINCT (s.page_id, s.served_at)) AS pages,
+               count(*) AS served,
+               count(*) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM ranker_impressions i
+                    WHERE i.viewer_id = s.viewer_id AND i.post_id = item.post_id
+                      AND i.page_id = s.page_id AND i.served_at = s.served_at)) AS on_screen,
+               count(*) FILTER (WHERE {_engaged_sql(window="$3", dwell="$4")}) AS engaged
+          FROM ranker_served_pages s
+         CROSS JOIN LATERAL unnest(s.post_ids) AS item(post_id)
+         WHERE s.served_at >= $1 AND s.served_at < $2
+         GROUP BY 1, 2
+         ORDER BY 1, 2
+        """,
+        since,
+        until,
+        float(window_seconds),
+        long_dwell_ms,
+    )
+    return [
+        ArmDay(row["day"], row["arm"], row["pages"], row["served"], row["on_screen"],
+               row["engaged"])
+        for row in rows
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class TrainingRow:
     served_at: datetime
@@ -156,25 +227,15 @@ async def fetch_training_rows(
 ) -> list[TrainingRow]:
     """Every post of every page served in [since, until) with the features it was served
     with (pages logged with other feature names are skipped), labelled engaged when within
-    `window_seconds` after the page the viewer liked it, commented on it, or reported it on
-    screen for at least `long_dwell_ms` (for that page). Ordered by serving time."""
+    `window_seconds` after the page the viewer liked it, commented on it, opened its author's
+    profile from it (reported for that page), or reported it on screen for at least
+    `long_dwell_ms` (for that page). Ordered by serving time."""
     width = len(feature_names)
     rows = await db.fetch(
-        """
+        f"""
         SELECT s.served_at, s.page_id, s.viewer_id, item.post_id, item.n::int - 1 AS position,
                s.features[(item.n - 1) * $4 + 1 : item.n * $4] AS features,
-               (EXISTS (SELECT 1 FROM likes l
-                         WHERE l.post_id = item.post_id AND l.user_id = s.viewer_id
-                           AND l.created_at >= s.served_at
-                           AND l.created_at < s.served_at + make_interval(secs => $5))
-                OR EXISTS (SELECT 1 FROM comments c
-                            WHERE c.post_id = item.post_id AND c.author_id = s.viewer_id
-                              AND c.created_at >= s.served_at
-                              AND c.created_at < s.served_at + make_interval(secs => $5))
-                OR EXISTS (SELECT 1 FROM ranker_impressions i
-                            WHERE i.viewer_id = s.viewer_id AND i.post_id = item.post_id
-                              AND i.page_id = s.page_id AND i.served_at = s.served_at
-                              AND i.visible_ms >= $6)) AS label
+               {_engaged_sql(window="$5", dwell="$6")} AS label
           FROM ranker_served_pages s
          CROSS JOIN LATERAL unnest(s.post_ids) WITH ORDINALITY AS item(post_id, n)
          WHERE s.served_at >= $1 AND s.served_at < $2 AND s.feature_names = $3

@@ -115,10 +115,18 @@ that copies them into PostgreSQL; capped (the newest kept) when no worker drains
 
 
 def ranker_served_posts(user_id: int) -> str:
-    """Hash post id -> "page id/served at ms" of the RANKED pages that served each post to the
-    user lately (bounded by the feed's window; expires a day after the last page): what an
-    impression report is attributed to."""
+    """Hash post id -> "page id/served at ms/model version/" + float32 features, of the RANKED
+    pages that served each post to the user lately (bounded by the feed's window; expires a day
+    after the last page): what an impression report is attributed to, and what
+    `Post.rankingExplanation` explains."""
     return f"feed:{{{user_id}}}:served"
+
+
+def ranker_window_features(user_id: int, snapshot_id: str) -> str:
+    """The feature rows of a RANKED paging session's window, in snapshot order (packed
+    float32, with the model version and arm that ranked it; the snapshot's TTL): what the
+    session's later pages log as served (storage.ranker_log)."""
+    return f"feed:{{{user_id}}}:ranked:{snapshot_id}:features"
 
 
 def user_key_patterns(user_id: int) -> list[str]:

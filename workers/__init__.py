@@ -44,6 +44,7 @@ from workers.jobs import (
     send_email,
     start_password_reset,
     sweep_stale_media,
+    train_ranker,
 )
 from workers.observability import observed, on_job_start
 from workers.search_jobs import search_index_post, search_index_user
@@ -61,6 +62,10 @@ EMAIL_JOB_TIMEOUT_SECONDS = 45
 # bounded by this too. Kept at the mail job's limit: arq hands a dead worker's jobs over only
 # after (longest timeout + 10 s).
 LEAVING_JOB_TIMEOUT_SECONDS = EMAIL_JOB_TIMEOUT_SECONDS
+# The daily ranker training reads a week of the log and fits a small model (seconds at today's
+# scale; the fitting runs in a thread, so the worker's other jobs go on meanwhile). Held to the
+# same limit for the same reason: a longer one would delay every dead worker's hand-over.
+RANKER_TRAINING_TIMEOUT_SECONDS = EMAIL_JOB_TIMEOUT_SECONDS
 
 
 def processing_deps(settings: Settings, resources: Resources) -> ProcessingDeps:
@@ -205,6 +210,20 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 second={5, 15, 25, 35, 45, 55},
                 unique=True,
                 timeout=CRON_TIMEOUT_SECONDS,
+            ),
+            *(
+                [
+                    cron(
+                        train_ranker,
+                        hour={settings.ranker_training_hour},
+                        minute={31},
+                        second={0},
+                        unique=True,
+                        timeout=RANKER_TRAINING_TIMEOUT_SECONDS,
+                    )
+                ]
+                if settings.ranker_training_enabled
+                else []
             ),
             cron(
                 maintain_ranker_partitions,

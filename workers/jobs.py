@@ -12,7 +12,7 @@ from arq import Retry
 from resources import Resources
 from services import account_recovery, accounts, likes, mail, media, media_processing
 from services.media_processing import ProcessingDeps, TransientProcessingError
-from services.ranker import log_upkeep
+from services.ranker import log_upkeep, training
 from storage.jobs import Sealed
 from storage.mail import Envelope, MailDeliveryError
 
@@ -59,6 +59,29 @@ async def maintain_ranker_partitions(ctx: dict[str, Any]) -> int:
         retention_days=resources.settings.ranker_retention_days,
     )
     return len(changed)
+
+
+async def train_ranker(ctx: dict[str, Any]) -> str:
+    """Cron (daily, RANKER_TRAINING_HOUR, unless RANKER_TRAINING_ENABLED is false): train a
+    feed ranker model on the log; promoted only when it beats the active one on held-out days
+    (services.ranker.training, as `shutter train-ranker`). Too little data is logged and
+    skipped, not an error. Returns "promoted N", "rejected N" or "skipped"."""
+    resources = resources_of(ctx)
+    try:
+        result = await training.train(resources.db, now=datetime.now(UTC))
+    except training.TrainingError as error:
+        log.info("ranker training skipped: %s", error)
+        return "skipped"
+    outcome = "promoted" if result.promoted else "rejected"
+    log.info(
+        "ranker model %d %s: held-out ndcg@10 %.4f (formula %.4f), auc %.4f",
+        result.version,
+        outcome,
+        result.metrics["model"]["ndcg10"],
+        result.metrics["formula"]["ndcg10"],
+        result.metrics["model"]["auc"],
+    )
+    return f"{outcome} {result.version}"
 
 
 async def process_media(ctx: dict[str, Any], media_id: int) -> str:

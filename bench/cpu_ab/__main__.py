@@ -112,7 +112,9 @@ def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("rev", help="the git revision to compare with (e.g. HEAD~1, main)")
-    parser.add_argument("--query", choices=["feed", "ranked", "viewer"], default="feed")
+    parser.add_argument(
+        "--query", choices=["feed", "ranked", "ranked-next", "viewer"], default="feed"
+    )
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--batch", type=int, default=25, help="requests per batch")
     main(parser.parse_args())

@@ -28,7 +28,23 @@ query Feed($first: Int!) {
 """
 RANKED_FEED = FEED.replace(", order: CHRONOLOGICAL", "")
 """The default order: each request a RANKED first page (ranks the window, logs the page)."""
-QUERIES = {"feed": FEED, "ranked": RANKED_FEED, "viewer": "{ viewer { id } }"}
+RANKED_NEXT = """
+query Feed($first: Int!, $after: String) {
+  feed(first: $first, after: $after) {
+    edges { node { id author { username } likeCount commentCount viewerHasLiked
+                   media { image(minWidth: 640) { url width } } } }
+    pageInfo { endCursor }
+  }
+}
+"""
+"""The default order's second page: read from the paging snapshot of one first page (and, since
+#22, logged with the rows the window was ranked with)."""
+QUERIES = {
+    "feed": FEED,
+    "ranked": RANKED_FEED,
+    "ranked-next": RANKED_NEXT,
+    "viewer": "{ viewer { id } }",
+}
 
 
 async def serve_batches(code: str, query: str, viewer_id: int) -> None:
@@ -41,7 +57,8 @@ async def serve_batches(code: str, query: str, viewer_id: int) -> None:
     settings = Settings()
     configure_logging(settings)  # as `shutter serve` does: each request's access line is rendered
     token = AccessTokens(settings.secret_key, ttl_seconds=3600).issue(viewer_id, uuid.uuid4())[0]
-    body = json.dumps({"query": QUERIES[query], "variables": {"first": 20}}).encode()
+    variables: dict[str, Any] = {"first": 20}
+    body = json.dumps({"query": QUERIES[query], "variables": variables}).encode()
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
         "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
@@ -54,7 +71,7 @@ async def serve_batches(code: str, query: str, viewer_id: int) -> None:
     }  # fmt: skip
     app = create_app(settings)
 
-    async def call() -> None:
+    async def call() -> Any:
         messages: list[MutableMapping[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
@@ -66,9 +83,15 @@ async def serve_batches(code: str, query: str, viewer_id: int) -> None:
         await app(dict(scope), receive, send)
         if messages[0]["status"] != 200 or b'"errors"' in messages[1]["body"]:
             raise RuntimeError(f"unexpected response: {messages}")
+        return json.loads(messages[1]["body"])  # type: ignore[no-any-return]
 
     loop = asyncio.get_running_loop()
     async with app.router.lifespan_context(app):
+        if query == "ranked-next":  # one first page; every request then reads its second page
+            first_page = await call()
+            variables["after"] = first_page["data"]["feed"]["pageInfo"]["endCursor"]
+            body = json.dumps({"query": QUERIES[query], "variables": variables}).encode()
+            scope["headers"][-1] = (b"content-length", str(len(body)).encode())
         for _ in range(200):  # warm: caches, prepared statements, the cached feed
             await call()
         print("ready", flush=True)

@@ -92,7 +92,8 @@ async def read_feed_ids(
     cached feed's TTL; rebuilds a missing feed from PostgreSQL (reviving an inactive user); a
     RANKED first page stores its snapshot in Redis; the page's posts are recorded as shown to
     the viewer (the `seen` feature of later RANKED first pages), in the round trip that reads
-    their like counters. A CHRONOLOGICAL page answered by the cached feed comes with its
+    their like counters, which also logs a RANKED page served from its snapshot
+    (storage.ranker_log). A CHRONOLOGICAL page answered by the cached feed comes with its
     posts' views (read in the same statement as its candidates).
     """
     limit = check_page_size(first)
@@ -109,12 +110,13 @@ async def read_feed_ids(
             [(encode(TimeIdCursor(*post.key)), post.id) for post in collected.posts], limit
         )
         views = _views_in_order(page, collected.views)
+        served = None
     else:
         ranked_cursor = None
         if after is not None:
             ranked_cursor = decode(after, FeedSnapshotCursor, FeedTailCursor, of="feed order")
-        page = await read_ranked(deps, viewer_id, limit=limit, cursor=ranked_cursor, now=now)
-        views = None
+        ranked = await read_ranked(deps, viewer_id, limit=limit, cursor=ranked_cursor, now=now)
+        page, served, views = ranked, ranked.served, None
     like_counters = await feed_cache.record_impressions(
         deps.redis,
         viewer_id,
@@ -122,6 +124,7 @@ async def read_feed_ids(
         now_ms=int(now.timestamp() * 1000),
         keep=ranking.SEEN_KEPT,
         ttl_seconds=int(timedelta(days=ranking.SEEN_DAYS).total_seconds()),
+        served=served,
     )
     return FeedIdPage(page.edges, page.has_next_page, like_counters, views)
 

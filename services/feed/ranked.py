@@ -22,11 +22,12 @@ from services.feed import ranking
 from services.feed.chronological import collect_chronological
 from services.feed.deps import FeedDeps
 from services.pagination import InvalidArgumentError, Page, page_of
+from services.ranker.serving import WindowScores
 from storage.feed import cache as feed_cache
 from storage.feed import sql as feed_sql
 from storage.feed.keys import FeedKey
 from storage.feed.sql import CandidateFeatures, FeedPost
-from storage.ranker_log import ServedPage
+from storage.ranker_log import ServedPage, SnapshotPageLog
 
 _SNAPSHOT_SLACK = 8
 
@@ -38,18 +39,31 @@ async def read_ranked(
     limit: int,
     cursor: FeedSnapshotCursor | FeedTailCursor | None,
     now: datetime,
-) -> Page[int]:
+) -> RankedPage:
     """One page of the ranked feed. The first page (no cursor) ranks and stores a snapshot.
 
     Raises InvalidArgumentError when the snapshot of `cursor` has expired. Side effects: as
-    collect_chronological; the first page writes the snapshot (TTL ranked_snapshot_ttl_seconds).
+    collect_chronological; the first page writes the snapshot (TTL ranked_snapshot_ttl_seconds)
+    and, with deps.log_served_pages, the window's feature rows, and logs the page with its
+    posts' rows (storage.ranker_log); a later page served from the window comes with what it
+    logs (`served`), for the caller to write in its next round trip.
     """
     if isinstance(cursor, FeedTailCursor):
         below = (cursor.micros, cursor.post_id)
-        return page_of(await _tail_items(deps, viewer_id, below, limit + 1), limit)
+        page = page_of(await _tail_items(deps, viewer_id, below, limit + 1), limit)
+        return RankedPage(page.edges, page.has_next_page)
     if cursor is None:
-        return await _first_page(deps, viewer_id, limit, now)
-    return await _snapshot_page(deps, viewer_id, cursor, limit)
+        page = await _first_page(deps, viewer_id, limit, now)
+        return RankedPage(page.edges, page.has_next_page)
+    return await _snapshot_page(deps, viewer_id, cursor, limit, now)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPage(Page[int]):
+    """A page of the ranked feed, with what serving it logs when that is still to be written
+    (pages served from a snapshot: storage.feed.cache.record_impressions writes it)."""
+
+    served: SnapshotPageLog | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +76,8 @@ class RankedWindow:
     scores: list[float]
     model_version: int | None = None
     """The learned model that scored the window; None: the formula."""
+    arm: str = "formula"
+    """The viewer's ranker experiment arm (services.ranker.serving.Experiment)."""
 
 
 async def rank_candidates(
@@ -74,8 +90,8 @@ async def rank_candidates(
     """Score `candidates` for the viewer and order them (services.feed.features, vectorised over
     the window). Their inputs come from the candidate query (`inputs`, one per candidate) when it
     read them; else two queries read them (engagement, affinity). One Redis read: which of them
-    the feed has shown the viewer before. The active learned model scores them when there is
-    one (deps.ranker; at most every refresh_seconds one read of its version), else the formula."""
+    the feed has shown the viewer before. The active learned model scores them when one serves
+    the viewer's experiment arm (deps.ranker), else the formula."""
     if not candidates:
         return RankedWindow([], np.empty((0, len(features_.FEATURE_NAMES))), [])
     post_ids = [post.id for post in candidates]
@@ -86,16 +102,19 @@ async def rank_candidates(
     matrix = features_.feature_matrix(
         viewer_id, candidates, [inputs[post.id] for post in candidates], shown, now
     )
-    model = await deps.ranker.active(deps.db) if deps.ranker is not None else None
-    scores = features_.formula_scores(matrix) if model is None else model.scores(matrix)
+    if deps.ranker is None:
+        scored = WindowScores(features_.formula_scores(matrix), None, "formula")
+    else:
+        scored = await deps.ranker.score(deps.db, viewer_id, matrix)
     order = features_.order(
-        [post.id for post in candidates], [post.author_id for post in candidates], scores
+        [post.id for post in candidates], [post.author_id for post in candidates], scored.scores
     )
     return RankedWindow(
         [candidates[i].id for i in order],
         matrix[order],
-        scores[order].tolist(),
-        model_version=None if model is None else model.version,
+        scored.scores[order].tolist(),
+        scored.model_version,
+        scored.arm,
     )
 
 
@@ -138,18 +157,20 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
     )
     ranked = window_ranked.post_ids
     snapshot_id = secrets.token_urlsafe(9)
-    served = None
+    served = window_rows = None
     if deps.log_served_pages and ranked:
         served = ServedPage(
             page_id=snapshot_id,
             viewer_id=viewer_id,
             served_ms=int(now.timestamp() * 1000),
             model_version=window_ranked.model_version,
-            arm="formula" if window_ranked.model_version is None else "model",
+            arm=window_ranked.arm,
             post_ids=ranked[:limit],
             feature_names=features_.FEATURE_NAMES,
             features=window_ranked.features[:limit],
         )
+        if len(ranked) > limit:
+            window_rows = window_ranked.features
     await feed_cache.save_ranked_snapshot(
         deps.redis,
         viewer_id,
@@ -158,6 +179,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
         window_tail=tail,
         ttl_seconds=deps.config.ranked_snapshot_ttl_seconds,
         served=served,
+        window_rows=window_rows,
     )
     items = [
         (encode(FeedSnapshotCursor(snapshot_id, index + 1)), post_id)
@@ -169,9 +191,11 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
 
 
 async def _snapshot_page(
-    deps: FeedDeps, viewer_id: int, cursor: FeedSnapshotCursor, limit: int
-) -> Page[int]:
+    deps: FeedDeps, viewer_id: int, cursor: FeedSnapshotCursor, limit: int, now: datetime
+) -> RankedPage:
     items: list[tuple[str, int]] = []
+    positions: dict[int, int] = {}
+    """The window position of each post read from the snapshot (for the page's log)."""
     offset = cursor.offset
     while True:
         found = await feed_cache.read_ranked_snapshot(
@@ -195,14 +219,46 @@ async def _snapshot_page(
                 for index, post_id in enumerate(found.ids)
                 if post_id in visible
             ]
+            positions |= {post_id: offset + index for index, post_id in enumerate(found.ids)}
             offset += len(found.ids)
         if len(items) > limit:
-            return page_of(items, limit)
-        if offset >= found.total:
             break
-    if found.window_tail is not None:
-        items += await _tail_items(deps, viewer_id, found.window_tail, limit + 1 - len(items))
-    return page_of(items, limit)
+        if offset >= found.total:
+            if found.window_tail is not None:
+                items += await _tail_items(
+                    deps, viewer_id, found.window_tail, limit + 1 - len(items)
+                )
+            break
+    page = page_of(items, limit)
+    served = None
+    if deps.log_served_pages:
+        served = _snapshot_page_log(viewer_id, cursor, page, positions, now)
+    return RankedPage(page.edges, page.has_next_page, served)
+
+
+def _snapshot_page_log(
+    viewer_id: int,
+    cursor: FeedSnapshotCursor,
+    page: Page[int],
+    positions: Mapping[int, int],
+    now: datetime,
+) -> SnapshotPageLog | None:
+    """What a page served from a snapshot logs: its posts from the window (not the
+    time-ordered tail below it), by their window positions (their rows, stored by the first
+    page, are copied by the log's script). Page id: the snapshot's, then `.` and the page's
+    first position. Pure."""
+    served = [post_id for _, post_id in page.edges if post_id in positions]
+    if not served:
+        return None
+    return SnapshotPageLog(
+        page_id=f"{cursor.snapshot_id}.{cursor.offset}",
+        snapshot_id=cursor.snapshot_id,
+        viewer_id=viewer_id,
+        served_ms=int(now.timestamp() * 1000),
+        post_ids=served,
+        window_positions=[positions[post_id] for post_id in served],
+        feature_names=features_.FEATURE_NAMES,
+    )
 
 
 async def _tail_items(

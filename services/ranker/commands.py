@@ -1,32 +1,51 @@
-"""`shutter train-ranker` and `shutter ranker status|promote|rollback` (cli.py)."""
+"""`shutter train-ranker` and `shutter ranker status|promote|rollback|report` (cli.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import TextIO
 
 import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from services.ranker import training
+from services.ranker import reports, training
 from settings import Settings
 from storage.pg import create_pool
 
 
-def _bar(out: TextIO) -> training.Progress:
-    def show(step: str, done: int, total: int) -> None:
-        filled = int(30 * done / max(total, 1))
-        end = "\n" if done >= total else ""
-        out.write(f"\r{step:<16} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}{end}")
-        out.flush()
+@contextlib.contextmanager
+def progress_bars(out: TextIO) -> Iterator[training.Progress]:
+    """A training.Progress drawing one rich progress bar per step on `out` (plain lines when
+    `out` is not a terminal). Thread-safe: LightGBM reports its rounds from a thread."""
+    console = Console(file=out)
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as bars:
 
-    return show
+        def show(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bars.add_task(step, total=total)
+            bars.update(tasks[step], completed=done, total=total)
+
+        yield show
 
 
 async def run_ranker_command(
-    settings: Settings, action: str, version: int | None = None, out: TextIO = sys.stdout
+    settings: Settings,
+    action: str,
+    version: int | None = None,
+    out: TextIO = sys.stdout,
+    *,
+    since: date | None = None,
+    until: date | None = None,
 ) -> int:
     """Run one ranker command on DATABASE_URL; returns the exit status (1: refused).
+    `since`/`until` (inclusive days, UTC) bound `report` (default: the last 7 days).
     Side effects: those of services.ranker.training's train, promote or rollback."""
     if not settings.database_url:
         raise ValueError("the ranker commands need DATABASE_URL")
@@ -34,7 +53,8 @@ async def run_ranker_command(
     try:
         if action == "train":
             try:
-                result = await training.train(pool, now=datetime.now(UTC), progress=_bar(out))
+                with progress_bars(out) as bars:
+                    result = await training.train(pool, now=datetime.now(UTC), progress=bars)
             except training.TrainingError as error:
                 out.write(f"not trained: {error}\n")
                 return 1
@@ -57,6 +77,10 @@ async def run_ranker_command(
                 out.write(f"not promoted: {error}\n")
                 return 1
             out.write(f"model {version} is active\n")
+        elif action == "report":
+            last = until or datetime.now(UTC).date()
+            first = since or last - timedelta(days=6)
+            out.write(reports.engagement_table(await reports.engagement_by_arm(pool, first, last)))
         elif action == "rollback":
             active = await training.rollback(pool)
             out.write(f"active: {'the formula' if active is None else f'model {active}'}\n")

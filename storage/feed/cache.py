@@ -31,13 +31,23 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import cast
 
+import numpy as np
+import numpy.typing as npt
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from storage import redis_keys, redis_scripts
 from storage.counters import LikeCounter, like_count_keys, like_counters
 from storage.feed.keys import FeedKey
-from storage.ranker_log import ServedPage, queue_served_page
+from storage.ranker_log import (
+    LOG_SNAPSHOT_PAGE_LUA,
+    ServedPage,
+    SnapshotPageLog,
+    queue_served_page,
+    queue_window_features,
+    snapshot_page_script_args,
+    snapshot_page_script_keys,
+)
 
 HORIZON = "h"
 BUILDING = "b"
@@ -374,8 +384,36 @@ return redis.call('MGET', unpack(KEYS, 2))
 """
 
 
+_RECORD_IMPRESSIONS_AND_LOG_SCRIPT = (
+    LOG_SNAPSHOT_PAGE_LUA
+    + """
+local count = tonumber(ARGV[4])
+local key, now_ms, keep, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local excess = redis.call('ZCARD', key) + count - keep
+if excess > 0 then
+    redis.call('ZREMRANGEBYRANK', key, 0, excess - 1)
+end
+for i = 5, 4 + count do
+    redis.call('ZADD', key, 'NX', now_ms, ARGV[i])
+end
+redis.call('EXPIRE', key, ttl)
+log_snapshot_page(KEYS[2], KEYS[3], KEYS[4], 5 + count)
+return redis.call('MGET', unpack(KEYS, 5))
+"""
+)
+"""_RECORD_IMPRESSIONS_SCRIPT that also logs a page served from a RANKED snapshot
+(storage.ranker_log.LOG_SNAPSHOT_PAGE_LUA)."""
+
+
 async def record_impressions(
-    redis: Redis, user_id: int, post_ids: Sequence[int], *, now_ms: int, keep: int, ttl_seconds: int
+    redis: Redis,
+    user_id: int,
+    post_ids: Sequence[int],
+    *,
+    now_ms: int,
+    keep: int,
+    ttl_seconds: int,
+    served: SnapshotPageLog | None = None,
 ) -> list[LikeCounter]:
     """Remember that the user's feed showed them these posts (a post keeps the time it was
     first shown), and return the posts' like counters with their versions, read in the same
@@ -384,10 +422,30 @@ async def record_impressions(
 
     Side effects, one script call: the oldest impressions make room first, so the set never
     holds more than `keep` (at or under Redis's compact-encoding limit, 128, it stays compact);
-    then it gains the posts and expires `ttl_seconds` after this write. (Under Redis Cluster
-    the counters of a page span slots, as they do for read_like_counts' MGET.)"""
+    then it gains the posts and expires `ttl_seconds` after this write; with `served` (a page
+    served from a RANKED snapshot), that page is logged too, in the same script call
+    (storage.ranker_log.LOG_SNAPSHOT_PAGE_LUA). (Under Redis Cluster the counters of a page
+    span slots, as they do for read_like_counts' MGET.)"""
     if not post_ids:
         return []
+    if served is not None:
+        script = redis_scripts.script(redis, _RECORD_IMPRESSIONS_AND_LOG_SCRIPT)
+        counters = await script(
+            keys=[
+                redis_keys.feed_impressions(user_id),
+                *snapshot_page_script_keys(served),
+                *like_count_keys(post_ids),
+            ],
+            args=[
+                now_ms,
+                keep,
+                ttl_seconds,
+                len(post_ids),
+                *post_ids,
+                *snapshot_page_script_args(served),
+            ],
+        )
+        return like_counters(counters)
     script = redis_scripts.script(redis, _RECORD_IMPRESSIONS_SCRIPT)
     counters = await script(
         keys=[redis_keys.feed_impressions(user_id), *like_count_keys(post_ids)],
@@ -416,10 +474,13 @@ async def save_ranked_snapshot(
     window_tail: FeedKey | None,
     ttl_seconds: int,
     served: ServedPage | None = None,
+    window_rows: npt.NDArray[np.float64] | None = None,
 ) -> None:
     """Store the ranked order of one paging session, and log `served` (the page served from
-    it: storage.ranker_log.queue_served_page) in the same round trip. Side effects: one key
-    with a TTL; the served page's log entries."""
+    it: storage.ranker_log.queue_served_page) with, when given, the whole window's feature
+    rows (`window_rows`, in snapshot order, for the later pages' logs:
+    storage.ranker_log.queue_window_features), in the same round trip. Side effects: one key
+    with a TTL (two with the window's rows); the served page's log entries."""
     header = _HEADER.pack(*(window_tail or (0, 0)))
     body = struct.pack(f">{len(ids)}q", *ids)
     async with redis.pipeline(transaction=False) as pipe:
@@ -428,6 +489,10 @@ async def save_ranked_snapshot(
         )
         if served is not None:
             queue_served_page(pipe, served)
+            if window_rows is not None:
+                queue_window_features(
+                    pipe, user_id, snapshot_id, served.model_version, window_rows, ttl_seconds
+                )
         await pipe.execute()
 
 

@@ -182,6 +182,10 @@ ADD_KNOWN_FROM_MEDIA = """mutation M($id: ID!) {
     knownImages { id } alreadyListed userErrors { code field } } }"""
 REMOVE_KNOWN = """mutation M($ids: [ID!]!) {
   removeKnownImages(input: {knownImageIds: $ids}) { removedIds userErrors { code field } } }"""
+RECORD_PROFILE_VISIT = RECORD_IMPRESSIONS.replace(
+    "visibleMs: 5000", "visibleMs: 900, openedProfile: true"
+)
+
 MARK_READ = """mutation M($upTo: ID) {
   markNotificationsRead(input: {upTo: $upTo}) { unreadNotificationCount
     userErrors { code field } } }"""
@@ -347,14 +351,18 @@ async def delete_comment_case(w: World) -> None:
 
 
 async def record_impressions_case(w: World) -> None:
-    """An id of another type than Post records nothing (impressions only ever record the
-    caller's own: their viewer id is the token's)."""
+    """An id of another type than Post, or of a post the caller may not see, records nothing
+    (impressions only ever record the caller's own: their viewer id is the token's)."""
     published = await w.published_post()
     expected = {
         "recorded": None,
         "userErrors": error("NOT_FOUND", "input", "impressions", "0", "postId"),
     }
     await refused(w, RECORD_IMPRESSIONS, {"id": gid("Media", published.id)}, expected)
+    # A post the intruder may not see (not yet published), profile visit and all: NOT_FOUND,
+    # nothing recorded and not even counted against the limit.
+    hidden = await w.unpublished_post()
+    await refused(w, RECORD_PROFILE_VISIT, {"id": gid("Post", hidden.id)}, expected)
 
 
 A_PDQ_HASH = "f" * 64
