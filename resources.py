@@ -24,6 +24,7 @@ from services.feed.deps import FeedConfig, FeedDeps
 from services.login_throttle import LoginThrottle, LoginThrottlePolicy
 from services.mail import MailConfig
 from services.media import MediaDeps, UploadLimits
+from services.moderation_deps import ModerationDeps
 from services.passwords import Passwords
 from services.posts import PostDeps
 from services.ranker.serving import RankerServing
@@ -138,6 +139,7 @@ class Resources:
             comments=ActionLimits(s.rate_limit_comments_per_hour, s.rate_limit_comments_per_day),
             follows=ActionLimits(s.rate_limit_follows_per_hour, s.rate_limit_follows_per_day),
             posts=ActionLimits(s.rate_limit_posts_per_hour, s.rate_limit_posts_per_day),
+            reports=ActionLimits(s.rate_limit_reports_per_hour, s.rate_limit_reports_per_day),
         )
 
     @functools.cached_property
@@ -168,6 +170,16 @@ class Resources:
             limiter=self.rate_limiter,
             limits=self.rate_limit_policy,
             feed=self.feed,
+        )
+
+    @functools.cached_property
+    def moderation(self) -> ModerationDeps:
+        return ModerationDeps(
+            db=self.db,
+            redis=self.redis,
+            social=self.social,
+            accounts=self.accounts,
+            hide_after_reports=self.settings.moderation_hide_after_reports,
         )
 
     @functools.cached_property

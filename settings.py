@@ -130,6 +130,13 @@ class Settings(BaseSettings):
     rate_limit_follows_per_day: int = Field(default=200, ge=1)
     rate_limit_posts_per_hour: int = Field(default=25, ge=1)
     rate_limit_posts_per_day: int = Field(default=100, ge=1)
+    rate_limit_reports_per_hour: int = Field(default=20, ge=1)
+    rate_limit_reports_per_day: int = Field(default=100, ge=1)
+
+    # Moderation (docs/moderation.md)
+    moderation_hide_after_reports: int = Field(default=3, ge=1)
+    """A post, comment or media item reported by this many distinct accounts is hidden from
+    everyone until a moderator decides."""
 
     # Observability (issue #8)
     log_format: Literal["auto", "json", "console"] = "auto"

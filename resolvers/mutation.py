@@ -8,6 +8,7 @@ from resolvers.account_mutations import AccountMutations
 from resolvers.account_security_mutations import AccountSecurityMutations
 from resolvers.leaving_mutations import LeavingMutations
 from resolvers.media_mutations import MediaMutations
+from resolvers.moderation import ModerationMutations
 from resolvers.notifications import NotificationMutations
 from resolvers.post_mutations import PostMutations
 from resolvers.ranker_mutations import RankerMutations
@@ -24,5 +25,6 @@ Mutation = merge_types(
         PostMutations,
         NotificationMutations,
         RankerMutations,
+        ModerationMutations,
     ),
 )

@@ -5,7 +5,10 @@
     may_see_user(V, U)    not blocked(V, U)                    (anonymous: never blocked)
     may_see_content(V, U) may_see_user(V, U) and (U public or V is U or V follows U)
     may_see_post(V, P)    (P published, or V its author and P not deleted)
-                          and may_see_content(V, P.author)
+                          and not held(P) and may_see_content(V, P.author)
+    held(X)               moderation holds X (a post, comment or media item) back from
+                          everyone, its author included: X HIDDEN_PENDING_REVIEW or REMOVED
+                          (docs/moderation.md)
 
 "Content" of U: U's posts (their media, comments and likers), U's followers and following
 lists. A comment is visible when its post is and its author may be seen; so is a liker, and a
@@ -57,9 +60,19 @@ def may_see_content(viewer_id: int | None, user_id: int, relation: Relation) -> 
     return not blocked(relation) and (not relation.is_private or relation.viewer_follows)
 
 
+def held_by_moderation(moderation_state: str | None) -> bool:
+    """Moderation holds the content back from everyone, its author included:
+    HIDDEN_PENDING_REVIEW or REMOVED (storage.pg.visibility.not_held_sql)."""
+    return moderation_state is not None
+
+
 def post_status_visible(post: PostRecord, viewer_id: int | None) -> bool:
-    """Published posts, and the author's own unpublished (not deleted) ones."""
-    return post.status == "PUBLISHED" or (post.status != "DELETED" and post.author_id == viewer_id)
+    """Published posts, and the author's own unpublished (not deleted) ones; none that
+    moderation holds back from the viewer."""
+    status_allows = post.status == "PUBLISHED" or (
+        post.status != "DELETED" and post.author_id == viewer_id
+    )
+    return status_allows and not held_by_moderation(post.moderation_state)
 
 
 def may_see_post(viewer_id: int | None, post: PostRecord, author: Relation) -> bool:
