@@ -97,10 +97,11 @@ async def fetch_relations(
 async def published_post_to_act_on(db: Db, viewer_id: int, post_id: int) -> PostRecord:
     """The published post the viewer is about to like, unlike or comment on. Raises
     DomainError NOT_FOUND when there is none or the viewer may not see it (also when its author
-    blocked the viewer: a block is never revealed), BLOCKED when the viewer blocked its author.
+    blocked the viewer: a block is never revealed; also when moderation holds it back, from
+    its author too), BLOCKED when the viewer blocked its author.
     """
     found = await post_store.fetch_posts_by_ids(db, [post_id])
-    if not found or found[0].status != "PUBLISHED":
+    if not found or found[0].status != "PUBLISHED" or held_by_moderation(found[0].moderation_state):
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
     post = found[0]
     if post.author_id == viewer_id:
