@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import hypothesis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -224,6 +225,9 @@ class World:
     mutes: tuple[tuple[int, int], ...]
     posts: tuple[PostSpec, ...]
     ops: tuple[Op, ...]
+    moderation: tuple[tuple[int, tuple[int, ...], str], ...] = ()
+    """After the ops: (which post or comment, who reports it, then REMOVE, DISMISS or no
+    decision), so that most worlds hold content hidden pending review or removed."""
 
 
 OP_KINDS = (
@@ -279,10 +283,21 @@ def worlds(draw: st.DrawFn) -> World:
     ops = draw(
         st.lists(
             st.builds(Op, st.sampled_from(OP_KINDS), user, st.integers(0, 20), words, mentions),
-            max_size=18,
+            max_size=14,
         )
     )
-    return World(n, private, edges, blocks, mutes, tuple(posts), tuple(ops))
+    moderation = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, 20),
+                st.lists(user, min_size=1, max_size=3, unique=True).map(tuple),
+                st.sampled_from(["", "REMOVE", "DISMISS"]),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    return World(n, private, edges, blocks, mutes, tuple(posts), tuple(ops), tuple(moderation))
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,6 +434,21 @@ async def build_world(world: World, live: LiveApp, settings: Settings) -> tuple[
 
     for op in world.ops:
         await apply(model, client, op)
+    for pick, reporters, decision in world.moderation:
+        if pick % 2 and not model.comments and model.posts:
+            # A comment to report: its post's author writes it (no notification, no refusal).
+            post = model.posts[pick // 2 % len(model.posts)]
+            if post.held is None:
+                op = Op("comment", post.author, words=("meadow",))
+                await like_or_comment(model, client, op, post.author, post)
+        picked = reportable_item(model, pick)
+        if picked is None:
+            break
+        for reporter in reporters:
+            await report(model, client, reporter % model.n, pick)
+        type_name, item = picked
+        if decision and (type_name, item.id) in model.cases:
+            await decide_case(model, client, (type_name, item.id), decision)
     await run_worker_until_idle(settings)  # whatever the ops queued (a block's feed clean-up)
     return model, client
 
@@ -546,18 +576,23 @@ mutation D($id: ID!, $action: ModerationDecision!) {
 """
 
 
-def reportable(model: Model) -> list[tuple[str, PostFact | CommentFact]]:
-    return [("Post", p) for p in model.posts] + [("Comment", c) for c in model.comments]
+def reportable_item(model: Model, pick: int) -> tuple[str, PostFact | CommentFact] | None:
+    """The post or comment `pick` names: a comment when it is odd and there are comments."""
+    if pick % 2 and model.comments:
+        return "Comment", model.comments[pick // 2 % len(model.comments)]
+    if model.posts:
+        return "Post", model.posts[pick // 2 % len(model.posts)]
+    return None
 
 
 async def report(model: Model, client: Client, reporter: int, pick: int) -> None:
     """reportContent by `reporter` of a post or comment: NOT_FOUND when the reporter cannot
     see it (moderation's hold included), INVALID_INPUT for their own, else ok; the second
     distinct reporter of a case hides it pending review (HIDE_AFTER_REPORTS)."""
-    items = reportable(model)
-    if not items:
+    picked = reportable_item(model, pick)
+    if picked is None:
         return
-    type_name, item = items[pick % len(items)]
+    type_name, item = picked
     visible = (
         model.may_see_post(reporter, item)
         if isinstance(item, PostFact)
@@ -576,14 +611,20 @@ async def report(model: Model, client: Client, reporter: int, pick: int) -> None
     reporters.add(reporter)
     if len(reporters) >= HIDE_AFTER_REPORTS and item.held is None:
         item.held = "HIDDEN_PENDING_REVIEW"
+        hypothesis.event(f"moderation: a {type_name.lower()} hidden pending review")
 
 
 async def decide(model: Model, client: Client, kind: str, pick: int) -> None:
-    """The admin resolves one case under review through the API: REMOVE (the author gets a
-    CONTENT_REMOVED notice) or DISMISS (a hidden item is shown again)."""
-    if not model.cases:
-        return
-    (type_name, item_id) = sorted(model.cases)[pick % len(model.cases)]
+    """The `remove` and `dismiss` ops: the admin resolves one of the cases under review."""
+    if model.cases:
+        case = sorted(model.cases)[pick % len(model.cases)]
+        await decide_case(model, client, case, "REMOVE" if kind == "remove" else "DISMISS")
+
+
+async def decide_case(model: Model, client: Client, case: tuple[str, int], action: str) -> None:
+    """The admin resolves the case of this post or comment through the API: REMOVE (the
+    author gets a CONTENT_REMOVED notice) or DISMISS (a hidden item is shown again)."""
+    type_name, item_id = case
     db = client.live.resources.db
     case_id = await db.fetchval(
         "SELECT id FROM moderation_cases WHERE subject_kind = $1 AND subject_id = $2"
@@ -591,7 +632,6 @@ async def decide(model: Model, client: Client, kind: str, pick: int) -> None:
         type_name.upper(),
         item_id,
     )
-    action = "REMOVE" if kind == "remove" else "DISMISS"
     body = await client.live.graphql(
         RESOLVE,
         {"id": client.gid("ModerationCase", case_id), "action": action},
@@ -604,6 +644,7 @@ async def decide(model: Model, client: Client, kind: str, pick: int) -> None:
         if type_name == "Post"
         else next(c for c in model.comments if c.id == item_id)
     )
+    hypothesis.event(f"moderation: a {type_name.lower()}'s case resolved {action}")
     if action == "REMOVE":
         item.held = "REMOVED"
         model.removals.append(item.author)
@@ -1050,12 +1091,11 @@ class Checker:
         removed_notices = 0
         required, optional = {}, {}
         for (kind, post_id), events in groups.items():
-            shown = [
-                e for e in events if m.may_see_user(v, e.actor) and (v, e.actor) not in m.mutes
-            ]
-            if not shown:
+            # docs/privacy.md, "Simplifications": the group's face is its latest actor, and
+            # the group is hidden when the recipient muted the face (or a block hides it).
+            face = max(events, key=lambda e: e.seq).actor
+            if not m.may_see_user(v, face) or (v, face) in m.mutes:
                 continue
-            face = max(shown, key=lambda e: e.seq).actor
             key = (kind, None if post_id is None else self.c.gid("Post", post_id))
             if post_id is None or m.may_see_post(v, m.post(post_id)):
                 required[key] = self.name[face]
