@@ -266,23 +266,31 @@ WITH weights_of_reasons AS (
     SELECT * FROM unnest($1::text[], $2::int[]) AS w(reason, weight)
 ), weights_of_sources AS (
     SELECT * FROM unnest($3::text[], $4::int[]) AS w(source, weight)
+), under_review AS (
+    SELECT * FROM moderation_cases WHERE status IN ('OPEN', 'CLAIMED')
+), reported AS (
+    SELECT r.case_id, max(w.weight) AS severity, count(*) AS reporters
+      FROM under_review c
+      JOIN reports r ON r.case_id = c.id
+      JOIN weights_of_reasons w ON w.reason = r.reason
+     GROUP BY r.case_id
+), found AS (
+    SELECT f.case_id, max(w.weight) AS severity
+      FROM under_review c
+      JOIN moderation_findings f ON f.case_id = c.id
+      JOIN weights_of_sources w ON w.source = f.source
+     GROUP BY f.case_id
 ), terms AS (
     SELECT c.*,
-           greatest(
-               coalesce((SELECT max(w.weight) FROM reports r
-                           JOIN weights_of_reasons w ON w.reason = r.reason
-                          WHERE r.case_id = c.id), 0),
-               coalesce((SELECT max(w.weight) FROM moderation_findings f
-                           JOIN weights_of_sources w ON w.source = f.source
-                          WHERE f.case_id = c.id), 0)) AS severity,
-           greatest(1, (SELECT count(*) FROM reports r WHERE r.case_id = c.id))::int AS reporters,
-           1 + ln(1 + coalesce((SELECT u.follower_count FROM users u
-                                 WHERE u.id = c.subject_owner_id), 0)
-                    + CASE WHEN c.subject_kind = 'POST' THEN
-                          coalesce((SELECT p.like_count FROM posts p WHERE p.id = c.subject_id), 0)
-                      ELSE 0 END)::float8 AS reach
-      FROM moderation_cases c
-     WHERE c.status IN ('OPEN', 'CLAIMED')
+           greatest(coalesce(reported.severity, 0), coalesce(found.severity, 0)) AS severity,
+           greatest(1, coalesce(reported.reporters, 0))::int AS reporters,
+           (1 + ln(1 + coalesce(u.follower_count, 0) + coalesce(p.like_count, 0)))::float8
+               AS reach
+      FROM under_review c
+      LEFT JOIN reported ON reported.case_id = c.id
+      LEFT JOIN found ON found.case_id = c.id
+      LEFT JOIN users u ON u.id = c.subject_owner_id
+      LEFT JOIN posts p ON c.subject_kind = 'POST' AND p.id = c.subject_id
 ), ranked AS (
     SELECT *, severity * reporters * reach AS priority FROM terms
 )
