@@ -14,6 +14,7 @@ from dataloaders.users import (
     load_follows_viewer,
     load_profile_pictures,
     load_relations,
+    load_staff_flags,
     load_users_by_id,
     load_viewer_follows,
 )
@@ -40,6 +41,9 @@ class Loaders:
     relation_by_user_id: DataLoader[int, Relation | None]
     """How the viewer stands with each user (blocks, follows, mutes, requests): the facts of
     services.visibility's rule."""
+    is_staff_by_user_id: DataLoader[int, bool]
+    """Whether each user is a moderator or an admin now (services.roles.staff_among): the
+    role is read once per operation however many fields ask."""
 
     def prime_users(self, users: list[UserRecord]) -> None:
         """Seed user_by_id with rows a list query already returned (saves a query per page)."""
@@ -57,4 +61,5 @@ def build_loaders(db: Db, viewer_id: int | None) -> Loaders:
         first_comments=DataLoader(partial(load_first_comments, db, viewer_id)),
         profile_picture_by_user_id=DataLoader(partial(load_profile_pictures, db)),
         relation_by_user_id=DataLoader(partial(load_relations, db, viewer_id)),
+        is_staff_by_user_id=DataLoader(partial(load_staff_flags, db)),
     )

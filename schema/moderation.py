@@ -17,9 +17,8 @@ from schema.global_ids import encode_global_id
 from schema.media import Media
 from schema.pagination import Connection
 from schema.users import User
-from services import moderation_queue, roles
+from services import moderation_queue
 from services.appeals import AppealOutcome
-from services.errors import DomainError
 from services.moderation_actions import Decision
 from services.moderation_cases import SubjectKind
 from services.moderation_queue import CaseView
@@ -74,14 +73,11 @@ async def _user_or_none(info: Info[Context, None], user_id: int | None) -> User 
 
 
 async def _viewer_is_moderator(info: Info[Context, None]) -> bool:
+    """The viewer is a moderator or an admin (read once per operation: a loader)."""
     viewer = info.context.viewer
     if viewer is None:
         return False
-    try:
-        await roles.require_role(info.context.db, viewer, Role.MODERATOR)
-    except DomainError:
-        return False
-    return True
+    return await info.context.loaders.is_staff_by_user_id.load(viewer.user_id)
 
 
 @strawberry.type(description="One account's report in a case (moderators only).")
@@ -208,13 +204,12 @@ class ModerationCase:
         "hides it from others."
     )
     async def subject_text(self, info: Info[Context, None]) -> str | None:
-        preview = await moderation_queue.subject_preview(info.context.db, self.view.case)
-        return preview.text
+        return await moderation_queue.subject_text(info.context.db, self.view.case)
 
     @strawberry.field(description="The media the subject shows, whatever hides it from others.")
     async def subject_media(self, info: Info[Context, None]) -> list[Media]:
-        preview = await moderation_queue.subject_preview(info.context.db, self.view.case)
-        return [Media.from_record(item, info) for item in preview.media]
+        found = await moderation_queue.subject_media(info.context.db, self.view.case)
+        return [Media.from_record(item, info) for item in found]
 
     @strawberry.field
     async def claimed_by(self, info: Info[Context, None]) -> User | None:

@@ -83,7 +83,8 @@ async def resolve_case(
     Only the moderator who claimed the case resolves it (an admin resolves any open case).
     REMOVE takes a post or comment, MARK_SENSITIVE a media item; WARN, SUSPEND and BAN act on
     the subject's account (the author of a post or comment, the owner of a media item);
-    SUSPEND needs `suspend_until` in the future, the others take none.
+    SUSPEND needs `suspend_until` in the future (UTC when it has no offset), the others take
+    none.
 
     Raises DomainError FORBIDDEN (not a moderator; claimed by someone else), NOT_FOUND (no such
     case), INVALID_INPUT (not claimed; resolved already; a decision the subject does not take;
@@ -94,6 +95,8 @@ async def resolve_case(
     (CONTENT_REMOVED, MODERATION_WARNING) to the account the subject belongs to; then its push.
     """
     cleaned = required_text(reason, field="reason", max_length=REASON_MAX)
+    if suspend_until is not None and suspend_until.tzinfo is None:
+        suspend_until = suspend_until.replace(tzinfo=UTC)  # a time without an offset is UTC
     role = await require_role(deps.db, viewer, Role.MODERATOR)
     found = await case_store.fetch_cases_by_ids(deps.db, [case_id])
     if not found:

@@ -146,24 +146,21 @@ async def _with_details(db: Db, cases: list[CaseRecord]) -> list[CaseView]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class SubjectPreview:
-    """What moderators see of a subject, whatever moderation or privacy hides from others."""
+async def subject_text(db: Db, case: CaseRecord) -> str | None:
+    """What the subject of a case says (caption, comment, username and bio), read whoever may
+    see it: for a case already handed to a moderator (list_queue, fetch_case, claim_case check
+    the role). No side effects."""
+    return await case_store.fetch_subject_text(db, case.subject_kind, case.subject_id)
 
-    text: str | None
-    media: list[MediaRecord]
 
-
-async def subject_preview(db: Db, case: CaseRecord) -> SubjectPreview:
-    """The subject of a case as moderators review it: its text and its media, read whoever
-    may see them. Only for a case already handed to a moderator (list_queue, fetch_case,
-    claim_case check the role). No side effects."""
-    text = await case_store.fetch_subject_text(db, case.subject_kind, case.subject_id)
+async def subject_media(db: Db, case: CaseRecord) -> list[MediaRecord]:
+    """The media the subject of a case shows (a post's, in carousel order; a media item),
+    read whoever may see them; as subject_text, for moderators only. No side effects."""
     media_ids = await case_store.fetch_subject_media_ids(db, case.subject_kind, case.subject_id)
-    found = (
-        {m.id: m for m in await media_store.fetch_media_by_ids(db, media_ids)} if media_ids else {}
-    )
-    return SubjectPreview(text=text, media=[found[i] for i in media_ids if i in found])
+    if not media_ids:
+        return []
+    found = {m.id: m for m in await media_store.fetch_media_by_ids(db, media_ids)}
+    return [found[i] for i in media_ids if i in found]
 
 
 async def strike_count(db: Db, user_id: int) -> int | None:

@@ -498,6 +498,7 @@ async def test_resolving_needs_a_claim_and_the_decision_the_subject_takes(c: Cas
         ("MARK_SENSITIVE", None, "action"),
         ("SUSPEND", None, "suspendUntil"),
         ("WARN", "2030-01-01T00:00:00+00:00", "suspendUntil"),
+        ("SUSPEND", "2001-01-01T00:00:00", "suspendUntil"),  # no offset: UTC, and past
     ):
         data = await c.ask("mod1", RESOLVE, id=case["id"], action=action, reason="x", until=until)
         assert data["resolveCase"]["userErrors"] == [
