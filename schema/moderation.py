@@ -142,8 +142,12 @@ class ModerationCase:
     resolution: Decision | None
     resolution_reason: str | None
     resolved_at: datetime | None
-    reports: list[ModerationReport]
-    findings: list[ModerationFinding]
+    reports: list[ModerationReport] = strawberry.field(
+        description="The latest 50 reports, oldest first, with their notes and reporters."
+    )
+    findings: list[ModerationFinding] = strawberry.field(
+        description="The latest 20 findings of the media pipeline, oldest first."
+    )
     view: strawberry.Private[CaseView]
 
     @classmethod
@@ -176,17 +180,16 @@ class ModerationCase:
         case = self.view.case
         return subject_global_id(case.subject_kind, case.subject_id)
 
-    @strawberry.field(description="How many distinct accounts reported it.")
+    @strawberry.field(description="How many distinct accounts reported it (one report each).")
     def distinct_reporters(self) -> int:
-        return len(self.view.reports)
+        return sum(n for _, n in self.view.reason_counts)
 
     @strawberry.field(description="The reports per reason, most frequent first.")
     def reasons(self) -> list[ReportReasonCount]:
-        counts: dict[str, int] = {}
-        for report in self.view.reports:
-            counts[report.reason] = counts.get(report.reason, 0) + 1
-        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        return [ReportReasonCount(reason=ReportReason(r), count=n) for r, n in ordered]
+        return [
+            ReportReasonCount(reason=ReportReason(reason), count=n)
+            for reason, n in self.view.reason_counts
+        ]
 
     @strawberry.field(description="The account the subject belongs to (null when erased).")
     async def subject_owner(self, info: Info[Context, None]) -> User | None:

@@ -42,15 +42,22 @@ REASON_SEVERITY: dict[str, int] = {
 """Risk to people first (self-harm, violence), then content that harms on sight, then the
 rest. Known-bad images rank with self-harm; a classifier flag (a guess) below nudity reports."""
 SOURCE_SEVERITY: dict[str, int] = {"KNOWN_IMAGE": 10, "CLASSIFIER": 6}
+REPORTS_SHOWN = 50
+"""A case lists its latest 50 reports (with notes and reporters); the counts cover them all."""
+FINDINGS_SHOWN = 20
+"""And its latest 20 findings of the media pipeline."""
 
 
 @dataclass(frozen=True, slots=True)
 class CaseView:
-    """A case as moderators see it: the case, its reports (with their reporters) and
-    findings, and its priority terms while it is under review (None once resolved)."""
+    """A case as moderators see it: the case, its latest reports (REPORTS_SHOWN, with their
+    reporters), how many reports of each reason it holds, its findings, and its priority
+    terms while it is under review (None once resolved)."""
 
     case: CaseRecord
     reports: list[ReportRecord]
+    reason_counts: list[tuple[str, int]]
+    """(reason, reports) of every report of the case, most frequent first."""
     findings: list[FindingRecord]
     severity: int | None = None
     reporters: int | None = None
@@ -81,6 +88,7 @@ async def list_queue(db: Db, viewer: Viewer, *, first: int, after: str | None) -
             CaseView(
                 case=view.case,
                 reports=view.reports,
+                reason_counts=view.reason_counts,
                 findings=view.findings,
                 severity=entry.severity,
                 reporters=entry.reporters,
@@ -132,14 +140,19 @@ async def claim_case(db: Db, viewer: Viewer, case_id: int) -> CaseView:
 
 
 async def _with_details(db: Db, cases: list[CaseRecord]) -> list[CaseView]:
-    """The cases with their reports and findings (two queries for any number of cases)."""
+    """The cases with their reports, counts and findings (three queries for any number of
+    cases)."""
     ids = [case.id for case in cases]
-    reports = await case_store.fetch_reports_of_cases(db, ids) if ids else []
-    findings = await case_store.fetch_findings_of_cases(db, ids) if ids else []
+    if not ids:
+        return []
+    reports = await case_store.fetch_reports_of_cases(db, ids, per_case=REPORTS_SHOWN)
+    counts = await case_store.fetch_reason_counts(db, ids)
+    findings = await case_store.fetch_findings_of_cases(db, ids, per_case=FINDINGS_SHOWN)
     return [
         CaseView(
             case=case,
             reports=[r for r in reports if r.case_id == case.id],
+            reason_counts=[(reason, n) for case_id, reason, n in counts if case_id == case.id],
             findings=[f for f in findings if f.case_id == case.id],
         )
         for case in cases

@@ -333,26 +333,56 @@ async def fetch_queue_page(
     ]
 
 
-async def fetch_reports_of_cases(db: Db, case_ids: Sequence[int]) -> list[ReportRecord]:
-    """The reports filed in these cases, oldest first."""
+async def fetch_reports_of_cases(
+    db: Db, case_ids: Sequence[int], *, per_case: int
+) -> list[ReportRecord]:
+    """The latest `per_case` reports of each of these cases, oldest first within a case."""
     rows = await db.fetch(
         """
-        SELECT id, case_id, reporter_id, reason, note, created_at FROM reports
-         WHERE case_id = ANY($1::bigint[]) ORDER BY created_at, id
+        SELECT id, case_id, reporter_id, reason, note, created_at FROM (
+            SELECT r.*, row_number() OVER (PARTITION BY case_id
+                                           ORDER BY created_at DESC, id DESC) AS n
+              FROM reports r WHERE case_id = ANY($1::bigint[])
+        ) latest
+         WHERE n <= $2
+         ORDER BY case_id, created_at, id
+        """,
+        case_ids,
+        per_case,
+    )
+    return [ReportRecord(**{k: row[k] for k in ReportRecord.__slots__}) for row in rows]
+
+
+async def fetch_reason_counts(db: Db, case_ids: Sequence[int]) -> list[tuple[int, str, int]]:
+    """(case id, reason, how many reports) of these cases, most frequent first per case."""
+    rows = await db.fetch(
+        """
+        SELECT case_id, reason, count(*) AS reports FROM reports
+         WHERE case_id = ANY($1::bigint[])
+         GROUP BY case_id, reason
+         ORDER BY case_id, count(*) DESC, reason
         """,
         case_ids,
     )
-    return [ReportRecord(**dict(row)) for row in rows]
+    return [(row["case_id"], row["reason"], row["reports"]) for row in rows]
 
 
-async def fetch_findings_of_cases(db: Db, case_ids: Sequence[int]) -> list[FindingRecord]:
-    """The system findings of these cases, oldest first."""
+async def fetch_findings_of_cases(
+    db: Db, case_ids: Sequence[int], *, per_case: int
+) -> list[FindingRecord]:
+    """The latest `per_case` system findings of each of these cases, oldest first."""
     rows = await db.fetch(
         """
-        SELECT id, case_id, source, detail, created_at FROM moderation_findings
-         WHERE case_id = ANY($1::bigint[]) ORDER BY created_at, id
+        SELECT id, case_id, source, detail, created_at FROM (
+            SELECT f.*, row_number() OVER (PARTITION BY case_id
+                                           ORDER BY created_at DESC, id DESC) AS n
+              FROM moderation_findings f WHERE case_id = ANY($1::bigint[])
+        ) latest
+         WHERE n <= $2
+         ORDER BY case_id, created_at, id
         """,
         case_ids,
+        per_case,
     )
     return [FindingRecord(**dict(row)) for row in rows]
 

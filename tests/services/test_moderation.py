@@ -220,3 +220,29 @@ async def test_resolving_a_case_twice_is_refused(
     ]
     assert await conn.fetchval("SELECT strike_count FROM users WHERE id = $1", owner.id) == 0
     assert await conn.fetchval("SELECT count(*) FROM moderation_actions") == 1
+
+
+async def test_a_case_lists_its_latest_reports_and_counts_them_all(
+    resources: Resources, conn: asyncpg.Connection
+) -> None:
+    moderator = await make_user(conn, "moderator")
+    await conn.execute("UPDATE users SET role = 'MODERATOR' WHERE id = $1", moderator.id)
+    owner = await make_user(conn, "owner")
+    case_id = await open_system_case(
+        conn, Subject(SubjectKind.USER, owner.id), source=CaseSource.CLASSIFIER, detail="x"
+    )
+    reporters = [await make_user(conn, f"r{i}") for i in range(55)]
+    for index, reporter in enumerate(reporters):
+        await conn.execute(
+            "INSERT INTO reports (case_id, reporter_id, subject_kind, subject_id, reason,"
+            " created_at) VALUES ($1, $2, 'USER', $3, $4, now() + $5 * interval '1 second')",
+            case_id,
+            reporter.id,
+            owner.id,
+            "SPAM" if index % 5 else "HATE",
+            index,
+        )
+    view = await moderation_queue.fetch_case(conn, viewer_of(moderator), case_id)
+    assert view is not None
+    assert [r.reporter_id for r in view.reports] == [r.id for r in reporters[5:]]
+    assert view.reason_counts == [("SPAM", 44), ("HATE", 11)]
