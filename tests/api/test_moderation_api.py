@@ -571,7 +571,7 @@ async def test_suspend_ban_and_restore_through_the_suspension_seam(c: Cast) -> N
     assert (suspended["action"], suspended["subjectId"], suspended["until"]) == (
         "SUSPEND",
         c.uid("alice"),
-        until.isoformat(),
+        until.replace(tzinfo=None).isoformat() + "Z",  # the DateTime scalar: UTC with a Z
     )
     db = c.live.resources.db
     assert (
