@@ -1,8 +1,9 @@
 """Queries and mutations of moderation (docs/moderation.md): thin mappings onto
 services.reports, roles, moderation_queue, moderation_actions, appeals and moderation_log.
 
-Query fields for staff answer a GraphQL error FORBIDDEN (data null) to everyone else;
-mutations answer `userErrors` (FORBIDDEN, NOT_FOUND, ...) and change nothing then."""
+Query fields for staff answer null with a GraphQL error FORBIDDEN to everyone else (nullable,
+so that the refusal nulls only that field, whatever else the document asks); mutations
+answer `userErrors` (FORBIDDEN, NOT_FOUND, ...) and change nothing then."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ class ModerationQueries:
     )
     async def moderation_queue(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> ModerationCaseConnection:
+    ) -> ModerationCaseConnection | None:
         viewer = info.context.require_viewer()
         try:
             page = await moderation_queue.list_queue(
@@ -98,7 +99,7 @@ class ModerationQueries:
     @strawberry.field(description="Moderators: appeals waiting for a decision, oldest first.")
     async def moderation_appeals(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> ModerationAppealConnection:
+    ) -> ModerationAppealConnection | None:
         viewer = info.context.require_viewer()
         try:
             page = await appeals.list_pending_appeals(
@@ -114,7 +115,7 @@ class ModerationQueries:
     )
     async def moderation_audit_log(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> ModerationActionConnection:
+    ) -> ModerationActionConnection | None:
         viewer = info.context.require_viewer()
         try:
             page = await moderation_log.list_audit_log(
