@@ -24,6 +24,7 @@ from services.feed.deps import FeedConfig, FeedDeps
 from services.login_throttle import LoginThrottle, LoginThrottlePolicy
 from services.mail import MailConfig
 from services.media import MediaDeps, UploadLimits
+from services.moderation_deps import ModerationDeps
 from services.passwords import Passwords
 from services.posts import PostDeps
 from services.ranker.serving import Experiment, RankerServing
@@ -141,6 +142,7 @@ class Resources:
             impressions=ActionLimits(
                 s.rate_limit_impressions_per_hour, s.rate_limit_impressions_per_day
             ),
+            reports=ActionLimits(s.rate_limit_reports_per_hour, s.rate_limit_reports_per_day),
         )
 
     @functools.cached_property
@@ -173,6 +175,16 @@ class Resources:
             limiter=self.rate_limiter,
             limits=self.rate_limit_policy,
             feed=self.feed,
+        )
+
+    @functools.cached_property
+    def moderation(self) -> ModerationDeps:
+        return ModerationDeps(
+            db=self.db,
+            redis=self.redis,
+            social=self.social,
+            accounts=self.accounts,
+            hide_after_reports=self.settings.moderation_hide_after_reports,
         )
 
     @functools.cached_property

@@ -156,6 +156,13 @@ class Settings(BaseSettings):
     rate_limit_impressions_per_hour: int = Field(default=600, ge=1)
     rate_limit_impressions_per_day: int = Field(default=6000, ge=1)
     """recordImpressions calls (each up to 100 impressions)."""
+    rate_limit_reports_per_hour: int = Field(default=20, ge=1)
+    rate_limit_reports_per_day: int = Field(default=100, ge=1)
+
+    # Moderation (docs/moderation.md)
+    moderation_hide_after_reports: int = Field(default=3, ge=1)
+    """A post, comment or media item reported by this many distinct accounts is hidden from
+    everyone until a moderator decides."""
 
     # Observability (issue #8)
     log_format: Literal["auto", "json", "console"] = "auto"

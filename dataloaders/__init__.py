@@ -16,6 +16,7 @@ from dataloaders.users import (
     load_follows_viewer,
     load_profile_pictures,
     load_relations,
+    load_staff_flags,
     load_users_by_id,
     load_viewer_follows,
 )
@@ -46,6 +47,9 @@ class Loaders:
     services.visibility's rule."""
     ranking_explanation_by_post_id: DataLoader[int, RankingExplanation | None]
     """Why the viewer's RANKED feed served each post (None: it did not lately)."""
+    is_staff_by_user_id: DataLoader[int, bool]
+    """Whether each user is a moderator or an admin now (services.roles.staff_among): the
+    role is read once per operation however many fields ask."""
 
     def prime_users(self, users: list[UserRecord]) -> None:
         """Seed user_by_id with rows a list query already returned (saves a query per page)."""
@@ -66,4 +70,5 @@ def build_loaders(db: Db, viewer_id: int | None, redis: Redis, ranker: RankerSer
         ranking_explanation_by_post_id=DataLoader(
             partial(load_ranking_explanations, db, redis, ranker, viewer_id)
         ),
+        is_staff_by_user_id=DataLoader(partial(load_staff_flags, db)),
     )

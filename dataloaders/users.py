@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services import profile_pictures, visibility
+from services import profile_pictures, roles, visibility
 from services.visibility import Relation
 from storage.pg import Db
 from storage.pg import follows as follow_store
@@ -47,3 +47,9 @@ async def load_relations(
     there is no such user."""
     found = await visibility.fetch_relations(db, viewer_id, ids)
     return [found.get(user_id) for user_id in ids]
+
+
+async def load_staff_flags(db: Db, ids: Sequence[int]) -> list[bool]:
+    """For each id: is that user a moderator or an admin (services.roles.staff_among)."""
+    staff = await roles.staff_among(db, list(ids))
+    return [user_id in staff for user_id in ids]

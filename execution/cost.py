@@ -105,6 +105,10 @@ LIST_BOUNDS: Mapping[tuple[str, str], ListBound] = {
     ("AddKnownImageFromMediaPayload", "knownImages"): Fixed(33),
     # services.ranker.explanations.TOP_CONTRIBUTIONS
     ("RankingExplanation", "contributions"): Fixed(4),
+    ("ModerationCase", "reports"): Fixed(50),  # services.moderation_queue.REPORTS_SHOWN
+    ("ModerationCase", "reasons"): Fixed(8),  # the ReportReason values
+    ("ModerationCase", "findings"): Fixed(20),  # services.moderation_queue.FINDINGS_SHOWN
+    ("ModerationCase", "subjectMedia"): Fixed(10),  # a post's carousel at most
 }
 """Bounds of the lists of objects that are not connections, by (type, field); `*` matches any
 type. tests/api/test_query_limits.py fails when a list of objects in the schema has none."""

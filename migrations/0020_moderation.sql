@@ -92,6 +92,8 @@ CREATE TABLE moderation_actions (
     action       text        NOT NULL CHECK (length(action) BETWEEN 1 AND 64),
     subject_kind text        NOT NULL CHECK (subject_kind IN ('POST', 'COMMENT', 'MEDIA', 'USER')),
     subject_id   bigint      NOT NULL,
+    -- The account the subject belonged to when the action was taken (who may appeal it).
+    subject_owner_id bigint,
     reason       text        NOT NULL CHECK (length(reason) <= 2000),
     case_id      bigint,
     -- The action a RESTORE (or an overturned appeal) undoes; the end of a SUSPEND.
@@ -101,6 +103,9 @@ CREATE TABLE moderation_actions (
 );
 CREATE INDEX moderation_actions_page_idx ON moderation_actions (created_at DESC, id DESC);
 CREATE INDEX moderation_actions_subject_idx ON moderation_actions (subject_kind, subject_id, id);
+-- An action is undone at most once (by RESTORE, or by an overturned appeal).
+CREATE UNIQUE INDEX moderation_actions_one_undo_idx ON moderation_actions (reverses_id)
+    WHERE reverses_id IS NOT NULL;
 
 CREATE FUNCTION refuse_moderation_log_change() RETURNS trigger
 LANGUAGE plpgsql AS $$

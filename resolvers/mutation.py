@@ -9,6 +9,7 @@ from resolvers.account_security_mutations import AccountSecurityMutations
 from resolvers.known_image_mutations import KnownImageMutations
 from resolvers.leaving_mutations import LeavingMutations
 from resolvers.media_mutations import MediaMutations
+from resolvers.moderation import ModerationMutations
 from resolvers.notifications import NotificationMutations
 from resolvers.post_mutations import PostMutations
 from resolvers.ranker_mutations import RankerMutations
@@ -26,5 +27,6 @@ Mutation = merge_types(
         NotificationMutations,
         RankerMutations,
         KnownImageMutations,
+        ModerationMutations,
     ),
 )

@@ -13,6 +13,7 @@ from resolvers import users as user_fields
 from resolvers.context import Context
 from resolvers.discover import DiscoverQueries
 from resolvers.feed import FeedQueries
+from resolvers.moderation import ModerationQueries
 from resolvers.notifications import NotificationQueries
 from schema.global_ids import decode_global_id, decode_id_of_type
 from schema.media import Media
@@ -98,4 +99,7 @@ async def _load_nodes(info: Info[Context, None], ids: list[strawberry.ID]) -> li
     return [nodes.get(key) if key else None for key in decoded]
 
 
-Query = merge_types("Query", (CoreQueries, FeedQueries, DiscoverQueries, NotificationQueries))
+Query = merge_types(
+    "Query",
+    (CoreQueries, FeedQueries, DiscoverQueries, NotificationQueries, ModerationQueries),
+)

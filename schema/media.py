@@ -127,6 +127,13 @@ class Media(Node):
         return MediaStatus(self.record.status)
 
     @strawberry.field(
+        description="A moderator marked it sensitive: show the blurHash and a warning, and the "
+        "media only once the viewer taps through."
+    )
+    def sensitive(self) -> bool:
+        return self.record.sensitive
+
+    @strawberry.field(
         description="The best MP4 rendition of a READY video (null for images); "
         "`video` has every rendition and the HLS ladder."
     )

@@ -11,10 +11,12 @@ from strawberry.types import Info
 from resolvers import posts as post_fields
 from resolvers.context import Context
 from schema.errors import MutationInput, Payload
+from schema.moderation import ModerationNotice
 from schema.node import Node
 from schema.pagination import Connection
 from schema.posts import Comment, Post
 from schema.users import User
+from services import moderation_queue
 from services.records import NotificationRecord
 
 
@@ -31,6 +33,14 @@ class NotificationKind(enum.Enum):
     DATA_EXPORT_READY = "DATA_EXPORT_READY"
     """The recipient's data export is ready: `viewer.dataExport.url` (the actor is the
     recipient)."""
+    CONTENT_REMOVED = "CONTENT_REMOVED"
+    """A moderator removed the recipient's post or comment: `moderation` says why (the actor
+    is the recipient; the moderator is never named)."""
+    MODERATION_WARNING = "MODERATION_WARNING"
+    """A moderator warned the recipient (a strike): `moderation` says why."""
+    APPEAL_DECIDED = "APPEAL_DECIDED"
+    """The recipient's appeal is decided: `moderation.action` is RESTORE (overturned) or
+    APPEAL_UPHELD, with the reason."""
 
 
 @strawberry.type
@@ -63,6 +73,17 @@ class Notification(Node):
         if self.record.post_id is None:
             return None
         return await Post.load(self.record.post_id, info)
+
+    @strawberry.field(
+        description="The decision a CONTENT_REMOVED, MODERATION_WARNING or APPEAL_DECIDED "
+        "notification is about, and why; null for the other kinds."
+    )
+    async def moderation(self, info: Info[Context, None]) -> ModerationNotice | None:
+        action_id = self.record.moderation_action_id
+        if action_id is None:
+            return None
+        found = await moderation_queue.fetch_actions(info.context.db, [action_id])
+        return ModerationNotice.from_record(found[0]) if found else None
 
     @strawberry.field
     async def comment(self, info: Info[Context, None]) -> Comment | None:

@@ -123,6 +123,15 @@ class SearchSessionCursor(Cursor):
     as_of_micros: Micros
 
 
+@dataclass(frozen=True, slots=True)
+class ModerationQueueCursor(Cursor):
+    """The moderation queue: a keyset (priority, case id), both descending."""
+
+    TAG: ClassVar[str] = "m1"
+    priority: float
+    case_id: int
+
+
 C = TypeVar("C", bound=Cursor)
 C2 = TypeVar("C2", bound=Cursor)
 C3 = TypeVar("C3", bound=Cursor)
@@ -216,6 +225,7 @@ for _cls in (
     HashtagOlderCursor,
     SearchCursor,
     SearchSessionCursor,
+    ModerationQueueCursor,
 ):
     _register(_cls)
 

@@ -156,7 +156,9 @@ async def fetch_visible_media(
       account they do not follow, nor of an account with a block between them). Drafts, the
       ready items of a refused carousel and the media of a deleted post are the owner's alone
       (their file URLs are unguessable: media/<id>/<random>/..., and given to the owner only
-      until a post containing them is published).
+      until a post containing them is published);
+    - moderation: an item or its post held back (hidden pending review, removed:
+      docs/moderation.md) is its owner's alone too.
 
     No side effects."""
     return await media_store.fetch_visible_media_by_ids(db, media_ids, viewer_id)

@@ -13,8 +13,9 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.pg import Db, transaction
+from storage.pg import Connection, Db, transaction
 from storage.pg import moderation_cases as case_store
+from storage.pg import moderation_content as content_store
 
 
 class SubjectKind(enum.Enum):
@@ -65,8 +66,21 @@ async def open_system_case(
         )
         await case_store.insert_finding(conn, case_id, source=source.value, detail=detail)
         if hide:
-            await case_store.hide_pending_review(conn, case_id, subject.kind.value, subject.id)
+            await hide_pending_review(conn, case_id, subject)
     return case_id
+
+
+async def hide_pending_review(conn: Connection, case_id: int, subject: Subject) -> None:
+    """Hide the post, comment or media item from everyone until the case is decided: its
+    moderation_state HIDDEN_PENDING_REVIEW (its counters kept exact) and the case's
+    hidden_pending_review. Nothing for an account, or for content held back already."""
+    if subject.kind is SubjectKind.USER:
+        return
+    kind = content_store.content_kind(subject.kind.value)
+    if await content_store.fetch_moderation_state(conn, kind, subject.id) is not None:
+        return
+    await content_store.set_moderation_state(conn, kind, subject.id, "HIDDEN_PENDING_REVIEW")
+    await case_store.mark_hidden_pending_review(conn, case_id, True)
 
 
 async def record_action(

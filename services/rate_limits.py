@@ -27,7 +27,7 @@ from services.errors import DomainError, UserErrorCode
 from storage import rate_limits
 from storage.rate_limits import RateLimiter, RateLimitResult
 
-RateLimitedAction = Literal["like", "comment", "follow", "post", "impressions"]
+RateLimitedAction = Literal["like", "comment", "follow", "post", "impressions", "report"]
 
 _NOUNS: dict[RateLimitedAction, str] = {
     "like": "likes",
@@ -35,6 +35,7 @@ _NOUNS: dict[RateLimitedAction, str] = {
     "follow": "follows",
     "post": "posts",
     "impressions": "impression reports",
+    "report": "reports",
 }
 
 
@@ -59,6 +60,8 @@ class RateLimitPolicy:
     posts: ActionLimits
     impressions: ActionLimits = ActionLimits(per_hour=600, per_day=6000)
     """recordImpressions calls (each up to 100 impressions: services.ranker.impressions)."""
+    reports: ActionLimits = ActionLimits(per_hour=20, per_day=100)
+    """reportContent calls that filed a report (services.reports; repeats are free)."""
 
     def limits_for(self, action: RateLimitedAction) -> ActionLimits:
         match action:
@@ -72,6 +75,8 @@ class RateLimitPolicy:
                 return self.posts
             case "impressions":
                 return self.impressions
+            case "report":
+                return self.reports
 
 
 def wait_text(seconds: float) -> str:

@@ -6,7 +6,10 @@
     may_see_user(V, U)    not blocked(V, U)                    (anonymous: never blocked)
     may_see_content(V, U) may_see_user(V, U) and (U public or V is U or V follows U)
     may_see_post(V, P)    (P published, or V its author and P not deleted)
-                          and may_see_content(V, P.author)
+                          and not held(P) and may_see_content(V, P.author)
+    held(X)               moderation holds X (a post, comment or media item) back from
+                          everyone, its author included: X HIDDEN_PENDING_REVIEW or REMOVED
+                          (docs/moderation.md)
 
 "Content" of U: U's posts (their media, comments and likers), U's followers and following
 lists. A comment is visible when its post is and its author may be seen; so is a liker, and a
@@ -58,9 +61,19 @@ def may_see_content(viewer_id: int | None, user_id: int, relation: Relation) -> 
     return not blocked(relation) and (not relation.is_private or relation.viewer_follows)
 
 
+def held_by_moderation(moderation_state: str | None) -> bool:
+    """Moderation holds the content back from everyone, its author included:
+    HIDDEN_PENDING_REVIEW or REMOVED (storage.pg.visibility.not_held_sql)."""
+    return moderation_state is not None
+
+
 def post_status_visible(post: PostRecord, viewer_id: int | None) -> bool:
-    """Published posts, and the author's own unpublished (not deleted) ones."""
-    return post.status == "PUBLISHED" or (post.status != "DELETED" and post.author_id == viewer_id)
+    """Published posts, and the author's own unpublished (not deleted) ones; none that
+    moderation holds back from the viewer."""
+    status_allows = post.status == "PUBLISHED" or (
+        post.status != "DELETED" and post.author_id == viewer_id
+    )
+    return status_allows and not held_by_moderation(post.moderation_state)
 
 
 def may_see_post(viewer_id: int | None, post: PostRecord, author: Relation) -> bool:
@@ -85,10 +98,11 @@ async def fetch_relations(
 async def published_post_to_act_on(db: Db, viewer_id: int, post_id: int) -> PostRecord:
     """The published post the viewer is about to like, unlike or comment on. Raises
     DomainError NOT_FOUND when there is none or the viewer may not see it (also when its author
-    blocked the viewer: a block is never revealed), BLOCKED when the viewer blocked its author.
+    blocked the viewer: a block is never revealed; also when moderation holds it back, from
+    its author too), BLOCKED when the viewer blocked its author.
     """
     found = await post_store.fetch_posts_by_ids(db, [post_id])
-    if not found or found[0].status != "PUBLISHED":
+    if not found or found[0].status != "PUBLISHED" or held_by_moderation(found[0].moderation_state):
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such post.", "postId")
     post = found[0]
     if post.author_id == viewer_id:

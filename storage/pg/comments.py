@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from storage.pg import Db, qualified
-from storage.pg.visibility import not_blocked_sql, visible_post_sql
+from storage.pg.visibility import not_blocked_sql, not_held_sql, visible_post_sql
 
 COMMENT_COLUMNS = "id, post_id, author_id, text, created_at"
 
@@ -53,15 +53,18 @@ async def insert_comment(db: Db, *, post_id: int, author_id: int, text: str) -> 
 
 
 async def delete_comment(db: Db, comment_id: int) -> CommentRecord | None:
-    """Delete the comment and uncount it (run inside a transaction); None if absent."""
+    """Delete the comment and uncount it (run inside a transaction; a comment moderation holds
+    back is not counted already: services.moderation_actions); None if absent."""
     row = await db.fetchrow(
-        f"DELETE FROM comments WHERE id = $1 RETURNING {COMMENT_COLUMNS}", comment_id
+        f"DELETE FROM comments WHERE id = $1 RETURNING {COMMENT_COLUMNS}, moderation_state",
+        comment_id,
     )
     if row is None:
         return None
-    await db.execute(
-        "UPDATE posts SET comment_count = comment_count - 1 WHERE id = $1", row["post_id"]
-    )
+    if row["moderation_state"] is None:
+        await db.execute(
+            "UPDATE posts SET comment_count = comment_count - 1 WHERE id = $1", row["post_id"]
+        )
     return comment_from_row(row)
 
 
@@ -78,9 +81,11 @@ _COMMENT_COLUMNS_OF_C = qualified(COMMENT_COLUMNS, "c")
 _VISIBLE_COMMENT = (
     f"{visible_post_sql('p', '$2')} AND p.status = 'PUBLISHED'"
     f" AND {not_blocked_sql('c.author_id', '$2')}"
+    f" AND {not_held_sql('c')}"
 )
-"""A comment `c` on post `p` is visible to viewer $2: its post is published and visible, and a
-block stands between the viewer and its author in neither way (storage.pg.visibility)."""
+"""A comment `c` on post `p` is visible to viewer $2: its post is published and visible, a
+block stands between the viewer and its author in neither way, and moderation does not hold
+it back (storage.pg.visibility)."""
 
 
 async def fetch_visible_comments_by_ids(
@@ -134,6 +139,7 @@ async def fetch_first_comments_of_posts(
          CROSS JOIN LATERAL (
                SELECT {COMMENT_COLUMNS} FROM comments
                 WHERE post_id = p.id AND {not_blocked_sql("author_id", "$2")}
+                  AND {not_held_sql("comments")}
                 ORDER BY created_at, id
                 LIMIT $3
          ) c

@@ -169,11 +169,15 @@ def visible_media_sql(media: str, post: str, viewer: str, *, author_checked: boo
     (services.visibility.may_see_post: the viewer may see its author's content). `post` is the
     alias of the post containing the media (NULL columns, e.g. from a LEFT JOIN, when in none).
     `author_checked`: the caller decides on the author's content itself (a post view carries
-    it and hides the whole post), so the probe is left out here."""
+    it and hides the whole post), so the probe is left out here. Moderation: an item or a post
+    that moderation holds back (a moderation_state) is shown to the item's owner only, as
+    their unpublished media are (docs/moderation.md)."""
     author = "" if author_checked else f" AND {visible_author_sql(f'{post}.author_id', viewer)}"
     return (
         f"coalesce({media}.owner_id = {viewer}"
-        f" OR ({media}.status = 'READY' AND {post}.status = 'PUBLISHED'{author}), false)"
+        f" OR ({media}.status = 'READY' AND {post}.status = 'PUBLISHED'"
+        f" AND {media}.moderation_state IS NULL AND {post}.moderation_state IS NULL{author}),"
+        " false)"
     )
 
 

@@ -13,7 +13,8 @@ from storage.pg import Db
 from storage.pg.visibility import not_blocked_sql, not_muted_sql
 
 NOTIFICATION_COLUMNS = (
-    "id, recipient_id, kind, post_id, comment_id, actor_id, actor_count, created_at, read_at"
+    "id, recipient_id, kind, post_id, comment_id, actor_id, actor_count, created_at, read_at,"
+    " moderation_action_id"
 )
 
 NotificationCursor = tuple[datetime, int]
@@ -39,6 +40,9 @@ class NotificationRecord:
     actor_count: int
     created_at: datetime
     read_at: datetime | None
+    moderation_action_id: int | None = None
+    """The audit-log entry a moderation notice is about (CONTENT_REMOVED, MODERATION_WARNING,
+    APPEAL_DECIDED); None for the other kinds."""
 
 
 def notification_from_row(row: asyncpg.Record) -> NotificationRecord:
@@ -159,3 +163,26 @@ async def mark_read(db: Db, recipient_id: int, *, up_to: int | None) -> int:
         up_to,
     )
     return int(status.split()[-1])
+
+
+async def insert_moderation_notice(db: Db, *, recipient_id: int, kind: str, action_id: int) -> int:
+    """One notification of a moderation decision (never aggregated: no open key), its own
+    actor being the recipient (the moderator is never named); its id."""
+    notification_id: int = await db.fetchval(
+        """
+        WITH notice AS (
+            INSERT INTO notifications
+                (recipient_id, kind, actor_id, actor_count, moderation_action_id)
+            VALUES ($1, $2, $1, 1, $3)
+            RETURNING id
+        ), actor AS (
+            INSERT INTO notification_actors (notification_id, actor_id, source_id)
+            SELECT id, $1, $3 FROM notice
+        )
+        SELECT id FROM notice
+        """,
+        recipient_id,
+        kind,
+        action_id,
+    )
+    return notification_id

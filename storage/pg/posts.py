@@ -9,7 +9,7 @@ from typing import NamedTuple
 import asyncpg
 
 from storage.pg import Db
-from storage.pg.visibility import visible_author_sql, visible_post_sql
+from storage.pg.visibility import not_held_sql, visible_author_sql, visible_post_sql
 
 PostCursor = tuple[datetime, int]
 """Keyset position in a profile grid: (published at, post id), both descending."""
@@ -25,6 +25,9 @@ class PostRecord(NamedTuple):
     comment_count: int
     created_at: datetime
     published_at: datetime | None
+    moderation_state: str | None = None
+    """HIDDEN_PENDING_REVIEW or REMOVED: moderation hides the post from everyone, its author
+    included (docs/moderation.md); None: nothing."""
 
 
 POST_COLUMNS = ", ".join(PostRecord._fields)
@@ -41,6 +44,7 @@ def post_from_row(row: asyncpg.Record) -> PostRecord:
         comment_count=row["comment_count"],
         created_at=row["created_at"],
         published_at=row["published_at"],
+        moderation_state=row["moderation_state"],
     )
 
 
@@ -147,20 +151,22 @@ async def end_post_unpublished(db: Db, post_id: int, status: str) -> bool:
 async def mark_post_deleted(db: Db, post_id: int) -> str | None:
     """Mark the post DELETED; returns its previous status (None if absent or already deleted).
 
-    In the same statement, a published post leaves its author's post_count, and every
-    notification about the post (likes, comments, mentions) is deleted.
+    In the same statement, a published post leaves its author's post_count (unless moderation
+    took it out already: services.moderation_actions), and every notification about the post
+    (likes, comments, mentions) is deleted.
     """
     row = await db.fetchrow(
         """
         WITH previous AS (
-            SELECT id, author_id, status FROM posts WHERE id = $1 AND status <> 'DELETED'
+            SELECT id, author_id, status, moderation_state IS NOT NULL AS held
+              FROM posts WHERE id = $1 AND status <> 'DELETED'
                FOR UPDATE
         ), deleted AS (
             UPDATE posts SET status = 'DELETED', deleted_at = now(), published_at = NULL
              WHERE id = (SELECT id FROM previous)
         ), counted AS (
             UPDATE users SET post_count = post_count - 1
-             WHERE id = (SELECT author_id FROM previous WHERE status = 'PUBLISHED')
+             WHERE id = (SELECT author_id FROM previous WHERE status = 'PUBLISHED' AND NOT held)
         ), forgotten AS (
             DELETE FROM notifications WHERE post_id = (SELECT id FROM previous)
         )
@@ -174,12 +180,14 @@ async def mark_post_deleted(db: Db, post_id: int) -> str | None:
 async def fetch_author_posts_page(
     db: Db, author_id: int, viewer_id: int | None, *, limit: int, after: PostCursor | None
 ) -> list[PostRecord]:
-    """The author's published posts, newest first (profile grid), after the keyset `after`;
-    none when the viewer may not see the author's content (storage.pg.visibility)."""
+    """The author's published posts that moderation does not hold back, newest first (profile
+    grid), after the keyset `after`; none when the viewer may not see the author's content
+    (storage.pg.visibility)."""
     rows = await db.fetch(
         f"""
         SELECT {POST_COLUMNS} FROM posts
-         WHERE author_id = $1 AND status = 'PUBLISHED' AND {visible_author_sql("$1", "$5")}
+         WHERE author_id = $1 AND status = 'PUBLISHED' AND {not_held_sql("posts")}
+           AND {visible_author_sql("$1", "$5")}
            AND ($2::timestamptz IS NULL OR (published_at, id) < ($2, $3))
          ORDER BY published_at DESC, id DESC
          LIMIT $4

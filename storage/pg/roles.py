@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from storage.pg import Db
 
 
@@ -9,6 +11,15 @@ async def fetch_role(db: Db, user_id: int) -> str | None:
     """The account's role ('USER', 'MODERATOR' or 'ADMIN'); None when there is no such account."""
     role: str | None = await db.fetchval("SELECT role FROM users WHERE id = $1", user_id)
     return role
+
+
+async def fetch_staff_among(db: Db, user_ids: Sequence[int]) -> set[int]:
+    """Those of `user_ids` who are MODERATOR or ADMIN (one query)."""
+    rows = await db.fetch(
+        "SELECT id FROM users WHERE id = ANY($1::bigint[]) AND role IN ('MODERATOR', 'ADMIN')",
+        user_ids,
+    )
+    return {row["id"] for row in rows}
 
 
 async def lock_role(db: Db, user_id: int) -> str | None:

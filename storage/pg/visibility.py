@@ -69,11 +69,20 @@ def visible_author_sql(author: str, viewer: str) -> str:
     )
 
 
+def not_held_sql(row: str) -> str:
+    """Moderation does not hold back the post, comment or media row aliased `row`: it is
+    neither HIDDEN_PENDING_REVIEW nor REMOVED, either of which hides it from everyone, its
+    author included (docs/moderation.md)."""
+    return f"{row}.moderation_state IS NULL"
+
+
 def post_status_visible_sql(post: str, viewer: str) -> str:
-    """The post row aliased `post` is published, or unpublished (not deleted) and the viewer's."""
+    """The post row aliased `post` is published, or unpublished (not deleted) and the viewer's;
+    and moderation does not hold it back (not_held_sql)."""
     return (
-        f"({post}.status = 'PUBLISHED'"
+        f"(({post}.status = 'PUBLISHED'"
         f" OR ({post}.status <> 'DELETED' AND {post}.author_id = {viewer}))"
+        f" AND {not_held_sql(post)})"
     )
 
 

@@ -694,6 +694,150 @@ async def request_data_export_case(w: World) -> None:
     assert await w.resources.db.fetch("SELECT user_id FROM data_exports") == [(w.intruder.id,)]
 
 
+# --- moderation (docs/moderation.md): staff-only mutations refuse a plain user -------------
+
+REPORT = """mutation M($input: ReportContentInput!) {
+  reportContent(input: $input) { ok userErrors { code field } } }"""
+SET_ROLE = """mutation M($id: ID!, $role: Role!) {
+  setUserRole(input: {userId: $id, role: $role}) { user { username } role
+    userErrors { code field } } }"""
+CLAIM_CASE = """mutation M($id: ID!) {
+  claimCase(input: {caseId: $id}) { case { id status } userErrors { code field } } }"""
+RESOLVE_CASE = """mutation M($id: ID!) {
+  resolveCase(input: {caseId: $id, action: REMOVE, reason: "spam"}) {
+    case { id } action { id } userErrors { code field } } }"""
+RESTORE_ACTION = """mutation M($id: ID!) {
+  restoreModerationAction(input: {actionId: $id, reason: "mistake"}) {
+    action { id } userErrors { code field } } }"""
+APPEAL = """mutation M($id: ID!) {
+  appealModerationAction(input: {actionId: $id, statement: "it was fine"}) {
+    appeal { id } userErrors { code field } } }"""
+DECIDE_APPEAL = """mutation M($id: ID!) {
+  decideAppeal(input: {appealId: $id, outcome: OVERTURNED, reason: "agreed"}) {
+    appeal { id status } userErrors { code field } } }"""
+
+
+@dataclass
+class Moderated:
+    """A report of the owner's post by a fan, claimed and resolved REMOVE by a moderator,
+    and the owner's appeal of it."""
+
+    post_id: int
+    case_id: int
+    action_id: int
+    appeal_id: int
+
+
+async def moderated_world(w: World, *, resolved: bool = True) -> Moderated:
+    from services import appeals, moderation_actions, moderation_queue, reports
+    from services.moderation_cases import Subject, SubjectKind
+
+    db = w.resources.db
+    moderator = await make_user(db, "moderator")
+    await db.execute("UPDATE users SET role = 'MODERATOR' WHERE id = $1", moderator.id)
+    post = await w.published_post()
+    fan = await w.fan()
+    deps = w.resources.moderation
+    subject = Subject(SubjectKind.POST, post.id)
+    await reports.report_content(deps, viewer_of(fan), subject, reports.ReportReason.SPAM, None)
+    case_id = await db.fetchval("SELECT id FROM moderation_cases")
+    if not resolved:
+        return Moderated(post.id, case_id, 0, 0)
+    await moderation_queue.claim_case(db, viewer_of(moderator), case_id)
+    action = await moderation_actions.resolve_case(
+        deps, viewer_of(moderator), case_id, moderation_actions.Decision.REMOVE, "spam"
+    )
+    appeal = await appeals.appeal_action(db, viewer_of(w.owner), action.id, "it was fine")
+    return Moderated(post.id, case_id, action.id, appeal.id)
+
+
+async def report_content_case(w: World) -> None:
+    """The intruder cannot report what it cannot see: the owner's unpublished post is NOT_FOUND,
+    exactly like a missing one (no case, no report, no rate-limit count)."""
+    post = await w.unpublished_post()
+    variables = {"input": {"subject": gid("Post", post.id), "reason": "SPAM"}}
+    expected = {"ok": False, "userErrors": error("NOT_FOUND", "input", "subject")}
+    await refused(w, REPORT, variables, expected)
+
+
+async def set_user_role_case(w: World) -> None:
+    """Only an admin grants roles: the intruder cannot make itself (or anyone) an admin."""
+    await w.resources.db.execute("UPDATE users SET role = 'ADMIN' WHERE id = $1", w.owner.id)
+    expected = {"user": None, "role": None, "userErrors": error("FORBIDDEN")}
+    await refused(w, SET_ROLE, {"id": gid("User", w.intruder.id), "role": "ADMIN"}, expected)
+
+
+async def claim_case_case(w: World) -> None:
+    m = await moderated_world(w, resolved=False)
+    expected = {"case": None, "userErrors": error("FORBIDDEN")}
+    await refused(w, CLAIM_CASE, {"id": gid("ModerationCase", m.case_id)}, expected)
+
+
+async def resolve_case_case(w: World) -> None:
+    m = await moderated_world(w, resolved=False)
+    expected = {"case": None, "action": None, "userErrors": error("FORBIDDEN")}
+    await refused(w, RESOLVE_CASE, {"id": gid("ModerationCase", m.case_id)}, expected)
+
+
+async def restore_moderation_action_case(w: World) -> None:
+    m = await moderated_world(w)
+    expected = {"action": None, "userErrors": error("FORBIDDEN")}
+    await refused(w, RESTORE_ACTION, {"id": gid("ModerationAction", m.action_id)}, expected)
+
+
+async def appeal_moderation_action_case(w: World) -> None:
+    """Only the account a decision hit appeals it: the owner's removal is NOT_FOUND to the
+    intruder (a decision about someone else is never confirmed)."""
+    m = await moderated_world(w)
+    expected = {"appeal": None, "userErrors": error("NOT_FOUND", "input", "actionId")}
+    await refused(w, APPEAL, {"id": gid("ModerationAction", m.action_id)}, expected)
+
+
+async def decide_appeal_case(w: World) -> None:
+    m = await moderated_world(w)
+    expected = {"appeal": None, "userErrors": error("FORBIDDEN")}
+    await refused(w, DECIDE_APPEAL, {"id": gid("ModerationAppeal", m.appeal_id)}, expected)
+
+
+MODERATION_QUERIES: dict[str, str] = {
+    "moderationQueue": "{ moderationQueue(first: 5) { edges { node { id } } } }",
+    "moderationCase": "query Q($id: ID!) { moderationCase(id: $id) { id reports { note } } }",
+    "moderationAppeals": "{ moderationAppeals(first: 5) { edges { node { id statement } } } }",
+    "moderationAuditLog": "{ moderationAuditLog(first: 5) { edges { node { id reason } } } }",
+}
+
+
+def test_every_moderation_query_field_has_a_case() -> None:
+    query_type = build_schema()._schema.query_type
+    assert query_type is not None
+    assert {name for name in query_type.fields if name.startswith("moderation")} == set(
+        MODERATION_QUERIES
+    )
+
+
+@pytest.mark.parametrize("field", sorted(MODERATION_QUERIES))
+async def test_moderation_queries_refuse_a_plain_user_and_anonymous_callers(
+    world: World, field: str
+) -> None:
+    """A plain user (even the owner of the reported post, even a moderator for the admins'
+    log) gets the error FORBIDDEN and no data; an anonymous caller UNAUTHENTICATED."""
+    m = await moderated_world(world)
+    await world.resources.db.execute(
+        "UPDATE users SET role = 'MODERATOR' WHERE id = $1", world.owner.id
+    )
+    variables = {"id": gid("ModerationCase", m.case_id)}
+    callers = [(world.intruder_token, "FORBIDDEN"), (None, "UNAUTHENTICATED")]
+    if field == "moderationAuditLog":
+        callers.append((world.owner_token, "FORBIDDEN"))  # moderators do not read the log
+    for token, code in callers:
+        before = await snapshot(world.resources)
+        body = await world.live.graphql(MODERATION_QUERIES[field], variables, token=token)
+        assert body["data"] == {field: None}, body
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code]
+        assert [e["path"] for e in body["errors"]] == [[field]]
+        assert await snapshot(world.resources) == before
+
+
 AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "signUp": sign_up_case,
     "logIn": log_in_case,
@@ -738,6 +882,13 @@ AUTHZ_CASES: dict[str, Callable[[World], Awaitable[None]]] = {
     "deactivateAccount": deactivate_account_case,
     "deleteAccount": delete_account_case,
     "requestDataExport": request_data_export_case,
+    "reportContent": report_content_case,
+    "setUserRole": set_user_role_case,
+    "claimCase": claim_case_case,
+    "resolveCase": resolve_case_case,
+    "restoreModerationAction": restore_moderation_action_case,
+    "appealModerationAction": appeal_moderation_action_case,
+    "decideAppeal": decide_appeal_case,
 }
 
 # Mutations anyone may call without a token (they take credentials as arguments).
@@ -792,6 +943,13 @@ ANONYMOUS_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "deactivateAccount": (DEACTIVATE, {"password": "x"}),
     "deleteAccount": (DELETE_ACCOUNT, {"password": "x"}),
     "requestDataExport": (REQUEST_EXPORT, {}),
+    "reportContent": (REPORT, {"input": {"subject": "POST", "reason": "SPAM"}}),
+    "setUserRole": (SET_ROLE, {"id": "OWNER", "role": "ADMIN"}),
+    "claimCase": (CLAIM_CASE, {"id": "CASE"}),
+    "resolveCase": (RESOLVE_CASE, {"id": "CASE"}),
+    "restoreModerationAction": (RESTORE_ACTION, {"id": "ACTION"}),
+    "appealModerationAction": (APPEAL, {"id": "ACTION"}),
+    "decideAppeal": (DECIDE_APPEAL, {"id": "APPEAL"}),
 }
 
 # Fields of User that answer only to the user themselves (null for anyone else).
@@ -885,6 +1043,10 @@ async def test_anonymous(world: World, mutation: str) -> None:
         "MEDIA": gid("Media", await make_media(world.resources.db, world.owner.id)),
         "POST": gid("Post", post.id),
         "COMMENT": gid("Comment", comment.id),
+        # Anonymous calls stop before any lookup: ids of no real object are enough.
+        "CASE": gid("ModerationCase", 1),
+        "ACTION": gid("ModerationAction", 1),
+        "APPEAL": gid("ModerationAppeal", 1),
     }
     query, variables = ANONYMOUS_CASES[mutation]
 

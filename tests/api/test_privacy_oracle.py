@@ -14,6 +14,11 @@ How a world is built, and why:
   updateProfile(isPrivate). So feeds, counters, notifications and the block's feed clean-up
   are the real ones, and every refusal (BLOCKED, NOT_FOUND) is checked where it happens.
 
+Moderation (#19) is part of the world: reportContent ops (two distinct reporters hide a post
+or comment pending review) and an admin's REMOVE or DISMISS of a case through the API; held
+content is hidden from everyone, its author included, and leaves the counters
+(docs/moderation.md).
+
 The reference (`Model`) is independent of services/visibility.py: the predicates below are the
 contract's, written out (/tmp/s8/privacy_contract.md, "The rule"). After the build, the
 relational facts (follows, requests, blocks, mutes, privacy, counts, likes, comments) are
@@ -37,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import hypothesis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -62,6 +68,12 @@ PAGE = 3
 """Feed and explore are read in pages this small, so that cursors carry the rule too."""
 
 FOLLOW_KINDS = {"FOLLOW", "FOLLOW_REQUEST", "FOLLOW_ACCEPTED"}
+HIDE_AFTER_REPORTS = 2
+"""The oracle app's MODERATION_HIDE_AFTER_REPORTS: two distinct reporters hide a post or a
+comment pending review (docs/moderation.md)."""
+MODERATOR = "zmod"
+"""The admin who resolves cases through the API: an account outside the world (no follows,
+posts or blocks; no 'u' in its name, so the people search of the world never lists it)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,6 +88,8 @@ class PostFact:
     caption: str
     tags: list[str]
     words: list[str]
+    held: str | None = None
+    """Moderation holds it back: HIDDEN_PENDING_REVIEW or REMOVED (hidden from everyone)."""
 
 
 @dataclass
@@ -84,6 +98,7 @@ class CommentFact:
     post: int
     author: int
     text: str
+    held: str | None = None
 
 
 @dataclass
@@ -118,6 +133,10 @@ class Model:
     media_owner: dict[int, int] = field(default_factory=dict)
     suspended: set[int] = field(default_factory=set)
     """Accounts suspended or banned now (#19): hidden from everyone; they have no session."""
+    cases: dict[tuple[str, int], set[int]] = field(default_factory=dict)
+    """(kind, id) of each post or comment under review -> its distinct reporters."""
+    removals: list[int] = field(default_factory=list)
+    """The recipient of each CONTENT_REMOVED notice (one per removal, never aggregated)."""
 
     # The rule (contract, "The rule"; #19: a suspended account is hidden from everyone as by a
     # block, its follows kept). Viewer None: anonymous.
@@ -135,12 +154,19 @@ class Model:
         )
 
     def may_see_post(self, viewer: int | None, post: PostFact) -> bool:
-        return self.may_see_content(viewer, post.author)  # every post of a world is published
+        # Every post of a world is published; moderation's hold hides it from everyone.
+        return post.held is None and self.may_see_content(viewer, post.author)
 
     def may_see_comment(self, viewer: int | None, comment: CommentFact) -> bool:
-        return self.may_see_post(viewer, self.post(comment.post)) and self.may_see_user(
-            viewer, comment.author
+        return (
+            comment.held is None
+            and self.may_see_post(viewer, self.post(comment.post))
+            and self.may_see_user(viewer, comment.author)
         )
+
+    def shown_posts_of(self, author: int) -> list[PostFact]:
+        """The author's posts that moderation does not hold back (users.post_count)."""
+        return [p for p in self.posts if p.author == author and p.held is None]
 
     def post(self, post_id: int) -> PostFact:
         return next(post for post in self.posts if post.id == post_id)
@@ -208,6 +234,9 @@ class World:
     ops: tuple[Op, ...]
     suspensions: tuple[tuple[int, str], ...] = ()
     """(user, SUSPENSIONS kind), applied once the world is built."""
+    moderation: tuple[tuple[int, tuple[int, ...], str], ...] = ()
+    """After the ops: (which post or comment, who reports it, then REMOVE, DISMISS or no
+    decision), so that most worlds hold content hidden pending review or removed."""
 
 
 SUSPENSIONS = ("SUSPENDED", "BANNED", "LAPSED")
@@ -231,6 +260,11 @@ OP_KINDS = (
     "unmute",
     "private",
     "public",
+    "report",
+    "report",
+    "report",
+    "remove",
+    "dismiss",
 )
 
 
@@ -265,12 +299,33 @@ def worlds(draw: st.DrawFn) -> World:
             max_size=14,
         )
     )
+    moderation = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, 20),
+                st.lists(user, min_size=1, max_size=3, unique=True).map(tuple),
+                st.sampled_from(["", "REMOVE", "DISMISS"]),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
     suspensions = draw(
         st.lists(
             st.tuples(user, st.sampled_from(SUSPENSIONS)), max_size=2, unique_by=lambda s: s[0]
         )
     )
-    return World(n, private, edges, blocks, mutes, tuple(posts), tuple(ops), tuple(suspensions))
+    return World(
+        n,
+        private,
+        edges,
+        blocks,
+        mutes,
+        tuple(posts),
+        tuple(ops),
+        moderation=tuple(moderation),
+        suspensions=tuple(suspensions),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,6 +337,7 @@ class Client:
     live: LiveApp
     tokens: list[str]
     user_ids: list[int]
+    moderator_token: str = ""
 
     async def ask(
         self, viewer: int | None, query: str, variables: dict[str, Any] | None = None
@@ -321,6 +377,7 @@ async def oracle_app(settings: Settings, resources: Resources) -> AsyncIterator[
         query_max_aliases=500,
         query_max_tokens=50_000,
         query_max_selections=50_000,
+        moderation_hide_after_reports=HIDE_AFTER_REPORTS,
     ) as live:
         yield OracleApp(live, settings)
 
@@ -366,6 +423,9 @@ async def build_world(world: World, live: LiveApp, settings: Settings) -> tuple[
     ]
     ids = [user.id for user in users]
     client = Client(live, [token_for(settings, user_id) for user_id in ids], ids)
+    moderator = await make_user(db, MODERATOR)
+    await db.execute("UPDATE users SET role = 'ADMIN' WHERE id = $1", moderator.id)
+    client.moderator_token = token_for(settings, moderator.id)
     await db.execute(
         "UPDATE users SET is_private = true WHERE id = ANY($1::bigint[])",
         [ids[index] for index in range(world.n) if world.private[index]],
@@ -402,6 +462,21 @@ async def build_world(world: World, live: LiveApp, settings: Settings) -> tuple[
 
     for op in world.ops:
         await apply(model, client, op)
+    for pick, reporters, decision in world.moderation:
+        if pick % 2 and not model.comments and model.posts:
+            # A comment to report: its post's author writes it (no notification, no refusal).
+            post = model.posts[pick // 2 % len(model.posts)]
+            if post.held is None:
+                op = Op("comment", post.author, words=("meadow",))
+                await like_or_comment(model, client, op, post.author, post)
+        picked = reportable_item(model, pick)
+        if picked is None:
+            break
+        for reporter in reporters:
+            await report(model, client, reporter % model.n, pick)
+        type_name, item = picked
+        if decision and (type_name, item.id) in model.cases:
+            await decide_case(model, client, (type_name, item.id), decision)
     await run_worker_until_idle(settings)  # whatever the ops queued (a block's feed clean-up)
     return model, client
 
@@ -480,6 +555,12 @@ async def apply(model: Model, client: Client, op: Op) -> None:
             return
         await like_or_comment(model, client, op, a, model.posts[op.b % len(model.posts)])
         return
+    if kind == "report":
+        await report(model, client, a, op.b)
+        return
+    if kind in ("remove", "dismiss"):
+        await decide(model, client, kind, op.b)
+        return
     if a == b:
         return
     expected: list[str] = []
@@ -538,6 +619,92 @@ async def apply(model: Model, client: Client, op: Op) -> None:
     assert data[name]["userErrors"] == [], (op, data)
 
 
+REPORT = """
+mutation R($id: ID!) { reportContent(input: {subject: $id, reason: SPAM}) {
+  ok userErrors { code } } }
+"""
+RESOLVE = """
+mutation D($id: ID!, $action: ModerationDecision!) {
+  resolveCase(input: {caseId: $id, action: $action, reason: "oracle"}) { userErrors { code } } }
+"""
+
+
+def reportable_item(model: Model, pick: int) -> tuple[str, PostFact | CommentFact] | None:
+    """The post or comment `pick` names: a comment when it is odd and there are comments."""
+    if pick % 2 and model.comments:
+        return "Comment", model.comments[pick // 2 % len(model.comments)]
+    if model.posts:
+        return "Post", model.posts[pick // 2 % len(model.posts)]
+    return None
+
+
+async def report(model: Model, client: Client, reporter: int, pick: int) -> None:
+    """reportContent by `reporter` of a post or comment: NOT_FOUND when the reporter cannot
+    see it (moderation's hold included), INVALID_INPUT for their own, else ok; the second
+    distinct reporter of a case hides it pending review (HIDE_AFTER_REPORTS)."""
+    picked = reportable_item(model, pick)
+    if picked is None:
+        return
+    type_name, item = picked
+    visible = (
+        model.may_see_post(reporter, item)
+        if isinstance(item, PostFact)
+        else model.may_see_comment(reporter, item)
+    )
+    data = await client.ask(reporter, REPORT, {"id": client.gid(type_name, item.id)})
+    got = data["reportContent"]
+    if not visible:
+        assert got == {"ok": False, "userErrors": [{"code": "NOT_FOUND"}]}, (item, got)
+        return
+    if item.author == reporter:
+        assert got == {"ok": False, "userErrors": [{"code": "INVALID_INPUT"}]}, (item, got)
+        return
+    assert got == {"ok": True, "userErrors": []}, (item, got)
+    reporters = model.cases.setdefault((type_name, item.id), set())
+    reporters.add(reporter)
+    if len(reporters) >= HIDE_AFTER_REPORTS and item.held is None:
+        item.held = "HIDDEN_PENDING_REVIEW"
+        hypothesis.event(f"moderation: a {type_name.lower()} hidden pending review")
+
+
+async def decide(model: Model, client: Client, kind: str, pick: int) -> None:
+    """The `remove` and `dismiss` ops: the admin resolves one of the cases under review."""
+    if model.cases:
+        case = sorted(model.cases)[pick % len(model.cases)]
+        await decide_case(model, client, case, "REMOVE" if kind == "remove" else "DISMISS")
+
+
+async def decide_case(model: Model, client: Client, case: tuple[str, int], action: str) -> None:
+    """The admin resolves the case of this post or comment through the API: REMOVE (the
+    author gets a CONTENT_REMOVED notice) or DISMISS (a hidden item is shown again)."""
+    type_name, item_id = case
+    db = client.live.resources.db
+    case_id = await db.fetchval(
+        "SELECT id FROM moderation_cases WHERE subject_kind = $1 AND subject_id = $2"
+        " AND status <> 'RESOLVED'",
+        type_name.upper(),
+        item_id,
+    )
+    body = await client.live.graphql(
+        RESOLVE,
+        {"id": client.gid("ModerationCase", case_id), "action": action},
+        token=client.moderator_token,
+    )
+    assert body == {"data": {"resolveCase": {"userErrors": []}}}, body
+    del model.cases[(type_name, item_id)]
+    item: PostFact | CommentFact = (
+        model.post(item_id)
+        if type_name == "Post"
+        else next(c for c in model.comments if c.id == item_id)
+    )
+    hypothesis.event(f"moderation: a {type_name.lower()}'s case resolved {action}")
+    if action == "REMOVE":
+        item.held = "REMOVED"
+        model.removals.append(item.author)
+    elif item.held == "HIDDEN_PENDING_REVIEW":
+        item.held = None
+
+
 async def block_or_unblock(model: Model, client: Client, op: Op, a: int, b: int) -> None:
     """blockUser / unblockUser by `a` of `b`. An account that blocked `a` is invisible to it:
     NOT_FOUND, nothing changed (never reveal a block). CONTRACT-SILENT when each blocked the
@@ -590,7 +757,9 @@ def accepted(expected: list[str]) -> list[list[str]]:
 async def like_or_comment(model: Model, client: Client, op: Op, actor: int, post: PostFact) -> None:
     post_gid = client.gid("Post", post.id)
     mentions = tuple(m for m in op.mentions if m < model.n)
-    if not model.may_see_post(actor, post):
+    if post.held is not None:
+        expected = ["NOT_FOUND"]  # held back from everyone: no block is checked
+    elif not model.may_see_post(actor, post):
         expected = refusal(model, actor, post.author)
     elif op.kind == "comment" and any((actor, m) in model.blocks for m in mentions):
         expected = ["BLOCKED"]
@@ -641,13 +810,15 @@ async def check_facts(model: Model, client: Client) -> Facts:
     assert set(mutes) == model.mutes
     users = await db.fetch(
         "SELECT id, is_private, follower_count, following_count, post_count FROM users"
+        " WHERE id = ANY($1::bigint[])",
+        client.user_ids,
     )
     for row in users:
         i = index[row["id"]]
         assert row["is_private"] == model.private[i], f"u{i} is_private"
         assert row["follower_count"] == sum(1 for _, b in model.follows if b == i), f"u{i}"
         assert row["following_count"] == sum(1 for a, _ in model.follows if a == i), f"u{i}"
-        assert row["post_count"] == sum(1 for p in model.posts if p.author == i), f"u{i}"
+        assert row["post_count"] == len(model.shown_posts_of(i)), f"u{i}"
     posts = {
         r["id"]: r["published_at"]
         for r in await db.fetch("SELECT id, published_at FROM posts WHERE status = 'PUBLISHED'")
@@ -786,7 +957,7 @@ class Checker:
             self.c.gid("Media", media_id) for media_id in post.media
         ]
         comments = sorted(
-            (c for c in m.comments if c.post == post.id),
+            (c for c in m.comments if c.post == post.id and c.held is None),
             key=lambda c: (self.f.commented_at[c.id], c.id),
         )
         visible = [c for c in comments if m.may_see_user(v, c.author)]
@@ -836,14 +1007,14 @@ class Checker:
         assert got["isPrivate"] == m.private[user], where
         assert got["followerCount"] == sum(1 for _, b in m.follows if b == user), where
         assert got["followingCount"] == sum(1 for a, _ in m.follows if a == user), where
-        assert got["postCount"] == sum(1 for p in m.posts if p.author == user), where
+        assert got["postCount"] == len(m.shown_posts_of(user)), where
         assert got["viewerIsFollowing"] == ((v, user) in m.follows), where
         assert got["followsViewer"] == ((user, v) in m.follows), where
         assert got["viewerFollowRequested"] == ((v, user) in m.requests), where
         assert got["viewerHasBlocked"] == ((v, user) in m.blocks), where
         assert got["viewerHasMuted"] == ((v, user) in m.mutes), where
         content = m.may_see_content(v, user)
-        own_posts = [p for p in m.posts if p.author == user] if content else []
+        own_posts = m.shown_posts_of(user) if content else []
         self.check_posts(got["posts"]["edges"], own_posts, f"posts of u{user}", ordered=True)
         assert got["posts"]["totalCount"] == len(own_posts), where
         for list_name, members in (
@@ -970,14 +1141,14 @@ class Checker:
         for event in m.events:
             if event.recipient == v:
                 groups.setdefault((event.kind, event.post), []).append(event)
+        removed_notices = 0
         required, optional = {}, {}
         for (kind, post_id), events in groups.items():
-            shown = [
-                e for e in events if m.may_see_user(v, e.actor) and (v, e.actor) not in m.mutes
-            ]
-            if not shown:
+            # docs/privacy.md, "Simplifications": the group's face is its latest actor, and
+            # the group is hidden when the recipient muted the face (or a block hides it).
+            face = max(events, key=lambda e: e.seq).actor
+            if not m.may_see_user(v, face) or (v, face) in m.mutes:
                 continue
-            face = max(shown, key=lambda e: e.seq).actor
             key = (kind, None if post_id is None else self.c.gid("Post", post_id))
             if post_id is None or m.may_see_post(v, m.post(post_id)):
                 required[key] = self.name[face]
@@ -999,6 +1170,12 @@ class Checker:
                 assert m.may_see_user(v, int(author[1:])), f"{self.who()}: comment of {author}"
             if node["kind"] in FOLLOW_KINDS:
                 continue
+            if node["kind"] == "CONTENT_REMOVED":
+                # One notice per removal, the recipient its own actor, no post.
+                assert node["actor"]["username"] == self.name[v], node
+                assert node["post"] is None, node
+                removed_notices += 1
+                continue
             post_gid = node["post"]["id"] if node["post"] else None
             if post_gid is not None:
                 assert m.may_see_post(v, m.post(decode(post_gid))), f"{self.who()}: {node}"
@@ -1014,6 +1191,7 @@ class Checker:
                 key = candidates[0]
             assert key not in got, f"{self.who()}: {key} listed twice"
             got[key] = node["actor"]["username"]
+        assert removed_notices == m.removals.count(v), f"{self.who()}: CONTENT_REMOVED notices"
         missing = {k: a for k, a in required.items() if got.get(k) != a}
         extra = {k: a for k, a in got.items() if k not in required and k not in optional}
         assert not missing, f"{self.who()}: notifications {missing=} {got=}"
@@ -1048,7 +1226,9 @@ async def check_everything(
         if viewer is not None:
             data = await client.ask(viewer, NOTIFICATIONS)
             listed = checker.check_notifications(data["notifications"]["edges"])
-            expected = [p for p in model.posts if p.author in model.feed_authors(viewer)]
+            expected = [
+                p for p in model.posts if p.author in model.feed_authors(viewer) and p.held is None
+            ]
             for order, ordered in (("RANKED", False), ("CHRONOLOGICAL", True)):
                 edges = await read_pages(client, viewer, FEED_PAGE, {"order": order}, "feed")
                 checker.check_posts(edges, expected, f"feed {order}", ordered=ordered)

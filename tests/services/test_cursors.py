@@ -17,6 +17,7 @@ from services.cursors import (
     FeedTailCursor,
     HashtagOlderCursor,
     HashtagTopCursor,
+    ModerationQueueCursor,
     SearchCursor,
     SearchSessionCursor,
     TimeIdCursor,
@@ -36,6 +37,7 @@ EVERY_KIND: list[Cursor] = [
     HashtagOlderCursor(5, 6),
     SearchCursor(0.1, 8, 9),
     SearchSessionCursor(-2.5e-300, 10, 11, 12),
+    ModerationQueueCursor(123.456, 13),
 ]
 
 
