@@ -3,32 +3,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from media.pdq import hash_encoded
 from resources import Resources
+from tests.shutter_admin import shutter_admin
 from tests.workers.test_known_images import jpeg, pattern
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def shutter_admin(resources: Resources, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "DATABASE_URL": str(resources.settings.database_url),
-        "REDIS_URL": str(resources.settings.redis_url),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "cli", "admin", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def listed(resources: Resources) -> list[tuple[object, ...]]:

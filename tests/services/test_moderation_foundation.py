@@ -3,11 +3,6 @@ and `shutter admin grant-role`."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import asyncpg
 import pytest
 
@@ -22,8 +17,7 @@ from services.moderation_cases import (
 )
 from services.roles import Role, require_role, set_role
 from tests.factories import make_media, make_user, viewer_of
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.shutter_admin import shutter_admin
 
 
 async def _set_role_directly(conn: asyncpg.Connection, user_id: int, role: str) -> None:
@@ -201,33 +195,17 @@ async def test_the_audit_log_is_append_only(conn: asyncpg.Connection) -> None:
     ]
 
 
-def _shutter_admin(resources: Resources, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "DATABASE_URL": str(resources.settings.database_url),
-        "REDIS_URL": str(resources.settings.redis_url),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "cli", "admin", "grant-role", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 async def test_the_grant_role_command_grants_the_first_admin(clean: Resources) -> None:
     alice = await make_user(clean.db, "alice")
 
-    granted = _shutter_admin(clean, "alice", "ADMIN")
+    granted = shutter_admin(clean, "grant-role", "alice", "ADMIN")
     assert (granted.returncode, granted.stdout) == (0, "alice: USER -> ADMIN\n")
-    again = _shutter_admin(clean, "alice", "ADMIN")
+    again = shutter_admin(clean, "grant-role", "alice", "ADMIN")
     assert (again.returncode, again.stdout) == (0, "alice is already ADMIN; nothing changed\n")
-    last = _shutter_admin(clean, "alice", "USER")
+    last = shutter_admin(clean, "grant-role", "alice", "USER")
     assert last.returncode == 1
     assert "The last admin cannot be demoted." in last.stderr
-    missing = _shutter_admin(clean, "nobody", "MODERATOR")
+    missing = shutter_admin(clean, "grant-role", "nobody", "MODERATOR")
     assert missing.returncode == 1
     assert "No account is named nobody." in missing.stderr
 
