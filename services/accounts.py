@@ -21,7 +21,8 @@ from services.session_clients import SessionClient, approximate_network, session
 from services.text import clean_text
 from services.tokens import AccessTokens, InvalidTokenError, RefreshToken
 from services.totp import TwoFactorConfig, TwoFactorRequired
-from storage import redis_keys
+from storage import jobs, redis_keys
+from storage.micros import micros_of
 from storage.pg import Db, transaction
 from storage.pg import account_tokens as account_store
 from storage.pg import leaving as leaving_store
@@ -234,7 +235,8 @@ async def log_in(
     Side effects: the attempt counted against the name (cleared on success) and, on failure,
     against the address (Redis); on success inserts a session, may upgrade the stored
     password hash, and reactivates a deactivated account (cancelling a pending deletion:
-    `SignedIn.deletion_cancelled`); for two-factor accounts, the challenge stored (Redis)
+    `SignedIn.deletion_cancelled`; after commit, the repair of its followers' feeds is queued:
+    after_sign_in); for two-factor accounts, the challenge stored (Redis)
     instead, the session and the reactivation waiting for the code. An account whose deletion
     took effect cannot log in.
     """
@@ -266,6 +268,8 @@ async def log_in(
         else:
             outcome = await sign_in_owner(deps, conn, user, client)
     await throttle.forgive_name(identifier)
+    if isinstance(outcome, SignedIn):
+        await after_sign_in(deps, outcome)
     return outcome
 
 
@@ -290,6 +294,16 @@ async def sign_in_owner(
         reactivated=reactivation.was_deactivated,
         deletion_cancelled=reactivation.deletion_cancelled,
     )
+
+
+async def after_sign_in(deps: AccountDeps, signed_in: SignedIn) -> None:
+    """What a committed sign-in still owes: when it ended a deactivation, the account's
+    recent posts go back into its followers' cached feeds (a feed rebuilt while the account
+    was hidden was built without them). Side effect: a fan_out_author job queued (Redis)."""
+    if signed_in.reactivated:
+        await jobs.enqueue_fan_out_author(
+            deps.redis, signed_in.user.id, micros_of(datetime.now(UTC))
+        )
 
 
 def _suspended(until: datetime | None) -> DomainError:

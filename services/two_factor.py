@@ -161,6 +161,7 @@ async def complete_log_in(
             raise _invalid_challenge()  # taken by a concurrent completion: this one rolls back
         signed_in = await accounts.sign_in_owner(deps, conn, users[0], client)
     await throttle.forgive_name(name)
+    await accounts.after_sign_in(deps, signed_in)
     return signed_in
 
 

@@ -77,7 +77,8 @@ async def enqueue_fan_out_author(
     queue: ArqRedis, author_id: int, round_id: int, *, defer_until: datetime | None = None
 ) -> bool:
     """Queue the fan-out of an author's recent posts to all their active followers (after they
-    dropped below the celebrity threshold, or when their suspension ends: services.suspensions),
+    dropped below the celebrity threshold, when their suspension ends: services.suspensions, or
+    when their deactivation ends: services.accounts.after_sign_in),
     to run at once or at `defer_until`. `round_id` tells one such event from the next."""
     job = await queue.enqueue_job(
         FAN_OUT_AUTHOR,

@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from schema.global_ids import encode_global_id
 from services import comments, follows, likes, posts
 from services.errors import DomainError, UserErrorCode
 from settings import Settings
+from storage import redis_keys
 from storage.pg import users as user_store
 from tests.api.helpers import PASSWORD, sign_up, snapshot
 from tests.conftest import LiveApp, run_worker_until_idle
@@ -92,6 +94,42 @@ async def test_deactivation_hides_everything_until_the_owner_logs_in(live: LiveA
         "user": {"username": "sleeper"}
     }
     assert await posts.fetch_visible_post(db, viewer.id, post_id) is not None
+
+
+FEED = "{ feed(first: 10, order: CHRONOLOGICAL) { nodes { id } } }"
+
+
+async def test_reactivation_puts_the_posts_back_into_feeds_rebuilt_meanwhile(
+    live: LiveApp, settings: Settings
+) -> None:
+    post_id, token = await with_content(live, "sleeper")
+    db = live.resources.db
+    watcher_token = (await sign_up(live, "watcher"))["accessToken"]
+    watcher = await user_store.fetch_user_by_username(db, "watcher")
+    sleeper = await user_store.fetch_user_by_username(db, "sleeper")
+    assert watcher is not None
+    assert sleeper is not None
+    await follows.follow_user(live.resources.social, viewer_of(watcher), sleeper.id)
+    await run_worker_until_idle(settings)  # the follow merges sleeper's post into the feed
+    with_post = {"feed": {"nodes": [{"id": str(encode_global_id("Post", post_id))}]}}
+    assert (await live.graphql(FEED, token=watcher_token))["data"] == with_post
+
+    done = await live.graphql(DEACTIVATE, {"password": PASSWORD}, token=token)
+    assert done["data"]["deactivateAccount"] == {"ok": True, "userErrors": []}
+    # The watcher's feed is rebuilt while sleeper is hidden: without the post, and cached.
+    feed_key = redis_keys.feed(watcher.id)
+    await live.resources.redis.delete(feed_key)
+    without_post = {"feed": {"nodes": []}}
+    assert (await live.graphql(FEED, token=watcher_token))["data"] == without_post
+    assert await live.resources.redis.exists(feed_key)
+
+    back = await log_in(live, "sleeper")
+    assert (back["userErrors"], back["reactivated"]) == ([], True)
+    # The cached feed still lacks it until the queued repair runs...
+    assert (await live.graphql(FEED, token=watcher_token))["data"] == without_post
+    await run_worker_until_idle(settings)
+    # ...and then it is back.
+    assert (await live.graphql(FEED, token=watcher_token))["data"] == with_post
 
 
 async def test_a_log_in_during_the_grace_period_cancels_the_deletion(live: LiveApp) -> None:
