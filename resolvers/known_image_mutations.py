@@ -60,7 +60,13 @@ class KnownImageMutations:
             media_id = decode_id_of_type(input.media_id, "Media")
             if media_id is None:
                 raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media item.", "mediaId")
-            added = await known_images.add_media_hashes(db, viewer, media_id, input.source)
+            added = await known_images.add_media_hashes(
+                db,
+                viewer,
+                media_id,
+                input.source,
+                min_quality=info.context.resources.settings.known_image_min_quality,
+            )
         except DomainError as error:
             return AddKnownImageFromMediaPayload.refused(error, input)
         listed = await _listed(info, added)

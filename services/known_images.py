@@ -176,9 +176,12 @@ async def add_hashes(
     return AddedKnownImages(added, len(set(values)) - len(added))
 
 
-async def add_media_hashes(db: Db, viewer: Viewer, media_id: int, source: str) -> AddedKnownImages:
+async def add_media_hashes(
+    db: Db, viewer: Viewer, media_id: int, source: str, *, min_quality: int
+) -> AddedKnownImages:
     """An admin adds the hashes of a processed media item (an upload of the admin's, through
-    the usual upload flow, or a reported one) to the blocklist.
+    the usual upload flow, or a reported one) to the blocklist: those of at least
+    `min_quality` (KNOWN_IMAGE_MIN_QUALITY).
 
     Raises DomainError FORBIDDEN (not an admin), NOT_FOUND (no such media item), INVALID_INPUT
     (it has no hash of sufficient quality: not processed, or a flat picture; a bad source);
@@ -189,7 +192,7 @@ async def add_media_hashes(db: Db, viewer: Viewer, media_id: int, source: str) -
     if not await media_store.fetch_media_by_ids(db, [media_id]):
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media item.", "mediaId")
     stored = await known_store.fetch_media_hashes(db, media_id)
-    values = [item.hash for item in stored if item.quality >= DEFAULT_MIN_QUALITY]
+    values = [item.hash for item in stored if item.quality >= min_quality]
     if not values:
         raise DomainError.single(
             UserErrorCode.INVALID_INPUT,
