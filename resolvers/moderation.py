@@ -88,9 +88,6 @@ class ModerationQueries:
         viewer = info.context.require_viewer()
         case_id = decode_id_of_type(id, "ModerationCase")
         try:
-            await roles.require_role(info.context.db, viewer, roles.Role.MODERATOR)
-            if case_id is None:
-                return None
             view = await moderation_queue.fetch_case(info.context.db, viewer, case_id)
         except DomainError as error:
             raise _forbidden(error) from None

@@ -177,19 +177,20 @@ async def add_hashes(
 
 
 async def add_media_hashes(
-    db: Db, viewer: Viewer, media_id: int, source: str, *, min_quality: int
+    db: Db, viewer: Viewer, media_id: int | None, source: str, *, min_quality: int
 ) -> AddedKnownImages:
     """An admin adds the hashes of a processed media item (an upload of the admin's, through
     the usual upload flow, or a reported one) to the blocklist: those of at least
     `min_quality` (KNOWN_IMAGE_MIN_QUALITY).
 
-    Raises DomainError FORBIDDEN (not an admin), NOT_FOUND (no such media item), INVALID_INPUT
+    Raises DomainError FORBIDDEN (not an admin, checked first), NOT_FOUND (no such media item;
+    `media_id` None: an id that names none), INVALID_INPUT
     (it has no hash of sufficient quality: not processed, or a flat picture; a bad source);
     nothing changed then. Side effects as add_hashes.
     """
-    await require_role(db, viewer, Role.ADMIN)
+    await require_role(db, viewer, Role.ADMIN)  # first: to anyone else, every id is alike
     label = _checked_source(source)
-    if not await media_store.fetch_media_by_ids(db, [media_id]):
+    if media_id is None or not await media_store.fetch_media_by_ids(db, [media_id]):
         raise DomainError.single(UserErrorCode.NOT_FOUND, "No such media item.", "mediaId")
     stored = await known_store.fetch_media_hashes(db, media_id)
     values = [item.hash for item in stored if item.quality >= min_quality]
@@ -209,14 +210,20 @@ async def fetch_entries(db: Db, entry_ids: Sequence[int]) -> list[KnownImageEntr
     return await known_store.fetch_entries(db, entry_ids)
 
 
-async def remove_entries(db: Db, viewer: Viewer, entry_ids: Sequence[int]) -> list[int]:
-    """An admin removes blocklist entries; the ids that existed (the others are ignored).
+async def remove_entries(db: Db, viewer: Viewer, entry_ids: Sequence[int | None]) -> list[int]:
+    """An admin removes blocklist entries; the ids that existed (the others, and None for an id
+    that names no entry, are ignored).
 
-    Raises DomainError FORBIDDEN (not an admin); nothing changed then. Side effects: the
-    entries, the list's generation. Media already rejected stay rejected (their cases say why).
+    Raises DomainError FORBIDDEN (not an admin, checked first), INVALID_INPUT (not 1 to
+    MAX_HASHES_PER_CALL ids); nothing changed then. Side effects: the entries, the list's
+    generation. Media already rejected stay rejected (their cases say why).
     """
     await require_role(db, viewer, Role.ADMIN)
-    return await known_store.delete_entries(db, entry_ids)
+    if not 1 <= len(entry_ids) <= MAX_HASHES_PER_CALL:
+        raise DomainError.single(
+            UserErrorCode.INVALID_INPUT, f"Give 1 to {MAX_HASHES_PER_CALL} ids.", "knownImageIds"
+        )
+    return await known_store.delete_entries(db, [item for item in entry_ids if item is not None])
 
 
 async def add_as_operator(db: Db, values: Sequence[bytes], source: str) -> AddedKnownImages:

@@ -101,10 +101,12 @@ async def list_queue(db: Db, viewer: Viewer, *, first: int, after: str | None) -
     return page_of(edges, limit)
 
 
-async def fetch_case(db: Db, viewer: Viewer, case_id: int) -> CaseView | None:
-    """One case with its reports and findings (moderators only: FORBIDDEN otherwise); None
-    when there is none."""
+async def fetch_case(db: Db, viewer: Viewer, case_id: int | None) -> CaseView | None:
+    """One case with its reports and findings (moderators only: FORBIDDEN otherwise, checked
+    first); None when there is none (`case_id` None: an id that names no case)."""
     await require_role(db, viewer, Role.MODERATOR)
+    if case_id is None:
+        return None
     found = await case_store.fetch_cases_by_ids(db, [case_id])
     if not found:
         return None
