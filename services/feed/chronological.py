@@ -38,6 +38,8 @@ class Collected(NamedTuple):
     """What some of the posts show, by post id, when read with them (see collect_chronological)."""
     features: dict[int, CandidateFeatures]
     """The posts' ranking inputs, by post id, when asked for and read with them."""
+    shown: frozenset[int] | None = None
+    """The posts the feed has shown the viewer (the ranking's `seen`), when asked for."""
 
 
 async def collect_chronological(
@@ -53,7 +55,8 @@ async def collect_chronological(
     the newest), exactly as the pull-model feed would list them; with the views of the newest
     `views` of them when the cached feed answers (read in its candidate query), none otherwise;
     likewise with every post's ranking inputs when `affinity_since` is given
-    (storage.feed.sql.fetch_feed_candidates).
+    (storage.feed.sql.fetch_feed_candidates), and then also with the posts the feed has shown
+    the viewer (read with the cached feed, whatever its state).
 
     Side effects: refreshes the feed's TTL; rebuilds a missing feed; refills a feed whose
     cached part is thinner than one page (both cached for later requests); counts the read as
@@ -62,8 +65,14 @@ async def collect_chronological(
     config = deps.config
     count = limit + limit // 8 + _WINDOW_SLACK
     window = await feed_cache.read_window(
-        deps.redis, viewer_id, at_most=before, count=count, ttl_seconds=config.ttl_seconds
+        deps.redis,
+        viewer_id,
+        at_most=before,
+        count=count,
+        ttl_seconds=config.ttl_seconds,
+        with_shown=affinity_since is not None,
     )
+    shown = window.shown
     (FEED_CACHE_HIT if window.state is FeedState.LIVE else FEED_CACHE_MISS).inc()
     while window.state is FeedState.LIVE:
         # The cache is exact above its horizon, and down to the last entry read when the
@@ -91,7 +100,7 @@ async def collect_chronological(
         trusted = [post for post in _merge(checked, pulled) if post.key > floor]
         if len(trusted) >= limit:
             # The newest of `checked` and `pulled`, whose views were read with them.
-            return Collected(trusted[:limit], viewed, features)
+            return Collected(trusted[:limit], viewed, features, shown)
         if window_full:
             # Read-time checks dropped too much: read more of the cache and try again.
             count *= 4
@@ -101,15 +110,15 @@ async def collect_chronological(
             continue
         if window.horizon_micros == 0:
             # The cache is complete: the end of the feed.
-            return Collected(trusted, viewed, features)
+            return Collected(trusted, viewed, features, shown)
         if before is None:
             # Fewer cached entries than a page: refill the cache from PostgreSQL.
             posts = await _rebuild(deps, viewer_id, before=before, limit=limit)
         else:
             posts = await feed_sql.fetch_pull_feed(deps.db, viewer_id, before=before, limit=limit)
-        return Collected(posts, {}, {})
+        return Collected(posts, {}, {}, shown)
     posts = await _without_cache(deps, viewer_id, window.state, before=before, limit=limit)
-    return Collected(posts, {}, {})
+    return Collected(posts, {}, {}, shown)
 
 
 def _merge(*sources: Iterable[FeedPost]) -> list[FeedPost]:

@@ -10,7 +10,9 @@ exactly as they were served, so training and serving cannot drift.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -42,13 +44,14 @@ def feature_matrix(
     viewer_id: int,
     posts: Sequence[FeedPost],
     inputs: Sequence[CandidateFeatures],
-    shown: set[int],
+    shown: AbstractSet[int],
     now: datetime,
 ) -> Matrix:
     """The (len(posts), len(FEATURE_NAMES)) matrix of the candidates, `inputs[i]` being what
     was read about `posts[i]`; `shown`: the ids the viewer's feed has shown before. Pure."""
     count = len(posts)
-    raw = np.array(inputs, dtype=np.float64).reshape(count, 4)
+    raw = np.fromiter(chain.from_iterable(inputs), dtype=np.float64, count=4 * count)
+    raw = raw.reshape(count, 4)
     likes, comments, given_likes, given_comments = raw.T
     now_micros = now.timestamp() * 1e6
     published = np.fromiter((post.key[0] for post in posts), dtype=np.float64, count=count)

@@ -177,14 +177,18 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 
-# KEYS[1]: feed. ARGV: max score (inclusive), count, ttl. {0}: missing, {1}: building,
-# {2, horizon, {member, score, ...}}: live (and its TTL refreshed).
+# KEYS[1]: feed, KEYS[2] (optional): the feed's impressions (record_impressions). ARGV: max
+# score (inclusive), count, ttl. {0, 0, {}, shown}: missing, {1, 0, {}, shown}: building,
+# {2, horizon, {member, score, ...}, shown}: live (and its TTL refreshed); shown: the members
+# of KEYS[2] ({} without it).
 _READ_SCRIPT = """
+local shown = {}
+if KEYS[2] then shown = redis.call('ZRANGE', KEYS[2], 0, -1) end
 local h = redis.call('ZSCORE', KEYS[1], 'h')
-if not h then return {redis.call('EXISTS', KEYS[1])} end
+if not h then return {redis.call('EXISTS', KEYS[1]), 0, {}, shown} end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {2, h, redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '(' .. h,
-                        'WITHSCORES', 'LIMIT', 0, ARGV[2])}
+                        'WITHSCORES', 'LIMIT', 0, ARGV[2]), shown}
 """
 
 
@@ -206,6 +210,8 @@ class FeedWindow:
     entries: list[FeedKey]
     """LIVE only: entries at or below the requested bound and above the horizon, newest first
     (entries with the same score come in an arbitrary order: sort by FeedKey)."""
+    shown: frozenset[int] | None = None
+    """The posts the feed has shown the user (record_impressions), when asked for."""
 
 
 def score_of(micros: int) -> str:
@@ -219,24 +225,33 @@ def micros_of_score(score: bytes | str | float) -> int:
 
 
 async def read_window(
-    redis: Redis, user_id: int, *, at_most: FeedKey | None, count: int, ttl_seconds: int
+    redis: Redis,
+    user_id: int,
+    *,
+    at_most: FeedKey | None,
+    count: int,
+    ttl_seconds: int,
+    with_shown: bool = False,
 ) -> FeedWindow:
     """Up to `count` entries of the user's feed with a score at or below `at_most`'s (all when
-    None), newest first. Side effect: a live feed's TTL is reset to `ttl_seconds`."""
+    None), newest first; `with_shown`: with the posts the feed has shown the user (what
+    shown_before reads), in the same round trip. Side effect: a live feed's TTL is reset to
+    `ttl_seconds`."""
     script = redis_scripts.script(redis, _READ_SCRIPT)
     max_score = "+inf" if at_most is None else score_of(at_most[0])
-    reply = cast(
-        list[object],
-        await script(keys=[redis_keys.feed(user_id)], args=[max_score, count, ttl_seconds]),
-    )
+    keys = [redis_keys.feed(user_id)]
+    if with_shown:
+        keys.append(redis_keys.feed_impressions(user_id))
+    reply = cast(list[object], await script(keys=keys, args=[max_score, count, ttl_seconds]))
+    shown = frozenset(map(int, cast(list[bytes], reply[3]))) if with_shown else None
     if reply[0] == 0:
-        return FeedWindow(FeedState.MISSING, 0, [])
+        return FeedWindow(FeedState.MISSING, 0, [], shown)
     if reply[0] == 1:
-        return FeedWindow(FeedState.BUILDING, 0, [])
+        return FeedWindow(FeedState.BUILDING, 0, [], shown)
     horizon = cast(bytes, reply[1])
     flat = cast(list[bytes], reply[2])
     entries = [(micros_of_score(flat[i + 1]), int(flat[i])) for i in range(0, len(flat), 2)]
-    return FeedWindow(FeedState.LIVE, micros_of_score(horizon), entries)
+    return FeedWindow(FeedState.LIVE, micros_of_score(horizon), entries, shown)
 
 
 def _pairs(entries: Iterable[FeedKey]) -> list[str]:

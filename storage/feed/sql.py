@@ -26,7 +26,6 @@ class FeedPost(NamedTuple):
 
     id: int
     author_id: int
-    published_at: datetime
     key: FeedKey
     """(published_at in microseconds, id): the feed's sort key, computed once."""
 
@@ -63,7 +62,7 @@ def _post_state(row: asyncpg.Record) -> PostState:
 
 
 def _feed_post(post_id: int, author_id: int, published_at: datetime) -> FeedPost:
-    return FeedPost(post_id, author_id, published_at, (micros_of(published_at), post_id))
+    return FeedPost(post_id, author_id, (micros_of(published_at), post_id))
 
 
 def _feed_posts(rows: Sequence[asyncpg.Record]) -> list[FeedPost]:
@@ -239,37 +238,17 @@ async def fetch_recent_posts_of_authors(
 
 
 # The feed candidates of viewer $1 ($2: celebrity threshold; $3: cached ids; ($4, $5): before;
-# $6: published after; $7: limit; $8: how many of the newest get their views; with ranking
-# features, $9: affinity since): the views' columns (storage.pg.post_views: NULL for the other
-# candidates), then pulled, id, author_id, published_at, published_at in microseconds (the
-# feed key's, computed by PostgreSQL: exact), and with ranking features like_count,
-# comment_count, and the likes and comments the viewer gave the author since $9.
+# $6: published after; $7: limit), as columns pulled, id, author_id, published_at in
+# microseconds (the feed key's, computed by PostgreSQL: exact). Without ranking features, the
+# views' columns come first ($8: how many of the newest get their views; storage.pg.post_views:
+# NULL for the other candidates). With them ($8: affinity since), no views (a RANKED window reads
+# the views of the posts it serves only, once ranked), and one row of arrays instead, a column
+# each (a window is hundreds of candidates: decoding arrays costs a third of decoding rows):
+# pulled, id, author_id, microseconds, like_count, comment_count, and the likes and comments
+# the viewer gave the author since $8.
 def _candidates_sql(features: bool) -> str:
     extra = ", like_count, comment_count" if features else ""
-    given = (
-        """, given AS (
-    SELECT p.author_id, sum(e.likes)::int AS likes, sum(e.comments)::int AS comments
-      FROM (
-           SELECT post_id, 1 AS likes, 0 AS comments FROM likes
-            WHERE user_id = $1 AND created_at >= $9
-           UNION ALL
-           SELECT post_id, 0, 1 FROM comments
-            WHERE author_id = $1 AND created_at >= $9
-      ) e
-      JOIN posts p ON p.id = e.post_id
-     GROUP BY p.author_id
-)"""
-        if features
-        else ""
-    )
-    feature_columns = (
-        """, c.like_count, c.comment_count, coalesce(g.likes, 0) AS given_likes,
-       coalesce(g.comments, 0) AS given_comments"""
-        if features
-        else ""
-    )
-    join_given = "LEFT JOIN given g ON g.author_id = c.author_id" if features else ""
-    return f"""
+    head = f"""
 WITH {_CELEBRITIES}, authors AS (
     SELECT $1::bigint AS author_id
     UNION ALL
@@ -291,14 +270,35 @@ WITH {_CELEBRITIES}, authors AS (
     UNION ALL
     SELECT false, p.id, p.author_id, p.published_at{extra.replace(", ", ", p.")}
            {_VISIBLE_AMONG.format(ids="$3")}
-), viewed AS MATERIALIZED (
+)"""
+    key = """c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
+       (extract(epoch FROM c.published_at) * 1000000)::bigint AS candidate_micros"""
+    if features:
+        return f"""{head}, given AS (
+    SELECT p.author_id, sum(e.likes)::int AS likes, sum(e.comments)::int AS comments
+      FROM (
+           SELECT post_id, 1 AS likes, 0 AS comments FROM likes
+            WHERE user_id = $1 AND created_at >= $8
+           UNION ALL
+           SELECT post_id, 0, 1 FROM comments
+            WHERE author_id = $1 AND created_at >= $8
+      ) e
+      JOIN posts p ON p.id = e.post_id
+     GROUP BY p.author_id
+)
+SELECT array_agg(c.pulled), array_agg(c.id), array_agg(c.author_id),
+       array_agg((extract(epoch FROM c.published_at) * 1000000)::bigint),
+       array_agg(c.like_count), array_agg(c.comment_count),
+       array_agg(coalesce(g.likes, 0)), array_agg(coalesce(g.comments, 0))
+  FROM candidates c
+  LEFT JOIN given g ON g.author_id = c.author_id
+"""
+    return f"""{head}, viewed AS MATERIALIZED (
     SELECT DISTINCT id, published_at FROM candidates
      ORDER BY published_at DESC, id DESC
      LIMIT $8
-){given}
-SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
-       c.published_at AS candidate_published_at,
-       (extract(epoch FROM c.published_at) * 1000000)::bigint AS candidate_micros{feature_columns}
+)
+SELECT v.*, {key}
   FROM candidates c
   LEFT JOIN viewed ON viewed.id = c.id
   LEFT JOIN LATERAL (
@@ -306,7 +306,6 @@ SELECT v.*, c.pulled, c.id AS candidate_id, c.author_id AS candidate_author_id,
          FROM posts p JOIN users u ON u.id = p.author_id
         WHERE p.id = viewed.id
   ) v ON true
-  {join_given}
 """
 
 
@@ -360,38 +359,35 @@ async def fetch_feed_candidates(
     of `cached_ids`, not with the viewer's follow count. views: what the newest `views` posts of
     checked and pulled together show (storage.pg.post_views), read in the same statement: the
     page the caller most likely answers with, without a second round trip. features (when
-    `affinity_since` is given): each candidate's like and comment counts and what the viewer
-    gave its author since then (likes_user_recent_idx, comments_author_recent_idx), in the
-    same statement: the RANKED feed's inputs.
+    `affinity_since` is given, instead of views): each candidate's like and comment counts and
+    what the viewer gave its author since then (likes_user_recent_idx,
+    comments_author_recent_idx), in the same statement: the RANKED feed's inputs.
+    Raises ValueError when asked for both views and features.
     """
     at, post_id = _below(before)
-    arguments: list[object] = [
-        viewer_id,
-        threshold,
-        cached_ids,
-        at,
-        post_id,
-        datetime_of(after_micros),
-        limit,
-        views,
-    ]
-    if affinity_since is not None:
-        arguments.append(affinity_since)
-    rows = await db.fetch(
-        _CANDIDATES if affinity_since is None else _CANDIDATES_WITH_FEATURES, *arguments
-    )
+    arguments: list[object] = [viewer_id, threshold, cached_ids, at, post_id]
+    arguments += [datetime_of(after_micros), limit]
     checked: list[FeedPost] = []
     pulled: list[FeedPost] = []
     viewed: dict[int, PostViewRow] = {}
     features: dict[int, CandidateFeatures] = {}
-    for row in rows:
-        is_pulled, candidate_id, author_id, published_at, micros = row[VIEW_WIDTH : VIEW_WIDTH + 5]
-        post = FeedPost(candidate_id, author_id, published_at, (micros, candidate_id))
-        (pulled if is_pulled else checked).append(post)
-        if row[0] is not None:
-            viewed[candidate_id] = view_from_row(row)
-        if affinity_since is not None:
-            features[candidate_id] = CandidateFeatures._make(row[VIEW_WIDTH + 5 :])
+    if affinity_since is not None:
+        if views:
+            raise ValueError("a feed page reads views or ranking features, not both")
+        columns = await db.fetchrow(_CANDIDATES_WITH_FEATURES, *arguments, affinity_since)
+        if columns is not None and columns[0] is not None:
+            flags, ids, authors, micros, *inputs = columns
+            posts = list(map(FeedPost, ids, authors, zip(micros, ids, strict=True)))
+            features = dict(zip(ids, map(CandidateFeatures, *inputs), strict=True))
+            for post, is_pulled in zip(posts, flags, strict=True):
+                (pulled if is_pulled else checked).append(post)
+    else:
+        for row in await db.fetch(_CANDIDATES, *arguments, views):
+            is_pulled, candidate_id, author_id, micros = row[VIEW_WIDTH : VIEW_WIDTH + 4]
+            post = FeedPost(candidate_id, author_id, (micros, candidate_id))
+            (pulled if is_pulled else checked).append(post)
+            if row[0] is not None:
+                viewed[candidate_id] = view_from_row(row)
     pulled.sort(key=lambda post: post.key, reverse=True)
     return FeedCandidates(checked, pulled, viewed, features)
 
