@@ -3,8 +3,9 @@
 A field is plain when Strawberry would only read an attribute (its default resolver), or call
 a synchronous method taking `self` and arguments of built-in scalar types (which Strawberry
 passes unconverted), with no field extensions, permissions or exception handlers; and when its
-type is a scalar or enum, an object type (with no hand-written `is_type_of`), or a list of
-non-null objects. Each plan is worked out once per schema and field.
+type is a scalar or enum, a list of non-null scalars or enums, an object type (with no
+hand-written `is_type_of`), or a list of non-null objects. Each plan is worked out once per
+schema and field.
 
 A schema with incremental delivery (@defer, @stream) or exception handlers has no plans at
 all: every field takes graphql-core's general path there.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import operator
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -30,6 +32,7 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
+    Undefined,
     is_leaf_type,
 )
 
@@ -52,7 +55,8 @@ class PlainRead(NamedTuple):
 
 
 class PlainLeaf(NamedTuple):
-    """A scalar or enum field: how to read it, coerce it, and whether null is allowed."""
+    """A scalar or enum field, or a list of non-null ones: how to read it, coerce it (a list
+    item by item), and whether null is allowed."""
 
     source: PlainRead
     coerce: Callable[[Any], Any]
@@ -130,6 +134,12 @@ def plain_field_plan(parent_type: GraphQLObjectType, name: str) -> Plan:
     if isinstance(named, GraphQLList):
         if not isinstance(named.of_type, GraphQLNonNull):
             return None
+        if is_leaf_type(named.of_type.of_type):
+            item = named.of_type.of_type
+            assert isinstance(item, GraphQLLeafType)
+            return PlainLeaf(
+                source, partial(_coerce_items, item.coerce_output_value), nullable, None
+            )
         item_type = named.of_type
         named = item_type.of_type
     if not isinstance(named, GraphQLObjectType):
@@ -175,6 +185,18 @@ def plain_read(field: GraphQLField) -> PlainRead | None:
             return None
         names[graphql_name] = strawberry_argument.python_name
     return PlainRead(resolver, field, names)
+
+
+def _coerce_items(coerce: Callable[[Any], Any], value: Any) -> list[Any]:
+    """Each item of a list of non-null leaves, coerced. Raises for a value that is not a list,
+    and for an item coercion rejects or turns into null (the general path then completes it
+    and reports the error as graphql-core does)."""
+    if not isinstance(value, list):
+        raise TypeError("not a list")
+    coerced = [coerce(item) for item in value]
+    if any(item is None or item is Undefined for item in coerced):
+        raise TypeError("a null item")
+    return coerced
 
 
 def _has_custom_is_type_of(object_type: GraphQLObjectType) -> bool:

@@ -140,8 +140,8 @@ class Comment(Node):
         )
 
     @strawberry.field
-    async def author(self, info: Info[Context, None]) -> User:
-        return User.from_record(await post_fields.user(info.context, self.record.author_id))
+    def author(self) -> User:
+        return User.from_record(self.record.author)
 
     @strawberry.field
     async def post(self, info: Info[Context, None]) -> Post:

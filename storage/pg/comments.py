@@ -1,4 +1,5 @@
-"""Queries on `comments`, keeping `posts.comment_count` exact in the same transaction."""
+"""Queries on `comments`, keeping `posts.comment_count` exact in the same transaction. Every
+comment is read with its author's profile (one join): a page of comments shows who wrote each."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from datetime import datetime
 import asyncpg
 
 from storage.pg import Db, qualified
+from storage.pg.users import USER_COLUMNS, UserRecord, user_from_row
 from storage.pg.visibility import not_blocked_sql, not_held_sql, visible_post_sql
 
 COMMENT_COLUMNS = "id, post_id, author_id, text, created_at"
+_AUTHOR_COLUMNS = qualified(USER_COLUMNS, "u", prefix="commenter_")
+"""The author's profile, from `JOIN users u ON u.id = c.author_id` (read by comment_from_row)."""
+_COMMENT_COLUMNS_OF_C = qualified(COMMENT_COLUMNS, "c")
 
 CommentCursor = tuple[datetime, int]
 """Keyset position in a post's comments: (created at, comment id), both ascending."""
@@ -24,15 +29,18 @@ class CommentRecord:
     author_id: int
     text: str
     created_at: datetime
+    author: UserRecord
 
 
 def comment_from_row(row: asyncpg.Record) -> CommentRecord:
+    """The comment of a row with COMMENT_COLUMNS and _AUTHOR_COLUMNS."""
     return CommentRecord(
         id=row["id"],
         post_id=row["post_id"],
         author_id=row["author_id"],
         text=row["text"],
         created_at=row["created_at"],
+        author=user_from_row(row, "commenter_"),
     )
 
 
@@ -40,8 +48,11 @@ async def insert_comment(db: Db, *, post_id: int, author_id: int, text: str) -> 
     """Insert the comment and count it on its post (run inside a transaction)."""
     row = await db.fetchrow(
         f"""
-        INSERT INTO comments (post_id, author_id, text) VALUES ($1, $2, $3)
-        RETURNING {COMMENT_COLUMNS}
+        WITH c AS (
+             INSERT INTO comments (post_id, author_id, text) VALUES ($1, $2, $3)
+             RETURNING {COMMENT_COLUMNS}
+        )
+        SELECT c.*, {_AUTHOR_COLUMNS} FROM c JOIN users u ON u.id = c.author_id
         """,
         post_id,
         author_id,
@@ -56,7 +67,12 @@ async def delete_comment(db: Db, comment_id: int) -> CommentRecord | None:
     """Delete the comment and uncount it (run inside a transaction; a comment moderation holds
     back is not counted already: services.moderation_actions); None if absent."""
     row = await db.fetchrow(
-        f"DELETE FROM comments WHERE id = $1 RETURNING {COMMENT_COLUMNS}, moderation_state",
+        f"""
+        WITH c AS (
+             DELETE FROM comments WHERE id = $1 RETURNING {COMMENT_COLUMNS}, moderation_state
+        )
+        SELECT c.*, {_AUTHOR_COLUMNS} FROM c JOIN users u ON u.id = c.author_id
+        """,
         comment_id,
     )
     if row is None:
@@ -72,12 +88,16 @@ async def fetch_comments_by_ids(db: Db, ids: Sequence[int]) -> list[CommentRecor
     """The comments among `ids` that exist, whoever may see them (for their author's own
     operations); reads on behalf of a viewer use fetch_visible_comments_by_ids."""
     rows = await db.fetch(
-        f"SELECT {COMMENT_COLUMNS} FROM comments WHERE id = ANY($1::bigint[])", ids
+        f"""
+        SELECT {_COMMENT_COLUMNS_OF_C}, {_AUTHOR_COLUMNS}
+          FROM comments c JOIN users u ON u.id = c.author_id
+         WHERE c.id = ANY($1::bigint[])
+        """,
+        ids,
     )
     return [comment_from_row(row) for row in rows]
 
 
-_COMMENT_COLUMNS_OF_C = qualified(COMMENT_COLUMNS, "c")
 _VISIBLE_COMMENT = (
     f"{visible_post_sql('p', '$2')} AND p.status = 'PUBLISHED'"
     f" AND {not_blocked_sql('c.author_id', '$2')}"
@@ -94,7 +114,8 @@ async def fetch_visible_comments_by_ids(
     """The comments among `ids` that the viewer may see (_VISIBLE_COMMENT), in no order."""
     rows = await db.fetch(
         f"""
-        SELECT {_COMMENT_COLUMNS_OF_C} FROM comments c JOIN posts p ON p.id = c.post_id
+        SELECT {_COMMENT_COLUMNS_OF_C}, {_AUTHOR_COLUMNS}
+          FROM comments c JOIN posts p ON p.id = c.post_id JOIN users u ON u.id = c.author_id
          WHERE c.id = ANY($1::bigint[]) AND {_VISIBLE_COMMENT}
         """,
         ids,
@@ -110,7 +131,8 @@ async def fetch_comments_page(
     keyset `after`."""
     rows = await db.fetch(
         f"""
-        SELECT {_COMMENT_COLUMNS_OF_C} FROM comments c JOIN posts p ON p.id = c.post_id
+        SELECT {_COMMENT_COLUMNS_OF_C}, {_AUTHOR_COLUMNS}
+          FROM comments c JOIN posts p ON p.id = c.post_id JOIN users u ON u.id = c.author_id
          WHERE c.post_id = $1 AND {_VISIBLE_COMMENT.replace("$2", "$5")}
            AND ($2::timestamptz IS NULL OR (c.created_at, c.id) > ($2, $3))
          ORDER BY c.created_at, c.id
@@ -133,7 +155,7 @@ async def fetch_first_comments_of_posts(
     posts, a short index range scan per post (LATERAL ... LIMIT)."""
     rows = await db.fetch(
         f"""
-        SELECT {_COMMENT_COLUMNS_OF_C}
+        SELECT {_COMMENT_COLUMNS_OF_C}, {_AUTHOR_COLUMNS}
           FROM unnest($1::bigint[]) AS wanted(id)
           JOIN posts p ON p.id = wanted.id
          CROSS JOIN LATERAL (
@@ -143,6 +165,7 @@ async def fetch_first_comments_of_posts(
                 ORDER BY created_at, id
                 LIMIT $3
          ) c
+          JOIN users u ON u.id = c.author_id
          WHERE {visible_post_sql("p", "$2")} AND p.status = 'PUBLISHED'
          ORDER BY c.post_id, c.created_at, c.id
         """,

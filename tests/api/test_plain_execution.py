@@ -62,6 +62,12 @@ class Person(Named):
     mood: Mood
     tags: list[Tag]
     best_tag: Tag | None
+    aliases: list[str]
+    moods: list[Mood]
+    lucky_numbers: list[int] | None = strawberry.field(
+        description="A list of Ints; the last one wider than 32 bits for Ada."
+    )
+    broken_aliases: list[str] | None = strawberry.field(description="A None item in [String!].")
     broken_age: int = strawberry.field(description="Returns a value of the wrong type.")
     missing_age: int = strawberry.field(description="Returns None for a non-null Int.")
     huge_age: int = strawberry.field(description="Returns an int wider than 32 bits.")
@@ -120,6 +126,10 @@ def person(name: str, age: int, *tags: tuple[str, int]) -> Person:
         mood=Mood.HAPPY if age % 2 else Mood.GRUMPY,
         tags=[Tag(label=label, weight=weight) for label, weight in tags],
         best_tag=Tag(label="best", weight=99) if tags else None,
+        aliases=[name.lower(), name.upper()] if tags else [],
+        moods=[Mood.HAPPY, Mood.GRUMPY][: age % 3],
+        lucky_numbers=[7, 2**31] if name == "Ada" else [age],
+        broken_aliases=[name, None],  # type: ignore[list-item]
         broken_age="forty",  # type: ignore[arg-type]
         missing_age=None,  # type: ignore[arg-type]
         huge_age=2**31,
@@ -205,6 +215,23 @@ async def test_plain_fields_of_a_list_answer_as_the_general_path() -> None:
     assert result["data"]["people"][1]["tags"] == []
     assert result["data"]["people"][1]["bestTag"] is None
     assert result["data"]["people"][1]["pickyTag"] is None
+
+
+async def test_lists_of_leaves_answer_as_the_general_path() -> None:
+    result = await both("{ people { name aliases moods luckyNumbers } }")
+    assert result["data"]["people"][1] == {
+        "name": "Bob",
+        "aliases": [],
+        "moods": ["HAPPY", "GRUMPY"],
+        "luckyNumbers": [41],
+    }
+    assert result["data"]["people"][0]["luckyNumbers"] is None
+    assert [error["path"] for error in result["errors"]] == [["people", 0, "luckyNumbers", 1]]
+    broken = await both("{ first { brokenAliases } }")
+    assert broken["data"] == {"first": {"brokenAliases": None}}
+    assert [error["message"] for error in broken["errors"]] == [
+        "Cannot return null for non-nullable field Person.brokenAliases."
+    ]
 
 
 async def test_values_that_coercion_changes_are_coerced() -> None:
@@ -406,6 +433,9 @@ def test_the_api_schema_takes_the_fast_path_for_the_feed_page_fields() -> None:
     image = plain_field_plan(media, "image")  # type: ignore[arg-type]
     assert isinstance(image, PlainObject)
     assert image.source.argument_names == {"minWidth": "min_width"}
+    assert isinstance(plain_field_plan(post, "hashtags"), PlainLeaf)  # type: ignore[arg-type]
+    comment = graphql_schema.get_type("Comment")
+    assert isinstance(plain_field_plan(comment, "author"), PlainObject)  # type: ignore[arg-type]
     # async resolvers and ones taking the info keep Strawberry's wrapper
     assert plain_field_plan(post, "comments") is None  # type: ignore[arg-type]
     assert plain_field_plan(media, "metadata") is None  # type: ignore[arg-type]
