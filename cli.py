@@ -512,7 +512,6 @@ async def _serve(
             app,
             host=host,
             port=port,
-            fd=_shared_port_fd(host, port) if reuse_port else None,
             lifespan="on",
             log_config=None,
             # web.connections logs each request (one renderer, with the request id).
@@ -536,8 +535,13 @@ async def _serve(
     announcer = asyncio.create_task(
         _announce_when_started(server, host, port) if not reuse_port else asyncio.sleep(0)
     )
+    # One of several processes on the port: uvicorn is handed the listening socket itself. (Its
+    # `fd` option wraps a descriptor as a Unix-domain socket, so the event loop treated the
+    # accepted TCP connections as Unix ones and never set TCP_NODELAY: every response then
+    # waited out the client's delayed ACK, ~40 ms.)
+    sockets = [_shared_port_socket(host, port)] if reuse_port else None
     try:
-        await server.serve()
+        await server.serve(sockets=sockets)
     finally:
         announcer.cancel()
         if supervisor is not None and worker_task is not None:
@@ -556,17 +560,11 @@ async def _accepts_connections(host: str, port: int) -> bool:
     return True
 
 
-def _shared_port_fd(host: str, port: int) -> int:
-    """The descriptor of a SO_REUSEPORT socket listening on (host, port), for uvicorn (which
-    serves a duplicate of it; this one stays open for the life of the process)."""
+def _shared_port_socket(host: str, port: int) -> socket.socket:
+    """A SO_REUSEPORT socket listening on (host, port) (web/server_processes.py)."""
     from web.server_processes import shared_port_socket
 
-    sock = shared_port_socket(host, port)
-    _SHARED_PORT_SOCKETS.append(sock)
-    return sock.fileno()
-
-
-_SHARED_PORT_SOCKETS: list[socket.socket] = []
+    return shared_port_socket(host, port)
 
 
 class GracefulServer(uvicorn.Server):
