@@ -415,25 +415,34 @@ def _serve_in_processes(settings: Settings, host: str, port: int, *, with_worker
     """WEB_CONCURRENCY API server processes on one port (web/server_processes.py) until
     SIGINT/SIGTERM or one of them exits; with_worker also runs the arq worker in this process.
     Side effects: the signing key file is created here first when there is none (the children
-    would race to create it)."""
+    would race to create it); a shared metrics directory (PROMETHEUS_MULTIPROC_DIR) for the
+    children and this process's worker, set up before anything imports prometheus-client and
+    removed at the end, so that /metrics of any API process serves the whole set's metrics."""
     _require_urls(settings)
-    from resources import load_or_create_secret_key
-    from web.server_processes import start_server_processes, stop_server_processes
+    from web.server_processes import (
+        shared_metrics_directory,
+        start_server_processes,
+        stop_server_processes,
+    )
 
-    load_or_create_secret_key(settings)
-    base_url = settings.public_base_url
-    if "public_base_url" not in settings.model_fields_set:
-        base_url = _base_url(host, port)
-    env = {
-        "DATABASE_URL": settings.database_url or "",
-        "REDIS_URL": settings.redis_url or "",
-        "PUBLIC_BASE_URL": base_url,
-    }
-    processes = start_server_processes(settings.web_concurrency, host, port, env)
-    try:
-        _run_in_fast_loop(_supervise(settings, processes, host, port, with_worker=with_worker))
-    finally:
-        stop_server_processes(processes, settings.shutdown_grace_seconds)
+    with shared_metrics_directory() as metrics_directory:
+        from resources import load_or_create_secret_key
+
+        load_or_create_secret_key(settings)
+        base_url = settings.public_base_url
+        if "public_base_url" not in settings.model_fields_set:
+            base_url = _base_url(host, port)
+        env = {
+            "DATABASE_URL": settings.database_url or "",
+            "REDIS_URL": settings.redis_url or "",
+            "PUBLIC_BASE_URL": base_url,
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory),
+        }
+        processes = start_server_processes(settings.web_concurrency, host, port, env)
+        try:
+            _run_in_fast_loop(_supervise(settings, processes, host, port, with_worker=with_worker))
+        finally:
+            stop_server_processes(processes, settings.shutdown_grace_seconds)
 
 
 async def _supervise(
@@ -445,8 +454,9 @@ async def _supervise(
     with_worker: bool,
 ) -> None:
     """Wait while every API process runs (with_worker: running the arq worker meanwhile) until
-    SIGINT/SIGTERM; exits with status 1 when one of them exits on its own."""
-    from web.server_processes import exited
+    SIGINT/SIGTERM; exits with status 1 when one of them exits on its own (marked dead in the
+    shared metrics directory at once)."""
+    from web.server_processes import exited, forget_process_metrics
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -475,6 +485,7 @@ async def _supervise(
                 log.info("stopping the API processes")
                 return
         log.error("API process %d exited with status %s", gone.pid, gone.returncode)
+        forget_process_metrics(gone.pid)
         raise SystemExit(1)
     finally:
         if supervisor is not None and worker_task is not None:

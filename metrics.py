@@ -1,9 +1,24 @@
-"""Prometheus metrics of the process (prometheus-client's default registry), cross-cutting like
-logging: the transport, the services and the workers all record into the objects defined here.
+"""Prometheus metrics, cross-cutting like logging: the transport, the services and the workers
+all record into the objects defined here.
 
-Importing this module only creates the metric objects (no I/O, no server). Exposition is the
-transport's business: web.metrics_route serves `/metrics` in the API, and
-`serve_worker_metrics` serves a worker's on its own port.
+Two modes, chosen when this module is first imported (prometheus-client reads the environment
+then, and so does this module):
+
+- one process (`shutter serve` with WEB_CONCURRENCY=1, `shutter worker`, `shutter run` with one
+  API process, the tests): values live in this process's memory, in prometheus-client's default
+  registry, as before; no files.
+- several processes (PROMETHEUS_MULTIPROC_DIR set: `shutter serve|run` with WEB_CONCURRENCY > 1
+  export it to every process of the set, web.server_processes.shared_metrics_directory): every
+  value is also written to a memory-mapped file of the process in that directory, and
+  EXPOSITION_REGISTRY merges every process's files (prometheus-client's MultiProcessCollector),
+  so whichever process answers a scrape reports the whole set. Gauges say how their values
+  merge (`multiprocess_mode`). prometheus-client's process_* and python_* series are not
+  served then: they describe one process and cannot be merged.
+
+Importing this module only creates the metric objects (in the second mode also the directory's
+files of this process; the directory must exist). Exposition is the transport's business:
+web.metrics_route serves `/metrics` in the API, and `serve_worker_metrics` serves a worker's on
+its own port.
 
 Label values are bounded: operation names are validated and capped (`operation_label`), job
 names are the registered functions, error codes are ours.
@@ -11,8 +26,10 @@ names are the registered functions, error codes are ours.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+from collections.abc import Iterator
 
 from prometheus_client import (
     REGISTRY,
@@ -22,8 +39,11 @@ from prometheus_client import (
     Histogram,
     start_http_server,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = [
+    "EXPOSITION_REGISTRY",
     "FAN_OUT_LAG",
     "FEED_CACHE_HIT",
     "FEED_CACHE_MISS",
@@ -33,12 +53,14 @@ __all__ = [
     "JOB_DURATION",
     "JOB_FAILURES",
     "JOB_OUTCOMES",
+    "MULTIPROCESS_DIR",
     "OPEN_WEBSOCKETS",
     "QUEUE_DEPTH",
     "RANKER_ENGAGED_IMPRESSIONS",
     "RANKER_IMPRESSIONS",
     "REGISTRY",
     "SCRAPE_TIME_REGISTRY",
+    "ScrapeTimeGauge",
     "operation_label",
     "serve_worker_metrics",
 ]
@@ -61,7 +83,12 @@ GRAPHQL_ERRORS = Counter(
     "GraphQL errors returned to clients, by extensions.code.",
     ["code"],
 )
-OPEN_WEBSOCKETS = Gauge("shutter_open_websockets", "Accepted websockets currently open.")
+OPEN_WEBSOCKETS = Gauge(
+    "shutter_open_websockets",
+    "Accepted websockets currently open.",
+    # Several processes: the sum over the running ones (a dead process's sockets are gone).
+    multiprocess_mode="livesum",
+)
 
 JOB_DURATION = Histogram(
     "shutter_job_duration_seconds",
@@ -111,13 +138,54 @@ RANKER_ENGAGED_IMPRESSIONS = Counter(
     ["arm"],
 )
 
+
+class ScrapeTimeGauge:
+    """A gauge without labels whose value the scrape handler sets just before rendering it, kept
+    in this process's memory in both modes: the value is read from a store that every process
+    sees alike (Redis), so it needs no merging and no file."""
+
+    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._value: float | None = None
+        registry.register(self)
+
+    def set(self, value: float) -> None:
+        """Set the value rendered from now on. Side effect: this object only."""
+        self._value = value
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(self._name, self._documentation)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """The gauge with its last value (no sample before the first `set`)."""
+        yield GaugeMetricFamily(self._name, self._documentation, value=self._value)
+
+
 SCRAPE_TIME_REGISTRY = CollectorRegistry(auto_describe=True)
 """Values read at scrape time by the API's /metrics handler (they need async I/O)."""
-QUEUE_DEPTH = Gauge(
+QUEUE_DEPTH = ScrapeTimeGauge(
     "shutter_job_queue_depth",
     "Jobs waiting in the arq queue (ZCARD), read when /metrics is scraped.",
-    registry=SCRAPE_TIME_REGISTRY,
+    SCRAPE_TIME_REGISTRY,
 )
+
+MULTIPROCESS_DIR: str | None = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+"""The directory of the processes' metric files in multiprocess mode; None: one process. Set
+but not an existing directory: importing this module fails (OSError or ValueError)."""
+
+
+def _exposition_registry() -> CollectorRegistry:
+    if MULTIPROCESS_DIR is None:
+        return REGISTRY
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged, path=MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
+    return merged
+
+
+EXPOSITION_REGISTRY = _exposition_registry()
+"""What a scrape renders (besides SCRAPE_TIME_REGISTRY): the default registry of this process
+with one process, the merge of every process's files with several."""
 
 MAX_OPERATION_NAMES = 200
 """Distinct operation names labelled; later new names count as "other"."""
@@ -143,6 +211,6 @@ def operation_label(name: str | None) -> str:
 
 
 def serve_worker_metrics(port: int, host: str) -> None:
-    """Serve the default registry over HTTP on `host:port` from a daemon thread
+    """Serve EXPOSITION_REGISTRY over HTTP on `host:port` from a daemon thread
     (prometheus-client's own server). Side effect: a listening socket until the process ends."""
-    start_http_server(port, addr=host)
+    start_http_server(port, addr=host, registry=EXPOSITION_REGISTRY)

@@ -1,5 +1,6 @@
 """`shutter run` from nothing: embedded servers, migrations, API and worker in one process; Ctrl-C
-stops everything; data survives a restart."""
+stops everything; data survives a restart, also into several API processes (WEB_CONCURRENCY=2),
+whose /metrics shows the jobs of the worker that runs in the parent process."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import free_port
 
@@ -54,11 +56,11 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     return tmp_path / "var"
 
 
-def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
+def start(data_dir: Path, port: int, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*SHUTTER, "run", "--port", str(port)],
         cwd=ROOT,
-        env=clean_env(data_dir),
+        env=clean_env(data_dir) | env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -70,6 +72,20 @@ def graphql(base_url: str, query: str) -> dict[str, object]:
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
+
+
+def jobs_done(base_url: str, job: str) -> float:
+    """shutter_jobs_total{job, outcome="success"} in one scrape of /metrics (a fresh
+    connection: with several API processes, any of them may answer)."""
+    response = httpx.get(f"{base_url}/metrics", headers={"connection": "close"}, timeout=10)
+    assert response.status_code == 200, response.text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "shutter_jobs_total"
+        and sample.labels == {"job": job, "outcome": "success"}
+    )
 
 
 def test_run_starts_everything_stops_cleanly_and_keeps_data(data_dir: Path) -> None:
@@ -96,7 +112,9 @@ def test_run_starts_everything_stops_cleanly_and_keeps_data(data_dir: Path) -> N
     assert (data_dir / "secret.key").stat().st_mode & 0o777 == 0o600
     assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL still running"
 
-    process = start(data_dir, port)
+    # Again with two API processes: the worker runs in the parent, and the API processes' /metrics
+    # show its jobs (the files of every process, merged).
+    process = start(data_dir, port, WEB_CONCURRENCY="2")
     try:
         wait_until_up(process, base_url)
         logged_in = graphql(
@@ -106,9 +124,23 @@ def test_run_starts_everything_stops_cleanly_and_keeps_data(data_dir: Path) -> N
         )
         assert logged_in["data"] == {"logIn": {"viewer": {"username": "keeper"}, "userErrors": []}}
         assert "errors" not in logged_in
+        created = graphql(
+            base_url,
+            'mutation { signUp(input: {username: "second", email: "s@example.com", '
+            'password: "long enough"}) { userErrors { code } } }',
+        )
+        assert created["data"] == {"signUp": {"userErrors": []}}  # queues the verification mail
+        deadline = time.monotonic() + 30
+        while jobs_done(base_url, "send_email") < 1:  # the worker polls the queue
+            assert time.monotonic() < deadline, "no send_email job in /metrics"
+            time.sleep(0.1)
+        assert all(jobs_done(base_url, "send_email") >= 1 for _ in range(6))
     finally:
-        stop(process)
-    assert process.returncode == 0
+        output = stop(process)
+    assert process.returncode == 0, output
+    assert "Shutter is up (2 API processes)" in output
+    assert "Traceback" not in output
+    assert list((data_dir / "tmp").iterdir()) == [], "temporary files (metrics) left behind"
 
 
 def test_serve_without_urls_says_what_is_missing(tmp_path: Path) -> None:

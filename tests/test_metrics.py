@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +21,7 @@ from arq.constants import default_queue_name
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+import metrics
 from app import create_app
 from resources import Resources
 from services import feed
@@ -26,6 +31,8 @@ from tests.api.helpers import sign_up
 from tests.conftest import LiveApp, run_worker_until_idle
 from tests.factories import make_user
 from tests.feed_factories import feed_deps, insert_follows, insert_post
+
+ROOT = Path(__file__).resolve().parent.parent
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -203,4 +210,51 @@ async def test_jobs_are_timed_and_failures_counted_per_function(
         "failures": 1,
         "success": 1,
         "failure": 1,
+    }
+
+
+async def test_one_process_keeps_its_metrics_in_memory(live: LiveApp) -> None:
+    assert metrics.MULTIPROCESS_DIR is None
+    assert metrics.EXPOSITION_REGISTRY is REGISTRY
+    response = await live.http.get("/metrics")
+    assert "python_info{" in response.text  # the default registry's own collectors
+
+
+def test_several_processes_write_files_that_any_of_them_serves(tmp_path: Path) -> None:
+    """In multiprocess mode (PROMETHEUS_MULTIPROC_DIR set before the import), values go to the
+    directory's files and EXPOSITION_REGISTRY serves the merge of every process's files."""
+    script = """
+import sys
+from prometheus_client import generate_latest
+import metrics
+metrics.JOB_OUTCOMES.labels("send_email", "success").inc()
+metrics.OPEN_WEBSOCKETS.inc()
+metrics.QUEUE_DEPTH.set(7)
+assert metrics.MULTIPROCESS_DIR == sys.argv[1]
+sys.stdout.write(generate_latest(metrics.EXPOSITION_REGISTRY).decode())
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env |= {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+
+    def run() -> Samples:
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return parse(result.stdout)
+
+    run()
+    second = run()  # another process: the first one's values are in its files
+    assert value(second, "shutter_jobs_total", job="send_email", outcome="success") == 2
+    assert value(second, "shutter_open_websockets") == 2  # livesum: no process marked dead
+    assert not any(name == "shutter_job_queue_depth" for name, _ in second), "not file-backed"
+    assert not any(name.startswith("python_") for name, _ in second)
+    assert {path.name.split("_")[0] for path in tmp_path.iterdir()} == {
+        "counter",
+        "gauge",
+        "histogram",
     }
