@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -85,20 +86,17 @@ async def rank_candidates(
     viewer_id: int,
     candidates: Sequence[FeedPost],
     now: datetime,
-    inputs: Mapping[int, CandidateFeatures] | None = None,
-    shown: frozenset[int] | None = None,
+    inputs: Mapping[int, CandidateFeatures] | None,
+    shown: AbstractSet[int],
 ) -> RankedWindow:
     """Score `candidates` for the viewer and order them (services.feed.features, vectorised over
     the window). Their inputs come from the candidate query (`inputs`, one per candidate) when it
-    read them; else two queries read them (engagement, affinity). Which of them the feed has
-    shown the viewer before: `shown` when read already, else one Redis read. The active learned
-    model scores them when one serves the viewer's experiment arm (deps.ranker), else the
-    formula."""
+    read them; else two queries read them (engagement, affinity). `shown`: the posts the feed
+    has shown the viewer before. The active learned model scores them when one serves the
+    viewer's experiment arm (deps.ranker), else the formula."""
     if not candidates:
         return RankedWindow([], np.empty((0, len(features_.FEATURE_NAMES))), [])
     post_ids = [post.id for post in candidates]
-    if shown is None:
-        shown = frozenset(await feed_cache.shown_before(deps.redis, viewer_id, post_ids))
     if inputs is None or any(post_id not in inputs for post_id in post_ids):
         inputs = await _read_inputs(deps, viewer_id, candidates, now)
         candidates = [post for post in candidates if post.id in inputs]
@@ -156,7 +154,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
     candidates = collected.posts
     tail = candidates[-1].key if len(candidates) == window else None
     window_ranked = await rank_candidates(
-        deps, viewer_id, candidates, now, collected.features or None, collected.shown
+        deps, viewer_id, candidates, now, collected.features or None, collected.shown or set()
     )
     ranked = window_ranked.post_ids
     snapshot_id = secrets.token_urlsafe(9)

@@ -469,17 +469,6 @@ async def record_impressions(
     return like_counters(counters)
 
 
-async def shown_before(redis: Redis, user_id: int, post_ids: Sequence[int]) -> set[int]:
-    """Which of `post_ids` the user's feed has shown them (see record_impressions); one round
-    trip. The whole set is read (record_impressions keeps at most its `keep` newest, 120):
-    cheaper than sending and answering the hundreds of ids of a RANKED window. Side effects:
-    none."""
-    if not post_ids:
-        return set()
-    members = await redis.zrange(redis_keys.feed_impressions(user_id), 0, -1)
-    return {int(member) for member in members}.intersection(post_ids)
-
-
 async def save_ranked_snapshot(
     redis: Redis,
     user_id: int,
