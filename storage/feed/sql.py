@@ -237,6 +237,22 @@ async def fetch_recent_posts_of_authors(
     return _feed_posts(rows)
 
 
+def _given_to_authors(since: str) -> str:
+    """SELECT ... FROM ... of what viewer $1 gave authors since `since` (a placeholder): the
+    columns author_id, likes and comments, to be completed with any WHERE on `p` (the liked or
+    commented post) and `GROUP BY p.author_id` (likes_user_recent_idx,
+    comments_author_recent_idx)."""
+    return f"""SELECT p.author_id, sum(e.likes)::int AS likes, sum(e.comments)::int AS comments
+      FROM (
+           SELECT post_id, 1 AS likes, 0 AS comments FROM likes
+            WHERE user_id = $1 AND created_at >= {since}
+           UNION ALL
+           SELECT post_id, 0, 1 FROM comments
+            WHERE author_id = $1 AND created_at >= {since}
+      ) e
+      JOIN posts p ON p.id = e.post_id"""
+
+
 # The feed candidates of viewer $1 ($2: celebrity threshold; $3: cached ids; ($4, $5): before;
 # $6: published after; $7: limit), as columns pulled, id, author_id, published_at in
 # microseconds (the feed key's, computed by PostgreSQL: exact). Without ranking features, the
@@ -275,15 +291,7 @@ WITH {_CELEBRITIES}, authors AS (
        (extract(epoch FROM c.published_at) * 1000000)::bigint AS candidate_micros"""
     if features:
         return f"""{head}, given AS (
-    SELECT p.author_id, sum(e.likes)::int AS likes, sum(e.comments)::int AS comments
-      FROM (
-           SELECT post_id, 1 AS likes, 0 AS comments FROM likes
-            WHERE user_id = $1 AND created_at >= $8
-           UNION ALL
-           SELECT post_id, 0, 1 FROM comments
-            WHERE author_id = $1 AND created_at >= $8
-      ) e
-      JOIN posts p ON p.id = e.post_id
+    {_given_to_authors("$8")}
      GROUP BY p.author_id
 )
 SELECT array_agg(c.pulled), array_agg(c.id), array_agg(c.author_id),
@@ -467,16 +475,8 @@ async def fetch_author_affinity(
     """How many likes and comments the viewer gave each of `author_ids` since `since` (authors
     without any are left out). Indexes likes_user_recent_idx and comments_author_recent_idx."""
     rows = await db.fetch(
-        """
-        SELECT p.author_id, sum(e.likes)::int AS likes, sum(e.comments)::int AS comments
-          FROM (
-               SELECT post_id, 1 AS likes, 0 AS comments FROM likes
-                WHERE user_id = $1 AND created_at >= $3
-               UNION ALL
-               SELECT post_id, 0, 1 FROM comments
-                WHERE author_id = $1 AND created_at >= $3
-          ) e
-          JOIN posts p ON p.id = e.post_id
+        f"""
+        {_given_to_authors("$3")}
          WHERE p.author_id = ANY($2::bigint[])
          GROUP BY p.author_id
         """,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from settings import Settings
-from tests.api.processes import server_env, start_server, stop_server, wait_ready
+from tests.api.processes import running_servers, server_env
 
 DELAYED_ACK_MS = 40.0
 """Linux's shortest delayed ACK: the floor of every request while Nagle's algorithm is on."""
@@ -23,16 +23,14 @@ async def test_requests_on_a_kept_alive_connection_do_not_wait_for_delayed_acks(
     settings: Settings, tmp_path: Path
 ) -> None:
     env = server_env(settings, tmp_path / "data") | {"WEB_CONCURRENCY": "2"}
-    server = start_server(env, tmp_path / "server.log")
-    try:
-        await wait_ready(server)
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
-            durations = []
-            for _ in range(21):
-                started = time.perf_counter()
-                response = await client.post("/graphql", json={"query": "{ __typename }"})
-                durations.append((time.perf_counter() - started) * 1000)
-                assert response.json() == {"data": {"__typename": "Query"}}
-        assert statistics.median(durations) < DELAYED_ACK_MS / 2, durations
-    finally:
-        stop_server(server)
+    durations = []
+    async with (
+        running_servers(env, tmp_path, 1) as (server,),
+        httpx.AsyncClient(base_url=server.base_url, timeout=10) as client,
+    ):
+        for _ in range(21):
+            started = time.perf_counter()
+            response = await client.post("/graphql", json={"query": "{ __typename }"})
+            durations.append((time.perf_counter() - started) * 1000)
+            assert response.json() == {"data": {"__typename": "Query"}}
+    assert statistics.median(durations) < DELAYED_ACK_MS / 2, durations
