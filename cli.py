@@ -284,7 +284,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     ranker = commands.add_parser("ranker", help="the feed ranker's models")
     actions = ranker.add_subparsers(dest="action", required=True)
-    actions.add_parser("status", help="the newest models with their held-out metrics")
+    actions.add_parser(
+        "status",
+        help="the newest models with their held-out metrics, and the challenger when set",
+    )
     promote = actions.add_parser("promote", help="make a stored model the active one")
     promote.add_argument("version", type=int)
     actions.add_parser("rollback", help="reject the active model, re-activate the previous")

@@ -126,8 +126,8 @@ FAN_OUT_LAG = Histogram(
 RANKER_IMPRESSIONS = Counter(
     "shutter_ranker_impressions_total",
     "Feed impressions reported by clients (recordImpressions, new ones only), by the ranker "
-    "experiment arm of the RANKED page that served the post: formula, model, or unranked (no "
-    "RANKED page served it lately).",
+    "experiment arm of the RANKED page that served the post: formula, model (the active model), "
+    "challenger (RANKER_CHALLENGER_VERSION), or unranked (no RANKED page served it lately).",
     ["arm"],
 )
 RANKER_ENGAGED_IMPRESSIONS = Counter(

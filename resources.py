@@ -162,10 +162,16 @@ class Resources:
 
     @functools.cached_property
     def ranker(self) -> RankerServing:
-        """The process's cache of the active ranker model and the experiment deciding whom it
-        ranks for (services.ranker.serving)."""
+        """The process's cache of the active ranker model (and of a challenger) and the
+        experiment deciding whom each ranks for (services.ranker.serving)."""
         s = self.settings
-        return RankerServing(experiment=Experiment(s.ranker_experiment_salt, s.ranker_model_share))
+        experiment = Experiment(
+            s.ranker_experiment_salt,
+            s.ranker_model_share,
+            challenger_version=s.ranker_challenger_version,
+            challenger_share=s.ranker_challenger_share,
+        )
+        return RankerServing(experiment=experiment)
 
     @functools.cached_property
     def social(self) -> SocialDeps:

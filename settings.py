@@ -138,6 +138,14 @@ class Settings(BaseSettings):
     by a deterministic hash of the user id and RANKER_EXPERIMENT_SALT (docs/ranking.md)."""
     ranker_experiment_salt: str = Field(default="ranker-1", min_length=1, max_length=64)
     """Changing it re-draws every viewer's arm (a new experiment)."""
+    ranker_challenger_version: int | None = Field(default=None, ge=1)
+    """A stored ranker model to A/B against the active one: it ranks RANKER_CHALLENGER_SHARE of
+    the model arm's viewers (arm "challenger"); while it is not stored, cannot be loaded or is
+    the active model, they get the active model (docs/ranking.md). Unset: no challenger."""
+    ranker_challenger_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    """The share of the model arm's viewers (not of all viewers) in the challenger arm, drawn
+    by the same hash as the model arm: adding a challenger moves nobody into or out of the
+    formula arm."""
     ranker_training_enabled: bool = True
     """The worker trains a ranker model once a day (promoted only when it beats the active)."""
     ranker_training_hour: int = Field(default=3, ge=0, le=23)

@@ -59,31 +59,66 @@ def _record(page: ServedPage) -> bytes:
     )
 
 
+_CHALLENGER_TAG = 0.5
+"""Added to the model version leading a stored row when the challenger arm served it."""
+
+
+def _scorer_tag(model_version: int | None, arm: str) -> float:
+    """The value leading a stored row: who scored it. -1: the formula; the model version: the
+    model arm; the version + _CHALLENGER_TAG: the challenger arm (exact in float32 below 2**23
+    versions; a reader that truncates it, such as an older process, still gets the version).
+    Pure."""
+    if model_version is None:
+        return -1.0
+    return model_version + (_CHALLENGER_TAG if arm == "challenger" else 0.0)
+
+
+def _scorer_of(tag: float) -> tuple[int | None, str]:
+    """(model version, arm) of a stored row's leading value (_scorer_tag). Pure."""
+    if tag < 0:
+        return None, "formula"
+    version = int(tag)
+    return version, "model" if tag == version else "challenger"
+
+
 def _stored_rows(
-    model_version: int | None, features: npt.NDArray[np.float64]
+    model_version: int | None, features: npt.NDArray[np.float64], arm: str = "model"
 ) -> npt.NDArray[np.float32]:
-    """Feature rows as stored in Redis: float32, little-endian, each led by the model version
-    that scored it (-1: the formula)."""
+    """Feature rows as stored in Redis: float32, little-endian, each led by who scored it
+    (_scorer_tag)."""
     stored = np.empty((features.shape[0], features.shape[1] + 1), dtype="<f4")
-    stored[:, 0] = -1 if model_version is None else model_version
+    stored[:, 0] = _scorer_tag(model_version, arm)
     stored[:, 1:] = features
     return stored
 
 
+def _snapshot_tag_field(snapshot_id: str) -> str:
+    """The served-map field holding the scorer tag (float32 bytes) of a snapshot's window when
+    its rows' own leading values do not say it (queue_window_features knows the model
+    version, not the arm): LOG_SNAPSHOT_PAGE_LUA puts it in front of the rows it copies."""
+    return f"tag:{snapshot_id}"
+
+
 def _served_values(page: ServedPage) -> dict[str, bytes]:
     """The served-map entries of `page`: post id -> b"page id/served ms/" and the post's
-    stored row (_stored_rows: served_posts_of reads them)."""
+    stored row (_stored_rows: served_posts_of reads them); for a challenger page, also its
+    snapshot's scorer tag (_snapshot_tag_field; a first page's id is its snapshot's)."""
     prefix = f"{page.page_id}/{page.served_ms}/".encode()
-    rows = _stored_rows(page.model_version, page.features)
-    return {
+    rows = _stored_rows(page.model_version, page.features, page.arm)
+    values = {
         str(post_id): prefix + rows[index].tobytes() for index, post_id in enumerate(page.post_ids)
     }
+    tag = _scorer_tag(page.model_version, page.arm)
+    if tag != _scorer_tag(page.model_version, "model"):
+        values[_snapshot_tag_field(page.page_id)] = np.array([tag], dtype="<f4").tobytes()
+    return values
 
 
 def queue_served_page(pipe: Redis, page: ServedPage) -> None:
     """Add to `pipe` (a pipeline, executed by the caller) what serving `page` logs: its record
     on the served list (capped at SERVED_LOG_CAP) and each post's attribution to it with its
-    feature row (ranker_served_posts, for impression reports and explanations)."""
+    feature row (ranker_served_posts, for impression reports and explanations; with the
+    scorer tag of a challenger page's snapshot, _served_values)."""
     pipe.rpush(redis_keys.RANKER_SERVED_LOG, _record(page))
     pipe.ltrim(redis_keys.RANKER_SERVED_LOG, -SERVED_LOG_CAP, -1)
     if page.post_ids:
@@ -107,8 +142,9 @@ def queue_window_features(
     ttl_seconds: int,
 ) -> None:
     """Add to `pipe` the storing of a whole RANKED window's feature rows, in snapshot order
-    (_stored_rows), for the session's later pages (LOG_SNAPSHOT_PAGE_LUA); one key, expiring
-    with the snapshot."""
+    (_stored_rows, led by the model version: the challenger arm's tag is in the served map,
+    _snapshot_tag_field), for the session's later pages (LOG_SNAPSHOT_PAGE_LUA); one key,
+    expiring with the snapshot."""
     pipe.set(
         redis_keys.ranker_window_features(viewer_id, snapshot_id),
         _stored_rows(model_version, rows).tobytes(),
@@ -133,12 +169,16 @@ class SnapshotPageLog:
 LOG_SNAPSHOT_PAGE_LUA = """
 local function log_snapshot_page(window_key, log_key, map_key, at)
     local stride, prefix = tonumber(ARGV[at + 3]), ARGV[at + 4]
+    local tag = redis.call('HGET', map_key, ARGV[at + 6])
     local rows, fields = {}, {}
     for post_id, position in string.gmatch(ARGV[at + 5], '(%d+):(%d+)') do
         local start = tonumber(position) * stride
         local row = redis.call('GETRANGE', window_key, start, start + stride - 1)
         if #row < stride then
             return
+        end
+        if tag then
+            row = tag .. string.sub(row, 5)
         end
         rows[#rows + 1] = row
         fields[#fields + 1] = post_id
@@ -156,8 +196,10 @@ end
 """A Lua function that logs a page served from a snapshot (SnapshotPageLog) inside a script
 doing other work, in the same round trip: it copies the posts' stored rows from the window's
 key into the page's record on the served list (capped) and into the served map, with no
-feature value crossing to the API process. From the script's ARGV at `at` on, six of them
-(snapshot_page_script_args); nothing is logged when the window's rows are gone."""
+feature value crossing to the API process; each row led by the snapshot's scorer tag when the
+served map has one (_snapshot_tag_field: a challenger window). From the script's ARGV at `at`
+on, seven of them (snapshot_page_script_args); nothing is logged when the window's rows are
+gone."""
 
 
 def snapshot_page_script_keys(page: SnapshotPageLog) -> list[str]:
@@ -171,9 +213,10 @@ def snapshot_page_script_keys(page: SnapshotPageLog) -> list[str]:
 
 
 def snapshot_page_script_args(page: SnapshotPageLog) -> list[bytes | str | int]:
-    """LOG_SNAPSHOT_PAGE_LUA's six arguments: the record's head, the list's cap, the map's TTL,
-    a row's bytes, the map values' prefix, and "post id:window position" pairs joined by commas
-    (one argument: each one more costs the API process more than the script's parsing)."""
+    """LOG_SNAPSHOT_PAGE_LUA's seven arguments: the record's head, the list's cap, the map's
+    TTL, a row's bytes, the map values' prefix, "post id:window position" pairs joined by commas
+    (one argument: each one more costs the API process more than the script's parsing), and
+    the served-map field of the snapshot's scorer tag."""
     head = orjson.dumps(
         [page.page_id, page.viewer_id, page.served_ms, page.post_ids, list(page.feature_names)]
     )
@@ -188,18 +231,21 @@ def snapshot_page_script_args(page: SnapshotPageLog) -> list[bytes | str | int]:
         (len(page.feature_names) + 1) * _FEATURE,
         f"{page.page_id}/{page.served_ms}/",
         pairs,
+        _snapshot_tag_field(page.snapshot_id),
     ]
 
 
 @dataclass(frozen=True, slots=True)
 class ServedPost:
     """How a RANKED page served one post to the viewer: the page, when, which model (None:
-    the formula) and the post's feature row as scored."""
+    the formula) in which experiment arm, and the post's feature row as scored."""
 
     page_id: str
     served_at: datetime
     model_version: int | None
     features: list[float]
+    arm: str
+    """formula, model or challenger (services.ranker.serving.ARMS)."""
 
 
 async def served_posts_of(
@@ -219,11 +265,13 @@ async def served_posts_of(
         if value is not None:
             page_id, served_ms, stored = value.split(b"/", 2)
             row = np.frombuffer(stored, dtype="<f4").tolist() if len(stored) % _FEATURE == 0 else []
+            version, arm = _scorer_of(row[0]) if row else (None, "formula")
             found[post_id] = ServedPost(
                 page_id.decode(),
                 datetime.fromtimestamp(int(served_ms) / 1000, UTC),
-                None if not row or row[0] < 0 else int(row[0]),
+                version,
                 row[1:],
+                arm,
             )
     return found
 
@@ -252,8 +300,7 @@ async def drain_served_pages(redis: Redis, db: Db, *, batch: int) -> int:
             head, rows = item[1:].split(b"\n", 1)
             page_id, viewer, served_ms, post_ids, names = orjson.loads(head)
             stored = np.frombuffer(rows, dtype="<f4").reshape(len(post_ids), len(names) + 1)
-            version = None if stored[0, 0] < 0 else int(stored[0, 0])
-            arm = "formula" if version is None else "model"
+            version, arm = _scorer_of(float(stored[0, 0]))
             flat = stored[:, 1:].astype(np.float64).ravel().tolist()
         else:
             page_id, viewer, served_ms, version, arm, post_ids, names, features = orjson.loads(item)

@@ -35,6 +35,17 @@ def progress_bars(out: TextIO) -> Iterator[training.Progress]:
         yield show
 
 
+def challenger_line(settings: Settings, status: str) -> str:
+    """`shutter ranker status`'s line about the challenger (RANKER_CHALLENGER_VERSION set):
+    its version, its share of the model arm and of all viewers, and `status`
+    (training.challenger_status). Pure."""
+    share = settings.ranker_challenger_share
+    return (
+        f"challenger: model {settings.ranker_challenger_version} ({status}), "
+        f"{share:.0%} of the model arm = {share * settings.ranker_model_share:.0%} of viewers"
+    )
+
+
 async def run_ranker_command(
     settings: Settings,
     action: str,
@@ -46,6 +57,7 @@ async def run_ranker_command(
 ) -> int:
     """Run one ranker command on DATABASE_URL; returns the exit status (1: refused).
     `since`/`until` (inclusive days, UTC) bound `report` (default: the last 7 days).
+    `status` lists the newest models, then the challenger when RANKER_CHALLENGER_VERSION is set.
     Side effects: those of services.ranker.training's train, promote or rollback."""
     if not settings.database_url:
         raise ValueError("the ranker commands need DATABASE_URL")
@@ -69,6 +81,11 @@ async def run_ranker_command(
                     f"auc {held_out.get('auc', float('nan')):.3f} "
                     f"ndcg@10 {held_out.get('ndcg10', float('nan')):.3f}\n"
                 )
+            if settings.ranker_challenger_version is not None:
+                challenger = await training.challenger_status(
+                    pool, settings.ranker_challenger_version
+                )
+                out.write(challenger_line(settings, challenger) + "\n")
         elif action == "promote":
             assert version is not None
             try:

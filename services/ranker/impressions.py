@@ -13,6 +13,7 @@ posts the viewer may see are accepted (services.visibility's rule). Rate limited
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -125,16 +126,17 @@ async def record_impressions(
 def _count_by_arm(
     counter: Counter, rows: Sequence[tuple[int, str]], served: Mapping[int, ServedPost]
 ) -> None:
-    """Count `rows` (post id, page id) by the arm of the page that served each (metrics)."""
-    for arm in ("formula", "model", "unranked"):
-        count = sum(1 for post_id, page_id in rows if arm_of(page_id, served.get(post_id)) == arm)
-        if count:
-            counter.labels(arm).inc(count)
+    """Count `rows` (post id, page id) by the arm of the page that served each (metrics).
+    Side effect: the counter's increments."""
+    arms = collections.Counter(arm_of(page_id, served.get(post_id)) for post_id, page_id in rows)
+    for arm, count in sorted(arms.items()):
+        counter.labels(arm).inc(count)
 
 
 def arm_of(page_id: str, served: ServedPost | None) -> str:
-    """The experiment arm that served an impression's page: "model" when a model ranked it,
-    "formula" when the formula did, "unranked" when no RANKED page did. Pure."""
+    """The experiment arm that served an impression's page: "model" or "challenger" when a
+    model ranked it in that arm, "formula" when the formula did, "unranked" when no RANKED page
+    did (a bounded set: services.ranker.serving.ARMS and "unranked"). Pure."""
     if not page_id or served is None:
         return "unranked"
-    return "formula" if served.model_version is None else "model"
+    return served.arm

@@ -6,9 +6,13 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from services.ranker.impressions import ENGAGEMENT_WINDOW, LONG_DWELL_MS
+from services.ranker.serving import ARMS
 from storage import ranker_models
 from storage.pg import Db
 from storage.ranker_models import ArmDay
+
+_ARM = max(len(arm) for arm in ARMS)
+"""The arm column's width."""
 
 
 async def engagement_by_arm(db: Db, first: date, last: date) -> list[ArmDay]:
@@ -24,9 +28,9 @@ async def engagement_by_arm(db: Db, first: date, last: date) -> list[ArmDay]:
 
 
 def engagement_table(days: Sequence[ArmDay]) -> str:
-    """A plain-text table of `days`, one line per day and arm, then one total per arm; the
-    rate is engaged / served. Pure."""
-    header = f"{'day':<10} {'arm':<8} {'pages':>7} {'served':>8} {'on screen':>9} "
+    """A plain-text table of `days`, one line per day and arm (whichever arms served: formula,
+    model, challenger), then one total per arm; the rate is engaged / served. Pure."""
+    header = f"{'day':<10} {'arm':<{_ARM}} {'pages':>7} {'served':>8} {'on screen':>9} "
     lines = [header + f"{'engaged':>8} {'rate':>7}"]
     totals: dict[str, list[int]] = {}
     for day in days:
@@ -44,4 +48,4 @@ def engagement_table(days: Sequence[ArmDay]) -> str:
 
 def _line(day: str, arm: str, pages: int, served: int, on_screen: int, engaged: int) -> str:
     rate = f"{engaged / served:.2%}" if served else "-"
-    return f"{day:<10} {arm:<8} {pages:>7} {served:>8} {on_screen:>9} {engaged:>8} {rate:>7}"
+    return f"{day:<10} {arm:<{_ARM}} {pages:>7} {served:>8} {on_screen:>9} {engaged:>8} {rate:>7}"

@@ -217,3 +217,22 @@ async def rollback(db: Db) -> int | None:
 async def status(db: Db) -> list[ranker_models.ModelRecord]:
     """The newest stored models, newest first."""
     return await ranker_models.fetch_models(db)
+
+
+async def challenger_status(db: Db, version: int) -> str:
+    """Whether a challenger model (RANKER_CHALLENGER_VERSION) would serve its arm, in words:
+    its stored status when it does, else why its arm gets the active model (not stored,
+    cannot be loaded, the active model itself, no active model). Reads only (and parses the
+    model)."""
+    record = await ranker_models.fetch_model(db, version)
+    if record is None:
+        return "not stored: its arm gets the active model"
+    try:
+        load_model(record)
+    except ValueError:
+        return f"{record.status}, cannot be loaded: its arm gets the active model"
+    if record.status == "ACTIVE":
+        return "ACTIVE: its arm gets it as the active model"
+    if await ranker_models.fetch_active_version(db) is None:
+        return f"{record.status}, idle: no model is active, the formula ranks for everyone"
+    return f"{record.status}, serving its arm"

@@ -336,11 +336,11 @@ async def test_the_report_and_the_command_count_engagement_per_arm_and_day(
         (date(2025, 3, 3), "model", 1, 2, 0, 0),
     ]
     assert reports.engagement_table(days).splitlines() == [
-        "day        arm        pages   served on screen  engaged    rate",
-        "2025-03-02 formula        1        4         1        2  50.00%",
-        "2025-03-03 model          1        2         0        0   0.00%",
-        "all        formula        1        4         1        2  50.00%",
-        "all        model          1        2         0        0   0.00%",
+        "day        arm          pages   served on screen  engaged    rate",
+        "2025-03-02 formula          1        4         1        2  50.00%",
+        "2025-03-03 model            1        2         0        0   0.00%",
+        "all        formula          1        4         1        2  50.00%",
+        "all        model            1        2         0        0   0.00%",
     ]
     out = io.StringIO()
     ready = settings.model_copy(update={"database_url": clean.settings.database_url})
@@ -349,8 +349,8 @@ async def test_the_report_and_the_command_count_engagement_per_arm_and_day(
     )
     assert status == 0
     assert out.getvalue().splitlines()[1:] == [
-        "2025-03-03 model          1        2         0        0   0.00%",
-        "all        model          1        2         0        0   0.00%",
+        "2025-03-03 model            1        2         0        0   0.00%",
+        "all        model            1        2         0        0   0.00%",
     ]
     assert posts  # the page served them all
 
