@@ -82,7 +82,7 @@ def _scorer_of(tag: float) -> tuple[int | None, str]:
 
 
 def _stored_rows(
-    model_version: int | None, features: npt.NDArray[np.float64], arm: str = "model"
+    model_version: int | None, features: npt.NDArray[np.float64], arm: str
 ) -> npt.NDArray[np.float32]:
     """Feature rows as stored in Redis: float32, little-endian, each led by who scored it
     (_scorer_tag)."""
@@ -92,33 +92,20 @@ def _stored_rows(
     return stored
 
 
-def _snapshot_tag_field(snapshot_id: str) -> str:
-    """The served-map field holding the scorer tag (float32 bytes) of a snapshot's window when
-    its rows' own leading values do not say it (queue_window_features knows the model
-    version, not the arm): LOG_SNAPSHOT_PAGE_LUA puts it in front of the rows it copies."""
-    return f"tag:{snapshot_id}"
-
-
 def _served_values(page: ServedPage) -> dict[str, bytes]:
     """The served-map entries of `page`: post id -> b"page id/served ms/" and the post's
-    stored row (_stored_rows: served_posts_of reads them); for a challenger page, also its
-    snapshot's scorer tag (_snapshot_tag_field; a first page's id is its snapshot's)."""
+    stored row (_stored_rows: served_posts_of reads them)."""
     prefix = f"{page.page_id}/{page.served_ms}/".encode()
     rows = _stored_rows(page.model_version, page.features, page.arm)
-    values = {
+    return {
         str(post_id): prefix + rows[index].tobytes() for index, post_id in enumerate(page.post_ids)
     }
-    tag = _scorer_tag(page.model_version, page.arm)
-    if tag != _scorer_tag(page.model_version, "model"):
-        values[_snapshot_tag_field(page.page_id)] = np.array([tag], dtype="<f4").tobytes()
-    return values
 
 
 def queue_served_page(pipe: Redis, page: ServedPage) -> None:
     """Add to `pipe` (a pipeline, executed by the caller) what serving `page` logs: its record
     on the served list (capped at SERVED_LOG_CAP) and each post's attribution to it with its
-    feature row (ranker_served_posts, for impression reports and explanations; with the
-    scorer tag of a challenger page's snapshot, _served_values)."""
+    feature row (ranker_served_posts, for impression reports and explanations)."""
     pipe.rpush(redis_keys.RANKER_SERVED_LOG, _record(page))
     pipe.ltrim(redis_keys.RANKER_SERVED_LOG, -SERVED_LOG_CAP, -1)
     if page.post_ids:
@@ -138,16 +125,16 @@ def queue_window_features(
     viewer_id: int,
     snapshot_id: str,
     model_version: int | None,
+    arm: str,
     rows: npt.NDArray[np.float64],
     ttl_seconds: int,
 ) -> None:
-    """Add to `pipe` the storing of a whole RANKED window's feature rows, in snapshot order
-    (_stored_rows, led by the model version: the challenger arm's tag is in the served map,
-    _snapshot_tag_field), for the session's later pages (LOG_SNAPSHOT_PAGE_LUA); one key,
-    expiring with the snapshot."""
+    """Add to `pipe` the storing of a whole RANKED window's feature rows, in snapshot order,
+    each led by who scored it (_stored_rows), for the session's later pages
+    (LOG_SNAPSHOT_PAGE_LUA); one key, expiring with the snapshot."""
     pipe.set(
         redis_keys.ranker_window_features(viewer_id, snapshot_id),
-        _stored_rows(model_version, rows).tobytes(),
+        _stored_rows(model_version, rows, arm).tobytes(),
         ex=ttl_seconds,
     )
 
@@ -169,16 +156,12 @@ class SnapshotPageLog:
 LOG_SNAPSHOT_PAGE_LUA = """
 local function log_snapshot_page(window_key, log_key, map_key, at)
     local stride, prefix = tonumber(ARGV[at + 3]), ARGV[at + 4]
-    local tag = redis.call('HGET', map_key, ARGV[at + 6])
     local rows, fields = {}, {}
     for post_id, position in string.gmatch(ARGV[at + 5], '(%d+):(%d+)') do
         local start = tonumber(position) * stride
         local row = redis.call('GETRANGE', window_key, start, start + stride - 1)
         if #row < stride then
             return
-        end
-        if tag then
-            row = tag .. string.sub(row, 5)
         end
         rows[#rows + 1] = row
         fields[#fields + 1] = post_id
@@ -196,10 +179,8 @@ end
 """A Lua function that logs a page served from a snapshot (SnapshotPageLog) inside a script
 doing other work, in the same round trip: it copies the posts' stored rows from the window's
 key into the page's record on the served list (capped) and into the served map, with no
-feature value crossing to the API process; each row led by the snapshot's scorer tag when the
-served map has one (_snapshot_tag_field: a challenger window). From the script's ARGV at `at`
-on, seven of them (snapshot_page_script_args); nothing is logged when the window's rows are
-gone."""
+feature value crossing to the API process. From the script's ARGV at `at` on, six of them
+(snapshot_page_script_args); nothing is logged when the window's rows are gone."""
 
 
 def snapshot_page_script_keys(page: SnapshotPageLog) -> list[str]:
@@ -213,10 +194,9 @@ def snapshot_page_script_keys(page: SnapshotPageLog) -> list[str]:
 
 
 def snapshot_page_script_args(page: SnapshotPageLog) -> list[bytes | str | int]:
-    """LOG_SNAPSHOT_PAGE_LUA's seven arguments: the record's head, the list's cap, the map's
-    TTL, a row's bytes, the map values' prefix, "post id:window position" pairs joined by commas
-    (one argument: each one more costs the API process more than the script's parsing), and
-    the served-map field of the snapshot's scorer tag."""
+    """LOG_SNAPSHOT_PAGE_LUA's six arguments: the record's head, the list's cap, the map's TTL,
+    a row's bytes, the map values' prefix, and "post id:window position" pairs joined by commas
+    (one argument: each one more costs the API process more than the script's parsing)."""
     head = orjson.dumps(
         [page.page_id, page.viewer_id, page.served_ms, page.post_ids, list(page.feature_names)]
     )
@@ -231,7 +211,6 @@ def snapshot_page_script_args(page: SnapshotPageLog) -> list[bytes | str | int]:
         (len(page.feature_names) + 1) * _FEATURE,
         f"{page.page_id}/{page.served_ms}/",
         pairs,
-        _snapshot_tag_field(page.snapshot_id),
     ]
 
 

@@ -495,7 +495,13 @@ async def save_ranked_snapshot(
             queue_served_page(pipe, served)
             if window_rows is not None:
                 queue_window_features(
-                    pipe, user_id, snapshot_id, served.model_version, window_rows, ttl_seconds
+                    pipe,
+                    user_id,
+                    snapshot_id,
+                    served.model_version,
+                    served.arm,
+                    window_rows,
+                    ttl_seconds,
                 )
         await pipe.execute()
 
