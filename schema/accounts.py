@@ -10,6 +10,7 @@ import strawberry
 from schema.errors import MutationInput, Payload
 from schema.users import User
 from services.accounts import SignedIn
+from services.errors import AccountSuspendedError, DomainError
 from services.follows import FollowStatus
 
 # Registers the domain enum as the GraphQL enum `FollowStatus`.
@@ -92,8 +93,36 @@ class SignUpPayload(SessionPayload):
     pass
 
 
+@strawberry.type(description="Why an account may not sign in now.")
+class AccountSuspension:
+    until: datetime | None = strawberry.field(
+        description="When the suspension ends by itself; null for a ban (appealed out of band)."
+    )
+
+
 @strawberry.type
-class LogInPayload(SessionPayload):
+class SignInPayload(SessionPayload):
+    """The fields of the payloads that sign in an account's owner (not a GraphQL type
+    itself)."""
+
+    suspension: AccountSuspension | None = strawberry.field(
+        default=None,
+        description="Set, with ACCOUNT_SUSPENDED in userErrors, when the account is suspended "
+        "or banned: no session was opened.",
+    )
+
+    @classmethod
+    def refused(cls, error: DomainError, input: MutationInput) -> Self:
+        """The payload of a refused sign-in: its user errors, and the suspension that refused
+        it (AccountSuspendedError)."""
+        payload = super().refused(error, input)
+        if isinstance(error, AccountSuspendedError):
+            payload.suspension = AccountSuspension(until=error.until)
+        return payload
+
+
+@strawberry.type
+class LogInPayload(SignInPayload):
     two_factor_challenge: str | None = strawberry.field(
         default=None,
         description="Set (and the tokens null) when the account has two-factor authentication: "

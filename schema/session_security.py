@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.accounts import SessionPayload
+from schema.accounts import SignInPayload
 from schema.errors import MutationInput, Payload
 
 
@@ -76,5 +76,5 @@ class DisableTwoFactorPayload(Payload):
 
 
 @strawberry.type
-class CompleteTwoFactorLogInPayload(SessionPayload):
+class CompleteTwoFactorLogInPayload(SignInPayload):
     pass

@@ -13,7 +13,7 @@ from arq.connections import ArqRedis
 
 from services import discover, email_verification, mail, totp
 from services.auth import Viewer
-from services.errors import DomainError, UserError, UserErrorCode
+from services.errors import AccountSuspendedError, DomainError, UserError, UserErrorCode
 from services.login_throttle import LoginThrottle
 from services.mail import MailConfig
 from services.passwords import Passwords
@@ -284,7 +284,7 @@ async def sign_in_owner(
     transaction): the user's row locked and updated, one session INSERT."""
     suspension = await suspension_store.fetch_active_for_update(db, user.id)
     if suspension is not None:
-        raise _suspended(suspension.until)
+        raise AccountSuspendedError(suspension.until)
     reactivation = await leaving_store.reactivate(db, user.id)
     if reactivation is None:
         raise _wrong_credentials()
@@ -304,17 +304,6 @@ async def after_sign_in(deps: AccountDeps, signed_in: SignedIn) -> None:
         await jobs.enqueue_fan_out_author(
             deps.redis, signed_in.user.id, micros_of(datetime.now(UTC))
         )
-
-
-def _suspended(until: datetime | None) -> DomainError:
-    """The log-in refusal of a suspended account: until when, to the second in UTC (a ban
-    has no end)."""
-    if until is None:
-        return DomainError.single(UserErrorCode.ACCOUNT_SUSPENDED, "This account is banned.")
-    end = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return DomainError.single(
-        UserErrorCode.ACCOUNT_SUSPENDED, f"This account is suspended until {end}."
-    )
 
 
 def _wrong_credentials() -> DomainError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 
 class UserErrorCode(enum.Enum):
@@ -25,8 +26,8 @@ class UserErrorCode(enum.Enum):
     BLOCKED = "BLOCKED"
     """The viewer acts on an account they blocked (one that blocked them is NOT_FOUND)."""
     ACCOUNT_SUSPENDED = "ACCOUNT_SUSPENDED"
-    """Log-in to a suspended or banned account (the message says until when;
-    services.suspensions)."""
+    """Log-in to a suspended or banned account (the message says until when, and so does the
+    payload's `suspension`: AccountSuspendedError; services.suspensions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +50,17 @@ class DomainError(Exception):
     @classmethod
     def single(cls, code: UserErrorCode, message: str, field: str | None = None) -> DomainError:
         return cls(UserError(code, message, (field,) if field else None))
+
+
+class AccountSuspendedError(DomainError):
+    """A sign-in refused because the account is suspended until `until`, or banned (`until`
+    None): ACCOUNT_SUSPENDED, its message giving the end to the second in UTC."""
+
+    def __init__(self, until: datetime | None) -> None:
+        if until is None:
+            message = "This account is banned."
+        else:
+            end = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            message = f"This account is suspended until {end}."
+        super().__init__(UserError(UserErrorCode.ACCOUNT_SUSPENDED, message))
+        self.until = until

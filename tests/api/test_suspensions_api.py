@@ -37,7 +37,8 @@ SUSPENDED = {
 BANNED = {"code": "ACCOUNT_SUSPENDED", "message": "This account is banned.", "field": None}
 LOG_IN = """mutation L($name: String!, $password: String!) {
   logIn(input: {usernameOrEmail: $name, password: $password}) {
-    accessToken refreshToken userErrors { code message field } } }"""
+    accessToken refreshToken userErrors { code message field } suspension { until } } }"""
+COMPLETE_WITH_SUSPENSION = COMPLETE.replace("userErrors {", "suspension { until } userErrors {")
 VIEWER = "{ viewer { username } }"
 # What "fan" reads: the profile of "sam", sam's post, fan's own post (likers, comments),
 # fan's follow lists, fan's notifications, fan's feed, the people search, node(sam).
@@ -183,6 +184,7 @@ async def test_suspension_ends_every_session_hides_the_account_and_lifting_resto
         "accessToken": None,
         "refreshToken": None,
         "userErrors": [SUSPENDED],
+        "suspension": {"until": "2030-12-31T00:00:00Z"},
     }
     assert await snapshot(live.resources, with_rate_limits=False) == before
     # Hidden from every read path; the follows and their counts stay.
@@ -196,7 +198,7 @@ async def test_suspension_ends_every_session_hides_the_account_and_lifting_resto
     await run_worker_until_idle(settings)  # ...and lifting puts them back
     assert await world.reads() == world.visible()
     back = await log_in(live, "sam")
-    assert back["userErrors"] == []
+    assert (back["userErrors"], back["suspension"]) == ([], None)
     assert (await live.graphql(VIEWER, token=back["accessToken"]))["data"] == {
         "viewer": {"username": "sam"}
     }
@@ -229,7 +231,9 @@ async def test_a_ban_refuses_the_second_step_of_a_two_factor_log_in(live: LiveAp
     # The owner's proof is complete (a backup code), yet no session: nothing changes but the
     # challenge, which works once (the backup code stays unused).
     rows, keys = await snapshot(live.resources, with_rate_limits=False)
-    payload = await mutate(live, COMPLETE, {"challenge": challenge, "code": backup_codes[0]})
+    payload = await mutate(
+        live, COMPLETE_WITH_SUSPENSION, {"challenge": challenge, "code": backup_codes[0]}
+    )
     challenge_key = redis_keys.two_factor_challenge(challenge_digest(challenge)).encode()
     assert await snapshot(live.resources, with_rate_limits=False) == (
         rows,
@@ -240,6 +244,7 @@ async def test_a_ban_refuses_the_second_step_of_a_two_factor_log_in(live: LiveAp
         "refreshToken": None,
         "viewer": None,
         "userErrors": [{"code": "ACCOUNT_SUSPENDED", "field": None}],
+        "suspension": {"until": None},
     }
     assert (
         await live.resources.db.fetchval(
@@ -252,7 +257,8 @@ async def test_a_ban_refuses_the_second_step_of_a_two_factor_log_in(live: LiveAp
     bart = await user_store.fetch_user_by_username(live.resources.db, "bart")
     assert bart is not None
     await suspensions.suspend_account(live.resources.accounts, bart.id, until=None, reason="x")
-    assert (await log_in(live, "bart"))["userErrors"] == [BANNED]
+    banned = await log_in(live, "bart")
+    assert (banned["userErrors"], banned["suspension"]) == ([BANNED], {"until": None})
 
 
 async def test_a_suspension_whose_end_has_passed_is_over_for_log_in_and_reads_alike(
