@@ -19,16 +19,22 @@ from tests.factories import make_user
 from tests.feed_factories import at, feed_deps, insert_follows, insert_post
 
 
-def model_preferring_liked_posts() -> bytes:
-    """A small LightGBM model whose score follows log_likes only (engaged: log_likes > 1)."""
-    rng = np.random.default_rng(1)
-    matrix = rng.uniform(0, 3, size=(400, len(FEATURE_NAMES)))
-    labels = (matrix[:, FEATURE_NAMES.index("log_likes")] > 1).astype(np.float64)
+def model_following(feature: str, above: float, *, high: float, seed: int) -> bytes:
+    """A small LightGBM model whose score follows one feature only (engaged: `feature` >
+    `above`), trained on uniform rows in [0, high)."""
+    rng = np.random.default_rng(seed)
+    matrix = rng.uniform(0, high, size=(400, len(FEATURE_NAMES)))
+    labels = (matrix[:, FEATURE_NAMES.index(feature)] > above).astype(np.float64)
     params = {"objective": "binary", "verbose": -1, "num_threads": 1, "seed": 1,
               "deterministic": True, "min_data_in_leaf": 5}  # fmt: skip
     dataset = lightgbm.Dataset(matrix, labels, feature_name=list(FEATURE_NAMES))
     booster = lightgbm.train(params, dataset, num_boost_round=20)
     return str(booster.model_to_string()).encode()
+
+
+def model_preferring_liked_posts() -> bytes:
+    """A model whose score follows log_likes only (engaged: log_likes > 1)."""
+    return model_following("log_likes", 1, high=3, seed=1)
 
 
 async def test_the_active_model_ranks_the_window_and_is_logged(clean: Resources) -> None:

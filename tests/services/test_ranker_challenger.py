@@ -9,7 +9,6 @@ import io
 import logging
 import math
 
-import lightgbm
 import numpy as np
 import pytest
 
@@ -24,7 +23,7 @@ from settings import Settings
 from storage import ranker_log, ranker_models
 from tests.factories import make_user
 from tests.feed_factories import at, feed_deps, insert_follows, insert_post
-from tests.services.test_ranked_by_model import model_preferring_liked_posts
+from tests.services.test_ranked_by_model import model_following, model_preferring_liked_posts
 from tests.services.test_ranker import impression_deps
 from tests.services.test_ranker_rest import sample
 
@@ -67,15 +66,9 @@ def test_the_challenger_splits_the_model_arm_deterministically_by_its_share() ->
 
 
 def model_preferring_fresh_posts() -> bytes:
-    """A small LightGBM model whose score follows recency only (engaged: recency > 0.5), so it
-    orders a fresh post above an old liked one, unlike model_preferring_liked_posts."""
-    rng = np.random.default_rng(2)
-    matrix = rng.uniform(0, 1, size=(400, len(FEATURE_NAMES)))
-    labels = (matrix[:, FEATURE_NAMES.index("recency")] > 0.5).astype(np.float64)
-    params = {"objective": "binary", "verbose": -1, "num_threads": 1, "seed": 1,
-              "deterministic": True, "min_data_in_leaf": 5}  # fmt: skip
-    dataset = lightgbm.Dataset(matrix, labels, feature_name=list(FEATURE_NAMES))
-    return str(lightgbm.train(params, dataset, num_boost_round=20).model_to_string()).encode()
+    """A model whose score follows recency only (engaged: recency > 0.5), so it orders a fresh
+    post above an old liked one, unlike model_preferring_liked_posts."""
+    return model_following("recency", 0.5, high=1, seed=2)
 
 
 async def store_model(resources: Resources, model: bytes, status: str = "CANDIDATE") -> int:
