@@ -38,8 +38,8 @@ class Collected(NamedTuple):
     """What some of the posts show, by post id, when read with them (see collect_chronological)."""
     features: dict[int, CandidateFeatures]
     """The posts' ranking inputs, by post id, when asked for and read with them."""
-    shown: frozenset[int] | None = None
-    """The posts the feed has shown the viewer (the ranking's `seen`), when asked for."""
+    shown: frozenset[int] = frozenset()
+    """The posts the feed has shown the viewer (the ranking's `seen`); empty unless asked for."""
 
 
 async def collect_chronological(

@@ -154,7 +154,7 @@ async def _first_page(deps: FeedDeps, viewer_id: int, limit: int, now: datetime)
     candidates = collected.posts
     tail = candidates[-1].key if len(candidates) == window else None
     window_ranked = await rank_candidates(
-        deps, viewer_id, candidates, now, collected.features or None, collected.shown or set()
+        deps, viewer_id, candidates, now, collected.features or None, collected.shown
     )
     ranked = window_ranked.post_ids
     snapshot_id = secrets.token_urlsafe(9)

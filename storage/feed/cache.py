@@ -210,8 +210,9 @@ class FeedWindow:
     entries: list[FeedKey]
     """LIVE only: entries at or below the requested bound and above the horizon, newest first
     (entries with the same score come in an arbitrary order: sort by FeedKey)."""
-    shown: frozenset[int] | None = None
-    """The posts the feed has shown the user (record_impressions), when asked for."""
+    shown: frozenset[int] = frozenset()
+    """The posts the feed has shown the user (record_impressions); read only when asked for
+    (read_window's `with_shown`), else empty."""
 
 
 def score_of(micros: int) -> str:
@@ -243,7 +244,7 @@ async def read_window(
     if with_shown:
         keys.append(redis_keys.feed_impressions(user_id))
     reply = cast(list[object], await script(keys=keys, args=[max_score, count, ttl_seconds]))
-    shown = frozenset(map(int, cast(list[bytes], reply[3]))) if with_shown else None
+    shown = frozenset(map(int, cast(list[bytes], reply[3])))
     if reply[0] == 0:
         return FeedWindow(FeedState.MISSING, 0, [], shown)
     if reply[0] == 1:

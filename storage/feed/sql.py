@@ -373,8 +373,7 @@ async def fetch_feed_candidates(
     Raises ValueError when asked for both views and features.
     """
     at, post_id = _below(before)
-    arguments: list[object] = [viewer_id, threshold, cached_ids, at, post_id]
-    arguments += [datetime_of(after_micros), limit]
+    arguments = [viewer_id, threshold, cached_ids, at, post_id, datetime_of(after_micros), limit]
     checked: list[FeedPost] = []
     pulled: list[FeedPost] = []
     viewed: dict[int, PostViewRow] = {}

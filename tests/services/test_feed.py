@@ -418,7 +418,7 @@ async def test_ranked_order_follows_affinity_and_drops_deleted_posts(clean: Reso
     assert not rest.has_next_page
 
 
-async def shown(clean: Resources, user_id: int) -> frozenset[int] | None:
+async def shown(clean: Resources, user_id: int) -> frozenset[int]:
     """The posts the user's feed has shown them, as the RANKED window reads them (with the
     cached feed's read)."""
     window = await feeds.read_window(
