@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,14 @@ import websockets
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from settings import Settings
-from tests.api.processes import STOP_SECONDS, server_env, start_server, stop_server, wait_ready
+from tests.api.processes import (
+    STARTUP_SECONDS,
+    STOP_SECONDS,
+    server_env,
+    start_server,
+    stop_server,
+    wait_ready,
+)
 from tests.test_metrics import parse, value
 from web.server_processes import forget_process_metrics
 
@@ -86,6 +94,20 @@ def operations_recorded_by(directory: Path, pid: int, name: str) -> float:
     )
 
 
+async def wait_listening(children: list[psutil.Process], port: int) -> None:
+    """Until every child listens on `port` (/readyz answered by one of them says nothing of
+    the other; connections are spread only over the sockets already listening)."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not all(
+        any(
+            c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in child.net_connections()
+        )
+        for child in children
+    ):
+        assert time.monotonic() < deadline, "a server process never listened"
+        await asyncio.sleep(0.05)
+
+
 async def test_metrics_of_either_process_count_every_process(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -96,6 +118,7 @@ async def test_metrics_of_either_process_count_every_process(
     try:
         await wait_ready(server)
         children = serving_children(server.process.pid)
+        await wait_listening(children, server.port)
         query = {"query": "query CountedEverywhere { __typename }"}
         async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
 
